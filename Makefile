@@ -1,0 +1,43 @@
+# The two commands: `make run` and `make test`. Everything else is a helper of theirs.
+SHELL := /bin/bash
+UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+PY := $(UV) run --frozen python
+HOST ?= 127.0.0.1
+PORT ?= 8000
+
+.PHONY: run test install uv migrate demo serve lint typecheck check-migrations ci messages
+
+uv:
+	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || (echo "Installing uv with pip…" && python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv)
+
+install: uv
+	@$(UV) sync --frozen --quiet
+
+migrate: install
+	@$(PY) manage.py migrate --no-input -v0
+
+demo: migrate
+	@$(PY) manage.py seed_demo
+
+run: demo
+	@$(PY) manage.py runall --host $(HOST) --port $(PORT)
+
+serve: migrate
+	@$(PY) manage.py runall --host $(HOST) --port $(PORT)
+
+# The whole suite; on PostgreSQL too when DATABASE_URL names one.
+test: install
+	@$(UV) run --frozen pytest -q
+
+lint: install
+	@$(UV) run --frozen ruff check .
+	@$(UV) run --frozen ruff format --check .
+
+typecheck: install
+	@$(UV) run --frozen mypy sunshine
+
+check-migrations: install
+	@$(PY) manage.py makemigrations --check --dry-run
+
+messages: install
+	@cd sunshine && $(UV) run --frozen django-admin makemessages -l zh_Hans -l en --no-obsolete && $(UV) run --frozen django-admin compilemessages

@@ -1,0 +1,78 @@
+"""Staff accounts, roles, service areas and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+
+from django.contrib.auth.models import AbstractUser
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Role(models.TextChoices):
+    ADMIN = "admin", _("administrator")
+    CLERK = "clerk", _("clerk (受理员)")
+    CUSTOMER_MANAGER = "customer_manager", _("customer manager (客户经理)")
+    ENGINEER = "engineer", _("engineer")
+    LEADER = "leader", _("leader (领导)")
+    AUDITOR = "auditor", _("auditor (稽查)")
+
+
+class ServiceArea(models.Model):
+    """A district the company serves; an address belongs to the first area whose keyword it contains."""
+
+    code = models.SlugField(_("code"), max_length=40, unique=True)
+    name = models.CharField(_("name"), max_length=60)
+    keywords = models.CharField(
+        _("address keywords"), max_length=300, help_text=_("comma-separated, e.g. 晋源区,晋祠")
+    )
+
+    class Meta:
+        ordering = ["code"]
+        verbose_name = _("service area")
+        verbose_name_plural = _("service areas")
+
+    def __str__(self) -> str:
+        return self.name
+
+    def keyword_list(self) -> list[str]:
+        return [k.strip() for k in self.keywords.replace("，", ",").split(",") if k.strip()]
+
+
+class User(AbstractUser):
+    role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    work_phone = models.CharField(_("work phone"), max_length=20, blank=True)
+    # Customer managers only: who takes new applications, and where.
+    accepts_assignments = models.BooleanField(_("accepts new applications"), default=True)
+    serves_all_areas = models.BooleanField(_("serves every area"), default=False)
+    areas = models.ManyToManyField(ServiceArea, blank=True, related_name="managers", verbose_name=_("areas"))
+
+    class Meta:
+        verbose_name = _("staff member")
+        verbose_name_plural = _("staff")
+
+    @property
+    def display_name(self) -> str:
+        return (self.last_name + self.first_name).strip() or self.username
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token; only its SHA-256 is stored, the raw value is shown once at issue."""
+
+    user = models.ForeignKey(User, on_delete=models.CASCADE, related_name="api_tokens")
+    key_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("API token")
+        verbose_name_plural = _("API tokens")
+
+    @staticmethod
+    def new_raw() -> str:
+        return secrets.token_urlsafe(32)

@@ -1,0 +1,61 @@
+"""Sign-in for the API: issue and check bearer tokens, throttle repeated failures."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from django.conf import settings
+from django.contrib.auth import authenticate
+from django.core.cache import cache
+from django.utils import timezone
+
+from sunshine.accounts.models import ApiToken, User, hash_token
+
+
+class Throttled(Exception):
+    """Too many attempts; ``retry_after`` seconds until the window passes."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def hit_limit(key: str, limit: int, window: int) -> None:
+    """Count one attempt under ``key``; raise ``Throttled`` once ``limit`` attempts were made."""
+    cache.add(key, 0, window)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window)
+        count = 1
+    if count > limit:
+        raise Throttled(window)
+
+
+def is_limited(key: str, limit: int) -> bool:
+    return int(cache.get(key, 0)) >= limit
+
+
+def issue_token(username: str, password: str, client: str) -> tuple[str, datetime] | None:
+    """Returns (raw token, expiry), or None for bad credentials. Raises Throttled."""
+    key = f"login-fail:{client}:{username.lower()}"
+    if is_limited(key, settings.SUNSHINE_LOGIN_FAILURES):
+        raise Throttled(settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
+    user = authenticate(username=username, password=password)
+    if user is None or not user.is_active:
+        hit_limit(key, settings.SUNSHINE_LOGIN_FAILURES, settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
+        return None
+    cache.delete(key)
+    raw = ApiToken.new_raw()
+    expires = timezone.now() + timedelta(hours=settings.SUNSHINE_TOKEN_TTL_HOURS)
+    ApiToken.objects.create(user=user, key_hash=hash_token(raw), expires_at=expires)
+    return raw, expires
+
+
+def user_for_token(raw: str) -> User | None:
+    token = (
+        ApiToken.objects.select_related("user")
+        .filter(key_hash=hash_token(raw), expires_at__gt=timezone.now(), user__is_active=True)
+        .first()
+    )
+    return token.user if token else None

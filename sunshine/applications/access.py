@@ -1,0 +1,70 @@
+"""Who may see and do what, and the one way to load an application for a user.
+
+A customer manager sees and acts on their own applications only; every other staff role sees
+all applications; the auditor only reads. Stage work is limited to the roles the process
+template names for that stage. Views call ``access_application`` and never look an application
+up by user input themselves.
+"""
+
+from __future__ import annotations
+
+from django.db.models import QuerySet
+from django.utils.translation import gettext as _
+
+from sunshine.accounts.models import Role, User
+from sunshine.applications.models import Application
+from sunshine.applications.services import Forbidden, NotFound
+
+STAFF_ROLES = set(Role.values)
+
+INTAKE_ROLES = {Role.ADMIN, Role.CLERK, Role.CUSTOMER_MANAGER, Role.LEADER}
+PAUSE_ROLES = {Role.ADMIN, Role.CLERK, Role.CUSTOMER_MANAGER, Role.LEADER}
+CANCEL_ROLES = {Role.ADMIN, Role.CUSTOMER_MANAGER, Role.LEADER}
+REASSIGN_ROLES = {Role.ADMIN, Role.LEADER}
+
+
+def is_staff_user(user: User | None) -> bool:
+    return bool(user and user.is_authenticated and user.is_active and user.role in STAFF_ROLES)
+
+
+def visible_applications(user: User) -> QuerySet[Application]:
+    qs = Application.objects.all()
+    if user.role == Role.CUSTOMER_MANAGER:
+        return qs.filter(customer_manager=user)
+    if user.role in STAFF_ROLES:
+        return qs
+    return qs.none()
+
+
+def can_view(user: User, app: Application) -> bool:
+    if user.role == Role.CUSTOMER_MANAGER:
+        return app.customer_manager_id == user.pk
+    return user.role in STAFF_ROLES
+
+
+def access_application(user: User, number: str) -> Application:
+    """Load ``number`` for ``user``: NotFound when it does not exist, Forbidden when not theirs."""
+    app = Application.objects.select_related("customer", "customer_manager", "process").filter(number=number).first()
+    if app is None:
+        raise NotFound(_("No application with this number."), "application_not_found")
+    if not can_view(user, app):
+        raise Forbidden(_("You may not see this application."))
+    return app
+
+
+def require_role(user: User, roles: set[str], app: Application | None = None) -> None:
+    if user.role not in roles:
+        raise Forbidden(_("Your role may not do this."))
+    if app is not None and user.role == Role.CUSTOMER_MANAGER and app.customer_manager_id != user.pk:
+        raise Forbidden(_("Only the application's own customer manager may do this."))
+
+
+def require_stage_role(user: User, app: Application, code: str) -> None:
+    """The roles the process names for stage ``code`` (the admin always)."""
+    if user.role == Role.ADMIN:
+        return
+    template = next((t for t in app.process.stages.all() if t.code == code), None)
+    roles = set(template.actor_roles) if template else set()
+    if template is None:
+        raise NotFound(_("This application has no stage %(code)s.") % {"code": code}, "stage_not_found")
+    require_role(user, roles, app)

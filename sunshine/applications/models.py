@@ -1,0 +1,234 @@
+"""Customers, applications, stage instances, pauses and the append-only event log.
+
+State changes happen only through ``sunshine.applications.services``; each one locks the
+application row and writes its events in the same transaction.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
+
+from sunshine.accounts.models import ServiceArea
+from sunshine.processes.models import Category, Owner, ProcessTemplate, StageTemplate
+
+
+class IdType(models.TextChoices):
+    RESIDENT_ID = "resident_id", _("居民身份证")
+    USCC = "uscc", _("统一社会信用代码")
+
+
+class BusinessType(models.TextChoices):
+    NEW_CONNECTION = "new_connection", _("新装")
+    CAPACITY_INCREASE = "capacity_increase", _("增容")
+
+
+class Channel(models.TextChoices):
+    COUNTER = "counter", _("营业厅")
+    ONLINE = "online", _("网上办电")
+    MOBILE_APP = "mobile_app", _("手机APP")
+    HOTLINE = "hotline", _("95598热线")
+
+
+class CapacityUnit(models.TextChoices):
+    KW = "kW", "kW"
+    KVA = "kVA", "kVA"
+
+
+class Status(models.TextChoices):
+    IN_PROGRESS = "in_progress", _("办理中")
+    PAUSED = "paused", _("暂停")
+    COMPLETED = "completed", _("已完成")
+    CANCELLED = "cancelled", _("已撤销")
+
+
+OPEN_STATUSES = (Status.IN_PROGRESS, Status.PAUSED)
+
+
+class StageStatus(models.TextChoices):
+    PENDING = "pending", _("未开始")
+    IN_PROGRESS = "in_progress", _("办理中")
+    PAUSED = "paused", _("暂停")
+    COMPLETED = "completed", _("已完成")
+    SKIPPED = "skipped", _("不需要")
+
+
+class Outcome(models.TextChoices):
+    PASSED = "passed", _("通过")
+    FAILED = "failed", _("不通过")
+
+
+class PauseReason(models.TextChoices):
+    MISSING_DOCUMENTS = "missing_documents", _("客户资料不全")
+    CUSTOMER_REQUEST = "customer_request", _("客户要求暂缓")
+    GOVERNMENT_APPROVAL = "government_approval", _("等待政府审批")
+    FORCE_MAJEURE = "force_majeure", _("不可抗力")
+
+
+class Customer(models.Model):
+    id_type = models.CharField(_("ID type"), max_length=12, choices=IdType.choices)
+    id_number = models.CharField(_("ID number"), max_length=18)
+    name = models.CharField(_("name"), max_length=100)
+    phone = models.CharField(_("phone"), max_length=11)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["id_type", "id_number"], name="customer_identity_unique")]
+        verbose_name = _("customer")
+        verbose_name_plural = _("customers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Application(models.Model):
+    number = models.CharField(_("number"), max_length=20, unique=True)
+    category = models.CharField(_("category"), max_length=24, choices=Category.choices)
+    business_type = models.CharField(_("business type"), max_length=20, choices=BusinessType.choices)
+    channel = models.CharField(_("channel"), max_length=12, choices=Channel.choices)
+    status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
+    # Code of the stage in progress or paused; None when completed or cancelled.
+    current_stage = models.CharField(_("current stage"), max_length=40, null=True, blank=True)
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="applications")
+    # The name and phone given with this application (what notices and the look-up use).
+    customer_name = models.CharField(_("customer name"), max_length=100)
+    contact_phone = models.CharField(_("phone"), max_length=11)
+    address = models.CharField(_("address"), max_length=200)
+    area = models.ForeignKey(ServiceArea, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    requested_capacity = models.DecimalField(_("requested capacity"), max_digits=10, decimal_places=2)
+    capacity_unit = models.CharField(_("unit"), max_length=4, choices=CapacityUnit.choices)
+    key_project = models.BooleanField(_("key project"), default=False)
+    customer_manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="managed_applications"
+    )
+    process = models.ForeignKey(ProcessTemplate, on_delete=models.PROTECT, related_name="+")
+    # An open application of the same customer at the same address existed at intake.
+    possible_duplicate_of = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    accepted_at = models.DateTimeField(_("accepted at"))
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["customer_manager", "status"], name="app_manager_status"),
+            models.Index(fields=["status", "category"], name="app_status_category"),
+            models.Index(fields=["accepted_at"], name="app_accepted_at"),
+            models.Index(fields=["customer", "status"], name="app_customer_status"),
+        ]
+        verbose_name = _("application")
+        verbose_name_plural = _("applications")
+
+    def __str__(self) -> str:
+        return self.number
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_STATUSES
+
+
+class StageInstance(models.Model):
+    """One round of one stage of one application."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="stages")
+    template = models.ForeignKey(StageTemplate, on_delete=models.PROTECT, related_name="+")
+    # Order on the timeline; a failed review inserts its new rounds after itself.
+    seq = models.PositiveSmallIntegerField()
+    code = models.CharField(max_length=40)
+    round = models.PositiveSmallIntegerField(default=1)
+    owner = models.CharField(max_length=10, choices=Owner.choices)
+    status = models.CharField(max_length=12, choices=StageStatus.choices, default=StageStatus.PENDING)
+    # Copied from the template when the stage starts: later template edits do not move it.
+    time_limit_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    started_on = models.DateField(null=True, blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    completed_on = models.DateField(null=True, blank=True)
+    # Working days covered by finished pauses (a running pause is added on read).
+    paused_working_days = models.PositiveSmallIntegerField(default=0)
+    # Stored for sorting and sweeps: add_working_days(started_on, limit + paused_working_days).
+    deadline = models.DateField(null=True, blank=True)
+    deadline_provisional = models.BooleanField(default=False)
+    outcome = models.CharField(max_length=8, choices=Outcome.choices, null=True, blank=True)
+    defects = models.JSONField(default=list, blank=True)
+    note = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["application", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["application", "seq"], name="stage_seq_unique"),
+            models.UniqueConstraint(fields=["application", "code", "round"], name="stage_round_unique"),
+        ]
+        indexes = [
+            # serves work queues and the overdue filter: open utility stages by deadline
+            models.Index(
+                fields=["deadline"],
+                name="stage_open_deadline",
+                condition=Q(status__in=["in_progress", "paused"], owner="utility"),
+            ),
+            models.Index(fields=["code", "status"], name="stage_code_status"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.application_id}:{self.code}#{self.round}"
+
+
+class Pause(models.Model):
+    """A customer-caused pause of one utility stage; it extends that stage's deadline."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="pauses")
+    stage = models.ForeignKey(StageInstance, on_delete=models.CASCADE, related_name="pauses")
+    reason_code = models.CharField(max_length=24, choices=PauseReason.choices)
+    reason = models.CharField(max_length=500)
+    started_at = models.DateTimeField()
+    started_on = models.DateField()
+    ended_at = models.DateTimeField(null=True, blank=True)
+    ended_on = models.DateField(null=True, blank=True)
+    working_days = models.PositiveSmallIntegerField(null=True, blank=True)
+    paused_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    resumed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        ordering = ["started_at", "id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["application"], condition=Q(ended_at__isnull=True), name="one_open_pause_per_application"
+            )
+        ]
+
+
+class Event(models.Model):
+    """Append-only audit trail and timeline; written in the transaction of every change."""
+
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(max_length=40)
+    at = models.DateTimeField()
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    stage = models.CharField(max_length=40, null=True, blank=True)
+    round = models.PositiveSmallIntegerField(null=True, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["application", "id"]
+        indexes = [models.Index(fields=["application", "id"], name="event_application_id")]
+
+    def __str__(self) -> str:
+        return f"{self.type}@{self.at:%Y-%m-%d %H:%M}"
+
+
+class IdempotencyRecord(models.Model):
+    """The first answer given to an intake carrying ``Idempotency-Key``, per caller."""
+
+    scope = models.CharField(max_length=150)  # "user:<id>" or "public:<phone>"
+    key = models.CharField(max_length=200)
+    request_hash = models.CharField(max_length=64)
+    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")]

@@ -1,0 +1,353 @@
+"""Reads: the application as the API and pages show it, lists with filters, the timeline.
+
+Each function issues a fixed number of queries whatever the number of stages (tests assert
+the counts).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from django.db.models import Prefetch, Q, QuerySet
+from django.utils import timezone
+from django.utils.translation import get_language
+
+from sunshine.applications.clock import Clock, stage_clock
+from sunshine.applications.models import Application, Event, Pause, StageInstance, StageStatus, Status
+from sunshine.calendar import workdays
+from sunshine.processes.models import Owner
+
+
+@dataclass(frozen=True)
+class StageRow:
+    stage: StageInstance
+    clock: Clock
+    pauses: list[Pause]
+
+    @property
+    def name(self) -> str:
+        t = self.stage.template
+        return t.name_en if (get_language() or "").startswith("en") else t.name_zh
+
+
+def _clock_day(app: Application, today: date) -> date:
+    """The day the clocks of an application stopped: its cancellation, or today."""
+    if app.status == Status.CANCELLED and app.cancelled_at:
+        return timezone.localdate(app.cancelled_at)
+    return today
+
+
+def stage_rows(app: Application, today: date | None = None) -> list[StageRow]:
+    """Every stage instance in timeline order with its clock (2 queries)."""
+    today = today or timezone.localdate()
+    day = _clock_day(app, today)
+    cal = workdays.current()
+    stages = list(StageInstance.objects.filter(application=app).select_related("template").order_by("seq"))
+    pauses: dict[int, list[Pause]] = {}
+    for p in Pause.objects.filter(application=app).order_by("started_at", "id"):
+        pauses.setdefault(p.stage_id, []).append(p)
+    rows = []
+    for s in stages:
+        own = pauses.get(s.pk, [])
+        running = next((p.started_on for p in own if p.ended_on is None), None)
+        clock = stage_clock(
+            cal,
+            started_on=s.started_on,
+            limit=s.time_limit_days if s.owner == Owner.UTILITY else None,
+            finished_pause_days=s.paused_working_days,
+            running_pause_from=running,
+            completed_on=s.completed_on if s.status in (StageStatus.COMPLETED, StageStatus.SKIPPED) else None,
+            today=day,
+        )
+        if app.status == Status.CANCELLED and clock.overdue:
+            clock = Clock(clock.deadline, clock.paused_working_days, clock.working_days_used, False, None)
+        rows.append(StageRow(s, clock, own))
+    return rows
+
+
+def stage_dict(row: StageRow) -> dict[str, Any]:
+    s, c = row.stage, row.clock
+    utility = s.owner == Owner.UTILITY
+    skipped = s.status == StageStatus.SKIPPED
+    return {
+        "code": s.code,
+        "name": row.name,
+        "owner": s.owner,
+        "status": s.status,
+        "round": s.round,
+        "started_at": s.started_at,
+        "completed_at": s.completed_at,
+        "time_limit_days": (s.time_limit_days or s.template.time_limit_days) if utility else None,
+        "deadline": c.deadline if utility and not skipped else None,
+        "deadline_provisional": bool(
+            utility
+            and not skipped
+            and c.deadline
+            and s.started_on
+            and workdays.touches_provisional(s.started_on, c.deadline)
+        ),
+        "working_days_used": c.working_days_used,
+        "paused_working_days": c.paused_working_days,
+        "overdue": (bool(c.overdue) if utility and not skipped else None) if utility else None,
+        "on_time": c.on_time if utility and not skipped else None,
+        "outcome": s.outcome,
+        "defects": s.defects,
+        "note": s.note,
+        "pauses": [
+            {
+                "reason_code": p.reason_code,
+                "reason_label": p.get_reason_code_display(),
+                "reason": p.reason,
+                "started_at": p.started_at,
+                "ended_at": p.ended_at,
+                "working_days": p.working_days,
+            }
+            for p in row.pauses
+        ],
+    }
+
+
+def application_results(app: Application, rows: list[StageRow]) -> dict[str, Any]:
+    utility_rows = [
+        r for r in rows if r.stage.owner == Owner.UTILITY and r.stage.status != StageStatus.SKIPPED
+    ]
+    used = sum(r.clock.working_days_used for r in utility_rows)
+    limit = app.process.end_to_end_limit_days
+    on_time: bool | None = None
+    if app.status == Status.COMPLETED:
+        if limit is not None:
+            on_time = used <= limit
+        else:
+            on_time = all(r.clock.on_time for r in utility_rows if r.stage.status == StageStatus.COMPLETED)
+    return {"utility_working_days": used, "process_time_limit_days": limit, "on_time": on_time}
+
+
+def manager_dict(app: Application) -> dict[str, Any] | None:
+    m = app.customer_manager
+    if m is None:
+        return None
+    return {"username": m.username, "name": m.display_name, "phone": m.work_phone}
+
+
+def application_detail(app: Application, today: date | None = None) -> dict[str, Any]:
+    """The API body of one application (api-v1.md)."""
+    rows = stage_rows(app, today)
+    return {
+        "number": app.number,
+        "category": app.category,
+        "business_type": app.business_type,
+        "channel": app.channel,
+        "status": app.status,
+        "current_stage": app.current_stage,
+        "accepted_at": app.accepted_at,
+        "completed_at": app.completed_at,
+        "cancelled_at": app.cancelled_at,
+        "customer": {
+            "name": app.customer_name,
+            "id_type": app.customer.id_type,
+            "id_number": app.customer.id_number,
+            "phone": app.contact_phone,
+        },
+        "address": app.address,
+        "requested_capacity": app.requested_capacity,
+        "capacity_unit": app.capacity_unit,
+        "key_project": app.key_project,
+        "customer_manager": manager_dict(app),
+        "possible_duplicate_of": app.possible_duplicate_of.number
+        if app.possible_duplicate_of_id and app.possible_duplicate_of
+        else None,
+        "process_version": app.process.version,
+        "stages": [stage_dict(r) for r in rows],
+        **application_results(app, rows),
+    }
+
+
+def mask_name(name: str) -> str:
+    """张三 → 张*, 欧阳娜娜 → 欧***; a company name keeps its first two characters."""
+    if len(name) <= 1:
+        return "*"
+    keep = 2 if len(name) > 4 else 1
+    return name[:keep] + "*" * (len(name) - keep)
+
+
+def public_progress(app: Application, today: date | None = None) -> dict[str, Any]:
+    """What the applicant may see: no ID number, no phone, a masked name."""
+    rows = stage_rows(app, today)
+    results = application_results(app, rows)
+    m = app.customer_manager
+    return {
+        "number": app.number,
+        "category": app.category,
+        "category_label": app.get_category_display(),
+        "status": app.status,
+        "status_label": app.get_status_display(),
+        "current_stage": app.current_stage,
+        "accepted_at": app.accepted_at,
+        "completed_at": app.completed_at,
+        "customer_name": mask_name(app.customer_name),
+        "customer_manager": {"name": m.display_name, "phone": m.work_phone} if m else None,
+        "process_time_limit_days": results["process_time_limit_days"],
+        "utility_working_days": results["utility_working_days"],
+        "on_time": results["on_time"],
+        "stages": [_public_stage(r, stage_dict(r)) for r in rows],
+    }
+
+
+def _public_stage(r: StageRow, d: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "code": r.stage.code,
+        "name": r.name,
+        "owner": r.stage.owner,
+        "status": r.stage.status,
+        "round": r.stage.round,
+        "started_on": r.stage.started_on,
+        "completed_on": r.stage.completed_on,
+        "time_limit_days": d["time_limit_days"],
+        "deadline": d["deadline"],
+        "deadline_provisional": d["deadline_provisional"],
+        "overdue": d["overdue"],
+        "on_time": d["on_time"],
+        "outcome": r.stage.outcome,
+        "defects": r.stage.defects,
+        "pause_reasons": [
+            {
+                "reason_code": p.reason_code,
+                "reason_label": p.get_reason_code_display(),
+                "reason": p.reason,
+                "started_on": p.started_on,
+                "ended_on": p.ended_on,
+                "working_days": p.working_days,
+            }
+            for p in r.pauses
+        ],
+    }
+
+
+def filter_applications(
+    qs: QuerySet[Application],
+    *,
+    status: str | None = None,
+    category: str | None = None,
+    stage: str | None = None,
+    overdue: bool | None = None,
+    customer_manager: str | None = None,
+    key_project: bool | None = None,
+    today: date | None = None,
+) -> QuerySet[Application]:
+    if status:
+        qs = qs.filter(status=status)
+    if category:
+        qs = qs.filter(category=category)
+    if stage:
+        qs = qs.filter(current_stage=stage)
+    if customer_manager:
+        qs = qs.filter(customer_manager__username=customer_manager)
+    if key_project is not None:
+        qs = qs.filter(key_project=key_project)
+    if overdue is not None:
+        ids = overdue_application_ids(today or timezone.localdate())
+        qs = qs.filter(pk__in=ids) if overdue else qs.exclude(pk__in=ids)
+    return qs
+
+
+def overdue_application_ids(today: date) -> QuerySet[StageInstance, int] | list[int]:
+    """Applications with a utility stage past its deadline.
+
+    Running stages compare the stored deadline (one indexed query); paused ones need the
+    running pause added, so they are checked in Python (few at any time).
+    """
+    running = StageInstance.objects.filter(
+        status=StageStatus.IN_PROGRESS,
+        owner=Owner.UTILITY,
+        deadline__lt=today,
+        application__status=Status.IN_PROGRESS,
+    ).values_list("application_id", flat=True)
+    cal = workdays.current()
+    paused_ids = []
+    for app_id, started_on, limit, finished, pause_from in StageInstance.objects.filter(
+        status=StageStatus.PAUSED, owner=Owner.UTILITY, pauses__ended_at__isnull=True
+    ).values_list(
+        "application_id", "started_on", "time_limit_days", "paused_working_days", "pauses__started_on"
+    ):
+        c = stage_clock(
+            cal,
+            started_on=started_on,
+            limit=limit,
+            finished_pause_days=finished,
+            running_pause_from=pause_from,
+            completed_on=None,
+            today=today,
+        )
+        if c.overdue:
+            paused_ids.append(app_id)
+    if not paused_ids:
+        return running
+    return list(running) + paused_ids
+
+
+def list_rows(qs: QuerySet[Application], today: date | None = None) -> list[dict[str, Any]]:
+    """Summaries for a page of a list: the application with its current stage's clock (2 queries)."""
+    today = today or timezone.localdate()
+    apps = list(
+        qs.select_related("customer_manager").prefetch_related(
+            Prefetch(
+                "stages",
+                queryset=StageInstance.objects.filter(
+                    Q(status__in=[StageStatus.IN_PROGRESS, StageStatus.PAUSED])
+                ).prefetch_related(Prefetch("pauses", queryset=Pause.objects.filter(ended_at__isnull=True))),
+                to_attr="open_stages",
+            )
+        )
+    )
+    cal = workdays.current()
+    out = []
+    for app in apps:
+        current = app.open_stages[0] if app.open_stages and app.is_open else None  # type: ignore[attr-defined]
+        clock = None
+        if current is not None and current.owner == Owner.UTILITY:
+            running = current.pauses.all()
+            clock = stage_clock(
+                cal,
+                started_on=current.started_on,
+                limit=current.time_limit_days,
+                finished_pause_days=current.paused_working_days,
+                running_pause_from=running[0].started_on if running else None,
+                completed_on=None,
+                today=today,
+            )
+        out.append(
+            {
+                "number": app.number,
+                "category": app.category,
+                "business_type": app.business_type,
+                "channel": app.channel,
+                "status": app.status,
+                "current_stage": app.current_stage,
+                "accepted_at": app.accepted_at,
+                "completed_at": app.completed_at,
+                "customer_name": app.customer_name,
+                "address": app.address,
+                "key_project": app.key_project,
+                "customer_manager": manager_dict(app),
+                "current_deadline": clock.deadline if clock else None,
+                "deadline_provisional": bool(current and current.deadline_provisional),
+                "overdue": bool(clock and clock.overdue),
+            }
+        )
+    return out
+
+
+def events_of(app: Application) -> list[dict[str, Any]]:
+    return [
+        {
+            "type": e.type,
+            "at": e.at,
+            "actor": e.actor.username if e.actor else None,
+            "stage": e.stage,
+            "round": e.round,
+            "data": e.data,
+        }
+        for e in Event.objects.filter(application=app).select_related("actor").order_by("id")
+    ]

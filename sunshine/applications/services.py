@@ -1,0 +1,583 @@
+"""One function per state change of an application.
+
+Every function here runs in one transaction, locks the application row first, and writes its
+events in the same transaction; the API, staff pages, portal and jobs all call these. They
+raise ``DomainError`` subclasses (with a stable ``code``) and never return half-done work.
+Permission checks happen in ``sunshine.applications.access`` before these are called.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from django.db import IntegrityError, transaction
+from django.db.models import Count, F, Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from stdnum import luhn
+
+from sunshine.accounts.models import Role, ServiceArea, User
+from sunshine.applications.models import (
+    OPEN_STATUSES,
+    Application,
+    Channel,
+    Customer,
+    Event,
+    IdempotencyRecord,
+    Outcome,
+    Pause,
+    PauseReason,
+    StageInstance,
+    StageStatus,
+    Status,
+)
+from sunshine.applications.validation import IntakeData, ValidationFailed
+from sunshine.calendar import workdays
+from sunshine.processes.models import Owner, ProcessTemplate, StageTemplate
+from sunshine.processes.selectors import process_in_force
+
+
+class DomainError(Exception):
+    status = 400
+    code = "domain_error"
+
+    def __init__(self, message: str, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        if code:
+            self.code = code
+
+
+class Conflict(DomainError):
+    status = 409
+    code = "conflict"
+
+
+class NotFound(DomainError):
+    status = 404
+    code = "not_found"
+
+
+class Forbidden(DomainError):
+    status = 403
+    code = "forbidden"
+
+
+class IdempotencyKeyReused(Conflict):
+    code = "idempotency_key_reused"
+
+
+# --- helpers ----------------------------------------------------------------------------------
+
+
+def _event(app: Application, type_: str, at: datetime, actor: User | None, stage: StageInstance | None = None,
+           **data: Any) -> Event:
+    return Event(
+        application=app, type=type_, at=at, actor=actor,
+        stage=stage.code if stage else None, round=stage.round if stage else None, data=data,
+    )
+
+
+def new_number(on: date) -> str:
+    """``YK`` + yymmdd + 6 random digits + a Luhn check digit: readable aloud, not guessable."""
+    body = f"{on:%y%m%d}{secrets.randbelow(10**6):06d}"
+    return f"YK{body}{luhn.calc_check_digit(body)}"
+
+
+def is_well_formed_number(number: str) -> bool:
+    return len(number) == 15 and number.startswith("YK") and number[2:].isdigit() and luhn.is_valid(number[2:])
+
+
+def match_area(address: str, areas: Iterable[ServiceArea] | None = None) -> ServiceArea | None:
+    """The first area (by code) one of whose keywords the address contains."""
+    for area in areas if areas is not None else ServiceArea.objects.order_by("code"):
+        if any(k in address for k in area.keyword_list()):
+            return area
+    return None
+
+
+def pick_manager(area: ServiceArea | None) -> User | None:
+    """The active customer manager serving ``area`` with the fewest open applications.
+
+    Ties go to the lowest username, so assignment is deterministic. None when nobody serves
+    the area (the application is then left for a leader to assign).
+    """
+    serving = Q(serves_all_areas=True)
+    if area is not None:
+        serving |= Q(areas=area)
+    return (
+        User.objects.filter(serving, role=Role.CUSTOMER_MANAGER, is_active=True, accepts_assignments=True)
+        .annotate(
+            open_count=Count(
+                "managed_applications", filter=Q(managed_applications__status__in=OPEN_STATUSES), distinct=True
+            )
+        )
+        .order_by("open_count", "username")
+        .first()
+    )
+
+
+def _start(stage: StageInstance, at: datetime, today: date) -> None:
+    stage.status = StageStatus.IN_PROGRESS
+    stage.started_at = at
+    stage.started_on = today
+    if stage.owner == Owner.UTILITY:
+        stage.time_limit_days = stage.template.time_limit_days
+        _project(stage)
+
+
+def _project(stage: StageInstance) -> None:
+    """Store the deadline of a started utility stage from its finished pauses."""
+    if stage.time_limit_days is None or stage.started_on is None:
+        stage.deadline = None
+        stage.deadline_provisional = False
+        return
+    stage.deadline = workdays.add_working_days(stage.started_on, stage.time_limit_days + stage.paused_working_days)
+    stage.deadline_provisional = workdays.touches_provisional(stage.started_on, stage.deadline)
+
+
+def _advance(app: Application, stages: list[StageInstance], done: StageInstance, at: datetime, today: date,
+             actor: User | None, events: list[Event], changed: list[StageInstance]) -> None:
+    """Start the next pending stage after ``done``, or complete the application."""
+    following = [s for s in stages if s.seq > done.seq and s.status == StageStatus.PENDING]
+    if following:
+        nxt = following[0]
+        _start(nxt, at, today)
+        changed.append(nxt)
+        app.current_stage = nxt.code
+        events.append(_event(app, "stage_started", at, actor, nxt, deadline=_iso(nxt.deadline)))
+    else:
+        app.current_stage = None
+        app.status = Status.COMPLETED
+        app.completed_at = at
+        events.append(_event(app, "completed", at, actor))
+
+
+def _iso(d: date | None) -> str | None:
+    return d.isoformat() if d else None
+
+
+def _lock(number: str) -> Application:
+    try:
+        return Application.objects.select_for_update().get(number=number)
+    except Application.DoesNotExist:
+        raise NotFound(_("No application with this number."), "application_not_found") from None
+
+
+def _stages(app: Application) -> list[StageInstance]:
+    return list(StageInstance.objects.filter(application=app).select_related("template").order_by("seq"))
+
+
+def _current(app: Application, stages: list[StageInstance]) -> StageInstance | None:
+    for s in stages:
+        if s.status in (StageStatus.IN_PROGRESS, StageStatus.PAUSED):
+            return s
+    return None
+
+
+def _require_open(app: Application) -> None:
+    if app.status == Status.COMPLETED:
+        raise Conflict(_("This application is already completed."), "application_closed")
+    if app.status == Status.CANCELLED:
+        raise Conflict(_("This application has been cancelled."), "application_closed")
+
+
+_STAGE_FIELDS = [
+    "status", "started_at", "started_on", "completed_at", "completed_on", "time_limit_days",
+    "paused_working_days", "deadline", "deadline_provisional", "outcome", "defects", "note",
+]
+_APP_FIELDS = ["status", "current_stage", "completed_at", "cancelled_at", "customer_manager"]
+
+
+def _save(app: Application, changed: list[StageInstance], events: list[Event]) -> None:
+    if changed:
+        StageInstance.objects.bulk_update(changed, _STAGE_FIELDS)
+    app.save(update_fields=_APP_FIELDS)
+    Event.objects.bulk_create(events)
+
+
+# --- intake -------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeResult:
+    application: Application
+    replayed: bool  # True when an Idempotency-Key returned an earlier application
+
+
+def request_fingerprint(body: Any) -> str:
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def intake(
+    data: IntakeData,
+    actor: User | None,
+    *,
+    idempotency_scope: str | None = None,
+    idempotency_key: str | None = None,
+    fingerprint: str = "",
+) -> IntakeResult:
+    """Accept an application from any channel; assign a customer manager.
+
+    Through the counter the clerk has accepted in person, so ``acceptance`` completes at once;
+    through any other channel it starts now and a clerk completes it after checking.
+    """
+    if idempotency_key and idempotency_scope:
+        earlier = _replay(idempotency_scope, idempotency_key, fingerprint)
+        if earlier:
+            return IntakeResult(earlier, True)
+    for attempt in range(4):
+        try:
+            return IntakeResult(_intake_once(data, actor, idempotency_scope, idempotency_key, fingerprint), False)
+        except IntegrityError:
+            # A number collision, a concurrent first intake of the same customer, or a concurrent
+            # request with the same Idempotency-Key: look again, then retry with a new number.
+            if idempotency_key and idempotency_scope:
+                earlier = _replay(idempotency_scope, idempotency_key, fingerprint)
+                if earlier:
+                    return IntakeResult(earlier, True)
+            if attempt == 3:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _replay(scope: str, key: str, fingerprint: str) -> Application | None:
+    record = IdempotencyRecord.objects.filter(scope=scope, key=key).select_related("application").first()
+    if record is None:
+        return None
+    if record.request_hash != fingerprint:
+        raise IdempotencyKeyReused(_("This Idempotency-Key was already used with a different request body."))
+    return record.application
+
+
+def _intake_once(data: IntakeData, actor: User | None, scope: str | None, key: str | None,
+                 fingerprint: str) -> Application:
+    now = timezone.now()
+    today = timezone.localdate(now)
+    process = process_in_force(data.category, today)
+    if process is None:
+        raise ValidationFailed({"category": [_("No process is in force for this category.")]})
+    templates: list[StageTemplate] = list(process.stages.all())
+    area = match_area(data.address)
+    with transaction.atomic():
+        customer, created = Customer.objects.get_or_create(
+            id_type=data.id_type, id_number=data.id_number,
+            defaults={"name": data.customer_name, "phone": data.phone},
+        )
+        if not created and (customer.name != data.customer_name or customer.phone != data.phone):
+            customer.name, customer.phone = data.customer_name, data.phone
+            customer.save(update_fields=["name", "phone"])
+        duplicate = None
+        if not created:
+            duplicate = (
+                Application.objects.filter(customer=customer, address=data.address, status__in=OPEN_STATUSES)
+                .order_by("accepted_at").first()
+            )
+        manager = pick_manager(area)
+        app = Application(
+            number=new_number(today), category=data.category, business_type=data.business_type,
+            channel=data.channel, status=Status.IN_PROGRESS, customer=customer,
+            customer_name=data.customer_name, contact_phone=data.phone, address=data.address, area=area,
+            requested_capacity=data.requested_capacity, capacity_unit=data.capacity_unit,
+            key_project=data.key_project, customer_manager=manager, process=process,
+            possible_duplicate_of=duplicate, accepted_at=now,
+        )
+        stages = [
+            StageInstance(application=app, template=t, seq=i, code=t.code, round=1, owner=t.owner)
+            for i, t in enumerate(templates, start=1)
+        ]
+        events = [
+            _event(app, "intake", now, actor, channel=data.channel, category=data.category,
+                   process_version=process.version,
+                   customer_manager=manager.username if manager else None,
+                   possible_duplicate_of=duplicate.number if duplicate else None),
+        ]
+        first = stages[0]
+        _start(first, now, today)
+        app.current_stage = first.code
+        events.append(_event(app, "stage_started", now, actor, first, deadline=_iso(first.deadline)))
+        if data.channel == Channel.COUNTER:
+            first.status = StageStatus.COMPLETED
+            first.completed_at, first.completed_on = now, today
+            events.append(_event(app, "stage_completed", now, actor, first, outcome=None))
+            _advance(app, stages, first, now, today, actor, events, [])
+        # Everything was planned on unsaved objects: one INSERT each for the application, its
+        # stages and its events.
+        app.save(force_insert=True)
+        StageInstance.objects.bulk_create(stages)
+        Event.objects.bulk_create(events)
+        if key and scope:
+            IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=fingerprint, application=app)
+    return app
+
+
+# --- stage transitions --------------------------------------------------------------------------
+
+
+def _current_for(app: Application, stages: list[StageInstance], code: str) -> StageInstance:
+    _require_open(app)
+    current = _current(app, stages)
+    if current is None or current.code != code:
+        raise Conflict(
+            _("Stage %(code)s is not the current stage (current: %(current)s).")
+            % {"code": code, "current": app.current_stage or "-"},
+            "stage_conflict",
+        )
+    if current.status == StageStatus.PAUSED:
+        raise Conflict(_("The application is paused; resume it first."), "application_paused")
+    return current
+
+
+def complete_stage(number: str, code: str, actor: User | None, *, outcome: str | None = None, note: str = "",
+                   defects: list[str] | None = None) -> Application:
+    """Complete the current stage. A failed review or inspection sends the case back to the
+    preceding customer stage (a new round) and queues a new round of itself."""
+    defects = [d.strip() for d in (defects or []) if d and d.strip()]
+    with transaction.atomic():
+        app = _lock(number)
+        stages = _stages(app)
+        if code not in {s.code for s in stages}:
+            raise NotFound(_("This application has no stage %(code)s.") % {"code": code}, "stage_not_found")
+        stage = _current_for(app, stages, code)
+        errors: dict[str, list[str]] = {}
+        if stage.template.has_outcome:
+            if outcome not in Outcome.values:
+                errors["outcome"] = [_("A review or inspection needs an outcome: passed or failed.")]
+            elif outcome == Outcome.FAILED and not defects:
+                errors["defects"] = [_("List every defect found (at least one) when the outcome is failed.")]
+        elif outcome not in (None, Outcome.PASSED):
+            errors["outcome"] = [_("Only review and inspection stages can fail.")]
+        elif defects:
+            errors["defects"] = [_("Defects apply only to review and inspection stages.")]
+        if errors:
+            raise ValidationFailed(errors)
+        now = timezone.now()
+        today = timezone.localdate(now)
+        stage.status = StageStatus.COMPLETED
+        stage.completed_at, stage.completed_on = now, today
+        stage.outcome = outcome if stage.template.has_outcome else None
+        stage.defects = defects
+        stage.note = note
+        changed = [stage]
+        events = [_event(app, "stage_completed", now, actor, stage, outcome=stage.outcome, defects=defects,
+                         note=note, deadline=_iso(stage.deadline))]
+        if stage.outcome == Outcome.FAILED:
+            _send_back(app, stages, stage, now, today, actor, events, changed)
+        else:
+            _advance(app, stages, stage, now, today, actor, events, changed)
+        _save(app, changed, events)
+    return app
+
+
+def _send_back(app: Application, stages: list[StageInstance], failed: StageInstance, at: datetime, today: date,
+               actor: User | None, events: list[Event], changed: list[StageInstance]) -> None:
+    templates = list(app.process.stages.all())
+    before = [t for t in templates if t.position < failed.template.position and t.owner == Owner.CUSTOMER]
+    if not before:
+        raise Conflict(_("The process has no customer stage before %(code)s to return to.") % {"code": failed.code},
+                       "process_misconfigured")
+    back_to = before[-1]
+    rounds = {(s.code, s.round) for s in stages}
+    back_round = 1 + max(r for c, r in rounds if c == back_to.code)
+    again_round = failed.round + 1
+    # Make room on the timeline after the failed round for the two new rounds.
+    StageInstance.objects.filter(application=app, seq__gt=failed.seq).update(seq=F("seq") + 1000)
+    StageInstance.objects.filter(application=app, seq__gt=failed.seq + 1000).update(seq=F("seq") - 998)
+    back = StageInstance(application=app, template=back_to, seq=failed.seq + 1, code=back_to.code,
+                         round=back_round, owner=back_to.owner)
+    again = StageInstance(application=app, template=failed.template, seq=failed.seq + 2, code=failed.code,
+                          round=again_round, owner=failed.owner)
+    _start(back, at, today)
+    StageInstance.objects.bulk_create([back, again])
+    app.current_stage = back.code
+    events.append(_event(app, "stage_started", at, actor, back, returned_from=failed.code,
+                         defects=failed.defects))
+
+
+def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Application:
+    """Skip an optional stage that is current or not yet started (e.g. review not required)."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": [_("Give the reason for skipping this stage.")]})
+    with transaction.atomic():
+        app = _lock(number)
+        _require_open(app)
+        stages = _stages(app)
+        candidates = [s for s in stages if s.code == code and s.status in (StageStatus.PENDING,
+                                                                          StageStatus.IN_PROGRESS)]
+        if not [s for s in stages if s.code == code]:
+            raise NotFound(_("This application has no stage %(code)s.") % {"code": code}, "stage_not_found")
+        if not candidates:
+            raise Conflict(_("Stage %(code)s is already finished.") % {"code": code}, "stage_conflict")
+        stage = candidates[0]
+        if not stage.template.optional:
+            raise Conflict(_("Stage %(code)s is not optional and cannot be skipped.") % {"code": code},
+                           "stage_not_optional")
+        if app.status == Status.PAUSED:
+            raise Conflict(_("The application is paused; resume it first."), "application_paused")
+        now = timezone.now()
+        today = timezone.localdate(now)
+        was_current = stage.status == StageStatus.IN_PROGRESS
+        stage.status = StageStatus.SKIPPED
+        stage.completed_at, stage.completed_on = now, today
+        stage.note = reason
+        changed = [stage]
+        events = [_event(app, "stage_skipped", now, actor, stage, reason=reason)]
+        if was_current:
+            _advance(app, stages, stage, now, today, actor, events, changed)
+        _save(app, changed, events)
+    return app
+
+
+def pause(number: str, actor: User | None, *, reason_code: str, reason: str) -> Application:
+    errors: dict[str, list[str]] = {}
+    if reason_code not in PauseReason.values:
+        errors["reason_code"] = [_("Choose one of: %(allowed)s.") % {"allowed": ", ".join(PauseReason.values)}]
+    if not (reason or "").strip():
+        errors["reason"] = [_("Describe the reason: the customer will see it.")]
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        app = _lock(number)
+        _require_open(app)
+        if app.status == Status.PAUSED:
+            raise Conflict(_("The application is already paused."), "already_paused")
+        stages = _stages(app)
+        stage = _current(app, stages)
+        if stage is None or stage.owner != Owner.UTILITY:
+            raise Conflict(_("Only a utility stage in progress can be paused; the customer is acting now."),
+                           "stage_conflict")
+        now = timezone.now()
+        today = timezone.localdate(now)
+        Pause.objects.create(application=app, stage=stage, reason_code=reason_code, reason=reason.strip(),
+                             started_at=now, started_on=today, paused_by=actor)
+        stage.status = StageStatus.PAUSED
+        app.status = Status.PAUSED
+        _save(app, [stage], [_event(app, "paused", now, actor, stage, reason_code=reason_code,
+                                    reason=reason.strip())])
+    return app
+
+
+def resume(number: str, actor: User | None) -> Application:
+    with transaction.atomic():
+        app = _lock(number)
+        _require_open(app)
+        if app.status != Status.PAUSED:
+            raise Conflict(_("The application is not paused."), "not_paused")
+        pause_row = Pause.objects.select_related("stage").get(application=app, ended_at__isnull=True)
+        stage = pause_row.stage
+        now = timezone.now()
+        today = timezone.localdate(now)
+        days = workdays.working_days_in(pause_row.started_on, today)
+        pause_row.ended_at, pause_row.ended_on, pause_row.working_days = now, today, days
+        pause_row.resumed_by = actor
+        pause_row.save(update_fields=["ended_at", "ended_on", "working_days", "resumed_by"])
+        stage.status = StageStatus.IN_PROGRESS
+        stage.paused_working_days += days
+        _project(stage)
+        app.status = Status.IN_PROGRESS
+        _save(app, [stage], [_event(app, "resumed", now, actor, stage, paused_working_days=days,
+                                    deadline=_iso(stage.deadline))])
+    return app
+
+
+def cancel(number: str, actor: User | None, *, reason: str) -> Application:
+    reason = (reason or "").strip()
+    if not reason:
+        raise ValidationFailed({"reason": [_("Give the reason for cancelling.")]})
+    with transaction.atomic():
+        app = _lock(number)
+        _require_open(app)
+        now = timezone.now()
+        today = timezone.localdate(now)
+        changed: list[StageInstance] = []
+        open_pause = Pause.objects.filter(application=app, ended_at__isnull=True).select_related("stage").first()
+        if open_pause:
+            days = workdays.working_days_in(open_pause.started_on, today)
+            open_pause.ended_at, open_pause.ended_on, open_pause.working_days = now, today, days
+            open_pause.resumed_by = actor
+            open_pause.save(update_fields=["ended_at", "ended_on", "working_days", "resumed_by"])
+            stage = open_pause.stage
+            stage.status = StageStatus.IN_PROGRESS
+            stage.paused_working_days += days
+            _project(stage)
+            changed.append(stage)
+        stage_code = app.current_stage
+        app.status = Status.CANCELLED
+        app.cancelled_at = now
+        app.current_stage = None
+        _save(app, changed, [_event(app, "cancelled", now, actor, reason=reason, stage_code=stage_code)])
+    return app
+
+
+def reassign(number: str, actor: User | None, *, username: str, reason: str) -> Application:
+    reason = (reason or "").strip()
+    target = User.objects.filter(username=username, role=Role.CUSTOMER_MANAGER, is_active=True).first()
+    errors: dict[str, list[str]] = {}
+    if target is None:
+        errors["customer_manager"] = [_("No active customer manager with this username.")]
+    if not reason:
+        errors["reason"] = [_("Give the reason for the reassignment.")]
+    if errors:
+        raise ValidationFailed(errors)
+    with transaction.atomic():
+        app = _lock(number)
+        _require_open(app)
+        previous = app.customer_manager.username if app.customer_manager_id and app.customer_manager else None
+        if app.customer_manager_id == target.pk:  # type: ignore[union-attr]
+            raise Conflict(_("The application is already assigned to this customer manager."), "no_change")
+        app.customer_manager = target
+        now = timezone.now()
+        _save(app, [], [_event(app, "reassigned", now, actor, **{"from": previous, "to": username, "reason": reason})])
+    return app
+
+
+# --- calendar edits -----------------------------------------------------------------------------
+
+
+def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000) -> int:
+    """Recompute pause lengths and deadlines of every stage not yet completed after the
+    calendar changed; log ``calendar_reprojected`` on each application whose deadline moved.
+
+    Returns the number of stages whose deadline moved. Call after ``workdays.invalidate()``.
+    """
+    workdays.invalidate()
+    moved = 0
+    open_stages = (
+        StageInstance.objects.filter(status__in=[StageStatus.IN_PROGRESS, StageStatus.PAUSED], owner=Owner.UTILITY)
+        .exclude(started_on=None)
+        .order_by("pk")
+    )
+    last_pk = 0
+    while True:
+        batch = list(open_stages.filter(pk__gt=last_pk)[:batch_size])
+        if not batch:
+            return moved
+        last_pk = batch[-1].pk
+        finished: dict[int, list[tuple[date, date]]] = {}
+        for stage_id, a, b in Pause.objects.filter(stage__in=batch, ended_on__isnull=False).values_list(
+            "stage_id", "started_on", "ended_on"
+        ):
+            finished.setdefault(stage_id, []).append((a, b))
+        now = timezone.now()
+        changed: list[StageInstance] = []
+        events: list[Event] = []
+        with transaction.atomic():
+            for stage in batch:
+                old = stage.deadline
+                stage.paused_working_days = sum(workdays.working_days_in(a, b) for a, b in finished.get(stage.pk, []))
+                _project(stage)
+                if stage.deadline != old:
+                    moved += 1
+                    events.append(Event(application_id=stage.application_id, type="calendar_reprojected", at=now,
+                                        actor=actor, stage=stage.code, round=stage.round,
+                                        data={"from": _iso(old), "to": _iso(stage.deadline), "reason": reason}))
+                changed.append(stage)
+            StageInstance.objects.bulk_update(changed, ["paused_working_days", "deadline", "deadline_provisional"])
+            Event.objects.bulk_create(events)

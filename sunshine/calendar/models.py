@@ -1,0 +1,57 @@
+"""The working-day calendar: dated exceptions to the Monday-to-Friday week.
+
+The table is the truth. A year with a ``CalendarYear`` row of status ``official`` has been
+checked against the State Council notice; any other year is *provisional*: its statutory days
+are computed from the law by the ``holidays`` package and its 调休 is unknown.
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class YearStatus(models.TextChoices):
+    OFFICIAL = "official", _("official (checked against the State Council notice)")
+    PROVISIONAL = "provisional", _("provisional (statutory days only, 调休 unknown)")
+
+
+class DayKind(models.TextChoices):
+    HOLIDAY = "holiday", _("holiday (day off)")
+    WORKDAY = "workday", _("adjusted working day (调休)")
+
+
+class CalendarYear(models.Model):
+    year = models.PositiveSmallIntegerField(_("year"), unique=True)
+    status = models.CharField(_("status"), max_length=16, choices=YearStatus.choices)
+    source = models.CharField(_("source"), max_length=300, help_text=_("e.g. the notice's title and number"))
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["year"]
+        verbose_name = _("calendar year")
+        verbose_name_plural = _("calendar years")
+
+    def __str__(self) -> str:
+        return f"{self.year} ({self.get_status_display()})"
+
+
+class CalendarDay(models.Model):
+    """One exception: a holiday (any day of the week) or a working weekend day."""
+
+    date = models.DateField(_("date"), unique=True)
+    kind = models.CharField(_("kind"), max_length=16, choices=DayKind.choices)
+    name = models.CharField(_("name"), max_length=100, blank=True)
+    source = models.CharField(_("source"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["date"]
+        verbose_name = _("calendar day")
+        verbose_name_plural = _("calendar days")
+
+    def __str__(self) -> str:
+        return f"{self.date} {self.get_kind_display()} {self.name}"
