@@ -70,6 +70,7 @@ INSTALLED_APPS = [
     "sunshine.applications",
     # delivery apps (own no models; call the domain)
     "sunshine.api",
+    "sunshine.ops",
 ]
 
 MIDDLEWARE = [
@@ -144,7 +145,8 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "static/"
-STATIC_ROOT = BASE_DIR / "staticfiles"
+STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
+STATIC_ROOT.mkdir(parents=True, exist_ok=True)
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},

@@ -1,0 +1,70 @@
+"""Serve everything of a trial installation in one terminal; Ctrl-C stops it all."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from typing import Any
+
+from django.core.management.base import BaseCommand
+
+from sunshine.accounts.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
+from sunshine.accounts.models import User
+
+
+class Command(BaseCommand):
+    help = "Start the web server (and the background processes) in the foreground."
+
+    def add_arguments(self, parser: Any) -> None:
+        parser.add_argument("--host", default="127.0.0.1")
+        parser.add_argument("--port", default="8000")
+        parser.add_argument("--workers", default=os.environ.get("WEB_WORKERS", "2"))
+
+    def handle(self, *args: Any, host: str, port: str, workers: str, **options: Any) -> None:
+        commands = {
+            "web": [
+                sys.executable, "-m", "gunicorn", "sunshine.wsgi:application", "--bind", f"{host}:{port}",
+                "--workers", workers, "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+            ],
+        }
+        self._print_accounts(host, port)
+        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
+        stopping = False
+
+        def stop(signum: int, frame: object) -> None:
+            nonlocal stopping
+            stopping = True
+
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGTERM, stop)
+        try:
+            while not stopping:
+                for name, proc in children.items():
+                    if proc.poll() is not None:
+                        self.stderr.write(f"{name} exited with code {proc.returncode}; stopping everything.")
+                        stopping = True
+                time.sleep(0.3)
+        finally:
+            for proc in children.values():
+                if proc.poll() is None:
+                    proc.terminate()
+            for proc in children.values():
+                try:
+                    proc.wait(timeout=10)
+                except subprocess.TimeoutExpired:
+                    proc.kill()
+            self.stdout.write("Stopped.")
+
+    def _print_accounts(self, host: str, port: str) -> None:
+        base = f"http://{host}:{port}"
+        lines = ["", "阳光业扩服务平台 Sunshine", f"  API docs:  {base}/api/v1/docs", f"  Admin:     {base}/admin/", ""]
+        demo = [a for a in DEMO_ACCOUNTS if User.objects.filter(username=a[0]).exists()]
+        if demo:
+            lines.append(f"  Demo accounts (password {DEMO_PASSWORD}):")
+            for username, role, *_ in demo:
+                lines.append(f"    {username:<10} {role.label}")
+        lines.append("  Press Ctrl-C to stop.")
+        self.stdout.write("\n".join(lines) + "\n")
