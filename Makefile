@@ -1,6 +1,7 @@
 # The two commands: `make run` and `make test`. Everything else is a helper of theirs.
 SHELL := /bin/bash
-UV ?= $(shell command -v uv 2>/dev/null || echo $(HOME)/.local/bin/uv)
+# uv from PATH, else the copy pip installs (run as a module, wherever pip put it).
+UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
 PY := $(UV) run --frozen python
 HOST ?= 127.0.0.1
 PORT ?= 8000
@@ -8,7 +9,8 @@ PORT ?= 8000
 .PHONY: run test install uv migrate demo serve lint typecheck check-migrations ci messages
 
 uv:
-	@command -v uv >/dev/null 2>&1 || [ -x "$(UV)" ] || (echo "Installing uv with pip…" && python3 -m pip install --quiet --user uv || python3 -m pip install --quiet uv)
+	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
+		(echo "Installing uv with pip…" && python3 -m pip install --quiet uv)
 
 install: uv
 	@$(UV) sync --frozen --quiet

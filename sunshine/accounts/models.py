@@ -73,6 +73,9 @@ class ApiToken(models.Model):
         verbose_name = _("API token")
         verbose_name_plural = _("API tokens")
 
+    def __str__(self) -> str:
+        return f"token of {self.user_id} until {self.expires_at:%Y-%m-%d %H:%M}"
+
     @staticmethod
     def new_raw() -> str:
         return secrets.token_urlsafe(32)

@@ -32,8 +32,15 @@ class EventInline(admin.TabularInline):
 
 @admin.register(Application)
 class ApplicationAdmin(ReadOnlyAdmin):
-    list_display = ("number", "category", "status", "current_stage", "customer_name", "customer_manager",
-                    "accepted_at")
+    list_display = (
+        "number",
+        "category",
+        "status",
+        "current_stage",
+        "customer_name",
+        "customer_manager",
+        "accepted_at",
+    )
     list_filter = ("status", "category", "channel", "key_project")
     search_fields = ("number", "customer_name", "contact_phone")
     inlines = [EventInline]

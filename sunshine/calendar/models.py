@@ -55,3 +55,28 @@ class CalendarDay(models.Model):
 
     def __str__(self) -> str:
         return f"{self.date} {self.get_kind_display()} {self.name}"
+
+
+class CalendarChange(models.Model):
+    """Audit trail of calendar edits: who changed which year, why, and how many deadlines moved.
+
+    Each application whose deadline moved also gets a ``calendar_reprojected`` event; this row
+    records the edit itself, even when no deadline moved.
+    """
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    at = models.DateTimeField(_("at"), auto_now_add=True)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reason = models.CharField(_("reason"), max_length=500)
+    summary = models.CharField(_("summary"), max_length=300, blank=True)
+    stages_moved = models.PositiveIntegerField(_("deadlines moved"), default=0)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("calendar change")
+        verbose_name_plural = _("calendar changes")
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.at:%Y-%m-%d %H:%M} {self.reason}"

@@ -6,8 +6,17 @@ from sunshine.processes.models import ProcessTemplate, StageTemplate
 class StageTemplateInline(admin.TabularInline):
     model = StageTemplate
     extra = 0
-    fields = ("position", "code", "name_zh", "name_en", "owner", "time_limit_days", "optional", "has_outcome",
-              "actor_roles")
+    fields = (
+        "position",
+        "code",
+        "name_zh",
+        "name_en",
+        "owner",
+        "time_limit_days",
+        "optional",
+        "has_outcome",
+        "actor_roles",
+    )
 
 
 @admin.register(ProcessTemplate)

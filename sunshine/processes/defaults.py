@@ -16,14 +16,32 @@ STAGES: dict[str, list[tuple[Any, ...]]] = {
     "lv_residential": [
         ("acceptance", "业务受理", "Acceptance", "utility", 1, False, False, _INTAKE),
         ("survey", "现场勘查", "Site survey", "utility", 2, False, False, [*_MGR, "engineer"]),
-        ("connection", "装表接电", "Metering and connection", "utility", 2, False, False, [*_MGR, "engineer"]),
+        (
+            "connection",
+            "装表接电",
+            "Metering and connection",
+            "utility",
+            2,
+            False,
+            False,
+            [*_MGR, "engineer"],
+        ),
     ],
     "lv_non_residential": [
         ("acceptance", "业务受理", "Acceptance", "utility", 1, False, False, _INTAKE),
         ("survey", "现场勘查", "Site survey", "utility", 2, False, False, [*_MGR, "engineer"]),
         ("scheme", "供电方案答复", "Supply scheme", "utility", 3, False, False, [*_MGR, "engineer"]),
         ("grid_works", "电网配套工程", "Grid works", "utility", 7, True, False, [*_MGR, "engineer"]),
-        ("connection", "装表接电", "Metering and connection", "utility", 2, False, False, [*_MGR, "engineer"]),
+        (
+            "connection",
+            "装表接电",
+            "Metering and connection",
+            "utility",
+            2,
+            False,
+            False,
+            [*_MGR, "engineer"],
+        ),
     ],
 }
 
@@ -31,16 +49,42 @@ STAGES: dict[str, list[tuple[Any, ...]]] = {
 def _hv(scheme_days: int) -> list[tuple[Any, ...]]:
     return [
         ("acceptance", "业务受理", "Acceptance", "utility", 1, False, False, _INTAKE),
-        ("scheme", "现场勘查及供电方案答复", "Survey and supply scheme", "utility", scheme_days, False, False,
-         [*_MGR, "engineer"]),
+        (
+            "scheme",
+            "现场勘查及供电方案答复",
+            "Survey and supply scheme",
+            "utility",
+            scheme_days,
+            False,
+            False,
+            [*_MGR, "engineer"],
+        ),
         ("customer_design", "客户设计", "Customer design", "customer", None, False, False, _CUST),
         ("design_review", "设计文件审查", "Design review", "utility", 10, True, True, _ENG),
         ("customer_construction", "客户施工", "Customer construction", "customer", None, False, False, _CUST),
         ("mid_inspection", "中间检查", "Mid-construction inspection", "utility", 5, True, True, _ENG),
         ("customer_completion", "客户竣工报验", "Customer completion", "customer", None, False, False, _CUST),
         ("completion_inspection", "竣工检验", "Completion inspection", "utility", 5, False, True, _ENG),
-        ("customer_formalities", "合同签订及缴费", "Contract and fees", "customer", None, False, False, _CUST),
-        ("connection", "装表接电", "Metering and connection", "utility", 5, False, False, [*_MGR, "engineer"]),
+        (
+            "customer_formalities",
+            "合同签订及缴费",
+            "Contract and fees",
+            "customer",
+            None,
+            False,
+            False,
+            _CUST,
+        ),
+        (
+            "connection",
+            "装表接电",
+            "Metering and connection",
+            "utility",
+            5,
+            False,
+            False,
+            [*_MGR, "engineer"],
+        ),
     ]
 
 
@@ -64,8 +108,16 @@ def seed_default_processes(process_model: Any, stage_model: Any, effective_from:
         )
         stage_model.objects.bulk_create(
             stage_model(
-                process=process, position=i, code=code, name_zh=zh, name_en=en, owner=owner,
-                time_limit_days=limit, optional=optional, has_outcome=outcome, actor_roles=list(roles),
+                process=process,
+                position=i,
+                code=code,
+                name_zh=zh,
+                name_en=en,
+                owner=owner,
+                time_limit_days=limit,
+                optional=optional,
+                has_outcome=outcome,
+                actor_roles=list(roles),
             )
             for i, (code, zh, en, owner, limit, optional, outcome, roles) in enumerate(stages, start=1)
         )

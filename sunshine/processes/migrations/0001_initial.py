@@ -5,51 +5,101 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         migrations.CreateModel(
-            name='ProcessTemplate',
+            name="ProcessTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('category', models.CharField(choices=[('lv_residential', '低压居民'), ('lv_non_residential', '低压非居民'), ('hv_single', '高压单电源'), ('hv_dual', '高压双电源')], max_length=24, verbose_name='category')),
-                ('version', models.PositiveIntegerField(verbose_name='version')),
-                ('effective_from', models.DateField(verbose_name='effective from')),
-                ('source_note', models.CharField(max_length=300, verbose_name='source')),
-                ('end_to_end_limit_days', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='end-to-end limit')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("lv_residential", "低压居民"),
+                            ("lv_non_residential", "低压非居民"),
+                            ("hv_single", "高压单电源"),
+                            ("hv_dual", "高压双电源"),
+                        ],
+                        max_length=24,
+                        verbose_name="category",
+                    ),
+                ),
+                ("version", models.PositiveIntegerField(verbose_name="version")),
+                ("effective_from", models.DateField(verbose_name="effective from")),
+                ("source_note", models.CharField(max_length=300, verbose_name="source")),
+                (
+                    "end_to_end_limit_days",
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="end-to-end limit"),
+                ),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'process template',
-                'verbose_name_plural': 'process templates',
-                'ordering': ['category', '-effective_from', '-version'],
-                'constraints': [models.UniqueConstraint(fields=('category', 'version'), name='process_version_unique')],
+                "verbose_name": "process template",
+                "verbose_name_plural": "process templates",
+                "ordering": ["category", "-effective_from", "-version"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("category", "version"), name="process_version_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='StageTemplate',
+            name="StageTemplate",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('position', models.PositiveSmallIntegerField(verbose_name='position')),
-                ('code', models.SlugField(max_length=40, verbose_name='code')),
-                ('name_zh', models.CharField(max_length=40, verbose_name='Chinese name')),
-                ('name_en', models.CharField(max_length=60, verbose_name='English name')),
-                ('owner', models.CharField(choices=[('utility', 'utility'), ('customer', 'customer')], max_length=10, verbose_name='owner')),
-                ('time_limit_days', models.PositiveSmallIntegerField(blank=True, null=True, verbose_name='time limit (working days)')),
-                ('optional', models.BooleanField(default=False, verbose_name='optional')),
-                ('has_outcome', models.BooleanField(default=False, verbose_name='review or inspection (passed/failed)')),
-                ('actor_roles', models.JSONField(default=list, verbose_name='roles that act')),
-                ('process', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stages', to='processes.processtemplate')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("position", models.PositiveSmallIntegerField(verbose_name="position")),
+                ("code", models.SlugField(max_length=40, verbose_name="code")),
+                ("name_zh", models.CharField(max_length=40, verbose_name="Chinese name")),
+                ("name_en", models.CharField(max_length=60, verbose_name="English name")),
+                (
+                    "owner",
+                    models.CharField(
+                        choices=[("utility", "utility"), ("customer", "customer")],
+                        max_length=10,
+                        verbose_name="owner",
+                    ),
+                ),
+                (
+                    "time_limit_days",
+                    models.PositiveSmallIntegerField(
+                        blank=True, null=True, verbose_name="time limit (working days)"
+                    ),
+                ),
+                ("optional", models.BooleanField(default=False, verbose_name="optional")),
+                (
+                    "has_outcome",
+                    models.BooleanField(default=False, verbose_name="review or inspection (passed/failed)"),
+                ),
+                ("actor_roles", models.JSONField(default=list, verbose_name="roles that act")),
+                (
+                    "process",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stages",
+                        to="processes.processtemplate",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'stage template',
-                'verbose_name_plural': 'stage templates',
-                'ordering': ['process', 'position'],
-                'constraints': [models.UniqueConstraint(fields=('process', 'code'), name='stage_code_unique'), models.UniqueConstraint(fields=('process', 'position'), name='stage_position_unique')],
+                "verbose_name": "stage template",
+                "verbose_name_plural": "stage templates",
+                "ordering": ["process", "position"],
+                "constraints": [
+                    models.UniqueConstraint(fields=("process", "code"), name="stage_code_unique"),
+                    models.UniqueConstraint(fields=("process", "position"), name="stage_position_unique"),
+                ],
             },
         ),
     ]

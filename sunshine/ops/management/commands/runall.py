@@ -26,8 +26,20 @@ class Command(BaseCommand):
     def handle(self, *args: Any, host: str, port: str, workers: str, **options: Any) -> None:
         commands = {
             "web": [
-                sys.executable, "-m", "gunicorn", "sunshine.wsgi:application", "--bind", f"{host}:{port}",
-                "--workers", workers, "--threads", "4", "--access-logfile", "-", "--graceful-timeout", "5",
+                sys.executable,
+                "-m",
+                "gunicorn",
+                "sunshine.wsgi:application",
+                "--bind",
+                f"{host}:{port}",
+                "--workers",
+                workers,
+                "--threads",
+                "4",
+                "--access-logfile",
+                "-",
+                "--graceful-timeout",
+                "5",
             ],
         }
         self._print_accounts(host, port)
@@ -60,7 +72,13 @@ class Command(BaseCommand):
 
     def _print_accounts(self, host: str, port: str) -> None:
         base = f"http://{host}:{port}"
-        lines = ["", "阳光业扩服务平台 Sunshine", f"  API docs:  {base}/api/v1/docs", f"  Admin:     {base}/admin/", ""]
+        lines = [
+            "",
+            f"阳光业扩服务平台 Sunshine at {base}/",
+            f"  API docs:  {base}/api/v1/docs",
+            f"  Admin:     {base}/admin/",
+            "",
+        ]
         demo = [a for a in DEMO_ACCOUNTS if User.objects.filter(username=a[0]).exists()]
         if demo:
             lines.append(f"  Demo accounts (password {DEMO_PASSWORD}):")
