@@ -1,0 +1,86 @@
+"""Demo data: the demo accounts of api-v1.md, Taiyuan's service areas and N applications."""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils import timezone
+
+from sunshine.accounts.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_areas, ensure_demo_accounts
+from sunshine.accounts.models import Role
+from sunshine.applications.models import Event
+from sunshine.applications.synthetic import FIXED_SCENARIOS, Generator, People, Refs, save_batch
+
+SOURCE = "seed_demo"
+ROLE_ZH = {
+    Role.ADMIN: "系统管理员",
+    Role.CLERK: "受理员",
+    Role.CUSTOMER_MANAGER: "客户经理",
+    Role.ENGINEER: "工程师（审图、检验）",
+    Role.LEADER: "领导",
+    Role.AUDITOR: "监督稽查（只读）",
+}
+
+
+def _pad(text: str, width: int) -> str:
+    """Left-align ``text`` in ``width`` terminal columns (CJK characters take two)."""
+    used = sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+    return text + " " * max(width - used, 1)
+
+
+def demo_application_count() -> int:
+    return Event.objects.filter(type="intake", data__source=SOURCE).count()
+
+
+class Command(BaseCommand):
+    help = "Create the demo accounts, the service areas and N demo applications (idempotent)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--applications",
+            type=int,
+            default=200,
+            help="demo applications wanted in total (default 200; 0: accounts only)",
+        )
+        parser.add_argument("--seed", type=int, default=20261127, help="random seed")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        wanted: int = options["applications"]
+        if wanted < 0:
+            raise CommandError("--applications must not be negative")
+        ensure_areas()
+        users = {u.username: u for u in ensure_demo_accounts()}
+        existing = demo_application_count()
+        missing = max(wanted - existing, 0)
+        if missing:
+            from faker import Faker
+
+            faker = Faker("zh_CN")
+            faker.seed_instance(options["seed"] + existing)
+            people = People(
+                managers=[users["manager1"], users["manager2"]],
+                clerk=users["clerk"],
+                engineer=users["engineer"],
+            )
+            try:
+                refs = Refs.load(people, timezone.localdate())
+            except LookupError as exc:
+                raise CommandError(str(exc)) from exc
+            gen = Generator(refs, seed=options["seed"] + existing, window=60, source=SOURCE, faker=faker)
+            # A fresh demo always shows each interesting case; the rest is random.
+            scenarios = FIXED_SCENARIOS[:missing] if existing == 0 else []
+            built = [gen.build(s) for s in scenarios]
+            built += [gen.build() for _ in range(missing - len(built))]
+            save_batch(built, gen.rng)
+            self.stdout.write(f"Created {missing} demo applications ({existing + missing} in total).")
+        elif wanted:
+            self.stdout.write(f"Demo applications already present ({existing}); nothing to add.")
+        self.stdout.write("")
+        self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD})")
+        self.stdout.write("  " + _pad("username", 10) + _pad("role", 22) + "password")
+        for username, role, *_rest in DEMO_ACCOUNTS:
+            self.stdout.write(
+                "  " + _pad(username, 10) + _pad(str(ROLE_ZH.get(role, role)), 22) + DEMO_PASSWORD
+            )

@@ -1,0 +1,224 @@
+"""seed_demo and generate_load: accounts, coverage of states, and clocks exactly as the engine computes."""
+
+from __future__ import annotations
+
+import itertools
+import re
+from datetime import date
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+from stdnum.cn import ric, uscc
+
+from sunshine.accounts.models import Role, ServiceArea, User
+from sunshine.applications import selectors, services
+from sunshine.applications.models import Application, Event, IdType, Pause, StageInstance, StageStatus, Status
+from sunshine.calendar import workdays
+from sunshine.processes.models import Category, Owner
+
+NOW = "2026-11-27 10:00 +0800"
+TODAY = date(2026, 11, 27)
+DEMO_ROLES = {
+    "admin": Role.ADMIN,
+    "clerk": Role.CLERK,
+    "manager1": Role.CUSTOMER_MANAGER,
+    "manager2": Role.CUSTOMER_MANAGER,
+    "engineer": Role.ENGINEER,
+    "leader": Role.LEADER,
+    "auditor": Role.AUDITOR,
+}
+DISTRICTS = ("小店区", "迎泽区", "杏花岭区", "尖草坪区", "万柏林区", "晋源区")
+
+
+def seed(n: int) -> str:
+    out = StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("seed_demo", applications=n, stdout=out)
+    return out.getvalue()
+
+
+def check_consistency(app: Application) -> None:
+    """Stored state agrees with the engine's rules (services.py) as of TODAY."""
+    stages = list(StageInstance.objects.filter(application=app).select_related("template").order_by("seq"))
+    pauses = list(Pause.objects.filter(application=app))
+    assert [s.seq for s in stages] == list(range(1, len(stages) + 1))
+    open_stages = [s for s in stages if s.status in (StageStatus.IN_PROGRESS, StageStatus.PAUSED)]
+    open_pauses = [p for p in pauses if p.ended_at is None]
+    if app.status in (Status.IN_PROGRESS, Status.PAUSED):
+        assert len(open_stages) == 1 and open_stages[0].code == app.current_stage
+        assert app.completed_at is None and app.cancelled_at is None
+        assert (app.status == Status.PAUSED) == (open_stages[0].status == StageStatus.PAUSED)
+        assert len(open_pauses) == (1 if app.status == Status.PAUSED else 0)
+        if open_pauses:
+            assert open_pauses[0].stage_id == open_stages[0].pk and open_stages[0].owner == Owner.UTILITY
+    else:
+        assert app.current_stage is None and not open_pauses
+        if app.status == Status.COMPLETED:
+            assert app.completed_at is not None and not open_stages
+            assert all(s.status in (StageStatus.COMPLETED, StageStatus.SKIPPED) for s in stages)
+        else:
+            assert app.cancelled_at is not None
+    for s in stages:
+        if s.status == StageStatus.PENDING:
+            assert s.started_on is None and s.deadline is None
+            continue
+        if s.status == StageStatus.SKIPPED and s.started_on is None:
+            continue
+        assert s.started_on is not None and s.started_on <= TODAY
+        finished = sum(p.working_days for p in pauses if p.stage_id == s.pk and p.ended_on is not None)
+        assert s.paused_working_days == finished
+        for p in pauses:
+            if p.stage_id == s.pk and p.ended_on is not None:
+                assert p.working_days == workdays.working_days_in(p.started_on, p.ended_on)
+        if s.owner == Owner.UTILITY:
+            assert s.time_limit_days == s.template.time_limit_days
+            assert s.deadline == workdays.add_working_days(
+                s.started_on, s.time_limit_days + s.paused_working_days
+            )
+        else:
+            assert s.time_limit_days is None and s.deadline is None
+        if s.completed_on is not None:
+            assert s.started_on <= s.completed_on <= TODAY
+    # Events: one intake, timeline ordered, the last one matching the final state.
+    events = list(Event.objects.filter(application=app).order_by("id"))
+    assert events[0].type == "intake"
+    assert all(a.at <= b.at for a, b in itertools.pairwise(events))
+    assert max(e.at for e in events).date() <= TODAY
+    started = [e for e in events if e.type == "stage_started"]
+    assert len(started) == len([s for s in stages if s.started_on is not None])
+    if app.status == Status.COMPLETED:
+        assert events[-1].type == "completed"
+    if app.status == Status.CANCELLED:
+        assert events[-1].type == "cancelled"
+    if app.status == Status.PAUSED:
+        assert events[-1].type == "paused"
+
+
+@pytest.mark.django_db
+def test_seed_demo_accounts_applications_and_idempotence():
+    out = seed(40)
+    users = {u.username: u for u in User.objects.filter(username__in=DEMO_ROLES)}
+    assert {name: u.role for name, u in users.items()} == DEMO_ROLES
+    assert all(u.check_password("sunshine-demo") for u in users.values())
+    for name in DEMO_ROLES:
+        assert re.search(rf"^\s*{name}\s+\S+\s+sunshine-demo$", out, re.M), out
+    assert "客户经理" in out and "受理员" in out
+    assert Application.objects.count() == 40
+    assert {a.name for a in ServiceArea.objects.all()} >= set(DISTRICTS)
+
+    seed(40)
+    assert Application.objects.count() == 40
+    assert User.objects.filter(username__in=DEMO_ROLES).count() == 7
+    seed(45)  # tops up
+    assert Application.objects.count() == 45
+
+
+@pytest.mark.django_db
+def test_seed_demo_zero_creates_accounts_and_areas_only():
+    seed(0)
+    assert User.objects.filter(username__in=DEMO_ROLES).count() == 7
+    assert ServiceArea.objects.count() == 6
+    assert Application.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_seed_demo_covers_every_case_with_valid_data():
+    seed(40)
+    apps = list(Application.objects.select_related("customer", "customer_manager", "area"))
+    assert {a.category for a in apps} == set(Category.values)
+    assert {a.customer_manager.username for a in apps} == {"manager1", "manager2"}
+    for a in apps:
+        assert services.is_well_formed_number(a.number)
+        assert re.fullmatch(r"1[3-9]\d{9}", a.contact_phone)
+        assert a.address.startswith("山西省太原市") and any(d in a.address for d in DISTRICTS)
+        assert a.area is not None and a.area.name in a.address
+        checker = ric if a.customer.id_type == IdType.RESIDENT_ID else uscc
+        assert checker.is_valid(a.customer.id_number), a.customer.id_number
+        assert re.search(r"[\u4e00-\u9fff]", a.customer_name)
+    statuses = {a.status for a in apps}
+    assert statuses == {Status.IN_PROGRESS, Status.PAUSED, Status.COMPLETED, Status.CANCELLED}
+    assert Pause.objects.filter(ended_at__isnull=True).exists()
+    assert (
+        Pause.objects.filter(ended_at__isnull=True).exclude(reason="").count()
+        == Application.objects.filter(status=Status.PAUSED).count()
+    )
+    failed = StageInstance.objects.filter(code="design_review", outcome="failed", round=1)
+    assert failed.exists()
+    hv_failed = failed.first().application
+    assert hv_failed.category in (Category.HV_SINGLE, Category.HV_DUAL)
+    assert StageInstance.objects.filter(application=hv_failed, code="customer_design", round=2).exists()
+    assert StageInstance.objects.filter(application=hv_failed, code="design_review", round=2).exists()
+    with time_machine.travel(NOW, tick=False):
+        overdue = set(selectors.overdue_application_ids(TODAY))
+        assert overdue
+        details = {a.number: selectors.application_detail(a) for a in apps}
+    completed = [d for d in details.values() if d["status"] == Status.COMPLETED]
+    assert {d["on_time"] for d in completed} == {True, False}  # on time and late
+
+
+@pytest.mark.django_db
+def test_seed_demo_clocks_match_the_engine():
+    seed(40)
+    with time_machine.travel(NOW, tick=False):
+        for app in Application.objects.all():
+            check_consistency(app)
+        overdue_ids = set(selectors.overdue_application_ids(TODAY))
+        checked = 0
+        for app in Application.objects.filter(pk__in=overdue_ids).order_by("pk"):
+            detail = selectors.application_detail(app)
+            stage = next(s for s in detail["stages"] if s["status"] in ("in_progress", "paused"))
+            row = StageInstance.objects.get(application=app, code=stage["code"], round=stage["round"])
+            # Recount from the rules of api-v1.md, independently of the selectors.
+            running = Pause.objects.filter(stage=row, ended_on__isnull=True).first()
+            paused = row.paused_working_days + (
+                workdays.working_days_in(running.started_on, TODAY) if running else 0
+            )
+            deadline = workdays.add_working_days(row.started_on, row.time_limit_days + paused)
+            assert stage["deadline"] == deadline
+            assert stage["paused_working_days"] == paused
+            assert stage["working_days_used"] == workdays.working_days_in(row.started_on, TODAY) - paused
+            assert stage["overdue"] is True and deadline < TODAY
+            assert stage["on_time"] is None
+            checked += 1
+        assert checked >= 1
+        # The fixed "overdue" demo case: survey accepted at the counter 12 working days ago.
+        survey = (
+            StageInstance.objects.filter(
+                code="survey",
+                status=StageStatus.IN_PROGRESS,
+                deadline__lt=TODAY,
+                paused_working_days=0,
+                application__status=Status.IN_PROGRESS,
+            )
+            .order_by("started_on")
+            .first()
+        )
+        assert survey is not None
+        detail = selectors.application_detail(survey.application)
+        row = next(s for s in detail["stages"] if s["code"] == "survey")
+        assert row["deadline"] == workdays.add_working_days(survey.started_on, 2)
+        assert row["working_days_used"] == workdays.working_days_in(survey.started_on, TODAY)
+        assert row["overdue"] is True
+
+
+@pytest.mark.django_db
+def test_generate_load_small():
+    out = StringIO()
+    with time_machine.travel(NOW, tick=False):
+        call_command("generate_load", applications=500, seed=1, batch_size=200, managers=5, stdout=out)
+    assert "500 / 500" in out.getvalue()
+    assert Application.objects.count() == 500
+    assert User.objects.filter(username__startswith="load_mgr", role=Role.CUSTOMER_MANAGER).count() == 5
+    assert Application.objects.values("customer_manager").distinct().count() == 5
+    with time_machine.travel(NOW, tick=False):
+        for app in Application.objects.all():
+            check_consistency(app)
+    assert {a.status for a in Application.objects.all()} == set(Status.values)
+    # deterministic with --seed
+    first = sorted(Application.objects.values_list("category", "status", "current_stage"))
+    Application.objects.all().delete()
+    with time_machine.travel(NOW, tick=False):
+        call_command("generate_load", applications=500, seed=1, batch_size=200, managers=5, stdout=StringIO())
+    assert sorted(Application.objects.values_list("category", "status", "current_stage")) == first
