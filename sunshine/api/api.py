@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from typing import Any, Literal
 
 from django.conf import settings
@@ -29,12 +30,17 @@ log = logging.getLogger(__name__)
 
 
 class BearerAuth(HttpBearer):
+    """A valid, unexpired token of an active user. A token whose user has no staff role is a
+    known identity without permission: ``403`` (an unknown or expired token is ``401``)."""
+
     def authenticate(self, request: HttpRequest, token: str) -> User | None:
         user = user_for_token(token)
-        if user is not None and access.is_staff_user(user):
-            request.user = user
-            return user
-        return None
+        if user is None:
+            return None
+        if not access.is_staff_user(user):
+            raise ApiError(403, "forbidden", _("This account has no staff role and may not use the API."))
+        request.user = user
+        return user
 
 
 def session_auth(request: HttpRequest) -> User | None:
@@ -44,11 +50,15 @@ def session_auth(request: HttpRequest) -> User | None:
         from django.middleware.csrf import CsrfViewMiddleware
 
         if request.method not in ("GET", "HEAD", "OPTIONS"):
-            reason = CsrfViewMiddleware(lambda r: HttpResponse()).process_view(request, lambda r: None, (), {})
+            reason = CsrfViewMiddleware(_empty_view).process_view(request, _empty_view, (), {})
             if reason is not None:
                 return None
-        return user  # type: ignore[no-any-return]
+        return user
     return None
+
+
+def _empty_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse()
 
 
 api = NinjaAPI(
@@ -145,7 +155,8 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         return {}
     try:
         body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        # RecursionError: absurdly deep nesting is bad input too, never a 500.
         raise ApiError(400, "malformed_json", _("The request body is not valid JSON.")) from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", _("The request body must be a JSON object."))
@@ -170,11 +181,17 @@ def client_ip(request: HttpRequest) -> str:
 
 
 def staff(request: HttpRequest) -> User:
-    return request.auth  # type: ignore[attr-defined,no-any-return]
+    return request.auth  # type: ignore[attr-defined]
+
+
+def _roles(roles: Iterable[str]) -> set[str]:
+    return set(roles)
 
 
 def body_doc(schema: type[Schema]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schemas.inline(schema)}}}}
+    return {
+        "requestBody": {"required": True, "content": {"application/json": {"schema": schemas.inline(schema)}}}
+    }
 
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -182,7 +199,9 @@ def body_doc(schema: type[Schema]) -> dict[str, Any]:
 auth_router = Router(tags=["auth"])
 
 
-@auth_router.post("/token", auth=None, response={200: schemas.TokenOut}, openapi_extra=body_doc(schemas.TokenIn))
+@auth_router.post(
+    "/token", auth=None, response={200: schemas.TokenOut}, openapi_extra=body_doc(schemas.TokenIn)
+)
 def token(request: HttpRequest) -> dict[str, Any]:
     body = json_body(request)
     errors = {}
@@ -194,8 +213,12 @@ def token(request: HttpRequest) -> dict[str, Any]:
     try:
         issued = issue_token(body["username"], body["password"], client_ip(request))
     except Throttled as exc:
-        raise ApiError(429, "throttled", _("Too many failed sign-ins; try again later."),
-                       headers={"Retry-After": str(exc.retry_after)}) from None
+        raise ApiError(
+            429,
+            "throttled",
+            _("Too many failed sign-ins; try again later."),
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
     if issued is None:
         raise ApiError(401, "invalid_credentials", _("Wrong username or password."))
     raw, expires = issued
@@ -208,20 +231,30 @@ apps_router = Router(tags=["applications"])
 
 
 def _intake_response(result: services.IntakeResult) -> Status:
-    app = Application.objects.select_related("customer", "customer_manager", "process").get(pk=result.application.pk)
-    return Status(200 if result.replayed else 201, selectors.application_detail(app))
+    """A replay (same Idempotency-Key, same body) answers like the original: ``201`` with the
+    same application, so a client retrying after a lost response sees what it would have seen."""
+    app = Application.objects.select_related("customer", "customer_manager", "process").get(
+        pk=result.application.pk
+    )
+    return Status(201, selectors.application_detail(app))
 
 
-@apps_router.post("/applications", response={200: schemas.ApplicationOut, 201: schemas.ApplicationOut},
-                  openapi_extra=body_doc(schemas.IntakeIn))
+@apps_router.post(
+    "/applications", response={201: schemas.ApplicationOut}, openapi_extra=body_doc(schemas.IntakeIn)
+)
 def create_application(request: HttpRequest) -> Status:
     user = staff(request)
-    access.require_role(user, access.INTAKE_ROLES)
+    access.require_role(user, _roles(access.INTAKE_ROLES))
     body = json_body(request)
     data = validate_intake(body, timezone.localdate())
     key = request.headers.get("Idempotency-Key", "").strip()[:200] or None
-    result = services.intake(data, user, idempotency_scope=f"user:{user.pk}", idempotency_key=key,
-                             fingerprint=services.request_fingerprint(body))
+    result = services.intake(
+        data,
+        user,
+        idempotency_scope=f"user:{user.pk}",
+        idempotency_key=key,
+        fingerprint=services.request_fingerprint(body),
+    )
     return _intake_response(result)
 
 
@@ -240,13 +273,22 @@ class ListFilters(Schema):
 def list_applications(request: HttpRequest, filters: Query[ListFilters]) -> dict[str, Any]:
     user = staff(request)
     qs = selectors.filter_applications(
-        access.visible_applications(user), status=filters.status, category=filters.category, stage=filters.stage,
-        overdue=filters.overdue, customer_manager=filters.customer_manager, key_project=filters.key_project,
+        access.visible_applications(user),
+        status=filters.status,
+        category=filters.category,
+        stage=filters.stage,
+        overdue=filters.overdue,
+        customer_manager=filters.customer_manager,
+        key_project=filters.key_project,
     ).order_by("-accepted_at", "-id")
     count = qs.count()
     start = (filters.page - 1) * filters.page_size
-    return {"count": count, "page": filters.page, "page_size": filters.page_size,
-            "results": selectors.list_rows(qs[start:start + filters.page_size])}
+    return {
+        "count": count,
+        "page": filters.page,
+        "page_size": filters.page_size,
+        "results": selectors.list_rows(qs[start : start + filters.page_size]),
+    }
 
 
 @apps_router.get("/applications/{number}", response=schemas.ApplicationOut)
@@ -259,8 +301,11 @@ def _detail(number: str) -> dict[str, Any]:
     return selectors.application_detail(app)
 
 
-@apps_router.post("/applications/{number}/stages/{code}/complete", response=schemas.ApplicationOut,
-                  openapi_extra=body_doc(schemas.CompleteIn))
+@apps_router.post(
+    "/applications/{number}/stages/{code}/complete",
+    response=schemas.ApplicationOut,
+    openapi_extra=body_doc(schemas.CompleteIn),
+)
 def complete_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, number)
@@ -268,7 +313,9 @@ def complete_stage(request: HttpRequest, number: str, code: str) -> dict[str, An
     body = json_body(request)
     outcome = body.get("outcome")
     if outcome is not None and not isinstance(outcome, str):
-        raise ValidationFailed({"outcome": [_("Choose one of: %(allowed)s.") % {"allowed": "passed, failed"}]})
+        raise ValidationFailed(
+            {"outcome": [_("Choose one of: %(allowed)s.") % {"allowed": "passed, failed"}]}
+        )
     defects = body.get("defects") or []
     if not isinstance(defects, list) or not all(isinstance(d, str) for d in defects):
         raise ValidationFailed({"defects": [_("Give the defects as a list of texts.")]})
@@ -276,8 +323,11 @@ def complete_stage(request: HttpRequest, number: str, code: str) -> dict[str, An
     return _detail(number)
 
 
-@apps_router.post("/applications/{number}/stages/{code}/skip", response=schemas.ApplicationOut,
-                  openapi_extra=body_doc(schemas.ReasonIn))
+@apps_router.post(
+    "/applications/{number}/stages/{code}/skip",
+    response=schemas.ApplicationOut,
+    openapi_extra=body_doc(schemas.ReasonIn),
+)
 def skip_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, number)
@@ -287,16 +337,21 @@ def skip_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
     return _detail(number)
 
 
-@apps_router.post("/applications/{number}/pause", response=schemas.ApplicationOut,
-                  openapi_extra=body_doc(schemas.PauseIn))
+@apps_router.post(
+    "/applications/{number}/pause", response=schemas.ApplicationOut, openapi_extra=body_doc(schemas.PauseIn)
+)
 def pause(request: HttpRequest, number: str) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, number)
-    access.require_role(user, access.PAUSE_ROLES, app)
+    access.require_role(user, _roles(access.PAUSE_ROLES), app)
     body = json_body(request)
     code = body.get("reason_code")
-    services.pause(number, user, reason_code=code if isinstance(code, str) else "",
-                   reason=_text(body, "reason", max_len=500))
+    services.pause(
+        number,
+        user,
+        reason_code=code if isinstance(code, str) else "",
+        reason=_text(body, "reason", max_len=500),
+    )
     return _detail(number)
 
 
@@ -304,31 +359,39 @@ def pause(request: HttpRequest, number: str) -> dict[str, Any]:
 def resume(request: HttpRequest, number: str) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, number)
-    access.require_role(user, access.PAUSE_ROLES, app)
+    access.require_role(user, _roles(access.PAUSE_ROLES), app)
     services.resume(number, user)
     return _detail(number)
 
 
-@apps_router.post("/applications/{number}/cancel", response=schemas.ApplicationOut,
-                  openapi_extra=body_doc(schemas.ReasonIn))
+@apps_router.post(
+    "/applications/{number}/cancel", response=schemas.ApplicationOut, openapi_extra=body_doc(schemas.ReasonIn)
+)
 def cancel(request: HttpRequest, number: str) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, number)
-    access.require_role(user, access.CANCEL_ROLES, app)
+    access.require_role(user, _roles(access.CANCEL_ROLES), app)
     body = json_body(request)
     services.cancel(number, user, reason=_text(body, "reason", required=True, max_len=500))
     return _detail(number)
 
 
-@apps_router.post("/applications/{number}/reassign", response=schemas.ApplicationOut,
-                  openapi_extra=body_doc(schemas.ReassignIn))
+@apps_router.post(
+    "/applications/{number}/reassign",
+    response=schemas.ApplicationOut,
+    openapi_extra=body_doc(schemas.ReassignIn),
+)
 def reassign(request: HttpRequest, number: str) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, number)
-    access.require_role(user, access.REASSIGN_ROLES, app)
+    access.require_role(user, _roles(access.REASSIGN_ROLES), app)
     body = json_body(request)
-    services.reassign(number, user, username=_text(body, "customer_manager", required=True, max_len=150),
-                      reason=_text(body, "reason", max_len=500))
+    services.reassign(
+        number,
+        user,
+        username=_text(body, "customer_manager", required=True, max_len=150),
+        reason=_text(body, "reason", max_len=500),
+    )
     return _detail(number)
 
 
@@ -345,19 +408,29 @@ public_router = Router(tags=["public"], auth=None)
 @public_router.get("/applications/{number}", response=schemas.PublicProgress)
 def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> dict[str, Any]:
     try:
-        hit_limit(f"public-lookup:{client_ip(request)}", settings.SUNSHINE_PUBLIC_LOOKUPS,
-                  settings.SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS)
+        hit_limit(
+            f"public-lookup:{client_ip(request)}",
+            settings.SUNSHINE_PUBLIC_LOOKUPS,
+            settings.SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS,
+        )
     except Throttled as exc:
         log.warning("public look-up throttled for %s", client_ip(request))
-        raise ApiError(429, "throttled", _("Too many look-ups from this device; try again later."),
-                       headers={"Retry-After": str(exc.retry_after)}) from None
+        raise ApiError(
+            429,
+            "throttled",
+            _("Too many look-ups from this device; try again later."),
+            headers={"Retry-After": str(exc.retry_after)},
+        ) from None
     app = (
-        Application.objects.select_related("customer_manager", "process").filter(number=number.strip().upper()).first()
+        Application.objects.select_related("customer_manager", "process")
+        .filter(number=number.strip().upper())
+        .first()
     )
     tail = phone_tail.strip()
     if app is None or len(tail) != 4 or not app.contact_phone.endswith(tail):
-        raise ApiError(404, "application_not_found",
-                       _("No application matches this number and phone number ending."))
+        raise ApiError(
+            404, "application_not_found", _("No application matches this number and phone number ending.")
+        )
     return selectors.public_progress(app)
 
 
@@ -365,24 +438,32 @@ def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> 
 def time_limits(request: HttpRequest) -> list[dict[str, Any]]:
     en = (request.LANGUAGE_CODE or "").startswith("en")
     out = []
-    for p in sorted(processes_in_force(timezone.localdate()), key=lambda p: schemas.CATEGORY_ORDER[p.category]):
-        out.append({
-            "category": p.category,
-            "category_label": p.get_category_display(),
-            "version": p.version,
-            "effective_from": p.effective_from,
-            "source": p.source_note,
-            "end_to_end_limit_days": p.end_to_end_limit_days,
-            "stages": [
-                {"code": s.code, "name": s.name_en if en else s.name_zh, "owner": s.owner,
-                 "time_limit_days": s.time_limit_days, "optional": s.optional}
-                for s in p.stages.all()
-            ],
-        })
+    for p in sorted(
+        processes_in_force(timezone.localdate()), key=lambda p: schemas.CATEGORY_ORDER[p.category]
+    ):
+        out.append(
+            {
+                "category": p.category,
+                "category_label": p.get_category_display(),
+                "version": p.version,
+                "effective_from": p.effective_from,
+                "source": p.source_note,
+                "end_to_end_limit_days": p.end_to_end_limit_days,
+                "stages": [
+                    {
+                        "code": s.code,
+                        "name": s.name_en if en else s.name_zh,
+                        "owner": s.owner,
+                        "time_limit_days": s.time_limit_days,
+                        "optional": s.optional,
+                    }
+                    for s in p.stages.all()
+                ],
+            }
+        )
     return out
 
 
 api.add_router("/auth", auth_router)
 api.add_router("/", apps_router)
 api.add_router("/public", public_router)
-

@@ -15,10 +15,22 @@ from ninja.renderers import BaseRenderer
 
 
 class ApiError(Exception):
-    def __init__(self, status: int, code: str, message: str, fields: dict[str, list[str]] | None = None,
-                 headers: dict[str, str] | None = None) -> None:
+    def __init__(
+        self,
+        status: int,
+        code: str,
+        message: str,
+        fields: dict[str, list[str]] | None = None,
+        headers: dict[str, str] | None = None,
+    ) -> None:
         super().__init__(message)
-        self.status, self.code, self.message, self.fields, self.headers = status, code, message, fields, headers
+        self.status, self.code, self.message, self.fields, self.headers = (
+            status,
+            code,
+            message,
+            fields,
+            headers,
+        )
 
 
 class ApiEncoder(DjangoJSONEncoder):
@@ -40,12 +52,19 @@ class ApiRenderer(BaseRenderer):
         return json.dumps(data, cls=ApiEncoder, ensure_ascii=False)
 
 
-def error_response(status: int, code: str, message: str, fields: dict[str, list[str]] | None = None,
-                   headers: dict[str, str] | None = None) -> HttpResponse:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    fields: dict[str, list[str]] | None = None,
+    headers: dict[str, str] | None = None,
+) -> HttpResponse:
     body: dict[str, Any] = {"code": code, "message": message}
     if fields is not None:
         body["fields"] = fields
-    response = JsonResponse(body, status=status, encoder=ApiEncoder, json_dumps_params={"ensure_ascii": False})
+    response = JsonResponse(
+        body, status=status, encoder=ApiEncoder, json_dumps_params={"ensure_ascii": False}
+    )
     for k, v in (headers or {}).items():
         response[k] = v
     return response

@@ -28,7 +28,8 @@ def inline(schema: type[Schema]) -> dict[str, Any]:
             return [walk(v) for v in node]
         return node
 
-    return walk(raw)  # type: ignore[no-any-return]
+    result: dict[str, Any] = walk(raw)
+    return result
 
 
 class TokenIn(Schema):
