@@ -842,12 +842,14 @@ def save_batch(built: list[Built], rng: random.Random, insert_batch: int = 2000)
         for b in built:
             key = (b.customer.id_type, b.customer.id_number)
             b.app.customer = by_identity.setdefault(key, b.customer)
-        known = dict(
-            ((t, n), pk)
-            for t, n, pk in Customer.objects.filter(id_number__in=[n for _, n in by_identity]).values_list(
-                "id_type", "id_number", "pk"
-            )
-        )
+        # One query per identity type so that the (id_type, id_number) unique index serves it.
+        known: dict[tuple[str, str], int] = {}
+        for id_type in {t for t, _ in by_identity}:
+            numbers = [n for t, n in by_identity if t == id_type]
+            for n, pk in Customer.objects.filter(id_type=id_type, id_number__in=numbers).values_list(
+                "id_number", "pk"
+            ):
+                known[(id_type, n)] = pk
         fresh: list[Customer] = []
         for key, c in by_identity.items():
             if key in known:
