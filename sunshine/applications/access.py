@@ -44,7 +44,11 @@ def can_view(user: User, app: Application) -> bool:
 
 def access_application(user: User, number: str) -> Application:
     """Load ``number`` for ``user``: NotFound when it does not exist, Forbidden when not theirs."""
-    app = Application.objects.select_related("customer", "customer_manager", "process").filter(number=number).first()
+    app = (
+        Application.objects.select_related("customer", "customer_manager", "process", "possible_duplicate_of")
+        .filter(number=number)
+        .first()
+    )
     if app is None:
         raise NotFound(_("No application with this number."), "application_not_found")
     if not can_view(user, app):

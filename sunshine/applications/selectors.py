@@ -110,9 +110,9 @@ def stage_dict(row: StageRow) -> dict[str, Any]:
 
 
 def application_results(app: Application, rows: list[StageRow]) -> dict[str, Any]:
-    utility_rows = [
-        r for r in rows if r.stage.owner == Owner.UTILITY and r.stage.status != StageStatus.SKIPPED
-    ]
+    utility_rows = [r for r in rows if r.stage.owner == Owner.UTILITY]
+    # Every utility stage counts, a skipped one too: an optional stage that ran for some days
+    # before it was skipped used those days (one never started counts 0).
     used = sum(r.clock.working_days_used for r in utility_rows)
     limit = app.process.end_to_end_limit_days
     on_time: bool | None = None
@@ -304,7 +304,7 @@ def list_rows(qs: QuerySet[Application], today: date | None = None) -> list[dict
     cal = workdays.current()
     out = []
     for app in apps:
-        current = app.open_stages[0] if app.open_stages and app.is_open else None  # type: ignore[attr-defined]
+        current = app.open_stages[0] if app.open_stages and app.is_open else None
         clock = None
         if current is not None and current.owner == Owner.UTILITY:
             running = current.pauses.all()

@@ -39,7 +39,7 @@ from sunshine.applications.models import (
 )
 from sunshine.applications.validation import IntakeData, ValidationFailed
 from sunshine.calendar import workdays
-from sunshine.processes.models import Owner, ProcessTemplate, StageTemplate
+from sunshine.processes.models import Owner, StageTemplate
 from sunshine.processes.selectors import process_in_force
 
 
@@ -409,8 +409,9 @@ def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Ap
         app = _lock(number)
         _require_open(app)
         stages = _stages(app)
-        candidates = [s for s in stages if s.code == code and s.status in (StageStatus.PENDING,
-                                                                          StageStatus.IN_PROGRESS)]
+        # A paused current stage is a candidate too, so the answer is "application_paused".
+        candidates = [s for s in stages if s.code == code and s.status in (
+            StageStatus.PENDING, StageStatus.IN_PROGRESS, StageStatus.PAUSED)]
         if not [s for s in stages if s.code == code]:
             raise NotFound(_("This application has no stage %(code)s.") % {"code": code}, "stage_not_found")
         if not candidates:
@@ -534,7 +535,8 @@ def reassign(number: str, actor: User | None, *, username: str, reason: str) -> 
             raise Conflict(_("The application is already assigned to this customer manager."), "no_change")
         app.customer_manager = target
         now = timezone.now()
-        _save(app, [], [_event(app, "reassigned", now, actor, **{"from": previous, "to": username, "reason": reason})])
+        data: dict[str, Any] = {"from": previous, "to": username, "reason": reason}
+        _save(app, [], [_event(app, "reassigned", now, actor, **data)])
     return app
 
 
@@ -550,25 +552,35 @@ def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000)
     workdays.invalidate()
     moved = 0
     open_stages = (
-        StageInstance.objects.filter(status__in=[StageStatus.IN_PROGRESS, StageStatus.PAUSED], owner=Owner.UTILITY)
+        StageInstance.objects.filter(
+            status__in=[StageStatus.IN_PROGRESS, StageStatus.PAUSED],
+            owner=Owner.UTILITY,
+            application__status__in=OPEN_STATUSES,  # a cancelled application's clocks stay frozen
+        )
         .exclude(started_on=None)
         .order_by("pk")
     )
     last_pk = 0
     while True:
-        batch = list(open_stages.filter(pk__gt=last_pk)[:batch_size])
-        if not batch:
+        ids = list(open_stages.filter(pk__gt=last_pk).values_list("pk", "application_id")[:batch_size])
+        if not ids:
             return moved
-        last_pk = batch[-1].pk
-        finished: dict[int, list[tuple[date, date]]] = {}
-        for stage_id, a, b in Pause.objects.filter(stage__in=batch, ended_on__isnull=False).values_list(
-            "stage_id", "started_on", "ended_on"
-        ):
-            finished.setdefault(stage_id, []).append((a, b))
-        now = timezone.now()
-        changed: list[StageInstance] = []
-        events: list[Event] = []
+        last_pk = ids[-1][0]
         with transaction.atomic():
+            # Lock the applications like every other state change, then read their stages and
+            # pauses again: a resume or completion committed meanwhile is not overwritten.
+            app_ids = sorted({a for _, a in ids})
+            list(Application.objects.select_for_update().filter(pk__in=app_ids).order_by("pk").values_list("pk"))
+            batch = list(open_stages.filter(pk__in=[pk for pk, _ in ids]))
+            finished: dict[int, list[tuple[date, date]]] = {}
+            for stage_id, a, b in Pause.objects.filter(stage__in=batch, ended_on__isnull=False).values_list(
+                "stage_id", "started_on", "ended_on"
+            ):
+                if b is not None:
+                    finished.setdefault(stage_id, []).append((a, b))
+            now = timezone.now()
+            changed: list[StageInstance] = []
+            events: list[Event] = []
             for stage in batch:
                 old = stage.deadline
                 stage.paused_working_days = sum(workdays.working_days_in(a, b) for a, b in finished.get(stage.pk, []))

@@ -1,0 +1,117 @@
+"""Row locks under real concurrency: PostgreSQL only (SQLite serialises writers anyway)."""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.utils import timezone
+
+from sunshine.applications import services
+from sunshine.applications.models import Application, Event, IdempotencyRecord, StageInstance
+from sunshine.applications.services import Conflict
+from sunshine.applications.validation import validate_intake
+from tests.conftest import intake_body
+
+pytestmark = [
+    pytest.mark.postgres_only,
+    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="needs PostgreSQL: SELECT ... FOR UPDATE across threads (SQLite has no row locks)",
+    ),
+]
+
+
+def run_together(n: int, fn) -> list[tuple[str, Any]]:
+    """Run ``fn`` in ``n`` threads released at the same moment; ('ok', result) or ('error', exc)."""
+    barrier = threading.Barrier(n)
+    results: list[tuple[str, Any]] = [("none", None)] * n
+
+    def worker(i: int) -> None:
+        try:
+            barrier.wait(timeout=10)
+            results[i] = ("ok", fn())
+        except Exception as exc:
+            results[i] = ("error", exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=30)
+    return results
+
+
+def test_two_users_complete_the_same_stage_at_once(personas):
+    data = validate_intake(intake_body(), timezone.localdate())
+    app = services.intake(data, personas["clerk"]).application
+    assert app.current_stage == "survey"
+    users = iter([personas["alice"], personas["leader"]])
+    lock = threading.Lock()
+
+    def complete():
+        with lock:
+            user = next(users)
+        return services.complete_stage(app.number, "survey", user)
+
+    results = run_together(2, complete)
+    oks = [r for kind, r in results if kind == "ok"]
+    errors = [r for kind, r in results if kind == "error"]
+    assert len(oks) == 1, results
+    assert len(errors) == 1 and isinstance(errors[0], Conflict), results
+    assert errors[0].code == "stage_conflict"
+    survey = StageInstance.objects.get(application=app, code="survey")
+    assert survey.status == "completed"
+    assert Event.objects.filter(application=app, type="stage_completed", stage="survey").count() == 1
+    assert Event.objects.filter(application=app, type="stage_started", stage="connection").count() == 1
+    assert list(StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "status")) == [
+        ("acceptance", "completed"), ("survey", "completed"), ("connection", "in_progress")
+    ]
+
+
+def test_two_intakes_with_the_same_idempotency_key_create_one_application(personas):
+    body = intake_body()
+    data = validate_intake(body, timezone.localdate())
+    fingerprint = services.request_fingerprint(body)
+
+    def submit():
+        return services.intake(data, personas["clerk"], idempotency_scope="user:test", idempotency_key="k-1",
+                               fingerprint=fingerprint)
+
+    results = run_together(2, submit)
+    assert [kind for kind, _ in results] == ["ok", "ok"], results
+    numbers = {r.application.number for _, r in results}
+    assert len(numbers) == 1
+    assert sorted(r.replayed for _, r in results) == [False, True]
+    assert Application.objects.count() == 1
+    assert IdempotencyRecord.objects.count() == 1
+    assert Event.objects.filter(type="intake").count() == 1
+
+
+def test_same_key_different_body_at_once_is_refused(personas):
+    first, second = intake_body(), intake_body(address="太原市晋源区晋祠路一段9号")
+
+    def make(body):
+        data = validate_intake(body, timezone.localdate())
+        return lambda: services.intake(data, personas["clerk"], idempotency_scope="user:test",
+                                       idempotency_key="k-2", fingerprint=services.request_fingerprint(body))
+
+    bodies = iter([make(first), make(second)])
+    lock = threading.Lock()
+
+    def submit():
+        with lock:
+            fn = next(bodies)
+        return fn()
+
+    results = run_together(2, submit)
+    kinds = sorted(kind for kind, _ in results)
+    assert kinds == ["error", "ok"], results
+    error = next(r for kind, r in results if kind == "error")
+    assert isinstance(error, services.IdempotencyKeyReused)
+    assert Application.objects.count() == 1
