@@ -271,3 +271,28 @@ def test_token_expiry_is_ttl_after_issue(personas, settings):
     assert datetime.fromisoformat(r.json()["expires_at"]) == datetime.fromisoformat(
         "2026-03-02T09:00:00+08:00"
     ) + timedelta(hours=2)
+
+
+def test_absurd_input_is_never_a_500(api_as):
+    """Found while testing: a page past 2**63 and NUL characters reached the database (500 on
+    SQLite and PostgreSQL)."""
+    c = api_as("clerk")
+    body = assert_error(c.get("/api/v1/applications", page=10**20), 422, "validation_error", fields=True)
+    assert set(body["fields"]) == {"page"}
+    assert_error(c.get("/api/v1/applications", page=10**7), 422, fields=True)
+    assert c.get("/api/v1/applications", page=10**6, page_size=200).status_code == 200
+    body = assert_error(
+        c.get("/api/v1/applications", customer_manager="a\x00b", stage="\x00"), 422, fields=True
+    )
+    assert set(body["fields"]) == {"customer_manager", "stage"}
+    assert_error(c.get("/api/v1/applications/YK\x00"), 404, "application_not_found")
+    assert_error(c.post("/api/v1/applications/YK\x00/cancel", {"reason": "x"}), 404, "application_not_found")
+    r = Client().get("/api/v1/public/applications/YK%00", {"phone_tail": "1234"})
+    assert_error(r, 404, "application_not_found")
+    body = assert_error(
+        c.post("/api/v1/applications", intake_body(customer__name="张\x00三")), 422, fields=True
+    )
+    assert "customer.name" in body["fields"]
+    from sunshine.applications.models import Application
+
+    assert not Application.objects.exists()

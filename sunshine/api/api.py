@@ -160,7 +160,34 @@ def json_body(request: HttpRequest) -> dict[str, Any]:
         raise ApiError(400, "malformed_json", _("The request body is not valid JSON.")) from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", _("The request body must be a JSON object."))
+    errors: dict[str, list[str]] = {}
+    _reject_nul(body, "", errors)
+    if errors:
+        raise ValidationFailed(errors)
     return body
+
+
+def _safe_number(number: str, public: bool = False) -> str:
+    """A path ``number`` that cannot be one (NUL, absurd length) is simply not found."""
+    if "\x00" in number or len(number) > 40:
+        if public:
+            raise ApiError(
+                404, "application_not_found", _("No application matches this number and phone number ending.")
+            )
+        raise services.NotFound(_("No application with this number."), "application_not_found")
+    return number
+
+
+def _reject_nul(value: Any, path: str, errors: dict[str, list[str]]) -> None:
+    if isinstance(value, str):
+        if "\x00" in value:
+            errors.setdefault(path or "body", []).append(_("This value is not valid."))
+    elif isinstance(value, dict):
+        for k, v in value.items():
+            _reject_nul(v, f"{path}.{k}" if path else str(k), errors)
+    elif isinstance(value, list):
+        for v in value:
+            _reject_nul(v, path, errors)
 
 
 def _text(body: dict[str, Any], name: str, required: bool = False, max_len: int = 2000) -> str:
@@ -258,14 +285,18 @@ def create_application(request: HttpRequest) -> Status:
     return _intake_response(result)
 
 
+# PostgreSQL text cannot hold NUL: such input is invalid, never a 500.
+_NO_NUL = r"^[^\x00]*$"
+
+
 class ListFilters(Schema):
     status: Literal["in_progress", "paused", "completed", "cancelled"] | None = None
     category: Literal["lv_residential", "lv_non_residential", "hv_single", "hv_dual"] | None = None
-    stage: str | None = None
+    stage: str | None = Field(None, max_length=150, pattern=_NO_NUL)
     overdue: bool | None = None
-    customer_manager: str | None = None
+    customer_manager: str | None = Field(None, max_length=150, pattern=_NO_NUL)
     key_project: bool | None = None
-    page: int = Field(1, ge=1)
+    page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=200)
 
 
@@ -293,7 +324,7 @@ def list_applications(request: HttpRequest, filters: Query[ListFilters]) -> dict
 
 @apps_router.get("/applications/{number}", response=schemas.ApplicationOut)
 def get_application(request: HttpRequest, number: str) -> dict[str, Any]:
-    return selectors.application_detail(access.access_application(staff(request), number))
+    return selectors.application_detail(access.access_application(staff(request), _safe_number(number)))
 
 
 def _detail(number: str) -> dict[str, Any]:
@@ -308,7 +339,7 @@ def _detail(number: str) -> dict[str, Any]:
 )
 def complete_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
     user = staff(request)
-    app = access.access_application(user, number)
+    app = access.access_application(user, _safe_number(number))
     access.require_stage_role(user, app, code)
     body = json_body(request)
     outcome = body.get("outcome")
@@ -330,7 +361,7 @@ def complete_stage(request: HttpRequest, number: str, code: str) -> dict[str, An
 )
 def skip_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
     user = staff(request)
-    app = access.access_application(user, number)
+    app = access.access_application(user, _safe_number(number))
     access.require_stage_role(user, app, code)
     body = json_body(request)
     services.skip_stage(number, code, user, reason=_text(body, "reason", required=True, max_len=500))
@@ -342,7 +373,7 @@ def skip_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
 )
 def pause(request: HttpRequest, number: str) -> dict[str, Any]:
     user = staff(request)
-    app = access.access_application(user, number)
+    app = access.access_application(user, _safe_number(number))
     access.require_role(user, _roles(access.PAUSE_ROLES), app)
     body = json_body(request)
     code = body.get("reason_code")
@@ -358,7 +389,7 @@ def pause(request: HttpRequest, number: str) -> dict[str, Any]:
 @apps_router.post("/applications/{number}/resume", response=schemas.ApplicationOut)
 def resume(request: HttpRequest, number: str) -> dict[str, Any]:
     user = staff(request)
-    app = access.access_application(user, number)
+    app = access.access_application(user, _safe_number(number))
     access.require_role(user, _roles(access.PAUSE_ROLES), app)
     services.resume(number, user)
     return _detail(number)
@@ -369,7 +400,7 @@ def resume(request: HttpRequest, number: str) -> dict[str, Any]:
 )
 def cancel(request: HttpRequest, number: str) -> dict[str, Any]:
     user = staff(request)
-    app = access.access_application(user, number)
+    app = access.access_application(user, _safe_number(number))
     access.require_role(user, _roles(access.CANCEL_ROLES), app)
     body = json_body(request)
     services.cancel(number, user, reason=_text(body, "reason", required=True, max_len=500))
@@ -383,7 +414,7 @@ def cancel(request: HttpRequest, number: str) -> dict[str, Any]:
 )
 def reassign(request: HttpRequest, number: str) -> dict[str, Any]:
     user = staff(request)
-    app = access.access_application(user, number)
+    app = access.access_application(user, _safe_number(number))
     access.require_role(user, _roles(access.REASSIGN_ROLES), app)
     body = json_body(request)
     services.reassign(
@@ -397,7 +428,7 @@ def reassign(request: HttpRequest, number: str) -> dict[str, Any]:
 
 @apps_router.get("/applications/{number}/events", response=schemas.EventList)
 def events(request: HttpRequest, number: str) -> dict[str, Any]:
-    return {"results": selectors.events_of(access.access_application(staff(request), number))}
+    return {"results": selectors.events_of(access.access_application(staff(request), _safe_number(number)))}
 
 
 # --- public -------------------------------------------------------------------------------------
@@ -423,7 +454,7 @@ def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> 
         ) from None
     app = (
         Application.objects.select_related("customer_manager", "process")
-        .filter(number=number.strip().upper())
+        .filter(number=_safe_number(number, public=True).strip().upper())
         .first()
     )
     tail = phone_tail.strip()
