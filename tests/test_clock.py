@@ -66,8 +66,13 @@ def cal2026() -> WorkCalendar:
 
 def clock(cal, started_on, limit, today, *, finished=0, running=None, completed=None) -> Clock:
     return stage_clock(
-        cal, started_on=started_on, limit=limit, finished_pause_days=finished,
-        running_pause_from=running, completed_on=completed, today=today,
+        cal,
+        started_on=started_on,
+        limit=limit,
+        finished_pause_days=finished,
+        running_pause_from=running,
+        completed_on=completed,
+        today=today,
     )
 
 

@@ -69,9 +69,9 @@ def test_two_users_complete_the_same_stage_at_once(personas):
     assert survey.status == "completed"
     assert Event.objects.filter(application=app, type="stage_completed", stage="survey").count() == 1
     assert Event.objects.filter(application=app, type="stage_started", stage="connection").count() == 1
-    assert list(StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "status")) == [
-        ("acceptance", "completed"), ("survey", "completed"), ("connection", "in_progress")
-    ]
+    assert list(
+        StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "status")
+    ) == [("acceptance", "completed"), ("survey", "completed"), ("connection", "in_progress")]
 
 
 def test_two_intakes_with_the_same_idempotency_key_create_one_application(personas):
@@ -80,8 +80,13 @@ def test_two_intakes_with_the_same_idempotency_key_create_one_application(person
     fingerprint = services.request_fingerprint(body)
 
     def submit():
-        return services.intake(data, personas["clerk"], idempotency_scope="user:test", idempotency_key="k-1",
-                               fingerprint=fingerprint)
+        return services.intake(
+            data,
+            personas["clerk"],
+            idempotency_scope="user:test",
+            idempotency_key="k-1",
+            fingerprint=fingerprint,
+        )
 
     results = run_together(2, submit)
     assert [kind for kind, _ in results] == ["ok", "ok"], results
@@ -98,8 +103,13 @@ def test_same_key_different_body_at_once_is_refused(personas):
 
     def make(body):
         data = validate_intake(body, timezone.localdate())
-        return lambda: services.intake(data, personas["clerk"], idempotency_scope="user:test",
-                                       idempotency_key="k-2", fingerprint=services.request_fingerprint(body))
+        return lambda: services.intake(
+            data,
+            personas["clerk"],
+            idempotency_scope="user:test",
+            idempotency_key="k-2",
+            fingerprint=services.request_fingerprint(body),
+        )
 
     bodies = iter([make(first), make(second)])
     lock = threading.Lock()

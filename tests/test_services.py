@@ -26,13 +26,20 @@ def at(day: str, hm: str = "10:00"):
     return time_machine.travel(f"{day} {hm} +0800", tick=False)
 
 
-def new_app(actor, channel: str = "counter", category: str = "lv_residential", when: str = "2026-11-02",
-            **overrides: Any) -> Application:
+def new_app(
+    actor,
+    channel: str = "counter",
+    category: str = "lv_residential",
+    when: str = "2026-11-02",
+    **overrides: Any,
+) -> Application:
     if category.startswith("hv"):
         overrides.setdefault("requested_capacity", 800)
         overrides.setdefault("capacity_unit", "kVA")
     with at(when):
-        data = validate_intake(intake_body(channel=channel, category=category, **overrides), D.fromisoformat(when))
+        data = validate_intake(
+            intake_body(channel=channel, category=category, **overrides), D.fromisoformat(when)
+        )
         return services.intake(data, actor).application
 
 
@@ -60,7 +67,9 @@ def last_event_id(app: Application) -> int:
 
 
 def timeline(app: Application) -> list[tuple[str, int, str]]:
-    return list(StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "round", "status"))
+    return list(
+        StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "round", "status")
+    )
 
 
 def act(when: str, fn, *args, **kwargs):
@@ -106,8 +115,12 @@ def test_online_intake_leaves_acceptance_in_progress(personas):
     assert ev(app) == [("intake", None, None, None), ("stage_started", "acceptance", 1, None)]
     d = detail(app, "2026-11-03")
     acc = stage(d, "acceptance")
-    assert (acc["status"], acc["deadline"], acc["overdue"], acc["on_time"]) == ("in_progress", D(2026, 11, 3), False,
-                                                                                 None)
+    assert (acc["status"], acc["deadline"], acc["overdue"], acc["on_time"]) == (
+        "in_progress",
+        D(2026, 11, 3),
+        False,
+        None,
+    )
     assert stage(d, "survey")["status"] == "pending"
     assert stage(detail(app, "2026-11-04"), "acceptance")["overdue"] is True
     # the clerk checks it the next day: the survey starts then
@@ -190,7 +203,9 @@ def test_complete_writes_completed_and_started_then_completes_the_application(pe
     assert (app.status, app.current_stage) == ("completed", None)
     d = detail(app, "2026-11-20")
     assert [(s["working_days_used"], s["on_time"], s["overdue"]) for s in d["stages"]] == [
-        (0, True, False), (1, True, False), (1, True, False)
+        (0, True, False),
+        (1, True, False),
+        (1, True, False),
     ]
     assert (d["utility_working_days"], d["process_time_limit_days"], d["on_time"]) == (2, 5, True)
     with pytest.raises(Conflict) as exc, at("2026-11-05"):
@@ -211,8 +226,11 @@ def test_completing_a_stage_that_is_not_current_is_a_stage_conflict(personas):
         services.complete_stage(app.number, "design_review", personas["alice"])
     assert nf.value.code == "stage_not_found"
     assert ev(app, before) == []
-    assert timeline(app) == [("acceptance", 1, "completed"), ("survey", 1, "in_progress"),
-                             ("connection", 1, "pending")]
+    assert timeline(app) == [
+        ("acceptance", 1, "completed"),
+        ("survey", 1, "in_progress"),
+        ("connection", 1, "pending"),
+    ]
 
 
 def test_outcome_rules(personas):
@@ -240,13 +258,20 @@ def test_skip_the_current_optional_stage_advances(personas):
     alice = personas["alice"]
     act("2026-11-02", services.complete_stage, app.number, "survey", alice)
     act("2026-11-03", services.complete_stage, app.number, "scheme", alice)
-    assert act("2026-11-04", services.skip_stage, app.number, "grid_works", alice, reason="no grid works") == [
+    assert act(
+        "2026-11-04", services.skip_stage, app.number, "grid_works", alice, reason="no grid works"
+    ) == [
         ("stage_skipped", "grid_works", 1, "alice"),
         ("stage_started", "connection", 1, "alice"),
     ]
     d = detail(app, "2026-11-04")
     grid = stage(d, "grid_works")
-    assert (grid["status"], grid["deadline"], grid["on_time"], grid["overdue"]) == ("skipped", None, None, None)
+    assert (grid["status"], grid["deadline"], grid["on_time"], grid["overdue"]) == (
+        "skipped",
+        None,
+        None,
+        None,
+    )
     assert stage(d, "connection")["deadline"] == D(2026, 11, 6)
     assert d["process_time_limit_days"] == 15
 
@@ -260,8 +285,14 @@ def test_pause_and_resume_events_and_conflicts(personas):
     with pytest.raises(Conflict) as exc, at("2026-11-03"):
         services.resume(app.number, alice)
     assert exc.value.code == "not_paused"
-    assert act("2026-11-03", services.pause, app.number, alice, reason_code="missing_documents",
-               reason="房产证明缺失") == [("paused", "survey", 1, "alice")]
+    assert act(
+        "2026-11-03",
+        services.pause,
+        app.number,
+        alice,
+        reason_code="missing_documents",
+        reason="房产证明缺失",
+    ) == [("paused", "survey", 1, "alice")]
     with pytest.raises(Conflict) as exc, at("2026-11-03"):
         services.pause(app.number, alice, reason_code="customer_request", reason="again")
     assert exc.value.code == "already_paused"
@@ -272,7 +303,9 @@ def test_pause_and_resume_events_and_conflicts(personas):
     assert (app.status, app.current_stage) == ("paused", "survey")
     assert stage(detail(app, "2026-11-03"), "survey")["status"] == "paused"
     # resumed the same day: 0 days, the deadline does not move
-    assert act("2026-11-03", services.resume, app.number, personas["clerk"]) == [("resumed", "survey", 1, "clerk")]
+    assert act("2026-11-03", services.resume, app.number, personas["clerk"]) == [
+        ("resumed", "survey", 1, "clerk")
+    ]
     e = Event.objects.filter(application=app, type="resumed").get()
     assert e.data == {"paused_working_days": 0, "deadline": "2026-11-04"}
     s = stage(detail(app, "2026-11-03"), "survey")
@@ -296,19 +329,31 @@ def test_a_pause_over_a_weekend_extends_the_deadline_by_its_working_days(persona
     act("2026-11-06", services.pause, app.number, alice, reason_code="customer_request", reason="出差")
     # while paused: Sunday counts nothing, Tuesday counts Mon + Tue
     s = stage(detail(app, "2026-11-08"), "survey")
-    assert (s["status"], s["paused_working_days"], s["deadline"], s["overdue"]) == ("paused", 0, D(2026, 11, 9), False)
+    assert (s["status"], s["paused_working_days"], s["deadline"], s["overdue"]) == (
+        "paused",
+        0,
+        D(2026, 11, 9),
+        False,
+    )
     s = stage(detail(app, "2026-11-10"), "survey")
     assert (s["paused_working_days"], s["deadline"], s["working_days_used"], s["overdue"]) == (
-        2, D(2026, 11, 11), 1, False
+        2,
+        D(2026, 11, 11),
+        1,
+        False,
     )
     # resumed Monday: (Fri 6, Mon 9] = 1 working day -> Tue 10
     act("2026-11-09", services.resume, app.number, alice)
     assert Event.objects.get(application=app, type="resumed").data == {
-        "paused_working_days": 1, "deadline": "2026-11-10"
+        "paused_working_days": 1,
+        "deadline": "2026-11-10",
     }
     s = stage(detail(app, "2026-11-10"), "survey")
     assert (s["paused_working_days"], s["deadline"], s["working_days_used"], s["overdue"]) == (
-        1, D(2026, 11, 10), 2, False
+        1,
+        D(2026, 11, 10),
+        2,
+        False,
     )
     assert stage(detail(app, "2026-11-11"), "survey")["overdue"] is True
     assert StageInstance.objects.get(application=app, code="survey").deadline == D(2026, 11, 10)
@@ -342,13 +387,19 @@ def test_cancel_closes_a_running_pause_and_freezes_the_clocks(personas):
     assert act("2026-11-05", services.cancel, app.number, personas["alice"], reason="客户撤销") == [
         ("cancelled", None, None, "alice")
     ]
-    assert Event.objects.get(application=app, type="cancelled").data == {"reason": "客户撤销", "stage_code": "survey"}
+    assert Event.objects.get(application=app, type="cancelled").data == {
+        "reason": "客户撤销",
+        "stage_code": "survey",
+    }
     app.refresh_from_db()
     assert (app.status, app.current_stage) == ("cancelled", None)
     assert Pause.objects.get(application=app).working_days == 2
     s = stage(detail(app, "2026-11-30"), "survey")
     assert (s["paused_working_days"], s["deadline"], s["overdue"], s["working_days_used"]) == (
-        2, D(2026, 11, 6), False, 1
+        2,
+        D(2026, 11, 6),
+        False,
+        1,
     )
     with pytest.raises(Conflict) as exc, at("2026-11-05"):
         services.cancel(app.number, None, reason="again")
@@ -357,10 +408,13 @@ def test_cancel_closes_a_running_pause_and_freezes_the_clocks(personas):
 
 def test_reassign(personas):
     app = new_app(personas["clerk"])
-    assert act("2026-11-03", services.reassign, app.number, personas["leader"], username="bob",
-               reason="workload") == [("reassigned", None, None, "leader")]
+    assert act(
+        "2026-11-03", services.reassign, app.number, personas["leader"], username="bob", reason="workload"
+    ) == [("reassigned", None, None, "leader")]
     assert Event.objects.get(application=app, type="reassigned").data == {
-        "from": "alice", "to": "bob", "reason": "workload"
+        "from": "alice",
+        "to": "bob",
+        "reason": "workload",
     }
     app.refresh_from_db()
     assert app.customer_manager == personas["bob"]
@@ -398,8 +452,15 @@ def _hv_flow(personas) -> Application:
     with pytest.raises(ValidationFailed) as vf, at("2026-11-05"):
         services.complete_stage(n, "design_review", eng)
     assert set(vf.value.fields) == {"outcome"}
-    assert act("2026-11-05", services.complete_stage, n, "design_review", eng, outcome="failed",
-               defects=["接地设计缺失", "变压器容量不符"]) == [
+    assert act(
+        "2026-11-05",
+        services.complete_stage,
+        n,
+        "design_review",
+        eng,
+        outcome="failed",
+        defects=["接地设计缺失", "变压器容量不符"],
+    ) == [
         ("stage_completed", "design_review", 1, "engineer"),
         ("stage_started", "customer_design", 2, "engineer"),
     ]
@@ -421,15 +482,22 @@ def _hv_flow(personas) -> Application:
     ]
     d = detail(app, "2026-11-05")
     assert [(s["code"], s["round"]) for s in d["stages"]][3:6] == [
-        ("design_review", 1), ("customer_design", 2), ("design_review", 2)
+        ("design_review", 1),
+        ("customer_design", 2),
+        ("design_review", 2),
     ]
     review1 = stage(d, "design_review", 1)
     assert (review1["outcome"], review1["defects"], review1["on_time"]) == (
-        "failed", ["接地设计缺失", "变压器容量不符"], True
+        "failed",
+        ["接地设计缺失", "变压器容量不符"],
+        True,
     )
     design2 = stage(d, "customer_design", 2)
     assert (design2["deadline"], design2["overdue"], design2["on_time"], design2["time_limit_days"]) == (
-        None, None, None, None
+        None,
+        None,
+        None,
+        None,
     )
     app.refresh_from_db()
     assert app.current_stage == "customer_design"
@@ -517,9 +585,12 @@ def test_paused_days_do_not_count_against_the_end_to_end_limit(personas):
     act("2026-11-11", services.complete_stage, app.number, "connection", alice)
     d = detail(app, "2026-11-30")
     survey = stage(d, "survey")
-    assert (survey["paused_working_days"], survey["working_days_used"], survey["deadline"], survey["on_time"]) == (
-        5, 1, D(2026, 11, 11), True
-    )
+    assert (
+        survey["paused_working_days"],
+        survey["working_days_used"],
+        survey["deadline"],
+        survey["on_time"],
+    ) == (5, 1, D(2026, 11, 11), True)
     assert (d["utility_working_days"], d["on_time"]) == (2, True)
 
 
@@ -590,7 +661,10 @@ def test_a_calendar_edit_reprojects_open_deadlines_only(personas):
     assert (s.paused_working_days, s.deadline) == (1, D(2026, 11, 6))
     e = Event.objects.get(application=open_app, type="calendar_reprojected")
     assert (e.stage, e.round, e.actor, e.data) == (
-        "survey", 1, personas["admin"], {"from": "2026-11-04", "to": "2026-11-05", "reason": "测试调整"}
+        "survey",
+        1,
+        personas["admin"],
+        {"from": "2026-11-04", "to": "2026-11-05", "reason": "测试调整"},
     )
     assert not Event.objects.filter(application=paused, type="calendar_reprojected").exists()
     assert not Event.objects.filter(application__in=[cancelled, done], type="calendar_reprojected").exists()
@@ -614,14 +688,28 @@ def test_skipping_the_paused_current_stage_says_paused(personas):
 def test_a_failed_completion_inspection_returns_to_the_customer_completion(personas):
     app = _hv_until_connection_minus_inspection(personas)
     eng = personas["engineer"]
-    assert act("2026-11-10", services.complete_stage, app.number, "completion_inspection", eng, outcome="failed",
-               defects=["接地电阻超标"]) == [
+    assert act(
+        "2026-11-10",
+        services.complete_stage,
+        app.number,
+        "completion_inspection",
+        eng,
+        outcome="failed",
+        defects=["接地电阻超标"],
+    ) == [
         ("stage_completed", "completion_inspection", 1, "engineer"),
         ("stage_started", "customer_completion", 2, "engineer"),
     ]
     act("2026-11-11", services.complete_stage, app.number, "customer_completion", personas["alice"])
-    act("2026-11-12", services.complete_stage, app.number, "completion_inspection", eng, outcome="failed",
-        defects=["仍超标"])
+    act(
+        "2026-11-12",
+        services.complete_stage,
+        app.number,
+        "completion_inspection",
+        eng,
+        outcome="failed",
+        defects=["仍超标"],
+    )
     assert timeline(app)[6:] == [
         ("customer_completion", 1, "completed"),
         ("completion_inspection", 1, "completed"),

@@ -66,8 +66,15 @@ def test_wrong_check_character_is_rejected(number):
 
 @pytest.mark.parametrize(
     "number",
-    ["1101051949123100", "11010519491231002X1", "", "   ", "11010519491231002Y", "1101051949123100AX",
-     "１10105194912310０2X"],
+    [
+        "1101051949123100",
+        "11010519491231002X1",
+        "",
+        "   ",
+        "11010519491231002Y",
+        "1101051949123100AX",
+        "１10105194912310０2X",
+    ],
 )
 def test_malformed_resident_ids_are_rejected(number):
     assert check_resident_id(number, TODAY)[0] is None
@@ -135,8 +142,15 @@ def test_uscc_vectors_are_valid(number):
 
 @pytest.mark.parametrize(
     "number",
-    ["91110000600037341M", "91350100M000100Y44", "91110000600037341", "91110000600037341LL",
-     "91110000600O37341L", "9111000060003734IL", ""],
+    [
+        "91110000600037341M",
+        "91350100M000100Y44",
+        "91110000600037341",
+        "91110000600037341LL",
+        "91110000600O37341L",
+        "9111000060003734IL",
+        "",
+    ],
 )
 def test_invalid_usccs_are_rejected(number):
     normalised, message = check_uscc(number)
@@ -157,8 +171,15 @@ def test_uscc_with_a_letter_registration_code_is_accepted():
 
 @pytest.mark.parametrize(
     "raw",
-    ["13800138000", "+8613800138000", "008613800138000", "+86 138 0013 8000", "138-0013-8000",
-     " 0086-138-0013-8000 ", "+86-13800138000"],
+    [
+        "13800138000",
+        "+8613800138000",
+        "008613800138000",
+        "+86 138 0013 8000",
+        "138-0013-8000",
+        " 0086-138-0013-8000 ",
+        "+86-13800138000",
+    ],
 )
 def test_phone_is_normalised(raw):
     assert normalise_phone(raw) == "13800138000"
@@ -176,8 +197,11 @@ def test_bad_phones_are_rejected(raw):
 
 def test_a_valid_body_is_normalised():
     data = validate_intake(
-        intake_body(customer__id_number="11010519491231002x", customer__phone="+86 138-0013-8000",
-                    requested_capacity="8.50"),
+        intake_body(
+            customer__id_number="11010519491231002x",
+            customer__phone="+86 138-0013-8000",
+            requested_capacity="8.50",
+        ),
         TODAY,
     )
     assert data.id_number == "11010519491231002X"
@@ -202,10 +226,19 @@ def test_every_failing_field_is_reported_at_once_with_dotted_paths():
     with pytest.raises(ValidationFailed) as exc:
         validate_intake(body, TODAY)
     assert set(exc.value.fields) == {
-        "business_type", "channel", "customer.name", "customer.id_number", "customer.phone", "address",
-        "requested_capacity", "capacity_unit", "key_project",
+        "business_type",
+        "channel",
+        "customer.name",
+        "customer.id_number",
+        "customer.phone",
+        "address",
+        "requested_capacity",
+        "capacity_unit",
+        "key_project",
     }
-    assert all(isinstance(m, list) and m and all(isinstance(x, str) for x in m) for m in exc.value.fields.values())
+    assert all(
+        isinstance(m, list) and m and all(isinstance(x, str) for x in m) for m in exc.value.fields.values()
+    )
 
 
 def test_missing_customer_object_is_reported():

@@ -76,11 +76,22 @@ class IdempotencyKeyReused(Conflict):
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _event(app: Application, type_: str, at: datetime, actor: User | None, stage: StageInstance | None = None,
-           **data: Any) -> Event:
+def _event(
+    app: Application,
+    type_: str,
+    at: datetime,
+    actor: User | None,
+    stage: StageInstance | None = None,
+    **data: Any,
+) -> Event:
     return Event(
-        application=app, type=type_, at=at, actor=actor,
-        stage=stage.code if stage else None, round=stage.round if stage else None, data=data,
+        application=app,
+        type=type_,
+        at=at,
+        actor=actor,
+        stage=stage.code if stage else None,
+        round=stage.round if stage else None,
+        data=data,
     )
 
 
@@ -91,7 +102,9 @@ def new_number(on: date) -> str:
 
 
 def is_well_formed_number(number: str) -> bool:
-    return len(number) == 15 and number.startswith("YK") and number[2:].isdigit() and luhn.is_valid(number[2:])
+    return (
+        len(number) == 15 and number.startswith("YK") and number[2:].isdigit() and luhn.is_valid(number[2:])
+    )
 
 
 def match_area(address: str, areas: Iterable[ServiceArea] | None = None) -> ServiceArea | None:
@@ -115,7 +128,9 @@ def pick_manager(area: ServiceArea | None) -> User | None:
         User.objects.filter(serving, role=Role.CUSTOMER_MANAGER, is_active=True, accepts_assignments=True)
         .annotate(
             open_count=Count(
-                "managed_applications", filter=Q(managed_applications__status__in=OPEN_STATUSES), distinct=True
+                "managed_applications",
+                filter=Q(managed_applications__status__in=OPEN_STATUSES),
+                distinct=True,
             )
         )
         .order_by("open_count", "username")
@@ -138,12 +153,22 @@ def _project(stage: StageInstance) -> None:
         stage.deadline = None
         stage.deadline_provisional = False
         return
-    stage.deadline = workdays.add_working_days(stage.started_on, stage.time_limit_days + stage.paused_working_days)
+    stage.deadline = workdays.add_working_days(
+        stage.started_on, stage.time_limit_days + stage.paused_working_days
+    )
     stage.deadline_provisional = workdays.touches_provisional(stage.started_on, stage.deadline)
 
 
-def _advance(app: Application, stages: list[StageInstance], done: StageInstance, at: datetime, today: date,
-             actor: User | None, events: list[Event], changed: list[StageInstance]) -> None:
+def _advance(
+    app: Application,
+    stages: list[StageInstance],
+    done: StageInstance,
+    at: datetime,
+    today: date,
+    actor: User | None,
+    events: list[Event],
+    changed: list[StageInstance],
+) -> None:
     """Start the next pending stage after ``done``, or complete the application."""
     following = [s for s in stages if s.seq > done.seq and s.status == StageStatus.PENDING]
     if following:
@@ -189,8 +214,18 @@ def _require_open(app: Application) -> None:
 
 
 _STAGE_FIELDS = [
-    "status", "started_at", "started_on", "completed_at", "completed_on", "time_limit_days",
-    "paused_working_days", "deadline", "deadline_provisional", "outcome", "defects", "note",
+    "status",
+    "started_at",
+    "started_on",
+    "completed_at",
+    "completed_on",
+    "time_limit_days",
+    "paused_working_days",
+    "deadline",
+    "deadline_provisional",
+    "outcome",
+    "defects",
+    "note",
 ]
 _APP_FIELDS = ["status", "current_stage", "completed_at", "cancelled_at", "customer_manager"]
 
@@ -212,7 +247,9 @@ class IntakeResult:
 
 
 def request_fingerprint(body: Any) -> str:
-    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()
 
 
 def intake(
@@ -234,7 +271,9 @@ def intake(
             return IntakeResult(earlier, True)
     for attempt in range(4):
         try:
-            return IntakeResult(_intake_once(data, actor, idempotency_scope, idempotency_key, fingerprint), False)
+            return IntakeResult(
+                _intake_once(data, actor, idempotency_scope, idempotency_key, fingerprint), False
+            )
         except IntegrityError:
             # A number collision, a concurrent first intake of the same customer, or a concurrent
             # request with the same Idempotency-Key: look again, then retry with a new number.
@@ -256,8 +295,9 @@ def _replay(scope: str, key: str, fingerprint: str) -> Application | None:
     return record.application
 
 
-def _intake_once(data: IntakeData, actor: User | None, scope: str | None, key: str | None,
-                 fingerprint: str) -> Application:
+def _intake_once(
+    data: IntakeData, actor: User | None, scope: str | None, key: str | None, fingerprint: str
+) -> Application:
     now = timezone.now()
     today = timezone.localdate(now)
     process = process_in_force(data.category, today)
@@ -267,7 +307,8 @@ def _intake_once(data: IntakeData, actor: User | None, scope: str | None, key: s
     area = match_area(data.address)
     with transaction.atomic():
         customer, created = Customer.objects.get_or_create(
-            id_type=data.id_type, id_number=data.id_number,
+            id_type=data.id_type,
+            id_number=data.id_number,
             defaults={"name": data.customer_name, "phone": data.phone},
         )
         if not created and (customer.name != data.customer_name or customer.phone != data.phone):
@@ -277,26 +318,45 @@ def _intake_once(data: IntakeData, actor: User | None, scope: str | None, key: s
         if not created:
             duplicate = (
                 Application.objects.filter(customer=customer, address=data.address, status__in=OPEN_STATUSES)
-                .order_by("accepted_at").first()
+                .order_by("accepted_at")
+                .first()
             )
         manager = pick_manager(area)
         app = Application(
-            number=new_number(today), category=data.category, business_type=data.business_type,
-            channel=data.channel, status=Status.IN_PROGRESS, customer=customer,
-            customer_name=data.customer_name, contact_phone=data.phone, address=data.address, area=area,
-            requested_capacity=data.requested_capacity, capacity_unit=data.capacity_unit,
-            key_project=data.key_project, customer_manager=manager, process=process,
-            possible_duplicate_of=duplicate, accepted_at=now,
+            number=new_number(today),
+            category=data.category,
+            business_type=data.business_type,
+            channel=data.channel,
+            status=Status.IN_PROGRESS,
+            customer=customer,
+            customer_name=data.customer_name,
+            contact_phone=data.phone,
+            address=data.address,
+            area=area,
+            requested_capacity=data.requested_capacity,
+            capacity_unit=data.capacity_unit,
+            key_project=data.key_project,
+            customer_manager=manager,
+            process=process,
+            possible_duplicate_of=duplicate,
+            accepted_at=now,
         )
         stages = [
             StageInstance(application=app, template=t, seq=i, code=t.code, round=1, owner=t.owner)
             for i, t in enumerate(templates, start=1)
         ]
         events = [
-            _event(app, "intake", now, actor, channel=data.channel, category=data.category,
-                   process_version=process.version,
-                   customer_manager=manager.username if manager else None,
-                   possible_duplicate_of=duplicate.number if duplicate else None),
+            _event(
+                app,
+                "intake",
+                now,
+                actor,
+                channel=data.channel,
+                category=data.category,
+                process_version=process.version,
+                customer_manager=manager.username if manager else None,
+                possible_duplicate_of=duplicate.number if duplicate else None,
+            ),
         ]
         first = stages[0]
         _start(first, now, today)
@@ -334,8 +394,15 @@ def _current_for(app: Application, stages: list[StageInstance], code: str) -> St
     return current
 
 
-def complete_stage(number: str, code: str, actor: User | None, *, outcome: str | None = None, note: str = "",
-                   defects: list[str] | None = None) -> Application:
+def complete_stage(
+    number: str,
+    code: str,
+    actor: User | None,
+    *,
+    outcome: str | None = None,
+    note: str = "",
+    defects: list[str] | None = None,
+) -> Application:
     """Complete the current stage. A failed review or inspection sends the case back to the
     preceding customer stage (a new round) and queues a new round of itself."""
     defects = [d.strip() for d in (defects or []) if d and d.strip()]
@@ -365,8 +432,19 @@ def complete_stage(number: str, code: str, actor: User | None, *, outcome: str |
         stage.defects = defects
         stage.note = note
         changed = [stage]
-        events = [_event(app, "stage_completed", now, actor, stage, outcome=stage.outcome, defects=defects,
-                         note=note, deadline=_iso(stage.deadline))]
+        events = [
+            _event(
+                app,
+                "stage_completed",
+                now,
+                actor,
+                stage,
+                outcome=stage.outcome,
+                defects=defects,
+                note=note,
+                deadline=_iso(stage.deadline),
+            )
+        ]
         if stage.outcome == Outcome.FAILED:
             _send_back(app, stages, stage, now, today, actor, events, changed)
         else:
@@ -375,13 +453,23 @@ def complete_stage(number: str, code: str, actor: User | None, *, outcome: str |
     return app
 
 
-def _send_back(app: Application, stages: list[StageInstance], failed: StageInstance, at: datetime, today: date,
-               actor: User | None, events: list[Event], changed: list[StageInstance]) -> None:
+def _send_back(
+    app: Application,
+    stages: list[StageInstance],
+    failed: StageInstance,
+    at: datetime,
+    today: date,
+    actor: User | None,
+    events: list[Event],
+    changed: list[StageInstance],
+) -> None:
     templates = list(app.process.stages.all())
     before = [t for t in templates if t.position < failed.template.position and t.owner == Owner.CUSTOMER]
     if not before:
-        raise Conflict(_("The process has no customer stage before %(code)s to return to.") % {"code": failed.code},
-                       "process_misconfigured")
+        raise Conflict(
+            _("The process has no customer stage before %(code)s to return to.") % {"code": failed.code},
+            "process_misconfigured",
+        )
     back_to = before[-1]
     rounds = {(s.code, s.round) for s in stages}
     back_round = 1 + max(r for c, r in rounds if c == back_to.code)
@@ -389,15 +477,28 @@ def _send_back(app: Application, stages: list[StageInstance], failed: StageInsta
     # Make room on the timeline after the failed round for the two new rounds.
     StageInstance.objects.filter(application=app, seq__gt=failed.seq).update(seq=F("seq") + 1000)
     StageInstance.objects.filter(application=app, seq__gt=failed.seq + 1000).update(seq=F("seq") - 998)
-    back = StageInstance(application=app, template=back_to, seq=failed.seq + 1, code=back_to.code,
-                         round=back_round, owner=back_to.owner)
-    again = StageInstance(application=app, template=failed.template, seq=failed.seq + 2, code=failed.code,
-                          round=again_round, owner=failed.owner)
+    back = StageInstance(
+        application=app,
+        template=back_to,
+        seq=failed.seq + 1,
+        code=back_to.code,
+        round=back_round,
+        owner=back_to.owner,
+    )
+    again = StageInstance(
+        application=app,
+        template=failed.template,
+        seq=failed.seq + 2,
+        code=failed.code,
+        round=again_round,
+        owner=failed.owner,
+    )
     _start(back, at, today)
     StageInstance.objects.bulk_create([back, again])
     app.current_stage = back.code
-    events.append(_event(app, "stage_started", at, actor, back, returned_from=failed.code,
-                         defects=failed.defects))
+    events.append(
+        _event(app, "stage_started", at, actor, back, returned_from=failed.code, defects=failed.defects)
+    )
 
 
 def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Application:
@@ -410,16 +511,22 @@ def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Ap
         _require_open(app)
         stages = _stages(app)
         # A paused current stage is a candidate too, so the answer is "application_paused".
-        candidates = [s for s in stages if s.code == code and s.status in (
-            StageStatus.PENDING, StageStatus.IN_PROGRESS, StageStatus.PAUSED)]
+        candidates = [
+            s
+            for s in stages
+            if s.code == code
+            and s.status in (StageStatus.PENDING, StageStatus.IN_PROGRESS, StageStatus.PAUSED)
+        ]
         if not [s for s in stages if s.code == code]:
             raise NotFound(_("This application has no stage %(code)s.") % {"code": code}, "stage_not_found")
         if not candidates:
             raise Conflict(_("Stage %(code)s is already finished.") % {"code": code}, "stage_conflict")
         stage = candidates[0]
         if not stage.template.optional:
-            raise Conflict(_("Stage %(code)s is not optional and cannot be skipped.") % {"code": code},
-                           "stage_not_optional")
+            raise Conflict(
+                _("Stage %(code)s is not optional and cannot be skipped.") % {"code": code},
+                "stage_not_optional",
+            )
         if app.status == Status.PAUSED:
             raise Conflict(_("The application is paused; resume it first."), "application_paused")
         now = timezone.now()
@@ -439,7 +546,9 @@ def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Ap
 def pause(number: str, actor: User | None, *, reason_code: str, reason: str) -> Application:
     errors: dict[str, list[str]] = {}
     if reason_code not in PauseReason.values:
-        errors["reason_code"] = [_("Choose one of: %(allowed)s.") % {"allowed": ", ".join(PauseReason.values)}]
+        errors["reason_code"] = [
+            _("Choose one of: %(allowed)s.") % {"allowed": ", ".join(PauseReason.values)}
+        ]
     if not (reason or "").strip():
         errors["reason"] = [_("Describe the reason: the customer will see it.")]
     if errors:
@@ -452,16 +561,28 @@ def pause(number: str, actor: User | None, *, reason_code: str, reason: str) -> 
         stages = _stages(app)
         stage = _current(app, stages)
         if stage is None or stage.owner != Owner.UTILITY:
-            raise Conflict(_("Only a utility stage in progress can be paused; the customer is acting now."),
-                           "stage_conflict")
+            raise Conflict(
+                _("Only a utility stage in progress can be paused; the customer is acting now."),
+                "stage_conflict",
+            )
         now = timezone.now()
         today = timezone.localdate(now)
-        Pause.objects.create(application=app, stage=stage, reason_code=reason_code, reason=reason.strip(),
-                             started_at=now, started_on=today, paused_by=actor)
+        Pause.objects.create(
+            application=app,
+            stage=stage,
+            reason_code=reason_code,
+            reason=reason.strip(),
+            started_at=now,
+            started_on=today,
+            paused_by=actor,
+        )
         stage.status = StageStatus.PAUSED
         app.status = Status.PAUSED
-        _save(app, [stage], [_event(app, "paused", now, actor, stage, reason_code=reason_code,
-                                    reason=reason.strip())])
+        _save(
+            app,
+            [stage],
+            [_event(app, "paused", now, actor, stage, reason_code=reason_code, reason=reason.strip())],
+        )
     return app
 
 
@@ -483,8 +604,15 @@ def resume(number: str, actor: User | None) -> Application:
         stage.paused_working_days += days
         _project(stage)
         app.status = Status.IN_PROGRESS
-        _save(app, [stage], [_event(app, "resumed", now, actor, stage, paused_working_days=days,
-                                    deadline=_iso(stage.deadline))])
+        _save(
+            app,
+            [stage],
+            [
+                _event(
+                    app, "resumed", now, actor, stage, paused_working_days=days, deadline=_iso(stage.deadline)
+                )
+            ],
+        )
     return app
 
 
@@ -498,7 +626,9 @@ def cancel(number: str, actor: User | None, *, reason: str) -> Application:
         now = timezone.now()
         today = timezone.localdate(now)
         changed: list[StageInstance] = []
-        open_pause = Pause.objects.filter(application=app, ended_at__isnull=True).select_related("stage").first()
+        open_pause = (
+            Pause.objects.filter(application=app, ended_at__isnull=True).select_related("stage").first()
+        )
         if open_pause:
             days = workdays.working_days_in(open_pause.started_on, today)
             open_pause.ended_at, open_pause.ended_on, open_pause.working_days = now, today, days
@@ -570,7 +700,12 @@ def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000)
             # Lock the applications like every other state change, then read their stages and
             # pauses again: a resume or completion committed meanwhile is not overwritten.
             app_ids = sorted({a for _, a in ids})
-            list(Application.objects.select_for_update().filter(pk__in=app_ids).order_by("pk").values_list("pk"))
+            list(
+                Application.objects.select_for_update()
+                .filter(pk__in=app_ids)
+                .order_by("pk")
+                .values_list("pk")
+            )
             batch = list(open_stages.filter(pk__in=[pk for pk, _ in ids]))
             finished: dict[int, list[tuple[date, date]]] = {}
             for stage_id, a, b in Pause.objects.filter(stage__in=batch, ended_on__isnull=False).values_list(
@@ -583,13 +718,25 @@ def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000)
             events: list[Event] = []
             for stage in batch:
                 old = stage.deadline
-                stage.paused_working_days = sum(workdays.working_days_in(a, b) for a, b in finished.get(stage.pk, []))
+                stage.paused_working_days = sum(
+                    workdays.working_days_in(a, b) for a, b in finished.get(stage.pk, [])
+                )
                 _project(stage)
                 if stage.deadline != old:
                     moved += 1
-                    events.append(Event(application_id=stage.application_id, type="calendar_reprojected", at=now,
-                                        actor=actor, stage=stage.code, round=stage.round,
-                                        data={"from": _iso(old), "to": _iso(stage.deadline), "reason": reason}))
+                    events.append(
+                        Event(
+                            application_id=stage.application_id,
+                            type="calendar_reprojected",
+                            at=now,
+                            actor=actor,
+                            stage=stage.code,
+                            round=stage.round,
+                            data={"from": _iso(old), "to": _iso(stage.deadline), "reason": reason},
+                        )
+                    )
                 changed.append(stage)
-            StageInstance.objects.bulk_update(changed, ["paused_working_days", "deadline", "deadline_provisional"])
+            StageInstance.objects.bulk_update(
+                changed, ["paused_working_days", "deadline", "deadline_provisional"]
+            )
             Event.objects.bulk_create(events)
