@@ -6,7 +6,7 @@ import threading
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, connections
 from django.utils import timezone
 
 from sunshine.applications import services
@@ -23,6 +23,23 @@ pytestmark = [
         reason="needs PostgreSQL: SELECT ... FOR UPDATE across threads (SQLite has no row locks)",
     ),
 ]
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _restore_migrated_data(django_db_blocker):
+    """A transactional test ends with a flush of every table, which also empties the data the
+    migrations seeded (calendar, processes, content types). Tests that read the database
+    outside a transaction later in the session need them back: reload the snapshot Django
+    serialised when it created the test database."""
+    yield
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock():
+        for alias in connections:
+            conn = connections[alias]
+            contents = getattr(conn, "_test_serialized_contents", None)
+            if contents:
+                conn.creation.deserialize_db_from_string(contents)
 
 
 def run_together(n: int, fn) -> list[tuple[str, Any]]:
