@@ -733,3 +733,33 @@ def _hv_until_connection_minus_inspection(personas) -> Application:
     act("2026-11-05", services.complete_stage, n, "mid_inspection", eng, outcome="passed")
     act("2026-11-06", services.complete_stage, n, "customer_completion", alice)
     return app
+
+
+def test_limits_in_force_at_acceptance_are_kept_when_a_template_is_edited_in_place(personas):
+    from sunshine.processes.models import StageTemplate
+
+    alice, eng = personas["alice"], personas["engineer"]
+    lv = new_app(personas["clerk"])
+    hv = new_app(personas["clerk"], category="hv_single", address="晋源区2号")
+    StageTemplate.objects.filter(code__in=["connection", "design_review"]).update(time_limit_days=9)
+    act("2026-11-03", services.complete_stage, lv.number, "survey", alice)
+    connection = stage(detail(lv, "2026-11-03"), "connection")
+    assert (connection["time_limit_days"], connection["deadline"]) == (2, D(2026, 11, 5))
+    act("2026-11-03", services.complete_stage, hv.number, "scheme", alice)
+    act("2026-11-03", services.complete_stage, hv.number, "customer_design", alice)
+    act(
+        "2026-11-04",
+        services.complete_stage,
+        hv.number,
+        "design_review",
+        eng,
+        outcome="failed",
+        defects=["x"],
+    )
+    act("2026-11-05", services.complete_stage, hv.number, "customer_design", alice)
+    review2 = stage(detail(hv, "2026-11-05"), "design_review", 2)
+    assert (review2["time_limit_days"], review2["deadline"]) == (10, D(2026, 11, 19))
+    # an application accepted after the edit gets the new limit
+    later = new_app(personas["clerk"], address="晋源区3号", when="2026-11-03")
+    act("2026-11-03", services.complete_stage, later.number, "survey", alice)
+    assert stage(detail(later, "2026-11-03"), "connection")["time_limit_days"] == 9

@@ -143,7 +143,8 @@ def _start(stage: StageInstance, at: datetime, today: date) -> None:
     stage.started_at = at
     stage.started_on = today
     if stage.owner == Owner.UTILITY:
-        stage.time_limit_days = stage.template.time_limit_days
+        if stage.time_limit_days is None:  # instances made before limits were copied at intake
+            stage.time_limit_days = stage.template.time_limit_days
         _project(stage)
 
 
@@ -341,8 +342,18 @@ def _intake_once(
             possible_duplicate_of=duplicate,
             accepted_at=now,
         )
+        # The limits are copied now: the application keeps those in force when it was accepted,
+        # even if an administrator later edits the template in place.
         stages = [
-            StageInstance(application=app, template=t, seq=i, code=t.code, round=1, owner=t.owner)
+            StageInstance(
+                application=app,
+                template=t,
+                seq=i,
+                code=t.code,
+                round=1,
+                owner=t.owner,
+                time_limit_days=t.time_limit_days if t.owner == Owner.UTILITY else None,
+            )
             for i, t in enumerate(templates, start=1)
         ]
         events = [
@@ -492,6 +503,7 @@ def _send_back(
         code=failed.code,
         round=again_round,
         owner=failed.owner,
+        time_limit_days=failed.time_limit_days,
     )
     _start(back, at, today)
     StageInstance.objects.bulk_create([back, again])
