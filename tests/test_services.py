@@ -763,3 +763,37 @@ def test_limits_in_force_at_acceptance_are_kept_when_a_template_is_edited_in_pla
     later = new_app(personas["clerk"], address="晋源区3号", when="2026-11-03")
     act("2026-11-03", services.complete_stage, later.number, "survey", alice)
     assert stage(detail(later, "2026-11-03"), "connection")["time_limit_days"] == 9
+
+
+def test_idempotency_key_replays_the_same_body_and_refuses_another(personas):
+    body = intake_body()
+    clerk = personas["clerk"]
+
+    def submit(b):
+        with at("2026-11-02"):
+            return services.intake(
+                validate_intake(b, D(2026, 11, 2)),
+                clerk,
+                idempotency_scope=f"user:{clerk.pk}",
+                idempotency_key="abc",
+                fingerprint=services.request_fingerprint(b),
+            )
+
+    first = submit(body)
+    again = submit(intake_body())
+    assert (first.replayed, again.replayed) == (False, True)
+    assert again.application.number == first.application.number
+    with pytest.raises(services.IdempotencyKeyReused) as exc:
+        submit(intake_body(requested_capacity=9))
+    assert exc.value.code == "idempotency_key_reused" and exc.value.status == 409
+    assert Application.objects.count() == 1
+    # the same key from another caller is another request
+    with at("2026-11-02"):
+        other = services.intake(
+            validate_intake(body, D(2026, 11, 2)),
+            None,
+            idempotency_scope="public:13800138000",
+            idempotency_key="abc",
+            fingerprint=services.request_fingerprint(body),
+        )
+    assert other.replayed is False and other.application.possible_duplicate_of == first.application
