@@ -611,9 +611,7 @@ def test_pause_resume_cancel(api_as):
         number = create(api_as("clerk"))["number"]  # survey deadline: Fri 11-27, Mon 11-30
         alice = api_as("alice")
     with time_machine.travel("2026-11-27 16:00 +0800", tick=False):  # Fri
-        app = ok(
-            alice.post(f"{APPS}/{number}/pause", {"reason_code": "missing_documents", "reason": "缺产权证明"})
-        )
+        app = ok(alice.post(f"{APPS}/{number}/pause", {"reason_code": "missing_documents", "reason": "缺产权证明"}))
         assert app["status"] == "paused" and app["current_stage"] == "survey"
         survey = stage(app, "survey")
         assert survey["status"] == "paused" and survey["paused_working_days"] == 0

@@ -219,9 +219,7 @@ def test_page_size_limit_200_is_accepted(api_as):
 
 
 def test_unknown_application_is_404_body(api_as):
-    body = assert_error(
-        api_as("clerk", "en").get("/api/v1/applications/YK0000000000000"), 404, "application_not_found"
-    )
+    body = assert_error(api_as("clerk", "en").get("/api/v1/applications/YK0000000000000"), 404, "application_not_found")
     assert body["message"] == "No application with this number."
 
 
@@ -281,17 +279,13 @@ def test_absurd_input_is_never_a_500(api_as):
     assert set(body["fields"]) == {"page"}
     assert_error(c.get("/api/v1/applications", page=10**7), 422, fields=True)
     assert c.get("/api/v1/applications", page=10**6, page_size=200).status_code == 200
-    body = assert_error(
-        c.get("/api/v1/applications", customer_manager="a\x00b", stage="\x00"), 422, fields=True
-    )
+    body = assert_error(c.get("/api/v1/applications", customer_manager="a\x00b", stage="\x00"), 422, fields=True)
     assert set(body["fields"]) == {"customer_manager", "stage"}
     assert_error(c.get("/api/v1/applications/YK\x00"), 404, "application_not_found")
     assert_error(c.post("/api/v1/applications/YK\x00/cancel", {"reason": "x"}), 404, "application_not_found")
     r = Client().get("/api/v1/public/applications/YK%00", {"phone_tail": "1234"})
     assert_error(r, 404, "application_not_found")
-    body = assert_error(
-        c.post("/api/v1/applications", intake_body(customer__name="张\x00三")), 422, fields=True
-    )
+    body = assert_error(c.post("/api/v1/applications", intake_body(customer__name="张\x00三")), 422, fields=True)
     assert "customer.name" in body["fields"]
     from sunshine.applications.models import Application
 

@@ -261,9 +261,7 @@ def test_unknown_number_is_404_before_any_role_check(api_as):
 @time_machine.travel("2026-11-27 10:00 +0800", tick=False)
 def test_reassigned_case_moves_between_managers(api_as):
     number = residential(api_as)
-    r = api_as("leader").post(
-        f"{APPS}/{number}/reassign", {"customer_manager": "bob", "reason": "alice 休假"}
-    )
+    r = api_as("leader").post(f"{APPS}/{number}/reassign", {"customer_manager": "bob", "reason": "alice 休假"})
     assert r.status_code == 200 and r.json()["customer_manager"]["username"] == "bob"
     assert api_as("alice").get(f"{APPS}/{number}").status_code == 403
     assert api_as("bob").get(f"{APPS}/{number}").status_code == 200

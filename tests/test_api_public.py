@@ -55,9 +55,9 @@ def test_progress_with_the_right_phone_tail(number):
     # survey from Thu 11-26: 2 days -> Mon 11-30; paused from Fri 11-27 covering Mon 11-30 -> Tue 12-01
     assert survey["deadline"] == "2026-12-01"
     assert survey["overdue"] is False
-    assert [
-        (p["reason_code"], p["reason"], p["started_on"], p["ended_on"]) for p in survey["pause_reasons"]
-    ] == [("missing_documents", "请补交房产证明", "2026-11-27", None)]
+    assert [(p["reason_code"], p["reason"], p["started_on"], p["ended_on"]) for p in survey["pause_reasons"]] == [
+        ("missing_documents", "请补交房产证明", "2026-11-27", None)
+    ]
     assert body["stages"][0]["on_time"] is True
     assert body["stages"][2]["deadline"] is None
 

@@ -216,9 +216,7 @@ def test_importing_the_notice_reprojects_open_deadlines(api_as, personas):
 def test_bad_notices_are_rejected_in_chinese_and_change_nothing(csv_text, message):
     before = CalendarDay.objects.count()
     with pytest.raises(ValidationError) as info:
-        services.apply_notice(
-            2027, services.parse_notice_csv(csv_text), source=SOURCE, reason="测试", actor=None
-        )
+        services.apply_notice(2027, services.parse_notice_csv(csv_text), source=SOURCE, reason="测试", actor=None)
     assert message in squash(" ".join(info.value.messages))
     assert CalendarDay.objects.count() == before
     assert not CalendarYear.objects.filter(year=2027).exists()
@@ -262,9 +260,7 @@ def test_import_calendar_command(tmp_path, personas):
     path = tmp_path / "2027.csv"
     path.write_text(NOTICE_2027, encoding="utf-8")
     out = io.StringIO()
-    call_command(
-        "import_calendar", str(path), year=2027, source=SOURCE, reason="通知", user="admin", stdout=out
-    )
+    call_command("import_calendar", str(path), year=2027, source=SOURCE, reason="通知", user="admin", stdout=out)
     assert "22 days" in out.getvalue()
     assert CalendarYear.objects.get(year=2027).status == YearStatus.OFFICIAL
     assert CalendarDay.objects.filter(date__year=2027).count() == 22
@@ -329,9 +325,7 @@ def test_admin_warns_and_imports_a_notice(personas):
 @pytest.mark.django_db
 def test_admin_rejects_a_bad_csv(personas):
     client = _admin_client(personas)
-    upload = SimpleUploadedFile(
-        "bad.csv", b"date,kind,name\n2027-03-03,\xe7\x8f\xad,x\n", content_type="text/csv"
-    )
+    upload = SimpleUploadedFile("bad.csv", b"date,kind,name\n2027-03-03,\xe7\x8f\xad,x\n", content_type="text/csv")
     r = client.post(
         "/admin/workcalendar/calendaryear/import/",
         {"year": 2027, "status": "official", "source": SOURCE, "reason": "x", "csv_file": upload},

@@ -86,9 +86,11 @@ def test_two_users_complete_the_same_stage_at_once(personas):
     assert survey.status == "completed"
     assert Event.objects.filter(application=app, type="stage_completed", stage="survey").count() == 1
     assert Event.objects.filter(application=app, type="stage_started", stage="connection").count() == 1
-    assert list(
-        StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "status")
-    ) == [("acceptance", "completed"), ("survey", "completed"), ("connection", "in_progress")]
+    assert list(StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "status")) == [
+        ("acceptance", "completed"),
+        ("survey", "completed"),
+        ("connection", "in_progress"),
+    ]
 
 
 def test_two_intakes_with_the_same_idempotency_key_create_one_application(personas):

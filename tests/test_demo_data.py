@@ -74,9 +74,7 @@ def check_consistency(app: Application) -> None:
                 assert p.working_days == workdays.working_days_in(p.started_on, p.ended_on)
         if s.owner == Owner.UTILITY:
             assert s.time_limit_days == s.template.time_limit_days
-            assert s.deadline == workdays.add_working_days(
-                s.started_on, s.time_limit_days + s.paused_working_days
-            )
+            assert s.deadline == workdays.add_working_days(s.started_on, s.time_limit_days + s.paused_working_days)
         else:
             assert s.time_limit_days is None and s.deadline is None
         if s.completed_on is not None:
@@ -172,9 +170,7 @@ def test_seed_demo_clocks_match_the_engine():
             row = StageInstance.objects.get(application=app, code=stage["code"], round=stage["round"])
             # Recount from the rules of api-v1.md, independently of the selectors.
             running = Pause.objects.filter(stage=row, ended_on__isnull=True).first()
-            paused = row.paused_working_days + (
-                workdays.working_days_in(running.started_on, TODAY) if running else 0
-            )
+            paused = row.paused_working_days + (workdays.working_days_in(running.started_on, TODAY) if running else 0)
             deadline = workdays.add_working_days(row.started_on, row.time_limit_days + paused)
             assert stage["deadline"] == deadline
             assert stage["paused_working_days"] == paused

@@ -87,10 +87,10 @@ def _unquote(lines: str) -> str:
     return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), text)
 
 
-def _po_entries() -> list[dict]:
+def _po_entries(po_path: Path = PO_PATH) -> list[dict]:
     """ctx, id, plural, strs and fuzzy of every entry (the header is the one with id ""); obsolete
     (#~) entries are skipped."""
-    text = PO_PATH.read_text(encoding="utf-8") + "\n"
+    text = po_path.read_text(encoding="utf-8") + "\n"
     entries = []
     for m in _ENTRY_RE.finditer(text):
         msgid = _unquote(m.group("id"))
@@ -109,24 +109,35 @@ def _po_entries() -> list[dict]:
     return entries
 
 
-def test_po_header():
-    header = next(e for e in _po_entries() if e["id"] == "")
+# Every zh-Hans catalogue of the project (the main one and any app's own, e.g. the calendar's).
+CATALOGUES = sorted((LOCALE_DIR.parents[2]).rglob("zh_Hans/LC_MESSAGES/django.po"))
+
+
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_po_header(po_path):
+    header = next(e for e in _po_entries(po_path) if e["id"] == "")
     assert not header["fuzzy"]
     assert "Language: zh_Hans\n" in header["strs"][0]
     assert "Plural-Forms: nplurals=1; plural=0;\n" in header["strs"][0]
 
 
-def test_every_msgid_is_translated():
-    entries = [e for e in _po_entries() if e["id"]]
-    assert len(entries) > 100, "the .po parser found too few entries"
+def test_the_catalogues_are_found():
+    assert PO_PATH in CATALOGUES and len(CATALOGUES) >= 2
+    assert len([e for e in _po_entries() if e["id"]]) > 100, "the .po parser found too few entries"
+
+
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_every_msgid_is_translated(po_path):
+    entries = [e for e in _po_entries(po_path) if e["id"]]
     untranslated = [e["id"] for e in entries if not all(s.strip() for s in e["strs"])]
     fuzzy = [e["id"] for e in entries if e["fuzzy"]]
     assert not untranslated and not fuzzy, f"untranslated: {untranslated}; fuzzy: {fuzzy}"
 
 
-def test_translations_keep_the_placeholders():
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_translations_keep_the_placeholders(po_path):
     wrong = []
-    for e in _po_entries():
+    for e in _po_entries(po_path):
         if not e["id"]:
             continue
         needed = set(_PLACEHOLDER_RE.findall(e["id"]))
@@ -138,12 +149,13 @@ def test_translations_keep_the_placeholders():
     assert not wrong, f"placeholders differ from the msgid: {wrong}"
 
 
-def test_committed_mo_matches_the_po():
+@pytest.mark.parametrize("po_path", CATALOGUES, ids=lambda p: p.parts[-5])
+def test_committed_mo_matches_the_po(po_path):
     """Machines without gettext use the committed .mo: it must be compiled from this .po."""
-    with MO_PATH.open("rb") as f:
+    with po_path.with_suffix(".mo").open("rb") as f:
         catalogue = gettext.GNUTranslations(f)
     stale = []
-    for e in _po_entries():
+    for e in _po_entries(po_path):
         if not e["id"] or e["plural"] is not None:
             continue
         msgid = f"{e['ctx']}\x04{e['id']}" if e["ctx"] else e["id"]

@@ -37,9 +37,7 @@ def new_app(
         overrides.setdefault("requested_capacity", 800)
         overrides.setdefault("capacity_unit", "kVA")
     with at(when):
-        data = validate_intake(
-            intake_body(channel=channel, category=category, **overrides), D.fromisoformat(when)
-        )
+        data = validate_intake(intake_body(channel=channel, category=category, **overrides), D.fromisoformat(when))
         return services.intake(data, actor).application
 
 
@@ -67,9 +65,7 @@ def last_event_id(app: Application) -> int:
 
 
 def timeline(app: Application) -> list[tuple[str, int, str]]:
-    return list(
-        StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "round", "status")
-    )
+    return list(StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "round", "status"))
 
 
 def act(when: str, fn, *args, **kwargs):
@@ -258,9 +254,7 @@ def test_skip_the_current_optional_stage_advances(personas):
     alice = personas["alice"]
     act("2026-11-02", services.complete_stage, app.number, "survey", alice)
     act("2026-11-03", services.complete_stage, app.number, "scheme", alice)
-    assert act(
-        "2026-11-04", services.skip_stage, app.number, "grid_works", alice, reason="no grid works"
-    ) == [
+    assert act("2026-11-04", services.skip_stage, app.number, "grid_works", alice, reason="no grid works") == [
         ("stage_skipped", "grid_works", 1, "alice"),
         ("stage_started", "connection", 1, "alice"),
     ]
@@ -303,9 +297,7 @@ def test_pause_and_resume_events_and_conflicts(personas):
     assert (app.status, app.current_stage) == ("paused", "survey")
     assert stage(detail(app, "2026-11-03"), "survey")["status"] == "paused"
     # resumed the same day: 0 days, the deadline does not move
-    assert act("2026-11-03", services.resume, app.number, personas["clerk"]) == [
-        ("resumed", "survey", 1, "clerk")
-    ]
+    assert act("2026-11-03", services.resume, app.number, personas["clerk"]) == [("resumed", "survey", 1, "clerk")]
     e = Event.objects.filter(application=app, type="resumed").get()
     assert e.data == {"paused_working_days": 0, "deadline": "2026-11-04"}
     s = stage(detail(app, "2026-11-03"), "survey")
@@ -408,9 +400,9 @@ def test_cancel_closes_a_running_pause_and_freezes_the_clocks(personas):
 
 def test_reassign(personas):
     app = new_app(personas["clerk"])
-    assert act(
-        "2026-11-03", services.reassign, app.number, personas["leader"], username="bob", reason="workload"
-    ) == [("reassigned", None, None, "leader")]
+    assert act("2026-11-03", services.reassign, app.number, personas["leader"], username="bob", reason="workload") == [
+        ("reassigned", None, None, "leader")
+    ]
     assert Event.objects.get(application=app, type="reassigned").data == {
         "from": "alice",
         "to": "bob",

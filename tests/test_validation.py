@@ -236,9 +236,7 @@ def test_every_failing_field_is_reported_at_once_with_dotted_paths():
         "capacity_unit",
         "key_project",
     }
-    assert all(
-        isinstance(m, list) and m and all(isinstance(x, str) for x in m) for m in exc.value.fields.values()
-    )
+    assert all(isinstance(m, list) and m and all(isinstance(x, str) for x in m) for m in exc.value.fields.values())
 
 
 def test_missing_customer_object_is_reported():

@@ -12,11 +12,11 @@ from django.utils.translation import gettext_lazy as _
 
 class Role(models.TextChoices):
     ADMIN = "admin", _("administrator")
-    CLERK = "clerk", _("clerk (受理员)")
-    CUSTOMER_MANAGER = "customer_manager", _("customer manager (客户经理)")
+    CLERK = "clerk", _("clerk")
+    CUSTOMER_MANAGER = "customer_manager", _("customer manager")
     ENGINEER = "engineer", _("engineer")
-    LEADER = "leader", _("leader (领导)")
-    AUDITOR = "auditor", _("auditor (稽查)")
+    LEADER = "leader", _("leader")
+    AUDITOR = "auditor", _("auditor")
 
 
 class ServiceArea(models.Model):
@@ -24,9 +24,7 @@ class ServiceArea(models.Model):
 
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=60)
-    keywords = models.CharField(
-        _("address keywords"), max_length=300, help_text=_("comma-separated, e.g. 晋源区,晋祠")
-    )
+    keywords = models.CharField(_("address keywords"), max_length=300, help_text=_("comma-separated, e.g. 晋源区,晋祠"))
 
     class Meta:
         ordering = ["code"]

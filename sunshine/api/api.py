@@ -216,9 +216,7 @@ def _roles(roles: Iterable[str]) -> set[str]:
 
 
 def body_doc(schema: type[Schema]) -> dict[str, Any]:
-    return {
-        "requestBody": {"required": True, "content": {"application/json": {"schema": schemas.inline(schema)}}}
-    }
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schemas.inline(schema)}}}}
 
 
 # --- auth ---------------------------------------------------------------------------------------
@@ -226,9 +224,7 @@ def body_doc(schema: type[Schema]) -> dict[str, Any]:
 auth_router = Router(tags=["auth"])
 
 
-@auth_router.post(
-    "/token", auth=None, response={200: schemas.TokenOut}, openapi_extra=body_doc(schemas.TokenIn)
-)
+@auth_router.post("/token", auth=None, response={200: schemas.TokenOut}, openapi_extra=body_doc(schemas.TokenIn))
 def token(request: HttpRequest) -> dict[str, Any]:
     body = json_body(request)
     errors = {}
@@ -260,15 +256,11 @@ apps_router = Router(tags=["applications"])
 def _intake_response(result: services.IntakeResult) -> Status:
     """A replay (same Idempotency-Key, same body) answers like the original: ``201`` with the
     same application, so a client retrying after a lost response sees what it would have seen."""
-    app = Application.objects.select_related("customer", "customer_manager", "process").get(
-        pk=result.application.pk
-    )
+    app = Application.objects.select_related("customer", "customer_manager", "process").get(pk=result.application.pk)
     return Status(201, selectors.application_detail(app))
 
 
-@apps_router.post(
-    "/applications", response={201: schemas.ApplicationOut}, openapi_extra=body_doc(schemas.IntakeIn)
-)
+@apps_router.post("/applications", response={201: schemas.ApplicationOut}, openapi_extra=body_doc(schemas.IntakeIn))
 def create_application(request: HttpRequest) -> Status:
     user = staff(request)
     access.require_role(user, _roles(access.INTAKE_ROLES))
@@ -344,9 +336,7 @@ def complete_stage(request: HttpRequest, number: str, code: str) -> dict[str, An
     body = json_body(request)
     outcome = body.get("outcome")
     if outcome is not None and not isinstance(outcome, str):
-        raise ValidationFailed(
-            {"outcome": [_("Choose one of: %(allowed)s.") % {"allowed": "passed, failed"}]}
-        )
+        raise ValidationFailed({"outcome": [_("Choose one of: %(allowed)s.") % {"allowed": "passed, failed"}]})
     defects = body.get("defects") or []
     if not isinstance(defects, list) or not all(isinstance(d, str) for d in defects):
         raise ValidationFailed({"defects": [_("Give the defects as a list of texts.")]})
@@ -459,9 +449,7 @@ def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> 
     )
     tail = phone_tail.strip()
     if app is None or len(tail) != 4 or not app.contact_phone.endswith(tail):
-        raise ApiError(
-            404, "application_not_found", _("No application matches this number and phone number ending.")
-        )
+        raise ApiError(404, "application_not_found", _("No application matches this number and phone number ending."))
     return selectors.public_progress(app)
 
 
@@ -469,9 +457,7 @@ def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> 
 def time_limits(request: HttpRequest) -> list[dict[str, Any]]:
     en = (request.LANGUAGE_CODE or "").startswith("en")
     out = []
-    for p in sorted(
-        processes_in_force(timezone.localdate()), key=lambda p: schemas.CATEGORY_ORDER[p.category]
-    ):
+    for p in sorted(processes_in_force(timezone.localdate()), key=lambda p: schemas.CATEGORY_ORDER[p.category]):
         out.append(
             {
                 "category": p.category,

@@ -62,9 +62,7 @@ def error_response(
     body: dict[str, Any] = {"code": code, "message": message}
     if fields is not None:
         body["fields"] = fields
-    response = JsonResponse(
-        body, status=status, encoder=ApiEncoder, json_dumps_params={"ensure_ascii": False}
-    )
+    response = JsonResponse(body, status=status, encoder=ApiEncoder, json_dumps_params={"ensure_ascii": False})
     for k, v in (headers or {}).items():
         response[k] = v
     return response

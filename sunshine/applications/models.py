@@ -16,20 +16,20 @@ from sunshine.processes.models import Category, Owner, ProcessTemplate, StageTem
 
 
 class IdType(models.TextChoices):
-    RESIDENT_ID = "resident_id", _("居民身份证")
-    USCC = "uscc", _("统一社会信用代码")
+    RESIDENT_ID = "resident_id", _("resident ID card")
+    USCC = "uscc", _("unified social credit code")
 
 
 class BusinessType(models.TextChoices):
-    NEW_CONNECTION = "new_connection", _("新装")
-    CAPACITY_INCREASE = "capacity_increase", _("增容")
+    NEW_CONNECTION = "new_connection", _("new connection")
+    CAPACITY_INCREASE = "capacity_increase", _("capacity increase")
 
 
 class Channel(models.TextChoices):
-    COUNTER = "counter", _("营业厅")
-    ONLINE = "online", _("网上办电")
-    MOBILE_APP = "mobile_app", _("手机APP")
-    HOTLINE = "hotline", _("95598热线")
+    COUNTER = "counter", _("service hall counter")
+    ONLINE = "online", _("online")
+    MOBILE_APP = "mobile_app", _("mobile app")
+    HOTLINE = "hotline", _("95598 hotline")
 
 
 class CapacityUnit(models.TextChoices):
@@ -38,33 +38,33 @@ class CapacityUnit(models.TextChoices):
 
 
 class Status(models.TextChoices):
-    IN_PROGRESS = "in_progress", _("办理中")
-    PAUSED = "paused", _("暂停")
-    COMPLETED = "completed", _("已完成")
-    CANCELLED = "cancelled", _("已撤销")
+    IN_PROGRESS = "in_progress", _("in progress")
+    PAUSED = "paused", _("paused")
+    COMPLETED = "completed", _("completed")
+    CANCELLED = "cancelled", _("cancelled")
 
 
 OPEN_STATUSES = (Status.IN_PROGRESS, Status.PAUSED)
 
 
 class StageStatus(models.TextChoices):
-    PENDING = "pending", _("未开始")
-    IN_PROGRESS = "in_progress", _("办理中")
-    PAUSED = "paused", _("暂停")
-    COMPLETED = "completed", _("已完成")
-    SKIPPED = "skipped", _("不需要")
+    PENDING = "pending", _("not started")
+    IN_PROGRESS = "in_progress", _("in progress")
+    PAUSED = "paused", _("paused")
+    COMPLETED = "completed", _("completed")
+    SKIPPED = "skipped", _("not required")
 
 
 class Outcome(models.TextChoices):
-    PASSED = "passed", _("通过")
-    FAILED = "failed", _("不通过")
+    PASSED = "passed", _("passed")
+    FAILED = "failed", _("failed")
 
 
 class PauseReason(models.TextChoices):
-    MISSING_DOCUMENTS = "missing_documents", _("客户资料不全")
-    CUSTOMER_REQUEST = "customer_request", _("客户要求暂缓")
-    GOVERNMENT_APPROVAL = "government_approval", _("等待政府审批")
-    FORCE_MAJEURE = "force_majeure", _("不可抗力")
+    MISSING_DOCUMENTS = "missing_documents", _("documents incomplete")
+    CUSTOMER_REQUEST = "customer_request", _("customer asked to wait")
+    GOVERNMENT_APPROVAL = "government_approval", _("awaiting government approval")
+    FORCE_MAJEURE = "force_majeure", _("force majeure")
 
 
 class Customer(models.Model):
@@ -201,6 +201,9 @@ class Pause(models.Model):
             )
         ]
 
+    def __str__(self) -> str:
+        return f"{self.get_reason_code_display()} {self.started_on}–{self.ended_on or ''}"
+
 
 class Event(models.Model):
     """Append-only audit trail and timeline; written in the transaction of every change."""
@@ -232,3 +235,6 @@ class IdempotencyRecord(models.Model):
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.scope}:{self.key}"

@@ -268,9 +268,7 @@ def overdue_application_ids(today: date) -> QuerySet[StageInstance, int] | list[
     paused_ids = []
     for app_id, started_on, limit, finished, pause_from in StageInstance.objects.filter(
         status=StageStatus.PAUSED, owner=Owner.UTILITY, pauses__ended_at__isnull=True
-    ).values_list(
-        "application_id", "started_on", "time_limit_days", "paused_working_days", "pauses__started_on"
-    ):
+    ).values_list("application_id", "started_on", "time_limit_days", "paused_working_days", "pauses__started_on"):
         c = stage_clock(
             cal,
             started_on=started_on,

@@ -102,9 +102,7 @@ def new_number(on: date) -> str:
 
 
 def is_well_formed_number(number: str) -> bool:
-    return (
-        len(number) == 15 and number.startswith("YK") and number[2:].isdigit() and luhn.is_valid(number[2:])
-    )
+    return len(number) == 15 and number.startswith("YK") and number[2:].isdigit() and luhn.is_valid(number[2:])
 
 
 def match_area(address: str, areas: Iterable[ServiceArea] | None = None) -> ServiceArea | None:
@@ -154,9 +152,7 @@ def _project(stage: StageInstance) -> None:
         stage.deadline = None
         stage.deadline_provisional = False
         return
-    stage.deadline = workdays.add_working_days(
-        stage.started_on, stage.time_limit_days + stage.paused_working_days
-    )
+    stage.deadline = workdays.add_working_days(stage.started_on, stage.time_limit_days + stage.paused_working_days)
     stage.deadline_provisional = workdays.touches_provisional(stage.started_on, stage.deadline)
 
 
@@ -248,9 +244,7 @@ class IntakeResult:
 
 
 def request_fingerprint(body: Any) -> str:
-    return hashlib.sha256(
-        json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()
-    ).hexdigest()
+    return hashlib.sha256(json.dumps(body, sort_keys=True, ensure_ascii=False, default=str).encode()).hexdigest()
 
 
 def intake(
@@ -272,9 +266,7 @@ def intake(
             return IntakeResult(earlier, True)
     for attempt in range(4):
         try:
-            return IntakeResult(
-                _intake_once(data, actor, idempotency_scope, idempotency_key, fingerprint), False
-            )
+            return IntakeResult(_intake_once(data, actor, idempotency_scope, idempotency_key, fingerprint), False)
         except IntegrityError:
             # A number collision, a concurrent first intake of the same customer, or a concurrent
             # request with the same Idempotency-Key: look again, then retry with a new number.
@@ -508,9 +500,7 @@ def _send_back(
     _start(back, at, today)
     StageInstance.objects.bulk_create([back, again])
     app.current_stage = back.code
-    events.append(
-        _event(app, "stage_started", at, actor, back, returned_from=failed.code, defects=failed.defects)
-    )
+    events.append(_event(app, "stage_started", at, actor, back, returned_from=failed.code, defects=failed.defects))
 
 
 def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Application:
@@ -526,8 +516,7 @@ def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Ap
         candidates = [
             s
             for s in stages
-            if s.code == code
-            and s.status in (StageStatus.PENDING, StageStatus.IN_PROGRESS, StageStatus.PAUSED)
+            if s.code == code and s.status in (StageStatus.PENDING, StageStatus.IN_PROGRESS, StageStatus.PAUSED)
         ]
         if not [s for s in stages if s.code == code]:
             raise NotFound(_("This application has no stage %(code)s.") % {"code": code}, "stage_not_found")
@@ -558,9 +547,7 @@ def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Ap
 def pause(number: str, actor: User | None, *, reason_code: str, reason: str) -> Application:
     errors: dict[str, list[str]] = {}
     if reason_code not in PauseReason.values:
-        errors["reason_code"] = [
-            _("Choose one of: %(allowed)s.") % {"allowed": ", ".join(PauseReason.values)}
-        ]
+        errors["reason_code"] = [_("Choose one of: %(allowed)s.") % {"allowed": ", ".join(PauseReason.values)}]
     if not (reason or "").strip():
         errors["reason"] = [_("Describe the reason: the customer will see it.")]
     if errors:
@@ -619,11 +606,7 @@ def resume(number: str, actor: User | None) -> Application:
         _save(
             app,
             [stage],
-            [
-                _event(
-                    app, "resumed", now, actor, stage, paused_working_days=days, deadline=_iso(stage.deadline)
-                )
-            ],
+            [_event(app, "resumed", now, actor, stage, paused_working_days=days, deadline=_iso(stage.deadline))],
         )
     return app
 
@@ -638,9 +621,7 @@ def cancel(number: str, actor: User | None, *, reason: str) -> Application:
         now = timezone.now()
         today = timezone.localdate(now)
         changed: list[StageInstance] = []
-        open_pause = (
-            Pause.objects.filter(application=app, ended_at__isnull=True).select_related("stage").first()
-        )
+        open_pause = Pause.objects.filter(application=app, ended_at__isnull=True).select_related("stage").first()
         if open_pause:
             days = workdays.working_days_in(open_pause.started_on, today)
             open_pause.ended_at, open_pause.ended_on, open_pause.working_days = now, today, days
@@ -712,12 +693,7 @@ def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000)
             # Lock the applications like every other state change, then read their stages and
             # pauses again: a resume or completion committed meanwhile is not overwritten.
             app_ids = sorted({a for _, a in ids})
-            list(
-                Application.objects.select_for_update()
-                .filter(pk__in=app_ids)
-                .order_by("pk")
-                .values_list("pk")
-            )
+            list(Application.objects.select_for_update().filter(pk__in=app_ids).order_by("pk").values_list("pk"))
             batch = list(open_stages.filter(pk__in=[pk for pk, _ in ids]))
             finished: dict[int, list[tuple[date, date]]] = {}
             for stage_id, a, b in Pause.objects.filter(stage__in=batch, ended_on__isnull=False).values_list(
@@ -730,9 +706,7 @@ def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000)
             events: list[Event] = []
             for stage in batch:
                 old = stage.deadline
-                stage.paused_working_days = sum(
-                    workdays.working_days_in(a, b) for a, b in finished.get(stage.pk, [])
-                )
+                stage.paused_working_days = sum(workdays.working_days_in(a, b) for a, b in finished.get(stage.pk, []))
                 _project(stage)
                 if stage.deadline != old:
                     moved += 1
@@ -748,7 +722,5 @@ def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000)
                         )
                     )
                 changed.append(stage)
-            StageInstance.objects.bulk_update(
-                changed, ["paused_working_days", "deadline", "deadline_provisional"]
-            )
+            StageInstance.objects.bulk_update(changed, ["paused_working_days", "deadline", "deadline_provisional"])
             Event.objects.bulk_create(events)

@@ -140,9 +140,7 @@ def validate_intake(raw: dict[str, Any], today: date) -> IntakeData:
     id_raw = need("customer.id_number", customer.get("id_number")) if customer else ""
     id_number = ""
     if id_raw and id_type:
-        number, message = (
-            check_resident_id(id_raw, today) if id_type == IdType.RESIDENT_ID else check_uscc(id_raw)
-        )
+        number, message = check_resident_id(id_raw, today) if id_type == IdType.RESIDENT_ID else check_uscc(id_raw)
         if message:
             errors.setdefault("customer.id_number", []).append(message)
         id_number = number or ""

@@ -56,9 +56,7 @@ def _touch_years(years: list[int]) -> None:
 
 
 class ProvisionalWarningMixin:
-    def changelist_view(
-        self, request: HttpRequest, extra_context: dict[str, Any] | None = None
-    ) -> HttpResponse:
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         for year in provisional_years():
             messages.warning(request, provisional_message(year))
         return super().changelist_view(request, extra_context)  # type: ignore[misc]
@@ -133,9 +131,7 @@ class CalendarDayAdmin(ProvisionalWarningMixin, admin.ModelAdmin):
 
 class ImportNoticeForm(forms.Form):
     year = forms.IntegerField(label=gettext_lazy("year"), min_value=2004, max_value=9999)
-    status = forms.ChoiceField(
-        label=gettext_lazy("status"), choices=YearStatus.choices, initial=YearStatus.OFFICIAL
-    )
+    status = forms.ChoiceField(label=gettext_lazy("status"), choices=YearStatus.choices, initial=YearStatus.OFFICIAL)
     source = forms.CharField(
         label=gettext_lazy("source"),
         max_length=services.SOURCE_MAX,

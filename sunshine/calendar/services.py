@@ -102,9 +102,7 @@ def import_year(
     user = actor if getattr(actor, "pk", None) else None
     with transaction.atomic():
         CalendarDay.objects.filter(date__gte=date(year, 1, 1), date__lte=date(year, 12, 31)).delete()
-        CalendarDay.objects.bulk_create(
-            CalendarDay(date=d, kind=k, name=n, source=source) for d, k, n in clean
-        )
+        CalendarDay.objects.bulk_create(CalendarDay(date=d, kind=k, name=n, source=source) for d, k, n in clean)
         cal_year, _created = CalendarYear.objects.update_or_create(
             year=year,
             defaults={
@@ -149,9 +147,7 @@ def parse_notice_csv(text: str) -> list[NoticeDay]:
         try:
             day = _read_date(cells[0])
         except ValueError:
-            errors.append(
-                _("Line %(line)s: %(value)s is not a date (YYYY-MM-DD).") % {"line": line, "value": cells[0]}
-            )
+            errors.append(_("Line %(line)s: %(value)s is not a date (YYYY-MM-DD).") % {"line": line, "value": cells[0]})
             continue
         kind = _kind(cells[1])
         if kind is None:

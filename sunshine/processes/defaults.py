@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-SOURCE = "国家电网《客户业扩报装服务时限考核办法》; 低压按国家发改委、国家能源局2020年“获得电力”要求(居民5日、小微企业15日)"
+SOURCE = (
+    "国家电网《客户业扩报装服务时限考核办法》; 低压按国家发改委、国家能源局2020年“获得电力”要求(居民5日、小微企业15日)"
+)
 
 # code, Chinese name, English name, owner, limit, optional, has_outcome, actor roles
 _MGR = ["customer_manager", "leader"]

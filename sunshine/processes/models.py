@@ -11,10 +11,10 @@ from django.utils.translation import gettext_lazy as _
 
 
 class Category(models.TextChoices):
-    LV_RESIDENTIAL = "lv_residential", _("低压居民")
-    LV_NON_RESIDENTIAL = "lv_non_residential", _("低压非居民")
-    HV_SINGLE = "hv_single", _("高压单电源")
-    HV_DUAL = "hv_dual", _("高压双电源")
+    LV_RESIDENTIAL = "lv_residential", _("low-voltage residential")
+    LV_NON_RESIDENTIAL = "lv_non_residential", _("low-voltage non-residential")
+    HV_SINGLE = "hv_single", _("high-voltage single supply")
+    HV_DUAL = "hv_dual", _("high-voltage dual supply")
 
 
 class Owner(models.TextChoices):

@@ -6,178 +6,374 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
     dependencies = [
-        ('accounts', '0001_initial'),
-        ('processes', '0001_initial'),
+        ("accounts", "0001_initial"),
+        ("processes", "0001_initial"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='Customer',
+            name="Customer",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('id_type', models.CharField(choices=[('resident_id', '居民身份证'), ('uscc', '统一社会信用代码')], max_length=12, verbose_name='ID type')),
-                ('id_number', models.CharField(max_length=18, verbose_name='ID number')),
-                ('name', models.CharField(max_length=100, verbose_name='name')),
-                ('phone', models.CharField(max_length=11, verbose_name='phone')),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "id_type",
+                    models.CharField(
+                        choices=[("resident_id", "居民身份证"), ("uscc", "统一社会信用代码")],
+                        max_length=12,
+                        verbose_name="ID type",
+                    ),
+                ),
+                ("id_number", models.CharField(max_length=18, verbose_name="ID number")),
+                ("name", models.CharField(max_length=100, verbose_name="name")),
+                ("phone", models.CharField(max_length=11, verbose_name="phone")),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
             ],
             options={
-                'verbose_name': 'customer',
-                'verbose_name_plural': 'customers',
-                'constraints': [models.UniqueConstraint(fields=('id_type', 'id_number'), name='customer_identity_unique')],
+                "verbose_name": "customer",
+                "verbose_name_plural": "customers",
+                "constraints": [
+                    models.UniqueConstraint(fields=("id_type", "id_number"), name="customer_identity_unique")
+                ],
             },
         ),
         migrations.CreateModel(
-            name='Application',
+            name="Application",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('number', models.CharField(max_length=20, unique=True, verbose_name='number')),
-                ('category', models.CharField(choices=[('lv_residential', '低压居民'), ('lv_non_residential', '低压非居民'), ('hv_single', '高压单电源'), ('hv_dual', '高压双电源')], max_length=24, verbose_name='category')),
-                ('business_type', models.CharField(choices=[('new_connection', '新装'), ('capacity_increase', '增容')], max_length=20, verbose_name='business type')),
-                ('channel', models.CharField(choices=[('counter', '营业厅'), ('online', '网上办电'), ('mobile_app', '手机APP'), ('hotline', '95598热线')], max_length=12, verbose_name='channel')),
-                ('status', models.CharField(choices=[('in_progress', '办理中'), ('paused', '暂停'), ('completed', '已完成'), ('cancelled', '已撤销')], default='in_progress', max_length=12, verbose_name='status')),
-                ('current_stage', models.CharField(blank=True, max_length=40, null=True, verbose_name='current stage')),
-                ('customer_name', models.CharField(max_length=100, verbose_name='customer name')),
-                ('contact_phone', models.CharField(max_length=11, verbose_name='phone')),
-                ('address', models.CharField(max_length=200, verbose_name='address')),
-                ('requested_capacity', models.DecimalField(decimal_places=2, max_digits=10, verbose_name='requested capacity')),
-                ('capacity_unit', models.CharField(choices=[('kW', 'kW'), ('kVA', 'kVA')], max_length=4, verbose_name='unit')),
-                ('key_project', models.BooleanField(default=False, verbose_name='key project')),
-                ('accepted_at', models.DateTimeField(verbose_name='accepted at')),
-                ('completed_at', models.DateTimeField(blank=True, null=True, verbose_name='completed at')),
-                ('cancelled_at', models.DateTimeField(blank=True, null=True, verbose_name='cancelled at')),
-                ('area', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to='accounts.servicearea')),
-                ('customer_manager', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='managed_applications', to=settings.AUTH_USER_MODEL)),
-                ('possible_duplicate_of', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.SET_NULL, related_name='+', to='applications.application')),
-                ('process', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='processes.processtemplate')),
-                ('customer', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='applications', to='applications.customer')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("number", models.CharField(max_length=20, unique=True, verbose_name="number")),
+                (
+                    "category",
+                    models.CharField(
+                        choices=[
+                            ("lv_residential", "低压居民"),
+                            ("lv_non_residential", "低压非居民"),
+                            ("hv_single", "高压单电源"),
+                            ("hv_dual", "高压双电源"),
+                        ],
+                        max_length=24,
+                        verbose_name="category",
+                    ),
+                ),
+                (
+                    "business_type",
+                    models.CharField(
+                        choices=[("new_connection", "新装"), ("capacity_increase", "增容")],
+                        max_length=20,
+                        verbose_name="business type",
+                    ),
+                ),
+                (
+                    "channel",
+                    models.CharField(
+                        choices=[
+                            ("counter", "营业厅"),
+                            ("online", "网上办电"),
+                            ("mobile_app", "手机APP"),
+                            ("hotline", "95598热线"),
+                        ],
+                        max_length=12,
+                        verbose_name="channel",
+                    ),
+                ),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("in_progress", "办理中"),
+                            ("paused", "暂停"),
+                            ("completed", "已完成"),
+                            ("cancelled", "已撤销"),
+                        ],
+                        default="in_progress",
+                        max_length=12,
+                        verbose_name="status",
+                    ),
+                ),
+                ("current_stage", models.CharField(blank=True, max_length=40, null=True, verbose_name="current stage")),
+                ("customer_name", models.CharField(max_length=100, verbose_name="customer name")),
+                ("contact_phone", models.CharField(max_length=11, verbose_name="phone")),
+                ("address", models.CharField(max_length=200, verbose_name="address")),
+                (
+                    "requested_capacity",
+                    models.DecimalField(decimal_places=2, max_digits=10, verbose_name="requested capacity"),
+                ),
+                (
+                    "capacity_unit",
+                    models.CharField(choices=[("kW", "kW"), ("kVA", "kVA")], max_length=4, verbose_name="unit"),
+                ),
+                ("key_project", models.BooleanField(default=False, verbose_name="key project")),
+                ("accepted_at", models.DateTimeField(verbose_name="accepted at")),
+                ("completed_at", models.DateTimeField(blank=True, null=True, verbose_name="completed at")),
+                ("cancelled_at", models.DateTimeField(blank=True, null=True, verbose_name="cancelled at")),
+                (
+                    "area",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to="accounts.servicearea",
+                    ),
+                ),
+                (
+                    "customer_manager",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="managed_applications",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "possible_duplicate_of",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.SET_NULL,
+                        related_name="+",
+                        to="applications.application",
+                    ),
+                ),
+                (
+                    "process",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="processes.processtemplate"
+                    ),
+                ),
+                (
+                    "customer",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="applications",
+                        to="applications.customer",
+                    ),
+                ),
             ],
             options={
-                'verbose_name': 'application',
-                'verbose_name_plural': 'applications',
+                "verbose_name": "application",
+                "verbose_name_plural": "applications",
             },
         ),
         migrations.CreateModel(
-            name='Event',
+            name="Event",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('type', models.CharField(max_length=40)),
-                ('at', models.DateTimeField()),
-                ('stage', models.CharField(blank=True, max_length=40, null=True)),
-                ('round', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('data', models.JSONField(blank=True, default=dict)),
-                ('actor', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='events', to='applications.application')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("type", models.CharField(max_length=40)),
+                ("at", models.DateTimeField()),
+                ("stage", models.CharField(blank=True, max_length=40, null=True)),
+                ("round", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("data", models.JSONField(blank=True, default=dict)),
+                (
+                    "actor",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="events",
+                        to="applications.application",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['application', 'id'],
+                "ordering": ["application", "id"],
             },
         ),
         migrations.CreateModel(
-            name='IdempotencyRecord',
+            name="IdempotencyRecord",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('scope', models.CharField(max_length=150)),
-                ('key', models.CharField(max_length=200)),
-                ('request_hash', models.CharField(max_length=64)),
-                ('created_at', models.DateTimeField(auto_now_add=True)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='+', to='applications.application')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("scope", models.CharField(max_length=150)),
+                ("key", models.CharField(max_length=200)),
+                ("request_hash", models.CharField(max_length=64)),
+                ("created_at", models.DateTimeField(auto_now_add=True)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE, related_name="+", to="applications.application"
+                    ),
+                ),
             ],
         ),
         migrations.CreateModel(
-            name='StageInstance',
+            name="StageInstance",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('seq', models.PositiveSmallIntegerField()),
-                ('code', models.CharField(max_length=40)),
-                ('round', models.PositiveSmallIntegerField(default=1)),
-                ('owner', models.CharField(choices=[('utility', 'utility'), ('customer', 'customer')], max_length=10)),
-                ('status', models.CharField(choices=[('pending', '未开始'), ('in_progress', '办理中'), ('paused', '暂停'), ('completed', '已完成'), ('skipped', '不需要')], default='pending', max_length=12)),
-                ('time_limit_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('started_at', models.DateTimeField(blank=True, null=True)),
-                ('started_on', models.DateField(blank=True, null=True)),
-                ('completed_at', models.DateTimeField(blank=True, null=True)),
-                ('completed_on', models.DateField(blank=True, null=True)),
-                ('paused_working_days', models.PositiveSmallIntegerField(default=0)),
-                ('deadline', models.DateField(blank=True, null=True)),
-                ('deadline_provisional', models.BooleanField(default=False)),
-                ('outcome', models.CharField(blank=True, choices=[('passed', '通过'), ('failed', '不通过')], max_length=8, null=True)),
-                ('defects', models.JSONField(blank=True, default=list)),
-                ('note', models.TextField(blank=True)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='stages', to='applications.application')),
-                ('template', models.ForeignKey(on_delete=django.db.models.deletion.PROTECT, related_name='+', to='processes.stagetemplate')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("seq", models.PositiveSmallIntegerField()),
+                ("code", models.CharField(max_length=40)),
+                ("round", models.PositiveSmallIntegerField(default=1)),
+                ("owner", models.CharField(choices=[("utility", "utility"), ("customer", "customer")], max_length=10)),
+                (
+                    "status",
+                    models.CharField(
+                        choices=[
+                            ("pending", "未开始"),
+                            ("in_progress", "办理中"),
+                            ("paused", "暂停"),
+                            ("completed", "已完成"),
+                            ("skipped", "不需要"),
+                        ],
+                        default="pending",
+                        max_length=12,
+                    ),
+                ),
+                ("time_limit_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                ("started_at", models.DateTimeField(blank=True, null=True)),
+                ("started_on", models.DateField(blank=True, null=True)),
+                ("completed_at", models.DateTimeField(blank=True, null=True)),
+                ("completed_on", models.DateField(blank=True, null=True)),
+                ("paused_working_days", models.PositiveSmallIntegerField(default=0)),
+                ("deadline", models.DateField(blank=True, null=True)),
+                ("deadline_provisional", models.BooleanField(default=False)),
+                (
+                    "outcome",
+                    models.CharField(
+                        blank=True, choices=[("passed", "通过"), ("failed", "不通过")], max_length=8, null=True
+                    ),
+                ),
+                ("defects", models.JSONField(blank=True, default=list)),
+                ("note", models.TextField(blank=True)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="stages",
+                        to="applications.application",
+                    ),
+                ),
+                (
+                    "template",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.PROTECT, related_name="+", to="processes.stagetemplate"
+                    ),
+                ),
             ],
             options={
-                'ordering': ['application', 'seq'],
+                "ordering": ["application", "seq"],
             },
         ),
         migrations.CreateModel(
-            name='Pause',
+            name="Pause",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('reason_code', models.CharField(choices=[('missing_documents', '客户资料不全'), ('customer_request', '客户要求暂缓'), ('government_approval', '等待政府审批'), ('force_majeure', '不可抗力')], max_length=24)),
-                ('reason', models.CharField(max_length=500)),
-                ('started_at', models.DateTimeField()),
-                ('started_on', models.DateField()),
-                ('ended_at', models.DateTimeField(blank=True, null=True)),
-                ('ended_on', models.DateField(blank=True, null=True)),
-                ('working_days', models.PositiveSmallIntegerField(blank=True, null=True)),
-                ('application', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pauses', to='applications.application')),
-                ('paused_by', models.ForeignKey(null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('resumed_by', models.ForeignKey(blank=True, null=True, on_delete=django.db.models.deletion.PROTECT, related_name='+', to=settings.AUTH_USER_MODEL)),
-                ('stage', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='pauses', to='applications.stageinstance')),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                (
+                    "reason_code",
+                    models.CharField(
+                        choices=[
+                            ("missing_documents", "客户资料不全"),
+                            ("customer_request", "客户要求暂缓"),
+                            ("government_approval", "等待政府审批"),
+                            ("force_majeure", "不可抗力"),
+                        ],
+                        max_length=24,
+                    ),
+                ),
+                ("reason", models.CharField(max_length=500)),
+                ("started_at", models.DateTimeField()),
+                ("started_on", models.DateField()),
+                ("ended_at", models.DateTimeField(blank=True, null=True)),
+                ("ended_on", models.DateField(blank=True, null=True)),
+                ("working_days", models.PositiveSmallIntegerField(blank=True, null=True)),
+                (
+                    "application",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pauses",
+                        to="applications.application",
+                    ),
+                ),
+                (
+                    "paused_by",
+                    models.ForeignKey(
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "resumed_by",
+                    models.ForeignKey(
+                        blank=True,
+                        null=True,
+                        on_delete=django.db.models.deletion.PROTECT,
+                        related_name="+",
+                        to=settings.AUTH_USER_MODEL,
+                    ),
+                ),
+                (
+                    "stage",
+                    models.ForeignKey(
+                        on_delete=django.db.models.deletion.CASCADE,
+                        related_name="pauses",
+                        to="applications.stageinstance",
+                    ),
+                ),
             ],
             options={
-                'ordering': ['started_at', 'id'],
+                "ordering": ["started_at", "id"],
             },
         ),
         migrations.AddIndex(
-            model_name='application',
-            index=models.Index(fields=['customer_manager', 'status'], name='app_manager_status'),
+            model_name="application",
+            index=models.Index(fields=["customer_manager", "status"], name="app_manager_status"),
         ),
         migrations.AddIndex(
-            model_name='application',
-            index=models.Index(fields=['status', 'category'], name='app_status_category'),
+            model_name="application",
+            index=models.Index(fields=["status", "category"], name="app_status_category"),
         ),
         migrations.AddIndex(
-            model_name='application',
-            index=models.Index(fields=['accepted_at'], name='app_accepted_at'),
+            model_name="application",
+            index=models.Index(fields=["accepted_at"], name="app_accepted_at"),
         ),
         migrations.AddIndex(
-            model_name='application',
-            index=models.Index(fields=['customer', 'status'], name='app_customer_status'),
+            model_name="application",
+            index=models.Index(fields=["customer", "status"], name="app_customer_status"),
         ),
         migrations.AddIndex(
-            model_name='event',
-            index=models.Index(fields=['application', 'id'], name='event_application_id'),
+            model_name="event",
+            index=models.Index(fields=["application", "id"], name="event_application_id"),
         ),
         migrations.AddConstraint(
-            model_name='idempotencyrecord',
-            constraint=models.UniqueConstraint(fields=('scope', 'key'), name='idempotency_scope_key_unique'),
+            model_name="idempotencyrecord",
+            constraint=models.UniqueConstraint(fields=("scope", "key"), name="idempotency_scope_key_unique"),
         ),
         migrations.AddIndex(
-            model_name='stageinstance',
-            index=models.Index(condition=models.Q(('owner', 'utility'), ('status__in', ['in_progress', 'paused'])), fields=['deadline'], name='stage_open_deadline'),
+            model_name="stageinstance",
+            index=models.Index(
+                condition=models.Q(("owner", "utility"), ("status__in", ["in_progress", "paused"])),
+                fields=["deadline"],
+                name="stage_open_deadline",
+            ),
         ),
         migrations.AddIndex(
-            model_name='stageinstance',
-            index=models.Index(fields=['code', 'status'], name='stage_code_status'),
+            model_name="stageinstance",
+            index=models.Index(fields=["code", "status"], name="stage_code_status"),
         ),
         migrations.AddConstraint(
-            model_name='stageinstance',
-            constraint=models.UniqueConstraint(fields=('application', 'seq'), name='stage_seq_unique'),
+            model_name="stageinstance",
+            constraint=models.UniqueConstraint(fields=("application", "seq"), name="stage_seq_unique"),
         ),
         migrations.AddConstraint(
-            model_name='stageinstance',
-            constraint=models.UniqueConstraint(fields=('application', 'code', 'round'), name='stage_round_unique'),
+            model_name="stageinstance",
+            constraint=models.UniqueConstraint(fields=("application", "code", "round"), name="stage_round_unique"),
         ),
         migrations.AddConstraint(
-            model_name='pause',
-            constraint=models.UniqueConstraint(condition=models.Q(('ended_at__isnull', True)), fields=('application',), name='one_open_pause_per_application'),
+            model_name="pause",
+            constraint=models.UniqueConstraint(
+                condition=models.Q(("ended_at__isnull", True)),
+                fields=("application",),
+                name="one_open_pause_per_application",
+            ),
         ),
     ]

@@ -4,7 +4,9 @@ from django.db import migrations
 def seed(apps, schema_editor):
     from sunshine.calendar.seeding import seed_from_chinesecalendar
 
-    seed_from_chinesecalendar(apps.get_model("workcalendar", "CalendarYear"), apps.get_model("workcalendar", "CalendarDay"))
+    seed_from_chinesecalendar(
+        apps.get_model("workcalendar", "CalendarYear"), apps.get_model("workcalendar", "CalendarDay")
+    )
 
 
 def unseed(apps, schema_editor):

@@ -15,9 +15,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 (
                     "category",
@@ -45,9 +43,7 @@ class Migration(migrations.Migration):
                 "verbose_name": "process template",
                 "verbose_name_plural": "process templates",
                 "ordering": ["category", "-effective_from", "-version"],
-                "constraints": [
-                    models.UniqueConstraint(fields=("category", "version"), name="process_version_unique")
-                ],
+                "constraints": [models.UniqueConstraint(fields=("category", "version"), name="process_version_unique")],
             },
         ),
         migrations.CreateModel(
@@ -55,9 +51,7 @@ class Migration(migrations.Migration):
             fields=[
                 (
                     "id",
-                    models.BigAutoField(
-                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
-                    ),
+                    models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID"),
                 ),
                 ("position", models.PositiveSmallIntegerField(verbose_name="position")),
                 ("code", models.SlugField(max_length=40, verbose_name="code")),
@@ -73,9 +67,7 @@ class Migration(migrations.Migration):
                 ),
                 (
                     "time_limit_days",
-                    models.PositiveSmallIntegerField(
-                        blank=True, null=True, verbose_name="time limit (working days)"
-                    ),
+                    models.PositiveSmallIntegerField(blank=True, null=True, verbose_name="time limit (working days)"),
                 ),
                 ("optional", models.BooleanField(default=False, verbose_name="optional")),
                 (

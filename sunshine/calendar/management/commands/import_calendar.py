@@ -23,9 +23,7 @@ class Command(BaseCommand):
         parser.add_argument("csv_path")
         parser.add_argument("--year", type=int, required=True)
         parser.add_argument("--source", required=True, help="the notice's title and number")
-        parser.add_argument(
-            "--reason", required=True, help="logged on every application whose deadline moves"
-        )
+        parser.add_argument("--reason", required=True, help="logged on every application whose deadline moves")
         parser.add_argument("--status", default=YearStatus.OFFICIAL, choices=YearStatus.values)
         parser.add_argument("--user", default="", help="username recorded as the actor (optional)")
 
