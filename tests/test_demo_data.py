@@ -14,9 +14,20 @@ from stdnum.cn import ric, uscc
 
 from sunshine.accounts.models import Role, ServiceArea, User
 from sunshine.applications import selectors, services
-from sunshine.applications.models import Application, Event, IdType, Pause, StageInstance, StageStatus, Status
+from sunshine.applications.models import (
+    Application,
+    Customer,
+    Event,
+    IdType,
+    Pause,
+    StageInstance,
+    StageStatus,
+    Status,
+)
+from sunshine.applications.validation import validate_intake
 from sunshine.calendar import workdays
 from sunshine.processes.models import Category, Owner
+from tests.conftest import intake_body
 
 NOW = "2026-11-27 10:00 +0800"
 TODAY = date(2026, 11, 27)
@@ -218,3 +229,28 @@ def test_generate_load_small():
     with time_machine.travel(NOW, tick=False):
         call_command("generate_load", applications=500, seed=1, batch_size=200, managers=5, stdout=StringIO())
     assert sorted(Application.objects.values_list("category", "status", "current_stage")) == first
+
+
+@pytest.mark.django_db
+def test_generate_load_leaves_the_id_sequences_usable():
+    """Rows are written with reserved ids (nextval on PostgreSQL, max + 1 on SQLite): the engine's
+    own inserts afterwards must get fresh ids in every table the load wrote."""
+    with time_machine.travel(NOW, tick=False):
+        call_command("generate_load", applications=300, seed=3, batch_size=120, managers=3, stdout=StringIO())
+    highest: dict[type, int] = {}
+    for model in (Customer, Application, StageInstance, Pause, Event):
+        top = model.objects.order_by("-pk").values_list("pk", flat=True).first()
+        assert top is not None
+        highest[model] = top
+    clerk = User.objects.create_user("seq_clerk", password="pw", role=Role.CLERK)
+    with time_machine.travel(NOW, tick=False):
+        data = validate_intake(intake_body(customer__id_number="11010519491231002X"), TODAY)
+        app = services.intake(data, clerk).application
+        services.pause(app.number, clerk, reason_code="customer_request", reason="客户要求暂缓")
+    assert app.pk > highest[Application]
+    assert app.customer.pk > highest[Customer]
+    assert StageInstance.objects.filter(application=app).earliest("pk").pk > highest[StageInstance]
+    assert Event.objects.filter(application=app).earliest("pk").pk > highest[Event]
+    assert Pause.objects.get(application=app).pk > highest[Pause]
+    with time_machine.travel(NOW, tick=False):
+        check_consistency(Application.objects.get(pk=app.pk))

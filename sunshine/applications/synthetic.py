@@ -7,19 +7,24 @@ but on unsaved objects. Actions dated after "now" are not applied, so the result
 the state the engine would show today: some stages on time, some overdue, some paused, some
 reviews failed, some applications completed or cancelled.
 
-``seed_demo`` and ``generate_load`` both use ``Generator`` + ``save_batch``.
+``Generator.build`` yields plain records (no model instances: building ~20 of them per
+application was most of the cost); ``save_batch`` gives them ids and writes them with COPY
+(PostgreSQL) or executemany (SQLite). ``seed_demo`` and ``generate_load`` both use them.
 """
 
 from __future__ import annotations
 
+import json
 import random
-from collections.abc import Iterable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
 
 from django.db import connection, transaction
+from django.db.backends.utils import CursorWrapper
+from django.db.models import Field, ForeignKey, Model
 from django.utils import timezone
 from stdnum import luhn
 from stdnum.cn import ric, uscc
@@ -69,7 +74,7 @@ STREETS = {
 }
 BUILDINGS = ["小区", "花园", "家园", "苑", "大厦", "工业园", "产业园"]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"  # noqa: E501
-GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志文斌宇浩凯健俊帆晨欣怡佳琪雪梅海燕晓东春晖丹"  # noqa: E501
+GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志文斌宇浩凯健俊帆晨欣怡佳琪雪梅海燕晓东春晖丹"
 COMPANY_WORDS = [
     "晋阳",
     "龙城",
@@ -207,10 +212,10 @@ def number_for(on: date, rng: random.Random) -> str:
     return f"YK{body}{luhn.calc_check_digit(body)}"
 
 
-def match_area(text: str, areas: list[ServiceArea]) -> ServiceArea | None:
-    """``services.match_area`` over a preloaded list (sorted by code)."""
-    for area in areas:
-        if any(k in text for k in area.keyword_list()):
+def match_area(text: str, areas: list[tuple[ServiceArea, list[str]]]) -> ServiceArea | None:
+    """``services.match_area`` over preloaded (area, keywords) pairs (sorted by code)."""
+    for area, keywords in areas:
+        if any(k in text for k in keywords):
             return area
     return None
 
@@ -228,7 +233,7 @@ class People:
 @dataclass
 class Refs:
     processes: dict[str, tuple[ProcessTemplate, list[StageTemplate]]]
-    areas: list[ServiceArea]
+    areas: list[tuple[ServiceArea, list[str]]]
     people: People
 
     @classmethod
@@ -244,8 +249,88 @@ class Refs:
             if process is None:
                 raise LookupError(f"no process template for {category}; run migrate first")
             processes[category] = (process, sorted(process.stages.all(), key=lambda t: t.position))
-        areas = sorted(ServiceArea.objects.all(), key=lambda a: a.code)
+        areas = [(a, a.keyword_list()) for a in sorted(ServiceArea.objects.all(), key=lambda a: a.code)]
         return cls(processes, areas, people)
+
+
+# --- plain records (one per future row; ids are given when a batch is saved) -----------------
+
+
+@dataclass(slots=True, eq=False)
+class CustomerRow:
+    id_type: str
+    id_number: str
+    name: str
+    phone: str
+    id: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class AppRow:
+    number: str
+    category: str
+    business_type: str
+    channel: str
+    customer: CustomerRow
+    customer_name: str
+    contact_phone: str
+    address: str
+    area_id: int | None
+    requested_capacity: Decimal
+    capacity_unit: str
+    key_project: bool
+    customer_manager_id: int | None
+    process_id: int
+    accepted_at: datetime
+    status: str = Status.IN_PROGRESS
+    current_stage: str | None = None
+    completed_at: datetime | None = None
+    cancelled_at: datetime | None = None
+    id: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class StageRow:
+    template: StageTemplate
+    seq: int
+    code: str
+    round: int
+    owner: str
+    status: str = StageStatus.PENDING
+    time_limit_days: int | None = None
+    started_at: datetime | None = None
+    started_on: date | None = None
+    completed_at: datetime | None = None
+    completed_on: date | None = None
+    paused_working_days: int = 0
+    deadline: date | None = None
+    deadline_provisional: bool = False
+    outcome: str | None = None
+    defects: list[str] = field(default_factory=list)
+    note: str = ""
+    id: int | None = None
+
+
+@dataclass(slots=True, eq=False)
+class PauseRow:
+    stage: StageRow
+    reason_code: str
+    reason: str
+    started_at: datetime
+    started_on: date
+    paused_by_id: int | None
+    ended_at: datetime | None = None
+    ended_on: date | None = None
+    working_days: int | None = None
+    resumed_by_id: int | None = None
+
+
+# An event: (type, at, actor_id, stage code, round, data).
+EventRow = tuple[str, datetime, int | None, str | None, int | None, dict[str, Any]]
+
+
+def _pk(user: User | None) -> int | None:
+    return user.pk if user is not None else None
 
 
 # --- the simulator ----------------------------------------------------------------------------
@@ -256,34 +341,30 @@ class Stop(Exception):
 
 
 class Simulation:
-    """One application's history, following ``services`` rule for rule on unsaved objects."""
+    """One application's history, following ``services`` rule for rule on plain records."""
 
-    def __init__(
-        self, app: Application, templates: list[StageTemplate], now: datetime, cal: workdays.WorkCalendar
-    ) -> None:
+    def __init__(self, app: AppRow, templates: list[StageTemplate], now: datetime, cal: workdays.WorkCalendar) -> None:
         self.app = app
         self.templates = templates
         self.now = now
         self.cal = cal
-        self.stages: list[StageInstance] = []
-        self.pauses: list[Pause] = []
-        self.events: list[Event] = []
-        self.open_pause: Pause | None = None
+        self.stages: list[StageRow] = []
+        self.pauses: list[PauseRow] = []
+        self.events: list[EventRow] = []
+        self.open_pause: PauseRow | None = None
         self.t: datetime = app.accepted_at
+        self.manager: User | None = None  # actor of pauses and cancellations
 
     # helpers mirroring services.py
-    def _event(
-        self, type_: str, at: datetime, actor: User | None, stage: StageInstance | None = None, **data: Any
-    ) -> None:
+    def _event(self, type_: str, at: datetime, actor: User | None, stage: StageRow | None = None, **data: Any) -> None:
         self.events.append(
-            Event(
-                application=self.app,
-                type=type_,
-                at=at,
-                actor=actor,
-                stage=stage.code if stage else None,
-                round=stage.round if stage else None,
-                data=data,
+            (
+                type_,
+                at,
+                actor.pk if actor is not None else None,
+                stage.code if stage else None,
+                stage.round if stage else None,
+                data,
             )
         )
 
@@ -299,7 +380,7 @@ class Simulation:
         except workdays.OutOfRange:
             return workdays.working_days_in(a, b)
 
-    def _project(self, stage: StageInstance) -> None:
+    def _project(self, stage: StageRow) -> None:
         if stage.time_limit_days is None or stage.started_on is None:
             stage.deadline = None
             stage.deadline_provisional = False
@@ -307,7 +388,7 @@ class Simulation:
         stage.deadline = self._add(stage.started_on, stage.time_limit_days + stage.paused_working_days)
         stage.deadline_provisional = self.cal.touches_provisional(stage.started_on, stage.deadline)
 
-    def _start(self, stage: StageInstance, at: datetime) -> None:
+    def _start(self, stage: StageRow, at: datetime) -> None:
         stage.status = StageStatus.IN_PROGRESS
         stage.started_at = at
         stage.started_on = at.date()
@@ -315,13 +396,13 @@ class Simulation:
             stage.time_limit_days = stage.template.time_limit_days
             self._project(stage)
 
-    def current(self) -> StageInstance | None:
+    def current(self) -> StageRow | None:
         for s in self.stages:
             if s.status in (StageStatus.IN_PROGRESS, StageStatus.PAUSED):
                 return s
         return None
 
-    def _advance(self, done: StageInstance, at: datetime, actor: User | None) -> None:
+    def _advance(self, done: StageRow, at: datetime, actor: User | None) -> None:
         following = [s for s in self.stages if s.seq > done.seq and s.status == StageStatus.PENDING]
         if following:
             nxt = following[0]
@@ -338,9 +419,7 @@ class Simulation:
     def at_on(self, day: date, rng: random.Random) -> datetime:
         if day < self.t.date():
             day = self.t.date()
-        candidate = datetime.combine(day, time(8, 30), tzinfo=self.t.tzinfo) + timedelta(
-            minutes=rng.randrange(9 * 60)
-        )
+        candidate = datetime.combine(day, time(8, 30), tzinfo=self.t.tzinfo) + timedelta(minutes=rng.randrange(9 * 60))
         if candidate <= self.t:
             candidate = self.t + timedelta(minutes=rng.randrange(1, 20))
             if candidate.date() != day:
@@ -354,7 +433,7 @@ class Simulation:
     def intake(self, actor: User | None, data: dict[str, Any]) -> None:
         app, at = self.app, self.app.accepted_at
         self.stages = [
-            StageInstance(application=app, template=t, seq=i, code=t.code, round=1, owner=t.owner)
+            StageRow(template=t, seq=i, code=t.code, round=1, owner=t.owner)
             for i, t in enumerate(self.templates, start=1)
         ]
         self._event("intake", at, actor, **data)
@@ -370,7 +449,7 @@ class Simulation:
 
     def complete(
         self,
-        stage: StageInstance,
+        stage: StageRow,
         at: datetime,
         actor: User | None,
         *,
@@ -400,25 +479,15 @@ class Simulation:
         else:
             self._advance(stage, at, actor)
 
-    def _send_back(self, failed: StageInstance, at: datetime, actor: User | None) -> None:
-        before = [
-            t for t in self.templates if t.position < failed.template.position and t.owner == Owner.CUSTOMER
-        ]
+    def _send_back(self, failed: StageRow, at: datetime, actor: User | None) -> None:
+        before = [t for t in self.templates if t.position < failed.template.position and t.owner == Owner.CUSTOMER]
         back_to = before[-1]
         back_round = 1 + max(s.round for s in self.stages if s.code == back_to.code)
         for s in self.stages:
             if s.seq > failed.seq:
                 s.seq += 2
-        back = StageInstance(
-            application=self.app,
-            template=back_to,
-            seq=failed.seq + 1,
-            code=back_to.code,
-            round=back_round,
-            owner=back_to.owner,
-        )
-        again = StageInstance(
-            application=self.app,
+        back = StageRow(template=back_to, seq=failed.seq + 1, code=back_to.code, round=back_round, owner=back_to.owner)
+        again = StageRow(
             template=failed.template,
             seq=failed.seq + 2,
             code=failed.code,
@@ -431,7 +500,7 @@ class Simulation:
         self.app.current_stage = back.code
         self._event("stage_started", at, actor, back, returned_from=failed.code, defects=failed.defects)
 
-    def skip(self, stage: StageInstance, at: datetime, actor: User | None, reason: str) -> None:
+    def skip(self, stage: StageRow, at: datetime, actor: User | None, reason: str) -> None:
         assert stage.template.optional and stage.status in (StageStatus.PENDING, StageStatus.IN_PROGRESS)
         assert self.app.status == Status.IN_PROGRESS
         was_current = stage.status == StageStatus.IN_PROGRESS
@@ -445,26 +514,25 @@ class Simulation:
     def pause(self, at: datetime, actor: User | None, reason_code: str, reason: str) -> None:
         stage = self.current()
         assert stage is not None and stage.owner == Owner.UTILITY and self.app.status == Status.IN_PROGRESS
-        self.open_pause = Pause(
-            application=self.app,
+        self.open_pause = PauseRow(
             stage=stage,
             reason_code=reason_code,
             reason=reason,
             started_at=at,
             started_on=at.date(),
-            paused_by=actor,
+            paused_by_id=_pk(actor),
         )
         self.pauses.append(self.open_pause)
         stage.status = StageStatus.PAUSED
         self.app.status = Status.PAUSED
         self._event("paused", at, actor, stage, reason_code=reason_code, reason=reason)
 
-    def _close_pause(self, at: datetime, actor: User | None) -> tuple[StageInstance, int]:
+    def _close_pause(self, at: datetime, actor: User | None) -> tuple[StageRow, int]:
         p = self.open_pause
         assert p is not None
         today = at.date()
         days = self._wd(p.started_on, today)
-        p.ended_at, p.ended_on, p.working_days, p.resumed_by = at, today, days, actor
+        p.ended_at, p.ended_on, p.working_days, p.resumed_by_id = at, today, days, _pk(actor)
         stage = p.stage
         stage.status = StageStatus.IN_PROGRESS
         stage.paused_working_days += days
@@ -587,12 +655,10 @@ CATEGORY_WEIGHTS = {
 CHANNEL_WEIGHTS = {Channel.COUNTER: 45, Channel.ONLINE: 25, Channel.MOBILE_APP: 20, Channel.HOTLINE: 10}
 
 
-def random_plan(stage: StageInstance, rng: random.Random) -> StagePlan:
+def random_plan(stage: StageRow, rng: random.Random) -> StagePlan:
     code = stage.code
     if stage.owner == Owner.CUSTOMER:
-        return StagePlan(
-            days=rng.randint(2, 25), cancel_after=rng.randint(0, 10) if rng.random() < 0.02 else None
-        )
+        return StagePlan(days=rng.randint(2, 25), cancel_after=rng.randint(0, 10) if rng.random() < 0.02 else None)
     limit = stage.time_limit_days or 1
     if stage.template.optional and rng.random() < SKIP_P.get(code, 0.3):
         return StagePlan(skip=True)
@@ -611,7 +677,7 @@ def random_plan(stage: StageInstance, rng: random.Random) -> StagePlan:
     return StagePlan(days=days, pause=pause, outcome=outcome, skip=False, cancel_after=cancel_after)
 
 
-def quick_plan(stage: StageInstance, rng: random.Random) -> StagePlan:
+def quick_plan(stage: StageRow, rng: random.Random) -> StagePlan:
     if stage.owner == Owner.CUSTOMER:
         return StagePlan(days=rng.randint(3, 8))
     if stage.template.optional:
@@ -628,7 +694,7 @@ def run(
 ) -> None:
     """Play the plan until the application is closed or the next action lies after now."""
     app = sim.app
-    manager = app.customer_manager
+    manager = sim.manager
     try:
         while app.status in (Status.IN_PROGRESS, Status.PAUSED):
             stage = sim.current()
@@ -665,16 +731,14 @@ def run(
             if stage.template.has_outcome and plan.outcome == Outcome.FAILED:
                 pool = DEFECTS.get(stage.code, ["资料不全"])
                 defects = rng.sample(pool, rng.randint(1, min(3, len(pool))))
-                sim.complete(
-                    stage, at, actor, outcome=Outcome.FAILED, defects=defects, note="一次性告知全部问题"
-                )
+                sim.complete(stage, at, actor, outcome=Outcome.FAILED, defects=defects, note="一次性告知全部问题")
             else:
                 sim.complete(stage, at, actor, outcome=Outcome.PASSED if stage.template.has_outcome else None)
     except Stop:
         pass
 
 
-def _actor(stage: StageInstance, people: People, manager: User | None) -> User | None:
+def _actor(stage: StageRow, people: People, manager: User | None) -> User | None:
     if stage.code == "acceptance":
         return people.clerk
     if stage.template.has_outcome:
@@ -685,13 +749,13 @@ def _actor(stage: StageInstance, people: People, manager: User | None) -> User |
 # --- the generator ----------------------------------------------------------------------------
 
 
-@dataclass
+@dataclass(slots=True)
 class Built:
-    customer: Customer
-    app: Application
-    stages: list[StageInstance]
-    pauses: list[Pause]
-    events: list[Event]
+    customer: CustomerRow
+    app: AppRow
+    stages: list[StageRow]
+    pauses: list[PauseRow]
+    events: list[EventRow]
 
 
 class Generator:
@@ -728,6 +792,7 @@ class Generator:
         self.category_weights = list(CATEGORY_WEIGHTS.values())
         self.channels = list(CHANNEL_WEIGHTS)
         self.channel_weights = list(CHANNEL_WEIGHTS.values())
+        self.districts = list(STREETS)
 
     def _ago(self, n: int) -> date:
         return self.recent[min(max(n, 1), len(self.recent)) - 1]
@@ -760,7 +825,7 @@ class Generator:
             accepted_on = self._ago(scenario.accepted_ago)
         process, templates = self.refs.processes[category]
         hv = category in (Category.HV_SINGLE, Category.HV_DUAL)
-        district = rng.choice(list(STREETS))
+        district = rng.choice(self.districts)
         addr = address(rng, district)
         enterprise = category != Category.LV_RESIDENTIAL
         if self.faker is not None:
@@ -768,13 +833,9 @@ class Generator:
         else:
             name = company_name(rng, hv) if enterprise else cheap_name(rng)
         if enterprise:
-            customer = Customer(
-                id_type=IdType.USCC, id_number=credit_code(rng, district), name=name, phone=phone(rng)
-            )
+            customer = CustomerRow(IdType.USCC, credit_code(rng, district), name, phone(rng))
         else:
-            customer = Customer(
-                id_type=IdType.RESIDENT_ID, id_number=resident_id(rng), name=name, phone=phone(rng)
-            )
+            customer = CustomerRow(IdType.RESIDENT_ID, resident_id(rng), name, phone(rng))
         if category == Category.LV_RESIDENTIAL:
             capacity, unit = Decimal(rng.choice([4, 6, 8, 10, 12, 16])), CapacityUnit.KW
         elif category == Category.LV_NON_RESIDENTIAL:
@@ -785,32 +846,29 @@ class Generator:
             unit = CapacityUnit.KVA
         manager = self._next_manager()
         tz = self.now.tzinfo
-        accepted_at = datetime.combine(accepted_on, time(8, 30), tzinfo=tz) + timedelta(
-            minutes=rng.randrange(9 * 60)
-        )
-        app = Application(
+        accepted_at = datetime.combine(accepted_on, time(8, 30), tzinfo=tz) + timedelta(minutes=rng.randrange(9 * 60))
+        area = match_area(addr, self.refs.areas)
+        app = AppRow(
             number=self._number(accepted_on),
             category=category,
-            business_type=BusinessType.CAPACITY_INCREASE
-            if rng.random() < 0.15
-            else BusinessType.NEW_CONNECTION,
+            business_type=BusinessType.CAPACITY_INCREASE if rng.random() < 0.15 else BusinessType.NEW_CONNECTION,
             channel=channel,
-            status=Status.IN_PROGRESS,
             customer=customer,
             customer_name=name,
             contact_phone=customer.phone,
             address=addr,
-            area=match_area(addr, self.refs.areas),
+            area_id=area.pk if area is not None else None,
             requested_capacity=capacity,
             capacity_unit=unit,
             key_project=hv and rng.random() < 0.3,
-            customer_manager=manager,
-            process=process,
+            customer_manager_id=_pk(manager),
+            process_id=process.pk,
             accepted_at=accepted_at,
         )
         people = self.refs.people
         intake_actor = people.clerk if channel in (Channel.COUNTER, Channel.HOTLINE) else None
         sim = Simulation(app, templates, self.now, self.cal)
+        sim.manager = manager
         sim.intake(
             intake_actor,
             {
@@ -830,55 +888,398 @@ class Generator:
 
 
 # --- saving -----------------------------------------------------------------------------------
+#
+# Rows are written without the ORM: ids are reserved up front (PostgreSQL: nextval on each
+# table's own sequence, so the sequences stay ahead of every id; SQLite: max(id) + 1 under the
+# write lock that an IMMEDIATE transaction takes at BEGIN), then PostgreSQL gets COPY and SQLite
+# executemany. Values are what the ORM would store: JSON as json.dumps text, datetimes aware
+# (SQLite: naive UTC text, as Django's SQLite backend writes them).
+
+CUSTOMER_FIELDS = ("id", "id_type", "id_number", "name", "phone", "created_at")
+APPLICATION_FIELDS = (
+    "id",
+    "number",
+    "category",
+    "business_type",
+    "channel",
+    "status",
+    "current_stage",
+    "customer",
+    "customer_name",
+    "contact_phone",
+    "address",
+    "area",
+    "requested_capacity",
+    "capacity_unit",
+    "key_project",
+    "customer_manager",
+    "process",
+    "possible_duplicate_of",
+    "accepted_at",
+    "completed_at",
+    "cancelled_at",
+)
+STAGE_FIELDS = (
+    "id",
+    "application",
+    "template",
+    "seq",
+    "code",
+    "round",
+    "owner",
+    "status",
+    "time_limit_days",
+    "started_at",
+    "started_on",
+    "completed_at",
+    "completed_on",
+    "paused_working_days",
+    "deadline",
+    "deadline_provisional",
+    "outcome",
+    "defects",
+    "note",
+)
+PAUSE_FIELDS = (
+    "id",
+    "application",
+    "stage",
+    "reason_code",
+    "reason",
+    "started_at",
+    "started_on",
+    "ended_at",
+    "ended_on",
+    "working_days",
+    "paused_by",
+    "resumed_by",
+)
+EVENT_FIELDS = ("id", "application", "type", "at", "actor", "stage", "round", "data")
+TABLES: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
+    (Customer, CUSTOMER_FIELDS),
+    (Application, APPLICATION_FIELDS),
+    (StageInstance, STAGE_FIELDS),
+    (Pause, PAUSE_FIELDS),
+    (Event, EVENT_FIELDS),
+)
+LOOKUP_CHUNK = 2000  # values per IN (...) query, under SQLite's variable limit
 
 
-def save_batch(built: list[Built], rng: random.Random, insert_batch: int = 2000) -> None:
-    """Insert one batch in one transaction: a fixed number of queries whatever its size."""
-    if not connection.features.can_return_rows_from_bulk_insert:
-        raise RuntimeError("this database cannot return primary keys from bulk inserts")
-    with transaction.atomic():
-        # Customers: one per identity; an identity already in the database is reused.
-        by_identity: dict[tuple[str, str], Customer] = {}
-        for b in built:
-            key = (b.customer.id_type, b.customer.id_number)
-            b.app.customer = by_identity.setdefault(key, b.customer)
-        # One query per identity type so that the (id_type, id_number) unique index serves it.
-        known: dict[tuple[str, str], int] = {}
-        for id_type in {t for t, _ in by_identity}:
-            numbers = [n for t, n in by_identity if t == id_type]
-            for n, pk in Customer.objects.filter(id_type=id_type, id_number__in=numbers).values_list(
-                "id_number", "pk"
-            ):
-                known[(id_type, n)] = pk
-        fresh: list[Customer] = []
-        for key, c in by_identity.items():
-            if key in known:
-                c.pk = known[key]
-                c._state.adding = False
-            elif c.pk is None:
-                fresh.append(c)
-        Customer.objects.bulk_create(fresh, batch_size=insert_batch)
-        for b in built:
-            b.app.customer = b.app.customer  # re-read the primary key into customer_id
-        # Numbers: regenerate the few that are already taken.
-        taken = set(
-            Application.objects.filter(number__in=[b.app.number for b in built]).values_list(
-                "number", flat=True
-            )
+def _columns(model: type[Model], fields: tuple[str, ...]) -> str:
+    qn = connection.ops.quote_name
+    return ", ".join(qn(_column(model, f)) for f in fields)
+
+
+def _pkcol(model: type[Model]) -> str:
+    return _column(model, model._meta.pk.name) if model._meta.pk else "id"
+
+
+def _column(model: type[Model], name: str) -> str:
+    field = model._meta.get_field(name)
+    assert isinstance(field, Field) and field.column
+    return field.column
+
+
+def _chunks(items: list[str], size: int = LOOKUP_CHUNK) -> Iterator[list[str]]:
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _utc_text(value: datetime | None) -> str | None:
+    """An aware datetime as Django's SQLite backend stores it (naive UTC, ``str()``)."""
+    return None if value is None else str(value.astimezone(UTC).replace(tzinfo=None))
+
+
+def _same(value: datetime | None) -> datetime | None:
+    return value
+
+
+class _Writer:
+    """Id reservation and row writing for one database backend."""
+
+    datetime: Callable[[datetime | None], datetime | str | None] = staticmethod(_same)
+
+    def __init__(self, cursor: CursorWrapper) -> None:
+        self.cursor = cursor
+
+    def reserve(self, model: type[Model], n: int) -> list[int]:
+        raise NotImplementedError
+
+    def write(self, model: type[Model], fields: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        raise NotImplementedError
+
+
+class _PostgresWriter(_Writer):
+    sequences: dict[str, str] = {}
+
+    def reserve(self, model: type[Model], n: int) -> list[int]:
+        if n == 0:
+            return []
+        table = model._meta.db_table
+        if table not in self.sequences:
+            self.cursor.execute("SELECT pg_get_serial_sequence(%s, %s)", [table, _pkcol(model)])
+            self.sequences[table] = self.cursor.fetchone()[0]
+        self.cursor.execute("SELECT nextval(%s::regclass) FROM generate_series(1, %s)", [self.sequences[table], n])
+        return sorted(r[0] for r in self.cursor.fetchall())
+
+    def write(self, model: type[Model], fields: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        table = connection.ops.quote_name(model._meta.db_table)
+        raw = self.cursor.cursor  # the psycopg cursor under Django's wrapper
+        with raw.copy(f"COPY {table} ({_columns(model, fields)}) FROM STDIN") as copy:
+            write_row = copy.write_row
+            for row in rows:
+                write_row(row)
+
+
+class _SQLiteWriter(_Writer):
+    datetime = staticmethod(_utc_text)
+
+    def reserve(self, model: type[Model], n: int) -> list[int]:
+        # Identifiers come from the models' metadata, never from input.
+        table, qn = model._meta.db_table, connection.ops.quote_name
+        self.cursor.execute(
+            f"SELECT MAX(COALESCE((SELECT MAX({qn(_pkcol(model))}) FROM {qn(table)}), 0), "  # noqa: S608
+            "COALESCE((SELECT seq FROM sqlite_sequence WHERE name = %s), 0))",
+            [table],
         )
+        first = int(self.cursor.fetchone()[0]) + 1
+        return list(range(first, first + n))
+
+    def write(self, model: type[Model], fields: tuple[str, ...], rows: list[tuple[Any, ...]]) -> None:
+        if not rows:
+            return
+        table = connection.ops.quote_name(model._meta.db_table)
+        marks = ", ".join(["%s"] * len(fields))
+        sql = f"INSERT INTO {table} ({_columns(model, fields)}) VALUES ({marks})"  # noqa: S608
+        self.cursor.executemany(sql, rows)
+
+
+def _writer(cursor: CursorWrapper) -> _Writer:
+    if connection.vendor == "postgresql":
+        return _PostgresWriter(cursor)
+    if connection.vendor == "sqlite":
+        return _SQLiteWriter(cursor)
+    raise RuntimeError(f"synthetic data cannot be written to {connection.vendor}")
+
+
+def _resolve_customers(built: list[Built]) -> list[CustomerRow]:
+    """One customer per identity; an identity already in the database is reused. Returns the new."""
+    by_identity: dict[tuple[str, str], CustomerRow] = {}
+    for b in built:
+        c = by_identity.setdefault((b.customer.id_type, b.customer.id_number), b.customer)
+        b.app.customer = b.customer = c
+    # One query per identity type so that the (id_type, id_number) unique index serves it.
+    for id_type in {t for t, _ in by_identity}:
+        numbers = [n for t, n in by_identity if t == id_type]
+        for chunk in _chunks(numbers):
+            for n, pk in Customer.objects.filter(id_type=id_type, id_number__in=chunk).values_list("id_number", "pk"):
+                by_identity[(id_type, n)].id = pk
+    return [c for c in by_identity.values() if c.id is None]
+
+
+def _renumber_taken(built: list[Built], rng: random.Random) -> None:
+    """Numbers: regenerate the few that are already taken in the database."""
+    numbers = [b.app.number for b in built]
+    taken: set[str] = set()
+    for chunk in _chunks(numbers):
+        taken.update(Application.objects.filter(number__in=chunk).values_list("number", flat=True))
+    in_batch = set(numbers)
+    todo = [b for b in built if b.app.number in taken]
+    while todo:
+        fresh = {}
+        for b in todo:
+            number = number_for(b.app.accepted_at.date(), rng)
+            if number not in in_batch:
+                in_batch.add(number)
+                fresh[number] = b
+        clash = set(Application.objects.filter(number__in=list(fresh)).values_list("number", flat=True))
+        for number, b in fresh.items():
+            if number not in clash:
+                b.app.number = number
+        todo = [b for b in todo if b.app.number in taken]
+
+
+def save_batch(built: list[Built], rng: random.Random) -> None:
+    """Insert one batch in one transaction: a fixed number of queries whatever its size."""
+    dumps = json.dumps
+    now = timezone.now()
+    with transaction.atomic(), connection.cursor() as cursor:
+        w = _writer(cursor)
+        dt = w.datetime
+        created = dt(now)
+        fresh = _resolve_customers(built)
+        _renumber_taken(built, rng)
+        for c, pk in zip(fresh, w.reserve(Customer, len(fresh)), strict=True):
+            c.id = pk
+        for b, pk in zip(built, w.reserve(Application, len(built)), strict=True):
+            b.app.id = pk
+        stage_ids = iter(w.reserve(StageInstance, sum(len(b.stages) for b in built)))
         for b in built:
-            while b.app.number in taken:
-                b.app.number = number_for(b.app.accepted_at.date(), rng)
-                if Application.objects.filter(number=b.app.number).exists():
-                    taken.add(b.app.number)
-                else:
-                    taken.discard(b.app.number)
-                    break
-        Application.objects.bulk_create([b.app for b in built], batch_size=insert_batch)
-        StageInstance.objects.bulk_create(_flat(b.stages for b in built), batch_size=insert_batch)
-        Pause.objects.bulk_create(_flat(b.pauses for b in built), batch_size=insert_batch)
-        Event.objects.bulk_create(_flat(b.events for b in built), batch_size=insert_batch)
+            for s in b.stages:
+                s.id = next(stage_ids)
+        pause_ids = iter(w.reserve(Pause, sum(len(b.pauses) for b in built)))
+        event_ids = iter(w.reserve(Event, sum(len(b.events) for b in built)))
+
+        w.write(
+            Customer,
+            CUSTOMER_FIELDS,
+            [(c.id, c.id_type, c.id_number, c.name, c.phone, created) for c in fresh],
+        )
+        apps = [b.app for b in built]
+        w.write(
+            Application,
+            APPLICATION_FIELDS,
+            [
+                (
+                    a.id,
+                    a.number,
+                    a.category,
+                    a.business_type,
+                    a.channel,
+                    a.status,
+                    a.current_stage,
+                    a.customer.id,
+                    a.customer_name,
+                    a.contact_phone,
+                    a.address,
+                    a.area_id,
+                    a.requested_capacity,
+                    a.capacity_unit,
+                    a.key_project,
+                    a.customer_manager_id,
+                    a.process_id,
+                    None,
+                    dt(a.accepted_at),
+                    dt(a.completed_at),
+                    dt(a.cancelled_at),
+                )
+                for a in apps
+            ],
+        )
+        w.write(
+            StageInstance,
+            STAGE_FIELDS,
+            [
+                (
+                    s.id,
+                    app_id,
+                    s.template.pk,
+                    s.seq,
+                    s.code,
+                    s.round,
+                    s.owner,
+                    s.status,
+                    s.time_limit_days,
+                    dt(s.started_at),
+                    s.started_on,
+                    dt(s.completed_at),
+                    s.completed_on,
+                    s.paused_working_days,
+                    s.deadline,
+                    s.deadline_provisional,
+                    s.outcome,
+                    dumps(s.defects) if s.defects else "[]",
+                    s.note,
+                )
+                for b in built
+                for app_id in (b.app.id,)
+                for s in b.stages
+            ],
+        )
+        w.write(
+            Pause,
+            PAUSE_FIELDS,
+            [
+                (
+                    next(pause_ids),
+                    app_id,
+                    p.stage.id,
+                    p.reason_code,
+                    p.reason,
+                    dt(p.started_at),
+                    p.started_on,
+                    dt(p.ended_at),
+                    p.ended_on,
+                    p.working_days,
+                    p.paused_by_id,
+                    p.resumed_by_id,
+                )
+                for b in built
+                for app_id in (b.app.id,)
+                for p in b.pauses
+            ],
+        )
+        w.write(
+            Event,
+            EVENT_FIELDS,
+            [
+                (next(event_ids), app_id, type_, dt(at), actor_id, stage, round_, dumps(data))
+                for b in built
+                for app_id in (b.app.id,)
+                for type_, at, actor_id, stage, round_, data in b.events
+            ],
+        )
 
 
-def _flat(lists: Iterable[list[Any]]) -> list[Any]:
-    return [x for xs in lists for x in xs]
+def max_ids() -> dict[type[Model], int]:
+    """The highest id of each table written here (rows above it are new)."""
+    qn = connection.ops.quote_name
+    out = {}
+    with connection.cursor() as cursor:
+        for model, _fields in TABLES:
+            pk = qn(_pkcol(model))
+            cursor.execute(f"SELECT COALESCE(MAX({pk}), 0) FROM {qn(model._meta.db_table)}")  # noqa: S608
+            out[model] = int(cursor.fetchone()[0])
+    return out
+
+
+def skip_reference_checks() -> bool:
+    """PostgreSQL, superuser: skip the per-row foreign-key triggers for this session.
+
+    Every reference written by ``save_batch`` points at a row it wrote in the same transaction or
+    read from the database, so the triggers (one lookup and one row lock per reference, about
+    40 per application) only cost time; ``check_references`` checks the loaded rows afterwards
+    in one set-based query per foreign key, as pg_restore --disable-triggers users do.
+    """
+    if connection.vendor != "postgresql":
+        return False
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_setting('is_superuser') = 'on'")
+        if not cursor.fetchone()[0]:
+            return False
+        cursor.execute("SET session_replication_role = replica")
+    return True
+
+
+def check_references(since: dict[type[Model], int]) -> list[str]:
+    """Restore the triggers and list any dangling reference among rows with ids above ``since``."""
+    qn = connection.ops.quote_name
+    problems = []
+    with connection.cursor() as cursor:
+        cursor.execute("RESET session_replication_role")
+        for model, _fields in TABLES:
+            for f in model._meta.concrete_fields:
+                if not isinstance(f, ForeignKey):
+                    continue
+                parent = f.related_model._meta
+                cursor.execute(
+                    f"SELECT COUNT(*) FROM {qn(model._meta.db_table)} c "  # noqa: S608
+                    f"WHERE c.{qn(_pkcol(model))} > %s AND c.{qn(f.column)} IS NOT NULL "
+                    f"AND NOT EXISTS (SELECT 1 FROM {qn(parent.db_table)} p "
+                    f"WHERE p.{qn(_column(f.related_model, f.target_field.name))} = c.{qn(f.column)})",
+                    [since[model]],
+                )
+                if n := cursor.fetchone()[0]:
+                    problems.append(f"{model._meta.db_table}.{f.column}: {n} dangling")
+    return problems
+
+
+def analyze() -> None:
+    """Refresh the planner's statistics after a large load (PostgreSQL)."""
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        for model, _fields in TABLES:
+            cursor.execute(f"ANALYZE {connection.ops.quote_name(model._meta.db_table)}")
