@@ -81,6 +81,4 @@ class Command(BaseCommand):
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD})")
         self.stdout.write("  " + _pad("username", 10) + _pad("role", 22) + "password")
         for username, role, *_rest in DEMO_ACCOUNTS:
-            self.stdout.write(
-                "  " + _pad(username, 10) + _pad(str(ROLE_ZH.get(role, role)), 22) + DEMO_PASSWORD
-            )
+            self.stdout.write("  " + _pad(username, 10) + _pad(str(ROLE_ZH.get(role, role)), 22) + DEMO_PASSWORD)
