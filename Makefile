@@ -6,7 +6,7 @@ PY := $(UV) run --frozen python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install uv migrate demo serve lint typecheck check-migrations ci messages
+.PHONY: run test install uv assets migrate demo serve lint typecheck check-migrations ci messages
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -14,6 +14,7 @@ uv:
 
 install: uv
 	@$(UV) sync --frozen --quiet
+	@$(UV) run --frozen python scripts/fetch_assets.py
 
 migrate: install
 	@$(PY) manage.py migrate --no-input -v0
@@ -41,5 +42,8 @@ typecheck: install
 check-migrations: install
 	@$(PY) manage.py makemigrations --check --dry-run
 
+# Each app with a locale/ directory keeps its own catalogue (makemessages routes its strings
+# there); the project catalogue sunshine/locale takes the rest. One owner per catalogue: to
+# touch only yours, run the same two commands inside your app directory.
 messages: install
-	@cd sunshine && $(UV) run --frozen django-admin makemessages -l zh_Hans -l en --no-obsolete && $(UV) run --frozen django-admin compilemessages
+	@cd sunshine && $(UV) run --frozen django-admin makemessages -l zh_Hans --no-obsolete -v0 && $(UV) run --frozen django-admin compilemessages -v0

@@ -63,13 +63,33 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "ninja",
+    "django_htmx",
+    "axes",
+    "django_tasks",
+    "django_tasks_db",
     # domain apps (own models and rules)
     "sunshine.accounts",
     "sunshine.calendar",
     "sunshine.processes",
     "sunshine.applications",
+    "sunshine.documents",
+    "sunshine.directory",
+    "sunshine.metrics",
+    "sunshine.jobs",
+    "sunshine.notifications",
+    "sunshine.supervision",
+    "sunshine.feedback",
+    "sunshine.evaluation",
+    "sunshine.reports",
     # delivery apps (own no models; call the domain)
     "sunshine.api",
+    "sunshine.workbench.desk",
+    "sunshine.workbench.case",
+    "sunshine.workbench.alerts",
+    "sunshine.workbench.feedback",
+    "sunshine.workbench.reports",
+    "sunshine.portal.public",
+    "sunshine.portal.openinfo",
     "sunshine.ops",
 ]
 
@@ -83,7 +103,17 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "csp.middleware.CSPMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "sunshine.api.middleware.ApiErrorBodyMiddleware",
+    # last, as django-axes asks
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # django-axes first: it refuses a locked-out username/client before the password is checked.
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "sunshine.urls"
@@ -100,6 +130,9 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
+                "django.template.context_processors.i18n",
+                "sunshine.context_processors.site",
+                "sunshine.workbench.alerts.context_processors.inbox",
             ],
         },
     },
@@ -151,10 +184,54 @@ STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
     "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
 }
+STATICFILES_DIRS = [BASE_DIR / "sunshine" / "static"]
 # Serve from the app directories without collectstatic on a trial installation.
 WHITENOISE_USE_FINDERS = True
 
 LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/workbench/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(8 * 3600))
+SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# Uploaded documents (and generated report files) live here, outside the code.
+MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "/media/"
+FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
+DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(2_621_440))
+
+# --- sign-in lockout (django-axes) -----------------------------------------------------------
+AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")
+AXES_COOLOFF_TIME = envint("AXES_COOLOFF_MINUTES", "15") / 60  # hours
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "sunshine.accounts.lockout.lockout_response"
+
+# --- background jobs (django-tasks with the database backend) -------------------------------
+TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+
+# --- Content-Security-Policy (django-csp): no inline script or style anywhere -----------------
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "object-src": ["'none'"],
+    }
+}
+
+# --- what other apps do when the case engine records events (see applications/reactions.py) --
+SUNSHINE_EVENT_REACTIONS = [
+    "sunshine.supervision.reactions.on_events",
+    "sunshine.notifications.reactions.on_events",
+    "sunshine.feedback.reactions.on_events",
+]
 
 # --- domain settings ------------------------------------------------------------------------
 # API tokens live this long after issue.
@@ -167,6 +244,29 @@ SUNSHINE_PUBLIC_LOOKUPS = envint("SUNSHINE_PUBLIC_LOOKUPS", "20")
 SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS = envint("SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS", "600")
 # The province whose supply-voltage table and holiday calendar apply.
 SUNSHINE_PROVINCE = env("SUNSHINE_PROVINCE", "shanxi")
+# The supervision hotline printed on every public page and notice.
+SUNSHINE_HOTLINE = env("SUNSHINE_HOTLINE", "0351-12398")
+
+# --- settings of the portal (online application, SMS codes) ---------------------------------
+
+
+# --- settings of the directory and public statistics ----------------------------------------
+
+
+# --- settings of jobs and notifications ------------------------------------------------------
+
+
+# --- settings of supervision (rungs, ladder) -------------------------------------------------
+
+
+# --- settings of follow-up calls, cases and evaluation ---------------------------------------
+
+
+# --- settings of reports ---------------------------------------------------------------------
+
+
+# --- settings of trust (audit, encryption, retention) ----------------------------------------
+
 
 LOGGING = {
     "version": 1,

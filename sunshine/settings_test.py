@@ -5,3 +5,8 @@ from sunshine.settings import *  # noqa: F403
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache", "LOCATION": "tests"}}
 LANGUAGE_CODE = "zh-hans"
+
+# A file, not :memory:, for SQLite test databases: the live server of browser tests runs in
+# another thread and must see the same database after the test's own connection closes.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405

@@ -1,11 +1,25 @@
 from django.contrib import admin
-from django.urls import path
-from django.views.generic import TemplateView
+from django.urls import include, path
 
 from sunshine.api.api import api
 
+# Each delivery app names its own full paths (page addresses are fixed in api-v1.md):
+#   portal.public    /  /apply/  /progress/  /complaints/
+#   portal.openinfo  /fees/  /contractors/  /statistics/  /open-data/
+#   workbench.desk   /accounts/…  /workbench/  /workbench/intake/  /workbench/dashboard/  /workbench/reassign/
+#   workbench.case   /workbench/applications/<number>/…
+#   workbench.alerts /workbench/inbox/  /workbench/jobs/  /workbench/supervision/
+#   workbench.feedback /workbench/followups/  /workbench/cases/  /workbench/visits/  /workbench/evaluations/
+#   workbench.reports  /workbench/reports/
 urlpatterns = [
-    path("", TemplateView.as_view(template_name="home.html"), name="home"),
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("", include("sunshine.workbench.desk.urls")),
+    path("", include("sunshine.workbench.case.urls")),
+    path("", include("sunshine.workbench.alerts.urls")),
+    path("", include("sunshine.workbench.feedback.urls")),
+    path("", include("sunshine.workbench.reports.urls")),
+    path("", include("sunshine.portal.openinfo.urls")),
+    path("", include("sunshine.portal.public.urls")),
 ]

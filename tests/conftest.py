@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import json
+import os
+import shutil
+from pathlib import Path
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.test import Client
 
 from sunshine.accounts.models import Role, ServiceArea, User
@@ -27,6 +31,39 @@ def _clear_cache():
     cache.clear()
     yield
     cache.clear()
+
+
+def ensure_seed() -> None:
+    """Put back what the data migrations seeded (working-day calendar, default processes) when a
+    transactional test's flush emptied it. Serialized rollback alone is not enough once tests
+    outside a transaction have touched the connection."""
+    from sunshine.calendar.models import CalendarDay, CalendarYear
+    from sunshine.calendar.seeding import seed_from_chinesecalendar
+    from sunshine.processes.defaults import seed_default_processes
+    from sunshine.processes.models import ProcessTemplate, StageTemplate
+
+    if not CalendarYear.objects.exists():
+        seed_from_chinesecalendar(CalendarYear, CalendarDay)
+        workdays.invalidate()
+    if not ProcessTemplate.objects.exists():
+        import datetime
+
+        seed_default_processes(ProcessTemplate, StageTemplate, effective_from=datetime.date(2020, 1, 1))
+
+
+def _is_transactional(item) -> bool:
+    fixtures = getattr(item, "fixturenames", ())
+    marker = item.get_closest_marker("django_db")
+    transactional = bool(marker and (marker.kwargs.get("transaction") or (marker.args and marker.args[0])))
+    return transactional or "transactional_db" in fixtures or "live_server" in fixtures
+
+
+@pytest.fixture(autouse=True)
+def _reseed_transactional(request):
+    if _is_transactional(request.node):
+        request.getfixturevalue("transactional_db")
+        ensure_seed()
+    yield
 
 
 def make_user(username: str, role: str, **extra: Any) -> User:
@@ -115,3 +152,98 @@ def intake_body(**overrides: Any) -> dict[str, Any]:
         else:
             body[key] = value
     return body
+
+
+# --- browser tests (Playwright driving Debian's Chromium; never `playwright install`) -----------
+
+CHROMIUM = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium") or "/usr/bin/chromium"
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
+OFFICE = {"width": 1366, "height": 768}
+PHONE = {"width": 390, "height": 844}
+
+
+@pytest.fixture(scope="session")
+def browser():
+    """A headless Chromium for the session; skips where Chromium is absent (a newcomer's laptop)."""
+    if not os.path.exists(CHROMIUM):
+        pytest.skip(f"Chromium not found at {CHROMIUM}: `apt-get install chromium` (CI installs it)")
+    # Playwright's sync API runs an event loop; Django's ORM in the test thread must still work.
+    os.environ["DJANGO_ALLOW_ASYNC_UNSAFE"] = "true"
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS, headless=True)
+        yield chromium
+        chromium.close()
+
+
+class BrowserPage:
+    """A page in its own browser context, bound to the live server, that records console errors
+    (a Content-Security-Policy violation is one) so a test fails on them."""
+
+    def __init__(self, browser, base_url: str, viewport: dict[str, int], mobile: bool = False) -> None:
+        self.base_url = base_url
+        self.context = browser.new_context(
+            viewport=viewport, locale="zh-CN", is_mobile=mobile, has_touch=mobile, base_url=base_url
+        )
+        self.page = self.context.new_page()
+        self.errors: list[str] = []
+        self.page.on("console", lambda msg: msg.type == "error" and self.errors.append(msg.text))
+        self.page.on("pageerror", lambda exc: self.errors.append(str(exc)))
+
+    def login(self, user: User) -> None:
+        """Sign in through the session cookie (the login form has its own test)."""
+        client = Client()
+        client.force_login(user)
+        cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        self.context.add_cookies([{"name": settings.SESSION_COOKIE_NAME, "value": cookie.value, "url": self.base_url}])
+
+    def screenshot(self, name: str) -> Path:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        path = SCREENSHOTS / f"{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def office_page(browser, live_server):
+    """An office screen (1366×768). Fails the test on any console error or CSP violation.
+    Browser tests are transactional (the live server is another thread): they run last, and
+    ``_reseed_transactional`` puts back the seeded calendar and processes."""
+    bp = BrowserPage(browser, live_server.url, OFFICE)
+    yield bp
+    errors = list(bp.errors)
+    bp.close()
+    assert errors == [], f"console errors: {errors}"
+
+
+@pytest.fixture
+def phone_page(browser, live_server):
+    """A phone (390×844, touch). Fails the test on any console error or CSP violation."""
+    bp = BrowserPage(browser, live_server.url, PHONE, mobile=True)
+    yield bp
+    errors = list(bp.errors)
+    bp.close()
+    assert errors == [], f"console errors: {errors}"
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_collection_modifyitems(items):
+    """Transactional tests (browser tests, thread races) run last: their teardown flushes the
+    tables, seeded calendar included, and the tests that read the seed outside a transaction
+    (module fixtures) must run before that. Each transactional test that needs the seed gets it
+    back through serialized rollback."""
+
+    items[:] = [i for i in items if not _is_transactional(i)] + [i for i in items if _is_transactional(i)]

@@ -7,6 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
+from django.http import HttpRequest
 from django.utils import timezone
 
 from sunshine.accounts.models import ApiToken, User, hash_token
@@ -36,16 +37,24 @@ def is_limited(key: str, limit: int) -> bool:
     return int(cache.get(key, 0)) >= limit
 
 
-def issue_token(username: str, password: str, client: str) -> tuple[str, datetime] | None:
-    """Returns (raw token, expiry), or None for bad credentials. Raises Throttled."""
+def issue_token(
+    username: str, password: str, client: str, request: HttpRequest | None = None
+) -> tuple[str, datetime] | None:
+    """Returns (raw token, expiry), or None for bad credentials. Raises Throttled. ``request``
+    lets django-axes count the failure against the same lockout as the sign-in page."""
     key = f"login-fail:{client}:{username.lower()}"
     if is_limited(key, settings.SUNSHINE_LOGIN_FAILURES):
         raise Throttled(settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
-    user = authenticate(username=username, password=password)
+    user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
         hit_limit(key, settings.SUNSHINE_LOGIN_FAILURES, settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
         return None
     cache.delete(key)
+    if request is not None:
+        # A successful sign-in clears the django-axes failures too, as the sign-in page does.
+        from axes.utils import reset as axes_reset
+
+        axes_reset(ip=getattr(request, "axes_ip_address", client), username=username)
     raw = ApiToken.new_raw()
     expires = timezone.now() + timedelta(hours=settings.SUNSHINE_TOKEN_TTL_HOURS)
     ApiToken.objects.create(user=user, key_hash=hash_token(raw), expires_at=expires)

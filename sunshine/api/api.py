@@ -234,7 +234,7 @@ def token(request: HttpRequest) -> dict[str, Any]:
     if errors:
         raise ValidationFailed(errors)
     try:
-        issued = issue_token(body["username"], body["password"], client_ip(request))
+        issued = issue_token(body["username"], body["password"], client_ip(request), request)
     except Throttled as exc:
         raise ApiError(
             429,
@@ -484,3 +484,18 @@ def time_limits(request: HttpRequest) -> list[dict[str, Any]]:
 api.add_router("/auth", auth_router)
 api.add_router("/", apps_router)
 api.add_router("/public", public_router)
+
+# Routers of the other capabilities, each owned by its module; each names its own paths
+# (public ones start with "/public/").
+from sunshine.api.routers import (  # noqa: E402
+    directory,
+    evaluation,
+    feedback,
+    notifications,
+    portal,
+    reports,
+    supervision,
+)
+
+for _module in (portal, directory, supervision, notifications, feedback, evaluation, reports):
+    api.add_router("/", _module.router)

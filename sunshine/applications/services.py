@@ -37,6 +37,7 @@ from sunshine.applications.models import (
     StageStatus,
     Status,
 )
+from sunshine.applications.reactions import record_events
 from sunshine.applications.validation import IntakeData, ValidationFailed
 from sunshine.calendar import workdays
 from sunshine.processes.models import Owner, StageTemplate
@@ -231,7 +232,7 @@ def _save(app: Application, changed: list[StageInstance], events: list[Event]) -
     if changed:
         StageInstance.objects.bulk_update(changed, _STAGE_FIELDS)
     app.save(update_fields=_APP_FIELDS)
-    Event.objects.bulk_create(events)
+    record_events(events, changed)
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -374,7 +375,7 @@ def _intake_once(
         # stages and its events.
         app.save(force_insert=True)
         StageInstance.objects.bulk_create(stages)
-        Event.objects.bulk_create(events)
+        record_events(events, stages)
         if key and scope:
             IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=fingerprint, application=app)
     return app
@@ -723,4 +724,4 @@ def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000)
                     )
                 changed.append(stage)
             StageInstance.objects.bulk_update(changed, ["paused_working_days", "deadline", "deadline_provisional"])
-            Event.objects.bulk_create(events)
+            record_events(events, changed)

@@ -1,0 +1,7 @@
+"""API v1 endpoints of the feedback capability (registered in sunshine/api/api.py)."""
+
+from __future__ import annotations
+
+from ninja import Router
+
+router = Router(tags=["feedback"])

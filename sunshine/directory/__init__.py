@@ -1,0 +1,1 @@
+"""Fee catalogue and qualified contractors (三不指定)."""

@@ -1,0 +1,1 @@
+"""Documents checklist and uploads of an application."""

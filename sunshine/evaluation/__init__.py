@@ -1,0 +1,1 @@
+"""Customer-manager evaluation (考核): periods, scores, frozen snapshots."""

@@ -1,0 +1,1 @@
+"""Background jobs: django-tasks wiring, retries, the single scheduler lease."""

@@ -1,0 +1,1 @@
+"""Promise-keeping statistics: aggregate tables refreshed by jobs."""

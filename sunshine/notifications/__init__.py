@@ -1,0 +1,1 @@
+"""Outbox, templates and channels (SMS, e-mail, in-app inbox)."""

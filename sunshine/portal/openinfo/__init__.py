@@ -1,0 +1,1 @@
+"""Public fees, contractors and statistics pages."""

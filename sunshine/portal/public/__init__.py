@@ -1,0 +1,1 @@
+"""Portal home, online application, progress look-up, complaints."""

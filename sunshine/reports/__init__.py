@@ -1,0 +1,1 @@
+"""Half-monthly report (半月报): frozen snapshots, xlsx and PDF."""

@@ -1,0 +1,1 @@
+"""Time-limit supervision: stored rung moments, sweep, escalation ladder, leader supervision."""

@@ -1,0 +1,1 @@
+"""Staff inbox, job status page, leader supervision (督办) pages."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class AlertsConfig(AppConfig):
+    name = "sunshine.workbench.alerts"
+    label = "workbench_alerts"

@@ -1,0 +1,1 @@
+"""The staff application page and its action panel."""

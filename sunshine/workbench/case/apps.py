@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class CaseConfig(AppConfig):
+    name = "sunshine.workbench.case"
+    label = "workbench_case"

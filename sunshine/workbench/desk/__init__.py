@@ -1,0 +1,1 @@
+"""Staff sign-in, counter intake, work queues, leader dashboard, bulk reassignment."""

@@ -1,0 +1,1 @@
+"""Follow-up call scripts, visits, supervision cases, evaluation pages."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class FeedbackPagesConfig(AppConfig):
+    name = "sunshine.workbench.feedback"
+    label = "workbench_feedback"

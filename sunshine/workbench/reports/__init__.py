@@ -1,0 +1,1 @@
+"""Half-monthly and ad-hoc report pages and downloads."""
