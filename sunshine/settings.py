@@ -88,8 +88,11 @@ INSTALLED_APPS = [
     "sunshine.workbench.alerts",
     "sunshine.workbench.feedback",
     "sunshine.workbench.reports",
+    "sunshine.workbench.supervise",
+    "sunshine.workbench.evaluation",
     "sunshine.portal.public",
     "sunshine.portal.openinfo",
+    "sunshine.portal.opendata",
     "sunshine.ops",
 ]
 

@@ -8,9 +8,12 @@ from sunshine.api.api import api
 #   portal.openinfo  /fees/  /contractors/  /statistics/  /open-data/
 #   workbench.desk   /accounts/…  /workbench/  /workbench/intake/  /workbench/dashboard/  /workbench/reassign/
 #   workbench.case   /workbench/applications/<number>/…
-#   workbench.alerts /workbench/inbox/  /workbench/jobs/  /workbench/supervision/
-#   workbench.feedback /workbench/followups/  /workbench/cases/  /workbench/visits/  /workbench/evaluations/
+#   workbench.alerts /workbench/inbox/  /workbench/jobs/
+#   workbench.supervise /workbench/supervision/
+#   workbench.feedback /workbench/followups/  /workbench/cases/  /workbench/visits/  /workbench/concentration/
+#   workbench.evaluation /workbench/evaluations/
 #   workbench.reports  /workbench/reports/
+#   portal.opendata  /open-data/
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),
@@ -20,6 +23,9 @@ urlpatterns = [
     path("", include("sunshine.workbench.alerts.urls")),
     path("", include("sunshine.workbench.feedback.urls")),
     path("", include("sunshine.workbench.reports.urls")),
+    path("", include("sunshine.workbench.supervise.urls")),
+    path("", include("sunshine.workbench.evaluation.urls")),
+    path("", include("sunshine.portal.opendata.urls")),
     path("", include("sunshine.portal.openinfo.urls")),
     path("", include("sunshine.portal.public.urls")),
 ]

@@ -1,0 +1,1 @@
+"""Published non-personal report sections (open data)."""

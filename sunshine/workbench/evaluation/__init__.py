@@ -1,0 +1,1 @@
+"""Customer-manager evaluation pages."""

@@ -1,0 +1,1 @@
+"""Leader supervision (挂牌督办) and deadline-supervision pages."""

@@ -1,0 +1,6 @@
+from django.apps import AppConfig
+
+
+class SuperviseConfig(AppConfig):
+    name = "sunshine.workbench.supervise"
+    label = "workbench_supervise"
