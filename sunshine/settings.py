@@ -263,6 +263,18 @@ SUNSHINE_HOTLINE = env("SUNSHINE_HOTLINE", "0351-12398")
 
 
 # --- settings of follow-up calls, cases and evaluation ---------------------------------------
+# Supervision cases (稽查): working days an auditor has to reach a finding.
+SUNSHINE_CASE_TIME_LIMIT_DAYS = envint("SUNSHINE_CASE_TIME_LIMIT_DAYS", "10")
+# Follow-up calls (回访): due this many working days after connection; closed as unreachable
+# after this many unanswered calls.
+SUNSHINE_FOLLOWUP_DUE_DAYS = envint("SUNSHINE_FOLLOWUP_DUE_DAYS", "5")
+SUNSHINE_FOLLOWUP_MAX_ATTEMPTS = envint("SUNSHINE_FOLLOWUP_MAX_ATTEMPTS", "3")
+# Contractor concentration monitor: a unit is flagged for a manager when it has at least
+# MIN_SHARE percent of the manager's projects of one kind, over at least MIN_PROJECTS projects,
+# and at least RATIO times its overall market share in the same period and kind.
+SUNSHINE_CONCENTRATION_MIN_PROJECTS = envint("SUNSHINE_CONCENTRATION_MIN_PROJECTS", "5")
+SUNSHINE_CONCENTRATION_MIN_SHARE_PERCENT = envint("SUNSHINE_CONCENTRATION_MIN_SHARE_PERCENT", "50")
+SUNSHINE_CONCENTRATION_RATIO = envint("SUNSHINE_CONCENTRATION_RATIO", "2")
 
 
 # --- settings of reports ---------------------------------------------------------------------

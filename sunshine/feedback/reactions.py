@@ -1,4 +1,8 @@
-"""Reaction to case-engine events (see sunshine/applications/reactions.py); runs in the same transaction."""
+"""Reaction to case-engine events (see sunshine/applications/reactions.py); runs in the same transaction.
+
+A ``completed`` event means the application is connected (its last stage finished): schedule
+its follow-up call (回访). Set-based: one query for the applications that already have one.
+"""
 
 from __future__ import annotations
 
@@ -8,4 +12,9 @@ from sunshine.applications.models import Event, StageInstance
 
 
 def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
-    return None
+    connected = [e.application_id for e in events if e.type == "completed"]
+    if not connected:
+        return
+    from sunshine.feedback.services import schedule_followups
+
+    schedule_followups(connected, at=max(e.at for e in events if e.type == "completed"))
