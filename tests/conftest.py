@@ -33,22 +33,44 @@ def _clear_cache():
     cache.clear()
 
 
+_SEED: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def django_db_setup(django_db_setup, django_db_blocker):
+    """pytest-django's set-up, then a snapshot of what the migrations seeded (calendar, processes,
+    fee catalogue, notification templates, …) for ``ensure_seed``."""
+    from django.apps import apps
+    from django.core import serializers
+
+    ours = [m for m in apps.get_models() if m.__module__.startswith("sunshine.")]
+    with django_db_blocker.unblock():
+        _SEED["default"] = serializers.serialize(
+            "json", [obj for model in ours for obj in model._default_manager.order_by("pk")]
+        )
+    yield
+
+
 def ensure_seed() -> None:
-    """Put back what the data migrations seeded (working-day calendar, default processes) when a
-    transactional test's flush emptied it. Serialized rollback alone is not enough once tests
-    outside a transaction have touched the connection."""
-    from sunshine.calendar.models import CalendarDay, CalendarYear
-    from sunshine.calendar.seeding import seed_from_chinesecalendar
-    from sunshine.processes.defaults import seed_default_processes
-    from sunshine.processes.models import ProcessTemplate, StageTemplate
+    """Put back the seeded data when a transactional test's flush emptied the tables."""
+    from django.core import serializers
+    from django.db import connection, transaction
 
-    if not CalendarYear.objects.exists():
-        seed_from_chinesecalendar(CalendarYear, CalendarDay)
-        workdays.invalidate()
-    if not ProcessTemplate.objects.exists():
-        import datetime
+    from sunshine.calendar.models import CalendarYear
 
-        seed_default_processes(ProcessTemplate, StageTemplate, effective_from=datetime.date(2020, 1, 1))
+    if CalendarYear.objects.exists() or not _SEED:
+        return
+    by_model: dict[Any, list[Any]] = {}
+    for obj in serializers.deserialize("json", _SEED["default"]):
+        by_model.setdefault(type(obj.object), []).append(obj)
+    with transaction.atomic(), connection.constraint_checks_disabled():
+        for model, objs in by_model.items():
+            model._default_manager.bulk_create([o.object for o in objs])
+        for objs in by_model.values():
+            for o in objs:
+                for name, values in (o.m2m_data or {}).items():
+                    getattr(o.object, name).set(values)
+    workdays.invalidate()
 
 
 def _is_transactional(item) -> bool:
