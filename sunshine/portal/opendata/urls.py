@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sunshine.portal.opendata import views
 
 app_name = "portal_opendata"
-urlpatterns: list = []
+urlpatterns = [
+    path("open-data/", views.index, name="index"),
+    path("open-data/<int:report_id>/", views.report, name="report"),
+]

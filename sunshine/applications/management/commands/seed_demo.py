@@ -77,6 +77,10 @@ class Command(BaseCommand):
             self.stdout.write(f"Created {missing} demo applications ({existing + missing} in total).")
         elif wanted:
             self.stdout.write(f"Demo applications already present ({existing}); nothing to add.")
+        if wanted:  # the previous and the current half-monthly report (added by the reports app)
+            from sunshine.reports.services import ensure_demo_reports
+
+            ensure_demo_reports()
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD})")
         self.stdout.write("  " + _pad("username", 10) + _pad("role", 22) + "password")

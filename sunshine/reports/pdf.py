@@ -1,0 +1,173 @@
+"""The A4 PDF of a report snapshot (reportlab), with the CJK TrueType font embedded and the
+charts drawn by reportlab.graphics.
+
+The font is WenQuanYi Micro Hei (Debian ``fonts-wqy-microhei``): reportlab reads TrueType
+outlines only, not the CFF outlines of Noto CJK. ``SUNSHINE_REPORT_FONT`` may point elsewhere.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from reportlab.graphics.charts.barcharts import VerticalBarChart
+from reportlab.graphics.charts.legends import Legend
+from reportlab.graphics.charts.piecharts import Pie
+from reportlab.graphics.shapes import Drawing, String
+from reportlab.lib import colors
+from reportlab.lib.pagesizes import A4
+from reportlab.lib.styles import ParagraphStyle
+from reportlab.lib.units import mm
+from reportlab.pdfbase import pdfmetrics
+from reportlab.pdfbase.ttfonts import TTFont
+from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
+
+from sunshine.reports.sections import NO_DATA
+
+FONT = "SunshineCJK"
+DEFAULT_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
+PALETTE = [colors.HexColor(c) for c in ("#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272")]
+
+
+def _register_font() -> str:
+    if FONT not in pdfmetrics.getRegisteredFontNames():
+        path = getattr(settings, "SUNSHINE_REPORT_FONT", DEFAULT_FONT_PATH)
+        pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
+    return FONT
+
+
+def fmt_value(value: Any, fmt: str) -> str:
+    """How a number reads in the HTML page and the PDF (the same text in both)."""
+    if value is None:
+        return "—"
+    if fmt == "pct":
+        return f"{value:.1f}%"
+    if fmt == "num":
+        return f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
+    if fmt == "delta":
+        if float(value) == 0:
+            return "0"
+        text = f"{value:g}" if float(value).is_integer() else f"{value:.1f}"
+        return ("+" if value > 0 else "") + text
+    return str(value)
+
+
+def write(data: dict[str, Any], path: Path) -> Path:
+    font = _register_font()
+    meta = data["meta"]
+    title = ParagraphStyle("title", fontName=font, fontSize=15, leading=20, spaceAfter=6)
+    h2 = ParagraphStyle("h2", fontName=font, fontSize=11.5, leading=16, spaceBefore=10, spaceAfter=4)
+    body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
+    cell = ParagraphStyle("cell", fontName=font, fontSize=7.5, leading=9.5, wordWrap="CJK")
+    story: list[Any] = [
+        Paragraph(meta.get("title", ""), title),
+        Paragraph(
+            f"统计期间：{meta['period_start']} 至 {meta['period_end']}　上期：{meta['previous_start']} 至 "
+            f"{meta['previous_end']}",
+            body,
+        ),
+        Paragraph(
+            f"筛选条件：{meta.get('filters_zh', '全部')}　版本：{meta.get('version', 1)}　"
+            f"生成时间：{meta.get('generated_at', '')}"
+            + (f"　重新生成原因：{meta['reason']}" if meta.get("reason") else ""),
+            body,
+        ),
+        Spacer(1, 4 * mm),
+    ]
+    width = A4[0] - 30 * mm
+    for n, sec in enumerate(data["sections"], start=1):
+        story.append(Paragraph(f"{n}. {sec['title']}", h2))
+        if sec["empty"]:
+            story.append(Paragraph(NO_DATA, body))
+            continue
+        cols = sec["columns"]
+        rows = [[Paragraph(c["label"], cell) for c in cols]]
+        for r in sec["rows"]:
+            rows.append([Paragraph(fmt_value(v, c["fmt"]), cell) for v, c in zip(r, cols, strict=False)])
+        table = Table(rows, repeatRows=1, colWidths=[width / len(cols)] * len(cols))
+        table.setStyle(
+            TableStyle(
+                [
+                    ("FONTNAME", (0, 0), (-1, -1), font),
+                    ("BACKGROUND", (0, 0), (-1, 0), colors.HexColor("#fff2cc")),
+                    ("GRID", (0, 0), (-1, -1), 0.4, colors.HexColor("#999999")),
+                    ("VALIGN", (0, 0), (-1, -1), "MIDDLE"),
+                ]
+            )
+        )
+        story.append(table)
+        if sec.get("note"):
+            story.append(Spacer(1, 2 * mm))
+            story.append(Paragraph(sec["note"], body))
+        if sec.get("chart"):
+            drawing = chart_drawing(sec["chart"], width, font)
+            if drawing is not None:
+                story.append(Spacer(1, 3 * mm))
+                story.append(KeepTogether([drawing]))
+    doc = SimpleDocTemplate(
+        str(path),
+        pagesize=A4,
+        leftMargin=15 * mm,
+        rightMargin=15 * mm,
+        topMargin=15 * mm,
+        bottomMargin=15 * mm,
+        title=meta.get("title", ""),
+        author="阳光业扩服务平台",
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    doc.build(story, onFirstPage=_footer, onLaterPages=_footer)
+    return path
+
+
+def _footer(canvas: Any, doc: Any) -> None:
+    canvas.saveState()
+    canvas.setFont(FONT, 8)
+    canvas.drawRightString(A4[0] - 15 * mm, 8 * mm, f"第 {doc.page} 页")
+    canvas.restoreState()
+
+
+def chart_drawing(spec: dict[str, Any], width: float, font: str) -> Drawing | None:
+    cats = spec["categories"]
+    if not cats:
+        return None
+    height = 62 * mm
+    d = Drawing(width, height)
+    d.add(String(0, height - 10, spec["title"], fontName=font, fontSize=9))
+    if spec["type"] == "pie":
+        values = spec["series"][0]["data"]
+        if not any(values):
+            return None
+        pie = Pie()
+        pie.x, pie.y, pie.width, pie.height = 20, 10, height - 30, height - 30
+        pie.data = values
+        pie.labels = [f"{c} {v}" for c, v in zip(cats, values, strict=False)]
+        pie.slices.fontName = font
+        pie.slices.fontSize = 7
+        for i in range(len(values)):
+            pie.slices[i].fillColor = PALETTE[i % len(PALETTE)]
+        d.add(pie)
+        return d
+    chart = VerticalBarChart()
+    chart.x, chart.y = 30, 28
+    chart.width, chart.height = width - 140, height - 48
+    chart.data = [[v or 0 for v in s["data"]] for s in spec["series"]]
+    chart.categoryAxis.categoryNames = [c if len(c) <= 12 else c[:11] + "…" for c in cats]
+    chart.categoryAxis.labels.fontName = font
+    chart.categoryAxis.labels.fontSize = 6
+    chart.categoryAxis.labels.angle = 30 if len(cats) > 4 else 0
+    chart.categoryAxis.labels.boxAnchor = "ne" if len(cats) > 4 else "n"
+    chart.valueAxis.labels.fontName = font
+    chart.valueAxis.labels.fontSize = 7
+    chart.valueAxis.valueMin = 0
+    for i in range(len(spec["series"])):
+        chart.bars[i].fillColor = PALETTE[i % len(PALETTE)]
+    d.add(chart)
+    legend = Legend()
+    legend.x, legend.y = width - 100, height - 20
+    legend.fontName = font
+    legend.fontSize = 7
+    legend.alignment = "right"
+    legend.colorNamePairs = [(PALETTE[i % len(PALETTE)], s["name"]) for i, s in enumerate(spec["series"])]
+    d.add(legend)
+    return d

@@ -1,0 +1,197 @@
+"""Report pages: list and versions, the report with its charts, downloads, regenerate with a
+reason, ad-hoc reports with a progress indicator (htmx polls the job), publish as open data."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
+
+from sunshine.accounts.models import Role, ServiceArea, User
+from sunshine.applications.services import DomainError
+from sunshine.applications.validation import ValidationFailed
+from sunshine.processes.models import Category
+from sunshine.reports import selectors, services
+from sunshine.reports.models import Kind, Report
+from sunshine.reports.sections import PERSONAL
+
+VIEW_ROLES: set[str] = {Role.LEADER.value, Role.AUDITOR.value, Role.ADMIN.value}
+REGENERATE_ROLES: set[str] = {Role.LEADER.value, Role.ADMIN.value}
+ADMIN_ROLES: set[str] = {Role.ADMIN.value}
+
+
+def _require(user: Any, roles: set[str]) -> None:
+    if not user.is_active or user.role not in roles:
+        raise PermissionDenied(_("Your role may not see reports."))
+
+
+def _access_report(user: Any, report_id: int) -> Report:
+    """Load a report for a user who may see reports (404 when it does not exist)."""
+    _require(user, VIEW_ROLES)
+    report = Report.objects.select_related("requested_by", "published_by").filter(pk=report_id).first()
+    if report is None:
+        raise Http404(_("No such report."))
+    return report
+
+
+def _form_context(values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+    return {
+        "categories": Category.choices,
+        "areas": ServiceArea.objects.order_by("code"),
+        "managers": User.objects.filter(role=Role.CUSTOMER_MANAGER, is_active=True).order_by("username"),
+        "values": values or {},
+        "errors": errors or {},
+    }
+
+
+@login_required
+@require_GET
+def report_list(request: HttpRequest) -> HttpResponse:
+    _require(request.user, VIEW_ROLES)
+    return render(
+        request,
+        "workbench_reports/list.html",
+        {
+            "periods": selectors.half_month_reports(),
+            "adhoc": selectors.adhoc_reports(),
+            "can_regenerate": request.user.role in REGENERATE_ROLES,  # type: ignore[union-attr]
+            **_form_context(),
+        },
+    )
+
+
+@login_required
+@require_POST
+def adhoc(request: HttpRequest) -> HttpResponse:
+    _require(request.user, VIEW_ROLES)
+    values = {
+        k: request.POST.get(k, "").strip()
+        for k in ("period_start", "period_end", "category", "area", "manager", "key_project")
+    }
+    errors: dict[str, list[str]] = {}
+    dates: dict[str, date] = {}
+    for field in ("period_start", "period_end"):
+        try:
+            dates[field] = date.fromisoformat(values[field])
+        except ValueError:
+            errors[field] = [_("Enter a date (YYYY-MM-DD).")]
+    if not errors:
+        try:
+            report = services.request_adhoc(
+                dates["period_start"],
+                dates["period_end"],
+                {k: values[k] for k in ("category", "area", "manager", "key_project")},
+                actor=request.user,  # type: ignore[arg-type]
+            )
+        except ValidationFailed as exc:
+            errors = exc.fields
+        else:
+            return redirect("workbench_reports:detail", report_id=report.pk)
+    return render(
+        request,
+        "workbench_reports/list.html",
+        {
+            "periods": selectors.half_month_reports(),
+            "adhoc": selectors.adhoc_reports(),
+            "can_regenerate": request.user.role in REGENERATE_ROLES,  # type: ignore[union-attr]
+            **_form_context(values, errors),
+        },
+        status=400,
+    )
+
+
+@login_required
+@require_GET
+def detail(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _access_report(request.user, report_id)
+    versions: list[Report] = []
+    if report.kind == Kind.HALF_MONTH:
+        versions = list(
+            Report.objects.filter(kind=Kind.HALF_MONTH, period_start=report.period_start)
+            .defer("data")
+            .order_by("-version")
+        )
+    sections = selectors.page_sections(report)
+    return render(
+        request,
+        "workbench_reports/detail.html",
+        {
+            "report": report,
+            "meta": report.data.get("meta", {}),
+            "sections": sections,
+            "versions": versions,
+            "can_regenerate": report.kind == Kind.HALF_MONTH and request.user.role in REGENERATE_ROLES,  # type: ignore[union-attr]
+            "can_publish": report.is_done and request.user.role == Role.ADMIN,  # type: ignore[union-attr]
+            "publishable": [s for s in sections if s["key"] not in PERSONAL and not s["empty"]],
+        },
+    )
+
+
+@login_required
+@require_GET
+def status(request: HttpRequest, report_id: int) -> HttpResponse:
+    """The progress fragment htmx polls; once the report is ready the page reloads to show it."""
+    report = _access_report(request.user, report_id)
+    if report.is_done:
+        response = HttpResponse(status=200)
+        response["HX-Redirect"] = reverse("workbench_reports:detail", args=[report.pk])
+        return response
+    return render(request, "workbench_reports/_progress.html", {"report": report})
+
+
+@login_required
+@require_GET
+def download(request: HttpRequest, report_id: int, fmt: str) -> FileResponse:
+    report = _access_report(request.user, report_id)
+    path = services.file_path(report, fmt) if report.is_done else None
+    if path is None or not path.exists():
+        raise Http404(_("This file does not exist."))
+    return FileResponse(path.open("rb"), as_attachment=True, filename=path.name)
+
+
+@login_required
+@require_POST
+def regenerate(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _access_report(request.user, report_id)
+    _require(request.user, REGENERATE_ROLES)
+    try:
+        new = services.regenerate(report.pk, actor=request.user, reason=request.POST.get("reason", ""))  # type: ignore[arg-type]
+    except ValidationFailed as exc:
+        for msgs in exc.fields.values():
+            for m in msgs:
+                messages.error(request, m)
+        return redirect("workbench_reports:detail", report_id=report.pk)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+        return redirect("workbench_reports:detail", report_id=report.pk)
+    messages.success(request, _("Version %(version)s generated.") % {"version": new.version})
+    return redirect("workbench_reports:detail", report_id=new.pk)
+
+
+@login_required
+@require_POST
+def publish(request: HttpRequest, report_id: int) -> HttpResponse:
+    report = _access_report(request.user, report_id)
+    _require(request.user, ADMIN_ROLES)
+    try:
+        if request.POST.get("action") == "withdraw":
+            services.withdraw(report.pk, actor=request.user)  # type: ignore[arg-type]
+            messages.success(request, _("The report was withdrawn from open data."))
+        else:
+            services.publish(report.pk, actor=request.user, sections=request.POST.getlist("sections"))  # type: ignore[arg-type]
+            messages.success(request, _("The selected sections are published as open data."))
+    except ValidationFailed as exc:
+        for msgs in exc.fields.values():
+            for m in msgs:
+                messages.error(request, m)
+    except DomainError as exc:
+        messages.error(request, exc.message)
+    return redirect("workbench_reports:detail", report_id=report.pk)
