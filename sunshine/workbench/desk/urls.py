@@ -1,4 +1,17 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sunshine.workbench.desk import auth_views, intake_views, queue_views
 
 app_name = "workbench_desk"
-urlpatterns: list = []
+urlpatterns = [
+    path("accounts/login/", auth_views.StaffLoginView.as_view(), name="login"),
+    path("accounts/logout/", auth_views.StaffLogoutView.as_view(), name="logout"),
+    path("workbench/", queue_views.queue, name="queue"),
+    path("workbench/team/", queue_views.team, name="team"),
+    path("workbench/intake/", intake_views.intake, name="intake"),
+    path("workbench/intake/validate/", intake_views.validate, name="intake_validate"),
+    path("workbench/intake/<str:number>/receipt/", intake_views.receipt, name="receipt"),
+    path("workbench/intake/<str:number>/receipt.pdf", intake_views.receipt_pdf, name="receipt_pdf"),
+    path("workbench/dashboard/", queue_views.dashboard, name="dashboard"),
+    path("workbench/reassign/", queue_views.reassign, name="reassign"),
+]

@@ -1,0 +1,326 @@
+"""Reads the desk pages need beyond ``sunshine.applications.selectors``: the work queue of each
+role, urgency order, the dashboard aggregates and the intake helpers (category proposal,
+duplicate look-up, documents to bring). Each runs a fixed number of queries.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.utils.translation import get_language, gettext_noop
+from django.utils.translation import gettext as _
+
+from sunshine.accounts.models import Role, User
+from sunshine.applications import access, selectors
+from sunshine.applications.models import OPEN_STATUSES, Application, IdType, StageInstance, StageStatus, Status
+from sunshine.applications.services import is_well_formed_number
+from sunshine.applications.validation import CAPACITY_RANGE, normalise_phone
+from sunshine.calendar import workdays
+from sunshine.processes.models import Category, Owner, StageTemplate
+
+PAGE_SIZE = 50
+
+# --- intake helpers ------------------------------------------------------------------------------
+
+
+def propose_category(id_type: str | None, capacity: Decimal | None) -> str | None:
+    """domain.md §5 (a proposal; the clerk may change it, the supply scheme decides).
+
+    A person (resident ID) up to the low-voltage residential ceiling → low-voltage residential;
+    up to the low-voltage ceiling for small and micro enterprises (160 kW) → low-voltage
+    non-residential; beyond → 10 kV single supply (dual supply is a customer request, chosen by
+    hand). The ceilings are the plausibility table of ``applications.validation``.
+    """
+    if capacity is None or capacity <= 0:
+        return None
+    if id_type == IdType.RESIDENT_ID and capacity <= CAPACITY_RANGE[Category.LV_RESIDENTIAL][1]:
+        return Category.LV_RESIDENTIAL
+    if capacity <= CAPACITY_RANGE[Category.LV_NON_RESIDENTIAL][1]:
+        return Category.LV_NON_RESIDENTIAL
+    return Category.HV_SINGLE
+
+
+def possible_duplicates(*, id_number: str = "", address: str = "", limit: int = 5) -> list[Application]:
+    """Open applications of the same identity number or at the same address (1 query)."""
+    cond = Q()
+    if id_number:
+        cond |= Q(customer__id_number=id_number.strip().upper())
+    if address:
+        cond |= Q(address=address.strip())
+    if not cond:
+        return []
+    return list(
+        Application.objects.filter(cond, status__in=OPEN_STATUSES)
+        .select_related("customer_manager")
+        .order_by("accepted_at")[:limit]
+    )
+
+
+# Fallback 一次性告知 list while ``sunshine.documents`` has no ``missing_documents``: what each
+# category still needs after an ID-only (一证受理, 容缺) counter intake.
+_FALLBACK_DOCUMENTS: dict[str, list[str]] = {
+    Category.LV_RESIDENTIAL: [gettext_noop("Proof of ownership or lease of the premises")],
+    Category.LV_NON_RESIDENTIAL: [
+        gettext_noop("Proof of ownership or lease of the premises"),
+        gettext_noop("List of the electrical equipment to be connected"),
+    ],
+    Category.HV_SINGLE: [
+        gettext_noop("Proof of ownership or lease of the premises"),
+        gettext_noop("List of the electrical equipment to be connected"),
+        gettext_noop("Project approval or filing documents"),
+    ],
+    Category.HV_DUAL: [
+        gettext_noop("Proof of ownership or lease of the premises"),
+        gettext_noop("List of the electrical equipment to be connected"),
+        gettext_noop("Project approval or filing documents"),
+        gettext_noop("Statement of the loads that need a second supply"),
+    ],
+}
+
+
+def documents_still_missing(app: Application) -> list[str]:
+    """The 一次性告知 list: ``sunshine.documents.services.missing_documents`` once it exists."""
+    import importlib
+
+    try:
+        documents = importlib.import_module("sunshine.documents.services")
+    except ImportError:
+        documents = None
+    missing = getattr(documents, "missing_documents", None)
+    if missing is not None:
+        return [str(d) for d in missing(app)]
+    return [_(d) for d in _FALLBACK_DOCUMENTS.get(app.category, [])]
+
+
+def already_accepted(scope: str, key: str | None) -> bool:
+    """This form (its idempotency key) was accepted before: the intake service replays it."""
+    from sunshine.applications.models import IdempotencyRecord
+
+    return bool(key) and IdempotencyRecord.objects.filter(scope=scope, key=key).exists()
+
+
+# --- stage names ---------------------------------------------------------------------------------
+
+
+def stage_names() -> dict[str, str]:
+    """Stage code → name in the current language (1 query over the templates)."""
+    en = (get_language() or "").startswith("en")
+    names: dict[str, str] = {}
+    for code, zh, en_name in StageTemplate.objects.order_by("process__category", "position").values_list(
+        "code", "name_zh", "name_en"
+    ):
+        names.setdefault(code, en_name if en else zh)
+    return names
+
+
+# --- work queues ---------------------------------------------------------------------------------
+
+
+def _acting_stages(role: str) -> Q:
+    """Applications whose current stage names ``role`` among its actors (1 query over templates)."""
+    pairs = [
+        (pid, code)
+        for pid, code, roles in StageTemplate.objects.values_list("process_id", "code", "actor_roles")
+        if role in (roles or [])
+    ]
+    cond = Q(pk__in=[])
+    for pid, code in pairs:
+        cond |= Q(process_id=pid, current_stage=code)
+    return cond
+
+
+def queue_scope(user: User) -> QuerySet[Application]:
+    """The open applications waiting for ``user``.
+
+    A customer manager: their own. An engineer or a clerk: those whose current stage their role
+    acts on (reviews and inspections; acceptance and the customer-side steps). A leader, an
+    auditor or an administrator: every one in their scope.
+    """
+    qs = access.visible_applications(user).filter(status__in=OPEN_STATUSES)
+    if user.role in (Role.ENGINEER, Role.CLERK):
+        qs = qs.filter(_acting_stages(user.role))
+    return qs
+
+
+def _current_deadline() -> Subquery:
+    return Subquery(
+        StageInstance.objects.filter(
+            application=OuterRef("pk"),
+            status__in=[StageStatus.IN_PROGRESS, StageStatus.PAUSED],
+            owner=Owner.UTILITY,
+        ).values("deadline")[:1]
+    )
+
+
+def by_urgency(qs: QuerySet[Application]) -> QuerySet[Application]:
+    """Overdue first, then by deadline (a paused clock after running ones, customer steps last)."""
+    return qs.annotate(
+        _deadline=_current_deadline(),
+        _paused=Case(When(status=Status.PAUSED, then=Value(1)), default=Value(0), output_field=IntegerField()),
+    ).order_by("_paused", "_deadline", "accepted_at", "pk")
+
+
+def due_soon_limit(today: date) -> date:
+    """The last deadline that counts as due soon: at most one working day left."""
+    return workdays.add_working_days(today, 1)
+
+
+def due_soon_ids(today: date) -> QuerySet[StageInstance, int]:
+    return StageInstance.objects.filter(
+        status=StageStatus.IN_PROGRESS,
+        owner=Owner.UTILITY,
+        deadline__gte=today,
+        deadline__lte=due_soon_limit(today),
+        application__status=Status.IN_PROGRESS,
+    ).values_list("application_id", flat=True)
+
+
+_ID_RE = re.compile(r"^[0-9A-Z]{18}$")
+
+
+def search(qs: QuerySet[Application], text: str) -> QuerySet[Application]:
+    """By number (exact, or a prefix of at least 8 characters), phone or ID number (exact), or
+    the beginning of the customer's name."""
+    text = (text or "").strip()
+    if not text:
+        return qs
+    upper = text.upper()
+    if is_well_formed_number(upper):
+        return qs.filter(number=upper)
+    if upper.startswith("YK") and upper[2:].isdigit():
+        return qs.filter(number__startswith=upper) if len(upper) >= 8 else qs.none()
+    phone = normalise_phone(text)
+    if phone:
+        return qs.filter(contact_phone=phone)
+    if _ID_RE.match(upper):
+        return qs.filter(customer__id_number=upper)
+    return qs.filter(customer_name__startswith=text)
+
+
+@dataclass(frozen=True)
+class QueueFilters:
+    category: str = ""
+    stage: str = ""
+    overdue: bool = False
+    due_soon: bool = False
+    key_project: bool = False
+    paused: bool = False
+    manager: str = ""
+    q: str = ""
+
+    @classmethod
+    def from_query(cls, params: Any) -> QueueFilters:
+        def flag(name: str) -> bool:
+            return params.get(name, "") in {"1", "on", "true", "yes"}
+
+        category = params.get("category", "")
+        return cls(
+            category=category if category in Category.values else "",
+            stage=params.get("stage", "")[:40],
+            overdue=flag("overdue"),
+            due_soon=flag("due_soon"),
+            key_project=flag("key_project"),
+            paused=flag("paused"),
+            manager=params.get("manager", "")[:150],
+            q=params.get("q", "")[:100],
+        )
+
+    def apply(self, qs: QuerySet[Application], today: date) -> QuerySet[Application]:
+        qs = selectors.filter_applications(
+            qs,
+            category=self.category or None,
+            stage=self.stage or None,
+            overdue=True if self.overdue else None,
+            customer_manager=self.manager or None,
+            key_project=True if self.key_project else None,
+            today=today,
+        )
+        if self.due_soon:
+            qs = qs.filter(pk__in=due_soon_ids(today))
+        if self.paused:
+            qs = qs.filter(status=Status.PAUSED)
+        return search(qs, self.q)
+
+    def active(self) -> bool:
+        return any([self.category, self.stage, self.overdue, self.due_soon, self.key_project, self.paused, self.q])
+
+
+# --- dashboard -----------------------------------------------------------------------------------
+
+
+def dashboard(user: User, today: date) -> dict[str, Any]:
+    """Open, due-soon and overdue counts in total, by stage, by customer manager and by category
+    (one aggregate query each)."""
+    base = access.visible_applications(user).filter(status__in=OPEN_STATUSES)
+    overdue_ids = selectors.overdue_application_ids(today)
+    soon_ids = due_soon_ids(today)
+    counts = {
+        "open": Count("pk"),
+        "due_soon": Count("pk", filter=Q(pk__in=soon_ids)),
+        "overdue": Count("pk", filter=Q(pk__in=overdue_ids)),
+        "paused": Count("pk", filter=Q(status=Status.PAUSED)),
+        "key": Count("pk", filter=Q(key_project=True)),
+    }
+    totals = base.aggregate(**counts)
+    grouped: Any = base  # values() rows are plain dicts here (the labels are added below)
+    by_stage: list[dict[str, Any]] = list(grouped.values("current_stage").annotate(**counts).order_by("current_stage"))
+    by_manager: list[dict[str, Any]] = list(
+        grouped.values("customer_manager__username", "customer_manager__last_name", "customer_manager__first_name")
+        .annotate(**counts)
+        .order_by("-overdue", "-open", "customer_manager__username")
+    )
+    by_category: list[dict[str, Any]] = list(grouped.values("category").annotate(**counts).order_by("category"))
+    names = stage_names()
+    labels = dict(Category.choices)
+    for row in by_stage:
+        row["label"] = names.get(row["current_stage"] or "", row["current_stage"] or "-")
+    for row in by_manager:
+        full = (row["customer_manager__last_name"] or "") + (row["customer_manager__first_name"] or "")
+        row["label"] = full or row["customer_manager__username"] or _("Not assigned")
+        row["username"] = row["customer_manager__username"] or ""
+    for row in by_category:
+        row["label"] = str(labels.get(row["category"], row["category"]))
+    key_projects = selectors.list_rows(by_urgency(base.filter(key_project=True))[:20], today)
+    return {
+        "totals": totals,
+        "by_stage": by_stage,
+        "by_manager": by_manager,
+        "by_category": by_category,
+        "key_projects": key_projects,
+        "stage_names": names,
+    }
+
+
+def dashboard_rows_by_manager(base: QuerySet[Application], today: date) -> list[dict[str, Any]]:
+    overdue_ids = selectors.overdue_application_ids(today)
+    soon_ids = due_soon_ids(today)
+    managers: Any = User.objects.filter(role=Role.CUSTOMER_MANAGER)
+    rows: list[dict[str, Any]] = list(
+        managers.annotate(
+            open=Count("managed_applications", filter=Q(managed_applications__in=base)),
+            due_soon=Count(
+                "managed_applications",
+                filter=Q(managed_applications__in=base, managed_applications__pk__in=soon_ids),
+            ),
+            overdue=Count(
+                "managed_applications",
+                filter=Q(managed_applications__in=base, managed_applications__pk__in=overdue_ids),
+            ),
+        )
+        .order_by("-overdue", "-open", "username")
+        .values(
+            "username", "last_name", "first_name", "is_active", "accepts_assignments", "open", "due_soon", "overdue"
+        )
+    )
+    for row in rows:
+        row["label"] = (row["last_name"] + row["first_name"]).strip() or row["username"]
+    return rows
+
+
+def active_managers() -> list[User]:
+    return list(User.objects.filter(role=Role.CUSTOMER_MANAGER, is_active=True).order_by("username"))

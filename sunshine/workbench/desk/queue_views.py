@@ -1,0 +1,169 @@
+"""My work (我的待办), the team view, the leader dashboard and bulk reassignment."""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.paginator import Paginator
+from django.db import transaction
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django.views.decorators.http import require_http_methods
+
+from sunshine.accounts.models import Role, User
+from sunshine.applications import access, selectors, services
+from sunshine.applications.models import OPEN_STATUSES
+from sunshine.applications.validation import ValidationFailed
+from sunshine.processes.models import Category
+from sunshine.workbench.desk import queries
+from sunshine.workbench.desk.forms import ReassignForm
+from sunshine.workbench.desk.guards import DASHBOARD_ROLES, forbidden, staff_page
+
+
+def _page_number(request: HttpRequest) -> int:
+    raw = request.GET.get("page", "1")
+    return int(raw) if raw.isdigit() and 0 < int(raw) < 1_000_000 else 1
+
+
+def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    today = timezone.localdate()
+    filters = queries.QueueFilters.from_query(request.GET)
+    scope = access.visible_applications(user).filter(status__in=OPEN_STATUSES) if team else queries.queue_scope(user)
+    qs = queries.by_urgency(filters.apply(scope, today))
+    paginator = Paginator(qs, queries.PAGE_SIZE)
+    page = paginator.get_page(_page_number(request))
+    rows = selectors.list_rows(page.object_list, today)  # type: ignore[arg-type]
+    names = queries.stage_names()
+    labels = dict(Category.choices)
+    for row in rows:
+        row["stage_name"] = names.get(row["current_stage"] or "", row["current_stage"] or "")
+        row["category_label"] = labels.get(row["category"], row["category"])
+    params = {k: v for k, v in request.GET.items() if k != "page" and v}
+    ctx: dict[str, Any] = {
+        "team": team,
+        "rows": rows,
+        "page": page,
+        "filters": filters,
+        "base_query": urlencode(params),
+        "categories": Category.choices,
+        "stages": sorted(names.items(), key=lambda kv: kv[0]),
+        "today": today,
+        "show_manager": user.role != Role.CUSTOMER_MANAGER,
+    }
+    if team:
+        ctx["managers"] = queries.dashboard_rows_by_manager(
+            access.visible_applications(user).filter(status__in=OPEN_STATUSES), today
+        )
+    return render(request, "workbench_desk/queue.html", ctx)
+
+
+@staff_page()
+def queue(request: HttpRequest) -> HttpResponse:
+    if request.GET.get("view") == "team":
+        user: User = request.user  # type: ignore[assignment]
+        if user.role not in DASHBOARD_ROLES:
+            return forbidden(request)
+        return _queue(request, team=True)
+    return _queue(request, team=False)
+
+
+@staff_page(DASHBOARD_ROLES)
+def team(request: HttpRequest) -> HttpResponse:
+    return _queue(request, team=True)
+
+
+@staff_page(DASHBOARD_ROLES)
+def dashboard(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    today = timezone.localdate()
+    data = queries.dashboard(user, today)
+    chart = {
+        "stages": {
+            "labels": [r["label"] for r in data["by_stage"]],
+            "open": [r["open"] for r in data["by_stage"]],
+            "due_soon": [r["due_soon"] for r in data["by_stage"]],
+            "overdue": [r["overdue"] for r in data["by_stage"]],
+        },
+        "categories": [{"name": r["label"], "value": r["open"]} for r in data["by_category"]],
+        "text": {"open": _("Open"), "due_soon": _("Due soon"), "overdue": _("Overdue")},
+    }
+    return render(request, "workbench_desk/dashboard.html", {**data, "chart": chart, "today": today})
+
+
+# --- bulk reassignment ------------------------------------------------------------------------------
+
+
+@staff_page(access.REASSIGN_ROLES)
+@require_http_methods(["GET", "POST"])
+def reassign(request: HttpRequest) -> HttpResponse:
+    user: User = request.user  # type: ignore[assignment]
+    today = timezone.localdate()
+    managers = queries.dashboard_rows_by_manager(
+        access.visible_applications(user).filter(status__in=OPEN_STATUSES), today
+    )
+    source = request.POST.get("from_manager") or request.GET.get("from", "")
+    departing = User.objects.filter(username=source, role=Role.CUSTOMER_MANAGER).first() if source else None
+    ctx: dict[str, Any] = {"managers": managers, "departing": departing}
+    if departing is None:
+        if source:
+            messages.error(request, _("No customer manager with this username."))
+        return render(request, "workbench_desk/reassign.html", ctx)
+    open_qs = queries.by_urgency(
+        access.visible_applications(user).filter(customer_manager=departing, status__in=OPEN_STATUSES)
+    )
+    numbers = list(open_qs.values_list("number", flat=True))
+    if request.method == "POST":
+        form = ReassignForm(request.POST, departing=departing, numbers=numbers)
+        if form.is_valid():
+            target: User = form.cleaned_data["to_manager"]
+            done, failed = _reassign_all(form.cleaned_data["numbers"], user, target, form.cleaned_data["reason"])
+            if done:
+                messages.success(
+                    request,
+                    ngettext(
+                        "%(count)d application reassigned from %(from)s to %(to)s.",
+                        "%(count)d applications reassigned from %(from)s to %(to)s.",
+                        len(done),
+                    )
+                    % {"count": len(done), "from": departing.display_name, "to": target.display_name},
+                )
+            for number, message in failed:
+                text = _("%(number)s not reassigned: %(message)s") % {"number": number, "message": message}
+                messages.error(request, text)
+            return redirect(f"{request.path}?{urlencode({'from': departing.username})}")
+    else:
+        form = ReassignForm(departing=departing, numbers=numbers, initial={"numbers": numbers})
+    rows = selectors.list_rows(open_qs, today)
+    names = queries.stage_names()
+    for row in rows:
+        row["stage_name"] = names.get(row["current_stage"] or "", row["current_stage"] or "")
+    ctx.update({"form": form, "rows": rows, "selected": set(form["numbers"].value() or [])})
+    return render(request, "workbench_desk/reassign.html", ctx, status=422 if form.errors else 200)
+
+
+def _reassign_all(
+    numbers: list[str], actor: User, target: User, reason: str
+) -> tuple[list[str], list[tuple[str, str]]]:
+    """One ``services.reassign`` per application (each its own transaction and ``reassigned``
+    event): one that changed meanwhile (closed, already moved) is reported, the others go on."""
+    done: list[str] = []
+    failed: list[tuple[str, str]] = []
+    for number in numbers:
+        try:
+            app = access.access_application(actor, number)
+            access.require_role(actor, {str(r) for r in access.REASSIGN_ROLES}, app)
+            with transaction.atomic():
+                services.reassign(number, actor, username=target.username, reason=reason)
+        except services.DomainError as exc:
+            failed.append((number, exc.message))
+        except ValidationFailed as exc:
+            failed.append((number, "; ".join(m for ms in exc.fields.values() for m in ms)))
+        else:
+            done.append(number)
+    return done, failed
