@@ -257,6 +257,35 @@ SUNSHINE_HOTLINE = env("SUNSHINE_HOTLINE", "0351-12398")
 
 
 # --- settings of jobs and notifications ------------------------------------------------------
+# SMS: console (one line per message on stdout), file (var/sms.log), locmem (tests), http (a
+# generic JSON gateway: {phone}, {text} and {key} are replaced in the template; non-2xx = failure).
+SUNSHINE_SMS_BACKEND = env("SMS_BACKEND", "console")
+if SUNSHINE_SMS_BACKEND not in {"console", "file", "locmem", "http"}:
+    raise ImproperlyConfigured(f"SMS_BACKEND must be console, file, locmem or http, got {SUNSHINE_SMS_BACKEND!r}")
+SUNSHINE_SMS_FILE = env("SMS_FILE", str(VAR_DIR / "sms.log"))
+SUNSHINE_SMS_HTTP_URL = env("SMS_HTTP_URL", "")
+SUNSHINE_SMS_HTTP_METHOD = env("SMS_HTTP_METHOD", "POST").upper()
+SUNSHINE_SMS_HTTP_TEMPLATE = env(
+    "SMS_HTTP_TEMPLATE", '{"mobile": "{phone}", "content": "{text}", "requestId": "{key}"}'
+)
+SUNSHINE_SMS_HTTP_AUTH_HEADER = env("SMS_HTTP_AUTH_HEADER", "")  # the whole Authorization value, from the environment
+SUNSHINE_SMS_HTTP_TIMEOUT = envint("SMS_HTTP_TIMEOUT_SECONDS", "10")
+EMAIL_BACKEND = env("EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_HOST = env("EMAIL_HOST", "localhost")
+EMAIL_PORT = envint("EMAIL_PORT", "25")
+EMAIL_HOST_USER = env("EMAIL_HOST_USER", "")
+EMAIL_HOST_PASSWORD = env("EMAIL_HOST_PASSWORD", "")
+EMAIL_USE_TLS = envbool("EMAIL_USE_TLS", "false")
+EMAIL_TIMEOUT = envint("EMAIL_TIMEOUT_SECONDS", "10")
+DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "sunshine@localhost")
+# Delivery of SMS/e-mail: attempts before a message is marked failed, and the first back-off
+# (doubled per attempt, capped at an hour). A message "sending" for longer than the stall time
+# belongs to a worker that died: the stall sweep delivers it again with the same key.
+SUNSHINE_DELIVERY_MAX_ATTEMPTS = envint("DELIVERY_MAX_ATTEMPTS", "5")
+SUNSHINE_DELIVERY_BACKOFF_SECONDS = envint("DELIVERY_BACKOFF_SECONDS", "60")
+SUNSHINE_DELIVERY_STALL_SECONDS = envint("DELIVERY_STALL_SECONDS", "300")
+# The scheduler's database lease: renewed every third of this; another scheduler takes over after it.
+SUNSHINE_SCHEDULER_LEASE_SECONDS = envint("SCHEDULER_LEASE_SECONDS", "30")
 
 
 # --- settings of supervision (rungs, ladder) -------------------------------------------------

@@ -10,3 +10,4 @@ LANGUAGE_CODE = "zh-hans"
 # another thread and must see the same database after the test's own connection closes.
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
+SUNSHINE_SMS_BACKEND = "locmem"

@@ -1,1 +1,41 @@
-from django.db import models  # noqa: F401
+"""The scheduler's lease and its per-slot claims."""
+
+from __future__ import annotations
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class Lease(models.Model):
+    """Who may schedule: one row per lease name; the holder renews ``expires_at`` with a
+    conditional UPDATE and another process takes the lease over only after it expired."""
+
+    name = models.CharField(max_length=40, primary_key=True)
+    holder = models.CharField(_("holder"), max_length=100)
+    expires_at = models.DateTimeField(_("expires at"))
+    acquired_at = models.DateTimeField(_("acquired at"))
+
+    class Meta:
+        verbose_name = _("scheduler lease")
+        verbose_name_plural = _("scheduler leases")
+
+    def __str__(self) -> str:
+        return f"{self.name} held by {self.holder} until {self.expires_at:%Y-%m-%d %H:%M:%S}"
+
+
+class PeriodicRun(models.Model):
+    """One row per periodic job per cron slot: the unique pair makes each slot enqueue once, even
+    when a lease changes hands at that very moment."""
+
+    name = models.CharField(max_length=80)
+    slot = models.DateTimeField()
+    holder = models.CharField(max_length=100)
+    task_result_id = models.CharField(max_length=64, blank=True)
+    enqueued_at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["name", "slot"], name="periodic_run_slot_unique")]
+        indexes = [models.Index(fields=["-enqueued_at"], name="periodic_run_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.name}@{self.slot:%Y-%m-%d %H:%M}"

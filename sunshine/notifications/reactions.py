@@ -1,11 +1,155 @@
-"""Reaction to case-engine events (see sunshine/applications/reactions.py); runs in the same transaction."""
+"""Customer and staff notifications for case-engine events, written in the engine's transaction.
+
+intake → customer ``accepted`` (number, manager, limits) and staff ``assigned`` to the manager;
+stage_completed → ``stage_completed``, or ``defects`` (一次性告知) when a review/inspection failed,
+or ``connected`` for the connection stage; paused/resumed → ``paused``/``resumed`` with the reason;
+reassigned → staff ``assigned`` to the new manager. Keys are ``event:<id>:<template>``, so a
+replayed reaction never sends twice. Other event types (a calendar re-projection passes
+thousands) are dropped in one pass without a query.
+"""
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Sequence
+from datetime import date
+from typing import Any
 
-from sunshine.applications.models import Event, StageInstance
+from sunshine.accounts.models import User
+from sunshine.applications.models import Application, Event, PauseReason, StageInstance
+from sunshine.processes.models import Owner, StageTemplate
+
+TYPES = {"intake", "stage_completed", "stage_started", "paused", "resumed", "reassigned"}
+CONNECTION = "connection"
+
+
+def zh_date(value: str | None) -> str:
+    if not value:
+        return ""
+    d = date.fromisoformat(value)
+    return f"{d.year}年{d.month}月{d.day}日"
+
+
+def limits_text(stages: Sequence[StageInstance]) -> str:
+    """``受理1、现场勘查2、装表接电2，合计5个工作日`` from the utility stages' copied limits."""
+    parts: list[str] = []
+    total = 0
+    for s in sorted(stages, key=lambda s: s.seq):
+        if s.owner != Owner.UTILITY or s.time_limit_days is None:
+            continue
+        optional = "（如需）" if s.template.optional else ""
+        parts.append(f"{s.template.name_zh}{s.time_limit_days}{optional}")
+        total += s.time_limit_days
+    if not parts:
+        return ""
+    return f"{'、'.join(parts)}，合计{total}个工作日"
+
+
+class _Names:
+    """Chinese stage names by (process, code): from the stages at hand, else one query."""
+
+    def __init__(self, stages: Sequence[StageInstance]) -> None:
+        self.names: dict[tuple[int, str], str] = {}
+        for s in stages:
+            if StageInstance.template.is_cached(s):
+                self.names[(s.template.process_id, s.code)] = s.template.name_zh
+
+    def need(self, pairs: set[tuple[int, str]]) -> None:
+        missing = pairs - self.names.keys()
+        if missing:
+            rows = StageTemplate.objects.filter(
+                process_id__in={p for p, _ in missing}, code__in={c for _, c in missing}
+            ).values_list("process_id", "code", "name_zh")
+            self.names.update({(p, c): n for p, c, n in rows})
+
+    def get(self, app: Application, code: str | None) -> str:
+        return self.names.get((app.process_id, code or ""), code or "")
 
 
 def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
-    return None
+    relevant = [e for e in events if e.type in TYPES]
+    if not relevant:
+        return
+    from sunshine.notifications.services import notify_customer, notify_staff
+
+    apps = _applications(relevant)
+    names = _Names(stages)
+    names.need({(apps[e.application_id].process_id, e.stage) for e in relevant if e.stage})
+    by_app: dict[int, list[Event]] = defaultdict(list)
+    for e in relevant:
+        by_app[e.application_id].append(e)
+    stages_of: dict[int, list[StageInstance]] = defaultdict(list)
+    for s in stages:
+        stages_of[s.application_id].append(s)
+
+    for app_id, app_events in by_app.items():
+        app = apps[app_id]
+        has_intake = any(e.type == "intake" for e in app_events)
+        for i, e in enumerate(app_events):
+            key = f"event:{e.pk}"
+            if e.type == "intake":
+                notify_customer(app, "accepted", {"limits": limits_text(stages_of[app_id])}, key=f"{key}:accepted")
+                if app.customer_manager is not None:
+                    notify_staff([app.customer_manager], "assigned", {}, application=app, key=f"{key}:assigned")
+            elif e.type == "stage_completed" and not has_intake:
+                _stage_completed(app, e, app_events[i + 1 :], names, key)
+            elif e.type == "paused":
+                reason = e.data.get("reason") or ""
+                code = e.data.get("reason_code") or ""
+                label = str(PauseReason(code).label) if code in PauseReason.values else ""
+                notify_customer(
+                    app,
+                    "paused",
+                    {"reason": reason, "reason_label": label, "stage_name": names.get(app, e.stage)},
+                    key=f"{key}:paused",
+                )
+            elif e.type == "resumed":
+                notify_customer(
+                    app,
+                    "resumed",
+                    {"stage_name": names.get(app, e.stage), "deadline": zh_date(e.data.get("deadline"))},
+                    key=f"{key}:resumed",
+                )
+            elif e.type == "reassigned" and app.customer_manager is not None:
+                notify_staff(
+                    [app.customer_manager],
+                    "assigned",
+                    {"reason": e.data.get("reason") or ""},
+                    application=app,
+                    key=f"{key}:assigned",
+                )
+
+
+def _stage_completed(app: Application, e: Event, later: Sequence[Event], names: _Names, key: str) -> None:
+    from sunshine.notifications.services import notify_customer
+
+    stage_name = names.get(app, e.stage)
+    if e.data.get("outcome") == "failed":
+        defects = [str(d) for d in e.data.get("defects") or []]
+        text = "；".join(f"{n}. {d}" for n, d in enumerate(defects, start=1))
+        notify_customer(app, "defects", {"stage_name": stage_name, "defects": text}, key=f"{key}:defects")
+        return
+    if e.stage == CONNECTION:
+        notify_customer(app, "connected", {"stage_name": stage_name}, key=f"{key}:connected")
+        return
+    started = next((x for x in later if x.type == "stage_started"), None)
+    context: dict[str, Any] = {"stage_name": stage_name}
+    if started is not None:
+        context["next_stage_name"] = names.get(app, started.stage)
+        context["next_deadline"] = zh_date(started.data.get("deadline"))
+    notify_customer(app, "stage_completed", context, key=f"{key}:stage_completed")
+
+
+def _applications(events: Sequence[Event]) -> dict[int, Application]:
+    """The events' applications with their managers, reusing the objects the engine attached."""
+    found: dict[int, Application] = {}
+    for e in events:
+        if Event.application.is_cached(e):
+            found[e.application_id] = e.application
+    missing = {e.application_id for e in events} - found.keys()
+    if missing:
+        found.update(Application.objects.select_related("customer_manager").in_bulk(list(missing)))
+    for app in found.values():
+        if app.customer_manager_id and not Application.customer_manager.is_cached(app):
+            app.customer_manager = User.objects.get(pk=app.customer_manager_id)
+    return found

@@ -1,0 +1,5 @@
+from sunshine.jobs.schedule import Periodic
+
+JOBS = [
+    Periodic("notifications.requeue_stalled", "sunshine.notifications.tasks.requeue_stalled", "* * * * *"),
+]

@@ -1,0 +1,222 @@
+"""Notifications: write outbox rows in the caller's transaction; jobs deliver them.
+
+``notify_staff`` and ``notify_customer`` are idempotent per ``key``: a row is unique per
+``(key, channel, recipient)``, so asking twice with the same key stores and sends nothing new.
+Both return the number of new messages. SMS and e-mail rows are delivered by
+``sunshine.notifications.tasks.deliver``, enqueued when the caller's transaction commits; inbox
+rows are delivered by being written. When an application is given, each message writes a
+``notification_queued`` event (inbox: ``notification_sent``) on its timeline, and delivery writes
+``notification_sent`` or ``notification_failed``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from sunshine.accounts.models import User
+from sunshine.applications.models import Application, Event
+from sunshine.applications.reactions import record_events
+from sunshine.applications.services import Conflict, NotFound
+from sunshine.notifications.defaults import DEFAULT_TEMPLATES
+from sunshine.notifications.models import ChannelKind, Message, MessageStatus, Template
+from sunshine.notifications.rendering import render
+from sunshine.notifications.sms import mask_phone
+
+
+def mask_email(address: str) -> str:
+    name, _at, domain = address.partition("@")
+    return f"{name[:1]}***@{domain}" if domain else "***"
+
+
+def masked_recipient(message: Message) -> str:
+    """What the timeline shows: a masked phone or address, or the staff member's username."""
+    if message.channel == ChannelKind.SMS:
+        return mask_phone(message.address)
+    if message.channel == ChannelKind.EMAIL:
+        return mask_email(message.address)
+    return message.user.username if message.user else message.recipient
+
+
+def _template(code: str) -> Template:
+    """The administrator's version of template ``code``, else the shipped default (a flushed test
+    database or a deleted row must not stop the change that notifies)."""
+    template = Template.objects.filter(code=code).first()
+    if template is not None:
+        return template
+    for row in DEFAULT_TEMPLATES:
+        if row[0] == code:
+            return Template(code=row[0], audience=row[1], channels=row[2], title=row[3], body=row[4])
+    raise NotFound(_("No message template %(code)s.") % {"code": code}, "template_not_found")
+
+
+def application_context(app: Application) -> dict[str, Any]:
+    """Values every application message may use (never the ID number or the full phone)."""
+    manager = app.customer_manager
+    return {
+        "number": app.number,
+        "customer_name": app.customer_name,
+        "address": app.address,
+        "manager_name": manager.display_name if manager else "",
+        "manager_phone": manager.work_phone if manager else "",
+    }
+
+
+def _write(rows: list[Message], application: Application | None) -> int:
+    """Insert ``rows`` skipping those whose (key, channel, recipient) exists, write the timeline
+    events of the new ones and enqueue their delivery on commit. Returns how many were new."""
+    if not rows:
+        return 0
+    fresh_keys = {r.delivery_key for r in rows}
+    Message.objects.bulk_create(rows, ignore_conflicts=True)
+    new = list(Message.objects.filter(delivery_key__in=fresh_keys).select_related("user"))
+    if application is not None and new:
+        record_events(
+            [
+                Event(
+                    application=application,
+                    type="notification_sent" if m.channel == ChannelKind.INBOX else "notification_queued",
+                    at=m.created_at,
+                    actor=None,
+                    data={
+                        "channel": m.channel,
+                        "template": m.template,
+                        "recipient": masked_recipient(m),
+                        "message": m.pk,
+                    },
+                )
+                for m in new
+            ]
+        )
+    outbound = [m.pk for m in new if m.channel != ChannelKind.INBOX]
+    if outbound:
+        transaction.on_commit(lambda: enqueue_delivery(outbound))
+    return len(new)
+
+
+def enqueue_delivery(message_ids: Sequence[int]) -> None:
+    from sunshine.notifications.tasks import deliver
+
+    for pk in message_ids:
+        deliver.enqueue(pk)
+
+
+def notify_staff(
+    users: Iterable[User],
+    template: str,
+    context: dict[str, Any],
+    *,
+    application: Application | None = None,
+    key: str,
+) -> int:
+    """One message per user per channel of ``template`` (inbox always; SMS to the work phone and
+    e-mail when the template lists them and the user has one). Call inside the transaction of the
+    change that causes it."""
+    tpl = _template(template)
+    values = {**(application_context(application) if application else {}), **context}
+    title, body = render(tpl.title, values), render(tpl.body, values)
+    now = timezone.now()
+    channels = set(tpl.channel_list()) | {ChannelKind.INBOX.value}
+    rows: list[Message] = []
+    seen: set[int] = set()
+    for user in users:
+        if user is None or user.pk in seen or not user.is_active:
+            continue
+        seen.add(user.pk)
+        targets = [(ChannelKind.INBOX, "")]
+        if ChannelKind.SMS in channels and user.work_phone:
+            targets.append((ChannelKind.SMS, user.work_phone))
+        if ChannelKind.EMAIL in channels and user.email:
+            targets.append((ChannelKind.EMAIL, user.email))
+        for channel, address in targets:
+            inbox = channel == ChannelKind.INBOX
+            rows.append(
+                Message(
+                    key=key,
+                    channel=channel,
+                    recipient=f"user:{user.pk}",
+                    user=user,
+                    address=address,
+                    application=application,
+                    template=template,
+                    title=title,
+                    body=body,
+                    status=MessageStatus.SENT if inbox else MessageStatus.PENDING,
+                    sent_at=now if inbox else None,
+                    next_attempt_at=None if inbox else now,
+                    created_at=now,
+                    delivery_key=uuid.uuid4(),
+                )
+            )
+    return _write(rows, application)
+
+
+def notify_customer(application: Application, template: str, context: dict[str, Any], *, key: str) -> int:
+    """One SMS to the application's contact phone. Call inside the transaction of the change."""
+    tpl = _template(template)
+    values = {**application_context(application), **context}
+    phone = application.contact_phone
+    if not phone:
+        return 0
+    now = timezone.now()
+    row = Message(
+        key=key,
+        channel=ChannelKind.SMS,
+        recipient=f"phone:{phone}",
+        address=phone,
+        application=application,
+        template=template,
+        title=render(tpl.title, values),
+        body=render(tpl.body, values),
+        status=MessageStatus.PENDING,
+        next_attempt_at=now,
+        created_at=now,
+        delivery_key=uuid.uuid4(),
+    )
+    return _write([row], application)
+
+
+# --- inbox ------------------------------------------------------------------------------------
+
+
+def mark_read(user: User, message_ids: Iterable[int] | None = None) -> int:
+    """Mark the user's unread inbox messages read (all of them when ``message_ids`` is None);
+    another user's message ids are ignored. Returns how many changed."""
+    qs = Message.objects.filter(user=user, channel=ChannelKind.INBOX, read_at__isnull=True)
+    if message_ids is not None:
+        qs = qs.filter(pk__in=list(message_ids))
+    return qs.update(read_at=timezone.now())
+
+
+# --- administrators ---------------------------------------------------------------------------
+
+
+def retry_message(message_id: int) -> Message:
+    """Put a permanently failed message back in the queue with fresh attempts (same key)."""
+    with transaction.atomic():
+        message = Message.objects.select_for_update().filter(pk=message_id).first()
+        if message is None:
+            raise NotFound(_("No such message."), "message_not_found")
+        if message.status != MessageStatus.FAILED:
+            raise Conflict(_("Only a failed message can be retried."), "message_not_failed")
+        message.status = MessageStatus.PENDING
+        message.attempts = 0
+        message.next_attempt_at = timezone.now()
+        message.save(update_fields=["status", "attempts", "next_attempt_at"])
+        pk = message.pk
+        transaction.on_commit(lambda: enqueue_delivery([pk]))
+    return message
+
+
+def max_attempts() -> int:
+    return int(settings.SUNSHINE_DELIVERY_MAX_ATTEMPTS)
+
+
+def backoff_seconds() -> float:
+    return float(settings.SUNSHINE_DELIVERY_BACKOFF_SECONDS)

@@ -1,0 +1,191 @@
+"""Notifications of the case engine: who gets which text, once, and how it is delivered.
+
+November 2026 has no holidays: Mon 2 … Fri 6, Sat 7, Sun 8, Mon 9 … Fri 13.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import time_machine
+
+from sunshine.applications import services
+from sunshine.applications.models import Application, Event
+from sunshine.applications.validation import validate_intake
+from sunshine.jobs.runner import run_ready
+from sunshine.notifications import sms
+from sunshine.notifications.models import Message, MessageStatus, Template
+from sunshine.notifications.services import notify_customer, notify_staff
+from tests.conftest import intake_body
+
+pytestmark = pytest.mark.django_db
+
+
+def at(day: str, hm: str = "10:00"):
+    return time_machine.travel(f"{day} {hm} +0800", tick=False)
+
+
+@pytest.fixture(autouse=True)
+def _sms_outbox():
+    sms.outbox.clear()
+    yield
+    sms.outbox.clear()
+
+
+def new_app(actor, when="2026-11-02", category="lv_residential", channel="counter", **overrides) -> Application:
+    if category.startswith("hv"):
+        overrides.setdefault("requested_capacity", 800)
+        overrides.setdefault("capacity_unit", "kVA")
+    with at(when), pytest.MonkeyPatch.context() as mp:
+        mp.setattr("sunshine.applications.services.new_number", lambda on: "YK2611020000018")
+        data = validate_intake(intake_body(channel=channel, category=category, **overrides), date.fromisoformat(when))
+        return services.intake(data, actor).application
+
+
+def texts(app: Application) -> list[tuple[str, str, str, str]]:
+    return list(
+        Message.objects.filter(application=app).order_by("id").values_list("template", "channel", "recipient", "body")
+    )
+
+
+def deliver_all(when: str, hm: str = "10:01") -> int:
+    with at(when, hm):
+        return run_ready()
+
+
+def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
+    personas, django_capture_on_commit_callbacks
+):
+    alice = personas["alice"]
+    with django_capture_on_commit_callbacks(execute=True):
+        app = new_app(personas["clerk"])
+    number = app.number
+    assert texts(app) == [
+        (
+            "accepted",
+            "sms",
+            "phone:13800138000",
+            "【阳光业扩】张三您好，您的用电申请已受理，申请编号YK2611020000018。客户经理李爱（电话0351-1111111）为您服务。"
+            "承诺时限：业务受理1、现场勘查2、装表接电2，合计5个工作日。进度查询或投诉请致电0351-12398。",
+        ),
+        ("assigned", "inbox", f"user:{alice.pk}", "申请YK2611020000018（张三，太原市晋源区晋祠路一段1号）已分派给您。"),
+    ]
+    with at("2026-11-03"), django_capture_on_commit_callbacks(execute=True):
+        services.complete_stage(number, "survey", personas["engineer"])
+    with at("2026-11-04"), django_capture_on_commit_callbacks(execute=True):
+        services.pause(number, alice, reason_code="customer_request", reason="客户要求暂缓，待装修完成")
+    with at("2026-11-06"), django_capture_on_commit_callbacks(execute=True):
+        services.resume(number, alice)
+    with at("2026-11-09"), django_capture_on_commit_callbacks(execute=True):
+        services.reassign(number, personas["leader"], username="bob", reason="李爱休假")
+    with at("2026-11-10"), django_capture_on_commit_callbacks(execute=True):
+        services.complete_stage(number, "connection", personas["bob"])
+    bob = personas["bob"]
+    assert texts(app)[2:] == [
+        (
+            "stage_completed",
+            "sms",
+            "phone:13800138000",
+            "【阳光业扩】您的申请YK2611020000018已完成“现场勘查”环节，下一环节：装表接电，预计2026年11月5日前完成。",
+        ),
+        (
+            "paused",
+            "sms",
+            "phone:13800138000",
+            "【阳光业扩】您的申请YK2611020000018已暂停办理，原因：客户要求暂缓，待装修完成。"
+            "如认为暂停原因不在您，可在进度查询页面提出申诉或致电0351-12398。",
+        ),
+        (
+            "resumed",
+            "sms",
+            "phone:13800138000",
+            "【阳光业扩】您的申请YK2611020000018已恢复办理（装表接电），本环节办结期限2026年11月9日。",
+        ),
+        (
+            "assigned",
+            "inbox",
+            f"user:{bob.pk}",
+            "申请YK2611020000018（张三，太原市晋源区晋祠路一段1号）已分派给您，原因：李爱休假。",
+        ),
+        (
+            "connected",
+            "sms",
+            "phone:13800138000",
+            "【阳光业扩】您的申请YK2611020000018已完成装表接电，正式通电。感谢您的信任，近期我们将回访，"
+            "请对我们的服务作出评价。监督电话0351-12398。",
+        ),
+    ]
+    # Every SMS went out once through the gateway, with its own idempotency key.
+    assert deliver_all("2026-11-10", "10:05") == 5
+    # (tasks enqueued in the same instant run in any order)
+    assert sorted((s.phone, s.text) for s in sms.outbox) == sorted(
+        ("13800138000", body) for _t, channel, _r, body in texts(app) if channel == "sms"
+    )
+    assert len({s.key for s in sms.outbox}) == 5
+    assert Message.objects.filter(application=app, channel="sms").exclude(status=MessageStatus.SENT).count() == 0
+    sent = list(Event.objects.filter(application=app, type="notification_sent").values_list("data", flat=True))
+    assert sorted((d["channel"], d["template"], d["recipient"]) for d in sent) == [
+        ("inbox", "assigned", "alice"),
+        ("inbox", "assigned", "bob"),
+        ("sms", "accepted", "138****8000"),
+        ("sms", "connected", "138****8000"),
+        ("sms", "paused", "138****8000"),
+        ("sms", "resumed", "138****8000"),
+        ("sms", "stage_completed", "138****8000"),
+    ]
+
+
+def test_the_same_key_twice_stores_and_sends_one_message(personas, django_capture_on_commit_callbacks):
+    leader = personas["leader"]
+    leader.email = "leader@example.com"
+    leader.save()
+    app = new_app(personas["clerk"])
+    with at("2026-11-05"), django_capture_on_commit_callbacks(execute=True) as callbacks:
+        first = notify_staff(
+            [leader],
+            "overdue",
+            {"stage_name": "现场勘查", "days": 1, "deadline": "11月4日"},
+            application=app,
+            key="rung:1:overdue",
+        )
+        again = notify_staff([leader, leader], "overdue", {"days": 9}, application=app, key="rung:1:overdue")
+    assert (first, again) == (2, 0)  # inbox + e-mail (the leader has no work phone)
+    assert len(callbacks) == 1
+    rows = Message.objects.filter(key="rung:1:overdue").order_by("channel")
+    assert [(m.channel, m.address, m.body) for m in rows] == [
+        (
+            "email",
+            "leader@example.com",
+            "超期：申请YK2611020000018“现场勘查”环节已超期1个工作日（期限11月4日），请立即办理。",
+        ),
+        ("inbox", "", "超期：申请YK2611020000018“现场勘查”环节已超期1个工作日（期限11月4日），请立即办理。"),
+    ]
+    with at("2026-11-05"), django_capture_on_commit_callbacks(execute=True):
+        assert notify_customer(app, "message", {"text": "测试"}, key="k") == 1
+        assert notify_customer(app, "message", {"text": "again"}, key="k") == 0
+
+
+def test_a_rolled_back_change_leaves_no_message_and_enqueues_nothing(personas, django_capture_on_commit_callbacks):
+    from django.db import transaction
+    from django_tasks_db.models import DBTaskResult
+
+    app = new_app(personas["clerk"])
+    before = Message.objects.count()
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        with pytest.raises(RuntimeError), transaction.atomic():
+            notify_customer(app, "message", {"text": "x"}, key="rolled-back")
+            raise RuntimeError
+    assert Message.objects.count() == before
+    assert callbacks == []
+    assert not DBTaskResult.objects.filter(task_path="sunshine.notifications.tasks.deliver").exists()
+
+
+def test_templates_see_plain_values_only(personas, django_capture_on_commit_callbacks):
+    template = Template.objects.get(code="message")
+    template.body = "{{ text }}|{{ app.customer.id_number }}|{{ number }}|{% now 'Y' %}"
+    template.save()
+    app = new_app(personas["clerk"])
+    with at("2026-11-05"):
+        notify_customer(app, "message", {"text": "你好", "app": app}, key="plain")
+    assert Message.objects.get(key="plain").body == "你好||YK2611020000018|2026"
