@@ -172,10 +172,13 @@ def test_a_rolled_back_change_leaves_no_message_and_enqueues_nothing(personas, d
 
     app = new_app(personas["clerk"])
     before = Message.objects.count()
-    with django_capture_on_commit_callbacks(execute=True) as callbacks:
-        with pytest.raises(RuntimeError), transaction.atomic():
-            notify_customer(app, "message", {"text": "x"}, key="rolled-back")
-            raise RuntimeError
+    with (
+        django_capture_on_commit_callbacks(execute=True) as callbacks,
+        pytest.raises(RuntimeError),
+        transaction.atomic(),
+    ):
+        notify_customer(app, "message", {"text": "x"}, key="rolled-back")
+        raise RuntimeError
     assert Message.objects.count() == before
     assert callbacks == []
     assert not DBTaskResult.objects.filter(task_path="sunshine.notifications.tasks.deliver").exists()
