@@ -117,7 +117,7 @@ def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
         ),
     ]
     # Every SMS went out once through the gateway, with its own idempotency key.
-    assert deliver_all("2026-11-10", "10:05") == 5
+    assert deliver_all("2026-11-10", "10:05") == 7  # 5 SMS, 2 inbox
     # (tasks enqueued in the same instant run in any order)
     assert sorted((s.phone, s.text) for s in sms.outbox) == sorted(
         ("13800138000", body) for _t, channel, _r, body in texts(app) if channel == "sms"

@@ -4,9 +4,10 @@
 ``(key, channel, recipient)``, so asking twice with the same key stores and sends nothing new.
 Both return the number of new messages. SMS and e-mail rows are delivered by
 ``sunshine.notifications.tasks.deliver``, enqueued when the caller's transaction commits; inbox
-rows are delivered by being written. When an application is given, each message writes a
-``notification_queued`` event (inbox: ``notification_sent``) on its timeline, and delivery writes
-``notification_sent`` or ``notification_failed``.
+rows are readable at once and marked delivered by the same job. Delivery writes
+``notification_sent`` (or, after the last failed attempt, ``notification_failed``) on the timeline
+of the application when one is given. (No ``notification_queued`` event: the timeline records
+what happened to the customer's case, and a queued message has not happened yet.)
 """
 
 from __future__ import annotations
@@ -21,8 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import User
-from sunshine.applications.models import Application, Event
-from sunshine.applications.reactions import record_events
+from sunshine.applications.models import Application
 from sunshine.applications.services import Conflict, NotFound
 from sunshine.notifications.defaults import DEFAULT_TEMPLATES
 from sunshine.notifications.models import ChannelKind, Message, MessageStatus, Template
@@ -68,35 +68,16 @@ def application_context(app: Application) -> dict[str, Any]:
     }
 
 
-def _write(rows: list[Message], application: Application | None) -> int:
-    """Insert ``rows`` skipping those whose (key, channel, recipient) exists, write the timeline
-    events of the new ones and enqueue their delivery on commit. Returns how many were new."""
+def _write(rows: list[Message]) -> int:
+    """Insert ``rows`` skipping those whose (key, channel, recipient) exists and enqueue the
+    delivery of the new ones on commit. Returns how many were new."""
     if not rows:
         return 0
     fresh_keys = {r.delivery_key for r in rows}
     Message.objects.bulk_create(rows, ignore_conflicts=True)
-    new = list(Message.objects.filter(delivery_key__in=fresh_keys).select_related("user"))
-    if application is not None and new:
-        record_events(
-            [
-                Event(
-                    application=application,
-                    type="notification_sent" if m.channel == ChannelKind.INBOX else "notification_queued",
-                    at=m.created_at,
-                    actor=None,
-                    data={
-                        "channel": m.channel,
-                        "template": m.template,
-                        "recipient": masked_recipient(m),
-                        "message": m.pk,
-                    },
-                )
-                for m in new
-            ]
-        )
-    outbound = [m.pk for m in new if m.channel != ChannelKind.INBOX]
-    if outbound:
-        transaction.on_commit(lambda: enqueue_delivery(outbound))
+    new = list(Message.objects.filter(delivery_key__in=fresh_keys).values_list("pk", flat=True))
+    if new:
+        transaction.on_commit(lambda: enqueue_delivery(new))
     return len(new)
 
 
@@ -135,7 +116,6 @@ def notify_staff(
         if ChannelKind.EMAIL in channels and user.email:
             targets.append((ChannelKind.EMAIL, user.email))
         for channel, address in targets:
-            inbox = channel == ChannelKind.INBOX
             rows.append(
                 Message(
                     key=key,
@@ -147,14 +127,13 @@ def notify_staff(
                     template=template,
                     title=title,
                     body=body,
-                    status=MessageStatus.SENT if inbox else MessageStatus.PENDING,
-                    sent_at=now if inbox else None,
-                    next_attempt_at=None if inbox else now,
+                    status=MessageStatus.PENDING,
+                    next_attempt_at=now,
                     created_at=now,
                     delivery_key=uuid.uuid4(),
                 )
             )
-    return _write(rows, application)
+    return _write(rows)
 
 
 def notify_customer(application: Application, template: str, context: dict[str, Any], *, key: str) -> int:
@@ -179,7 +158,7 @@ def notify_customer(application: Application, template: str, context: dict[str, 
         created_at=now,
         delivery_key=uuid.uuid4(),
     )
-    return _write([row], application)
+    return _write([row])
 
 
 # --- inbox ------------------------------------------------------------------------------------

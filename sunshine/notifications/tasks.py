@@ -41,7 +41,6 @@ def claim(message_id: int) -> Message | None:
     taken = (
         Message.objects.filter(pk=message_id)
         .filter(_claimable(now))
-        .exclude(channel=ChannelKind.INBOX)
         .update(status=MessageStatus.SENDING, claimed_at=now, next_attempt_at=now, attempts=F("attempts") + 1)
     )
     if taken != 1:
@@ -61,8 +60,7 @@ def send(message: Message) -> None:
             to=[message.address],
             headers={"X-Idempotency-Key": key, "Message-ID": f"<{key}@sunshine>"},
         ).send(fail_silently=False)
-    else:
-        raise ValueError(f"cannot deliver channel {message.channel!r}")
+    # An inbox message is delivered by being stored: the job only records it on the timeline.
 
 
 def _timeline(message: Message, type_: str, **extra: Any) -> None:
@@ -119,7 +117,7 @@ def _on_give_up(message_id: int, *, error: BaseException, attempt: int, **kwargs
 @task()
 @with_retries(max_attempts=max_attempts, base_delay=backoff_seconds, on_retry=_on_retry, on_give_up=_on_give_up)
 def deliver(message_id: int, *, attempt: int = 1) -> str:
-    """Deliver one outbox message (SMS or e-mail). Idempotent: a message already sent is skipped."""
+    """Deliver one outbox message (SMS, e-mail, inbox). Idempotent: a message already sent is skipped."""
     message = claim(message_id)
     if message is None:
         return "skipped"
