@@ -115,21 +115,36 @@ def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
             "【阳光业扩】您的申请YK2611020000018已完成装表接电，正式通电。感谢您的信任，近期我们将回访，"
             "请对我们的服务作出评价。监督电话0351-12398。",
         ),
+        # (the feedback app schedules the follow-up call on connection, through the same outbox)
+        (
+            "followup_assigned",
+            "inbox",
+            f"user:{personas['clerk'].pk}",
+            "回访任务：申请YK2611020000018（张三）请于2026-11-17前完成回访。",
+        ),
+        (
+            "followup_coming",
+            "sms",
+            "phone:13800138000",
+            "【阳光业扩】您的申请YK2611020000018已办结，近期我们将致电回访，请留意接听。监督电话0351-12398。",
+        ),
     ]
     # Every SMS went out once through the gateway, with its own idempotency key.
-    assert deliver_all("2026-11-10", "10:05") == 7  # 5 SMS, 2 inbox
+    assert deliver_all("2026-11-10", "10:05") == 9  # 6 SMS, 3 inbox
     # (tasks enqueued in the same instant run in any order)
     assert sorted((s.phone, s.text) for s in sms.outbox) == sorted(
         ("13800138000", body) for _t, channel, _r, body in texts(app) if channel == "sms"
     )
-    assert len({s.key for s in sms.outbox}) == 5
+    assert len({s.key for s in sms.outbox}) == 6
     assert Message.objects.filter(application=app, channel="sms").exclude(status=MessageStatus.SENT).count() == 0
     sent = list(Event.objects.filter(application=app, type="notification_sent").values_list("data", flat=True))
     assert sorted((d["channel"], d["template"], d["recipient"]) for d in sent) == [
         ("inbox", "assigned", "alice"),
         ("inbox", "assigned", "bob"),
+        ("inbox", "followup_assigned", "clerk"),
         ("sms", "accepted", "138****8000"),
         ("sms", "connected", "138****8000"),
+        ("sms", "followup_coming", "138****8000"),
         ("sms", "paused", "138****8000"),
         ("sms", "resumed", "138****8000"),
         ("sms", "stage_completed", "138****8000"),
