@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sunshine.workbench.evaluation import views
 
 app_name = "workbench_evaluation"
-urlpatterns: list = []
+urlpatterns: list = [
+    path("workbench/evaluations/", views.evaluation_list, name="list"),
+    path("workbench/evaluations/<str:period>/", views.evaluation_detail, name="detail"),
+]
