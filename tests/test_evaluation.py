@@ -306,3 +306,19 @@ def test_a_leader_freezes_a_period_from_the_page_and_a_manager_may_not(october, 
     r = client.post("/workbench/evaluations/", {"period": "2026-10"})
     assert r.status_code == 302 and r["Location"] == "/workbench/evaluations/2026-10/"
     assert EvaluationSnapshot.objects.get().frozen_by == personas["leader"]
+
+
+@pytest.mark.django_db
+def test_the_monthly_job_freezes_last_month_and_quarter_once(october):
+    from sunshine.evaluation.tasks import freeze_last_periods_now
+    from sunshine.jobs.schedule import discover
+
+    assert "evaluation.freeze_last_periods" in [p.name for p in discover()]
+    with at("2026-11-01", "01:30"):
+        assert freeze_last_periods_now() == ["2026-10"]
+        assert freeze_last_periods_now() == []
+    with at("2027-01-01", "01:30"):
+        assert freeze_last_periods_now() == ["2026-12", "2026-Q4"]
+    assert EvaluationSnapshot.objects.get(period="2026-Q4").results.get(manager__username="alice").score == Decimal(
+        "76.25"
+    )
