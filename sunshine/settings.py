@@ -202,6 +202,9 @@ MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))
 MEDIA_URL = "/media/"
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2_621_440
 DATA_UPLOAD_MAX_MEMORY_SIZE = envint("DATA_UPLOAD_MAX_MEMORY_SIZE", str(2_621_440))
+# Scans of an application's documents (served only through the access-checked case page).
+SUNSHINE_DOCUMENTS_DIR = Path(env("SUNSHINE_DOCUMENTS_DIR", str(MEDIA_ROOT / "documents")))
+SUNSHINE_DOCUMENT_MAX_BYTES = envint("SUNSHINE_DOCUMENT_MAX_BYTES", str(10 * 1024 * 1024))
 
 # --- sign-in lockout (django-axes) -----------------------------------------------------------
 AXES_FAILURE_LIMIT = envint("AXES_FAILURE_LIMIT", "5")

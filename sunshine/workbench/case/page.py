@@ -1,0 +1,209 @@
+"""Everything the application page shows, read with a fixed number of queries whatever the
+number of stages, pauses, events and documents (tests assert it)."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from django.utils import timezone
+
+from sunshine.accounts.models import Role, User
+from sunshine.applications import access, selectors
+from sunshine.applications.models import Application, Event, StageStatus, Status
+from sunshine.applications.services import Forbidden
+from sunshine.calendar import workdays
+from sunshine.calendar.explain import Explanation, day_names, explain_deadline
+from sunshine.documents import services as documents
+from sunshine.processes.models import Owner
+from sunshine.workbench.case import privacy
+from sunshine.workbench.case.explanation import Step, steps
+
+
+@dataclass
+class TimelineEntry:
+    row: selectors.StageRow
+    events: list[Event] = field(default_factory=list)
+    explanation: Explanation | None = None
+    steps: list[Step] = field(default_factory=list)
+
+    @property
+    def stage(self) -> Any:
+        return self.row.stage
+
+    @property
+    def clock(self) -> Any:
+        return self.row.clock
+
+    # What the deadline badges tag reads (deadline/status/paused/deadline_provisional).
+    @property
+    def deadline(self) -> date | None:
+        return self.row.clock.deadline
+
+    @property
+    def status(self) -> str:
+        return self.row.stage.status
+
+    @property
+    def paused(self) -> bool:
+        return self.row.stage.status == StageStatus.PAUSED
+
+    @property
+    def deadline_provisional(self) -> bool:
+        return self.row.stage.deadline_provisional
+
+    @property
+    def utility(self) -> bool:
+        return self.row.stage.owner == Owner.UTILITY
+
+    @property
+    def css(self) -> str:
+        s = self.row.stage.status
+        if s in (StageStatus.COMPLETED, StageStatus.SKIPPED):
+            return "done"
+        if s in (StageStatus.IN_PROGRESS, StageStatus.PAUSED):
+            return "current late" if self.row.clock.overdue else "current"
+        return "pending"
+
+
+def roles(of: Iterable[str]) -> set[str]:
+    return set(of)
+
+
+def _allowed(check: Any) -> bool:
+    try:
+        check()
+    except Forbidden:
+        return False
+    return True
+
+
+def stage_role_ok(user: User, app: Application, row: selectors.StageRow) -> bool:
+    """``access.require_stage_role`` answered from the template already loaded with the row."""
+    if user.role == Role.ADMIN:
+        return True
+    return _allowed(lambda: access.require_role(user, roles(row.stage.template.actor_roles), app))
+
+
+@dataclass
+class Actions:
+    complete: selectors.StageRow | None = None
+    skippable: list[selectors.StageRow] = field(default_factory=list)
+    pause: bool = False
+    resume: bool = False
+    reassign: bool = False
+    cancel: bool = False
+
+    @property
+    def any(self) -> bool:
+        return bool(self.complete or self.skippable or self.pause or self.resume or self.reassign or self.cancel)
+
+
+def actions_for(user: User, app: Application, rows: list[selectors.StageRow]) -> Actions:
+    """Only what ``user`` may do now; the views check the same rules again on POST."""
+    out = Actions()
+    if not app.is_open:
+        return out
+    current = next((r for r in rows if r.stage.status in (StageStatus.IN_PROGRESS, StageStatus.PAUSED)), None)
+    if current and current.stage.status == StageStatus.IN_PROGRESS and stage_role_ok(user, app, current):
+        out.complete = current
+    seen: set[str] = set()
+    if app.status == Status.IN_PROGRESS:
+        for r in rows:
+            s = r.stage
+            if (
+                s.template.optional
+                and s.status in (StageStatus.PENDING, StageStatus.IN_PROGRESS)
+                and s.code not in seen
+            ):
+                seen.add(s.code)
+                if stage_role_ok(user, app, r):
+                    out.skippable.append(r)
+    pause_ok = _allowed(lambda: access.require_role(user, roles(access.PAUSE_ROLES), app))
+    out.pause = bool(
+        pause_ok and app.status == Status.IN_PROGRESS and current is not None and current.stage.owner == Owner.UTILITY
+    )
+    out.resume = pause_ok and app.status == Status.PAUSED
+    out.reassign = _allowed(lambda: access.require_role(user, roles(access.REASSIGN_ROLES), app))
+    out.cancel = _allowed(lambda: access.require_role(user, roles(access.CANCEL_ROLES), app))
+    return out
+
+
+def _clock_day(app: Application, today: date) -> date:
+    """The day the clocks stopped: the cancellation day of a cancelled application, else today."""
+    if app.status == Status.CANCELLED and app.cancelled_at:
+        return timezone.localdate(app.cancelled_at)
+    return today
+
+
+def timeline(app: Application, rows: list[selectors.StageRow], events: list[Event], today: date) -> list[TimelineEntry]:
+    by_stage: dict[tuple[str, int], list[Event]] = defaultdict(list)
+    for e in events:
+        if e.stage and e.round:
+            by_stage[(e.stage, e.round)].append(e)
+    entries = [TimelineEntry(r, by_stage.get((r.stage.code, r.stage.round), [])) for r in rows]
+    explained = [
+        t
+        for t in entries
+        if t.utility
+        and t.stage.started_on
+        and t.stage.time_limit_days is not None
+        and t.stage.status != StageStatus.SKIPPED
+    ]
+    if not explained:
+        return entries
+    cal = workdays.current()
+    clock_day = _clock_day(app, today)
+    first = min(t.stage.started_on for t in explained)
+    last = max([t.clock.deadline or clock_day for t in explained] + [clock_day])
+    names = day_names(first, last)
+    for t in explained:
+        s = t.stage
+        running = s.status == StageStatus.PAUSED and app.status != Status.CANCELLED
+        pauses = [(p.started_on, p.ended_on or clock_day) for p in t.row.pauses]
+        t.explanation = explain_deadline(
+            cal,
+            start=s.started_on,
+            limit=s.time_limit_days,
+            pauses=pauses,
+            names=names,
+            until=clock_day if running else None,
+        )
+        t.steps = steps(t.explanation)
+    return entries
+
+
+def page_context(user: User, app: Application, today: date | None = None) -> dict[str, Any]:
+    today = today or timezone.localdate()
+    rows = selectors.stage_rows(app, today)
+    events = list(Event.objects.filter(application=app).select_related("actor").order_by("id"))
+    actions = actions_for(user, app, rows)
+    managers: list[User] = []
+    if actions.reassign:
+        managers = list(
+            User.objects.filter(role=Role.CUSTOMER_MANAGER, is_active=True)
+            .exclude(pk=app.customer_manager_id or 0)
+            .order_by("username")
+        )
+    requirements = documents.required_documents(app)
+    doc_roles = _allowed(lambda: access.require_role(user, roles(documents.DOCUMENT_ROLES), app))
+    waive_roles = _allowed(lambda: access.require_role(user, roles(documents.WAIVE_ROLES), app))
+    return {
+        "app": app,
+        "today": today,
+        "timeline": timeline(app, rows, events, today),
+        "events": events,
+        "results": selectors.application_results(app, rows),
+        "actions": actions,
+        "managers": managers,
+        "masked": privacy.masked(app),
+        "may_reveal": privacy.may_reveal(user, app),
+        "requirements": requirements,
+        "missing": [r.kind.name for r in requirements if r.missing],
+        "may_edit_documents": doc_roles and app.status != Status.CANCELLED,
+        "may_waive_documents": waive_roles and app.status != Status.CANCELLED,
+        "max_upload_mb": f"{documents.max_bytes() / 1024 / 1024:g}",
+    }

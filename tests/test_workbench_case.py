@@ -1,0 +1,394 @@
+"""The application page (/workbench/applications/<number>/) through the Django test client.
+
+November 2026 has no holidays: Mon 2 ... Fri 6, Sat 7, Sun 8, Mon 9 ... Fri 13.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+import time_machine
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from sunshine.applications import services
+from sunshine.applications.models import Application, Event, Pause, StageInstance
+from sunshine.applications.validation import validate_intake
+from sunshine.calendar import workdays
+from tests.conftest import intake_body
+
+D = date
+
+
+def at(day: str, hm: str = "10:00"):
+    return time_machine.travel(f"{day} {hm} +0800", tick=False)
+
+
+def new_app(actor, category: str = "lv_residential", when: str = "2026-11-02", **overrides: Any) -> Application:
+    if category.startswith("hv"):
+        overrides.setdefault("requested_capacity", 800)
+        overrides.setdefault("capacity_unit", "kVA")
+    with at(when):
+        data = validate_intake(intake_body(category=category, **overrides), D.fromisoformat(when))
+        return services.intake(data, actor).application
+
+
+def url(app: Application, action: str = "") -> str:
+    base = f"/workbench/applications/{app.number}/"
+    return base + (f"{action}/" if action else "")
+
+
+def client_for(user) -> Client:
+    c = Client()
+    if user is not None:
+        c.force_login(user)
+    return c
+
+
+def text(html: bytes) -> str:
+    """The page's visible text, tags stripped and whitespace collapsed."""
+    s = re.sub(r"<(script|style)[^>]*>.*?</\1>", " ", html.decode(), flags=re.S)
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", s)).strip()
+
+
+def snapshot(app: Application) -> tuple:
+    app.refresh_from_db()
+    return (
+        app.status,
+        app.current_stage,
+        app.customer_manager_id,
+        list(StageInstance.objects.filter(application=app).order_by("seq").values_list("code", "round", "status")),
+        Event.objects.filter(application=app).count(),
+        Pause.objects.filter(application=app).count(),
+    )
+
+
+@pytest.fixture
+def app(personas) -> Application:
+    return new_app(personas["clerk"])  # assigned to alice (fewest open, then username)
+
+
+# --- who may open the page ------------------------------------------------------------------------
+
+
+def test_anonymous_is_sent_to_sign_in(app):
+    r = Client().get(url(app))
+    assert r.status_code == 302
+    assert r["Location"] == f"/accounts/login/?next=/workbench/applications/{app.number}/"
+
+
+@pytest.mark.parametrize("who", ["clerk", "alice", "engineer", "leader", "auditor", "admin"])
+def test_staff_who_may_see_the_case_get_the_page(personas, app, who):
+    with at("2026-11-02", "11:00"):
+        r = client_for(personas[who]).get(url(app))
+    assert r.status_code == 200
+    page = text(r.content)
+    assert app.number in page
+    assert "张三" in page
+    assert "现场勘查" in page
+
+
+def test_another_customer_manager_gets_403_and_sees_nothing(personas, app):
+    assert app.customer_manager.username == "alice"
+    r = client_for(personas["bob"]).get(url(app))
+    assert r.status_code == 403
+    assert "张三" not in r.content.decode()
+    assert "您无权查看此申请" in text(r.content) or "无权" in text(r.content)
+
+
+def test_a_user_without_a_role_gets_403(personas, app):
+    r = client_for(personas["outsider"]).get(url(app))
+    assert r.status_code == 403
+
+
+def test_an_unknown_number_is_404(personas):
+    r = client_for(personas["leader"]).get("/workbench/applications/YK0000000000000/")
+    assert r.status_code == 404
+
+
+# --- the customer card: masked by default, every unmasking logged ----------------------------------
+
+
+def test_id_and_phone_are_masked_by_default(personas, app):
+    page = client_for(personas["alice"]).get(url(app)).content.decode()
+    assert "1101**********002X" in page
+    assert "138****8000" in page
+    assert "11010519491231002X" not in page
+    assert "13800138000" not in page
+
+
+@pytest.mark.parametrize("who", ["alice", "leader", "auditor", "admin"])
+def test_allowed_roles_reveal_the_full_value_and_it_is_logged(personas, app, who):
+    c = client_for(personas[who])
+    assert 'id="reveal-id_number"' in c.get(url(app)).content.decode()
+    with at("2026-11-03", "09:30"):
+        r = c.post(url(app, "reveal/id_number"), HTTP_HX_REQUEST="true")
+    assert r.status_code == 200
+    assert r.content.decode().strip() == '<span class="pii-value" data-field="id_number">11010519491231002X</span>'
+    e = Event.objects.filter(application=app, type="pii_viewed").get()
+    assert (e.actor.username, e.data, e.stage) == (who, {"field": "id_number"}, None)
+    assert e.at.isoformat() == "2026-11-03T01:30:00+00:00"
+
+
+def test_reveal_without_htmx_shows_the_page_with_the_value(personas, app):
+    r = client_for(personas["alice"]).post(url(app, "reveal/phone"))
+    assert r.status_code == 200
+    page = r.content.decode()
+    assert '<span class="pii-value" data-field="phone">13800138000</span>' in page
+    assert "1101**********002X" in page  # the other field stays masked
+    assert list(Event.objects.filter(application=app, type="pii_viewed").values_list("data", flat=True)) == [
+        {"field": "phone"}
+    ]
+
+
+@pytest.mark.parametrize("who", ["clerk", "engineer"])
+def test_other_roles_have_no_show_button_and_cannot_reveal(personas, app, who):
+    c = client_for(personas[who])
+    assert "reveal-id_number" not in c.get(url(app)).content.decode()
+    r = c.post(url(app, "reveal/id_number"), HTTP_HX_REQUEST="true")
+    assert r.status_code == 403
+    assert "11010519491231002X" not in r.content.decode()
+    assert not Event.objects.filter(application=app, type="pii_viewed").exists()
+
+
+def test_another_manager_cannot_reveal(personas, app):
+    r = client_for(personas["bob"]).post(url(app, "reveal/phone"), HTTP_HX_REQUEST="true")
+    assert r.status_code == 403
+    assert not Event.objects.filter(application=app, type="pii_viewed").exists()
+
+
+def test_reveal_is_post_only(personas, app):
+    assert client_for(personas["alice"]).get(url(app, "reveal/phone")).status_code == 405
+
+
+# --- the action panel per role ---------------------------------------------------------------------
+
+FORMS = ["complete-form", "pause-form", "reassign-form", "cancel-form"]
+
+
+def forms_on(page: str) -> list[str]:
+    return [f for f in FORMS if f'id="{f}"' in page]
+
+
+@pytest.mark.parametrize(
+    ("who", "expected"),
+    [
+        ("alice", ["complete-form", "pause-form", "cancel-form"]),
+        ("leader", FORMS),
+        ("admin", FORMS),
+        ("engineer", ["complete-form"]),
+        ("clerk", ["pause-form"]),
+        ("auditor", []),
+    ],
+)
+def test_each_role_sees_only_its_actions(personas, app, who, expected):
+    page = client_for(personas[who]).get(url(app)).content.decode()
+    assert forms_on(page) == expected
+    assert ('id="actions"' in page) == bool(expected)
+
+
+POSTS = [
+    ("complete", {"complete-stage": "survey", "complete-round": "1"}),
+    (
+        "pause",
+        {"pause-stage": "survey", "pause-round": "1", "pause-reason_code": "customer_request", "pause-reason": "x"},
+    ),
+    ("cancel", {"cancel-reason": "客户撤回"}),
+    ("reassign", {"reassign-customer_manager": "bob", "reassign-reason": "调岗"}),
+    ("skip", {"skip-stage": "survey", "skip-round": "1", "skip-reason": "x"}),
+    ("documents/received", {"received-kind": "property_proof"}),
+    ("documents/waive", {"waive-kind": "property_proof", "waive-reason": "x"}),
+]
+
+
+@pytest.mark.parametrize(("action", "data"), POSTS, ids=[p[0] for p in POSTS])
+@pytest.mark.parametrize("who", ["auditor", "bob"])
+def test_a_post_by_an_auditor_or_another_manager_is_403_and_changes_nothing(personas, app, who, action, data):
+    before = snapshot(app)
+    r = client_for(personas[who]).post(url(app, action), data)
+    assert r.status_code == 403
+    assert snapshot(app) == before
+
+
+def test_an_anonymous_post_changes_nothing(personas, app):
+    before = snapshot(app)
+    r = Client().post(url(app, "cancel"), {"cancel-reason": "x"})
+    assert r.status_code == 302 and r["Location"].startswith("/accounts/login/")
+    assert snapshot(app) == before
+
+
+def test_complete_redirects_with_a_success_message(personas, app):
+    c = client_for(personas["alice"])
+    with at("2026-11-03"):
+        r = c.post(url(app, "complete"), {"complete-stage": "survey", "complete-round": "1", "complete-note": "已勘查"})
+    assert r.status_code == 302 and r["Location"] == url(app)
+    app.refresh_from_db()
+    assert app.current_stage == "connection"
+    e = Event.objects.get(application=app, type="stage_completed", stage="survey")
+    assert (e.actor.username, e.data["note"]) == ("alice", "已勘查")
+    page = text(c.get(url(app)).content)
+    assert "环节已办结。" in page
+
+
+def test_a_review_needs_an_outcome_and_failed_needs_defects_errors_in_place(personas):
+    app = new_app(personas["clerk"], category="hv_single")
+    with at("2026-11-03"):
+        services.complete_stage(app.number, "scheme", personas["alice"])
+        services.complete_stage(app.number, "customer_design", personas["alice"])
+    c = client_for(personas["engineer"])
+    before = snapshot(app)
+    ref = {"complete-stage": "design_review", "complete-round": "1"}
+    r = c.post(url(app, "complete"), {**ref, "complete-outcome": ""})
+    assert r.status_code == 422
+    assert "审查或检验环节须填写结论：通过或不通过。" in text(r.content)
+    r = c.post(url(app, "complete"), {**ref, "complete-outcome": "failed", "complete-defects": "  \n "})
+    assert r.status_code == 422
+    assert "结论为不通过时，须一次性列明发现的全部缺陷（至少一条）。" in text(r.content)
+    assert snapshot(app) == before
+    with at("2026-11-05"):
+        r = c.post(
+            url(app, "complete"),
+            {**ref, "complete-outcome": "failed", "complete-defects": "接地设计缺失\n变压器容量不符\n"},
+        )
+    assert r.status_code == 302
+    review = StageInstance.objects.get(application=app, code="design_review", round=1)
+    assert (review.outcome, review.defects) == ("failed", ["接地设计缺失", "变压器容量不符"])
+    page = text(c.get(url(app)).content)
+    assert "接地设计缺失" in page and "变压器容量不符" in page
+
+
+def test_a_stale_form_is_a_conflict_message_not_an_error_page(personas, app):
+    # Alice rendered the page for the survey; meanwhile the engineer completed it.
+    with at("2026-11-03"):
+        services.complete_stage(app.number, "survey", personas["engineer"])
+    before = snapshot(app)
+    c = client_for(personas["alice"])
+    r = c.post(url(app, "complete"), {"complete-stage": "survey", "complete-round": "1"})
+    assert r.status_code == 302 and r["Location"] == url(app) + "#actions"
+    assert snapshot(app) == before
+    page = text(c.get(url(app)).content)
+    assert "他人" in page and "最新状态" in page
+
+
+def test_a_stale_round_is_a_conflict_too(personas):
+    app = new_app(personas["clerk"], category="hv_single")
+    eng, alice = personas["engineer"], personas["alice"]
+    with at("2026-11-03"):
+        services.complete_stage(app.number, "scheme", alice)
+        services.complete_stage(app.number, "customer_design", alice)
+        services.complete_stage(app.number, "design_review", eng, outcome="failed", defects=["缺陷"])
+        services.complete_stage(app.number, "customer_design", alice)
+    before = snapshot(app)
+    r = client_for(eng).post(
+        url(app, "complete"), {"complete-stage": "design_review", "complete-round": "1", "complete-outcome": "passed"}
+    )
+    assert r.status_code == 302 and r["Location"].endswith("#actions")
+    assert snapshot(app) == before
+
+
+def test_pause_and_resume_from_the_page(personas, app):
+    c = client_for(personas["alice"])
+    with at("2026-11-03"):
+        r = c.post(
+            url(app, "pause"),
+            {
+                "pause-stage": "survey",
+                "pause-round": "1",
+                "pause-reason_code": "missing_documents",
+                "pause-reason": "缺产权证明",
+            },
+        )
+    assert r.status_code == 302
+    p = Pause.objects.get(application=app)
+    assert (p.reason_code, p.reason, p.paused_by.username) == ("missing_documents", "缺产权证明", "alice")
+    page = c.get(url(app)).content.decode()
+    assert 'id="resume-form"' in page and 'id="pause-form"' not in page
+    with at("2026-11-05"):
+        r = c.post(url(app, "resume"), {"resume-stage": "survey", "resume-round": "1"})
+    assert r.status_code == 302
+    p.refresh_from_db()
+    assert (p.ended_on, p.working_days) == (D(2026, 11, 5), 2)
+    # resumed by someone else meanwhile: a clear message
+    r = c.post(url(app, "resume"), {"resume-stage": "survey", "resume-round": "1"})
+    assert r.status_code == 302
+    assert "该申请未暂停。" in text(c.get(url(app)).content)
+
+
+def test_pause_needs_a_reason_code_and_a_reason(personas, app):
+    before = snapshot(app)
+    r = client_for(personas["alice"]).post(url(app, "pause"), {"pause-stage": "survey", "pause-round": "1"})
+    assert r.status_code == 422
+    assert text(r.content).count("这是必填项。") >= 2 or "必填" in text(r.content)
+    assert snapshot(app) == before
+
+
+def test_reassign_by_a_leader(personas, app):
+    c = client_for(personas["leader"])
+    r = c.post(url(app, "reassign"), {"reassign-customer_manager": "bob", "reassign-reason": "李爱休假"})
+    assert r.status_code == 302
+    app.refresh_from_db()
+    assert app.customer_manager.username == "bob"
+    e = Event.objects.get(application=app, type="reassigned")
+    assert e.data == {"from": "alice", "to": "bob", "reason": "李爱休假"}
+
+
+def test_cancel_needs_a_reason_then_closes_the_case(personas, app):
+    c = client_for(personas["alice"])
+    r = c.post(url(app, "cancel"), {"cancel-reason": " "})
+    assert r.status_code == 422
+    assert snapshot(app)[0] == "in_progress"
+    r = c.post(url(app, "cancel"), {"cancel-reason": "客户撤回申请"})
+    assert r.status_code == 302
+    app.refresh_from_db()
+    assert app.status == "cancelled"
+    page = c.get(url(app)).content.decode()
+    assert 'id="actions"' not in page
+
+
+def test_skip_an_optional_stage(personas):
+    app = new_app(personas["clerk"], category="hv_single")
+    c = client_for(personas["engineer"])
+    page = c.get(url(app)).content.decode()
+    assert 'id="skip-form-design_review"' in page and 'id="skip-form-mid_inspection"' in page
+    r = c.post(url(app, "skip"), {"skip-stage": "mid_inspection", "skip-round": "1", "skip-reason": "非重要客户"})
+    assert r.status_code == 302
+    s = StageInstance.objects.get(application=app, code="mid_inspection")
+    assert (s.status, s.note) == ("skipped", "非重要客户")
+
+
+# --- constant queries ------------------------------------------------------------------------------
+
+
+def _hv_with_many_stages(personas) -> Application:
+    """12 stage instances: a failed design review adds two rounds."""
+    app = new_app(personas["clerk"], category="hv_single")
+    eng, alice = personas["engineer"], personas["alice"]
+    with at("2026-11-03"):
+        services.complete_stage(app.number, "scheme", alice)
+        services.complete_stage(app.number, "customer_design", alice)
+        services.pause(app.number, alice, reason_code="customer_request", reason="客户要求")
+    with at("2026-11-04"):
+        services.resume(app.number, alice)
+        services.complete_stage(app.number, "design_review", eng, outcome="failed", defects=["缺陷一"])
+    return app
+
+
+def test_the_page_takes_the_same_number_of_queries_for_2_or_12_stages(personas, django_assert_num_queries):
+    small = new_app(personas["clerk"])
+    StageInstance.objects.filter(application=small, code="connection").delete()
+    big = _hv_with_many_stages(personas)
+    assert StageInstance.objects.filter(application=small).count() == 2
+    assert StageInstance.objects.filter(application=big).count() == 12
+    c = client_for(personas["leader"])
+    workdays.current()
+    c.get(url(small))  # warm the session and the calendar
+    with at("2026-11-05"), CaptureQueriesContext(connection) as ctx:
+        assert c.get(url(small)).status_code == 200
+    n = len(ctx.captured_queries)
+    with at("2026-11-05"), django_assert_num_queries(n):
+        assert c.get(url(big)).status_code == 200
+    assert n <= 16
