@@ -243,10 +243,10 @@ def test_a_review_needs_an_outcome_and_failed_needs_defects_errors_in_place(pers
     before = snapshot(app)
     ref = {"complete-stage": "design_review", "complete-round": "1"}
     r = c.post(url(app, "complete"), {**ref, "complete-outcome": ""})
-    assert r.status_code == 422
+    assert r.status_code == 200
     assert "审查或检验环节须填写结论：通过或不通过。" in text(r.content)
     r = c.post(url(app, "complete"), {**ref, "complete-outcome": "failed", "complete-defects": "  \n "})
-    assert r.status_code == 422
+    assert r.status_code == 200
     assert "结论为不通过时，须一次性列明发现的全部缺陷（至少一条）。" in text(r.content)
     assert snapshot(app) == before
     with at("2026-11-05"):
@@ -321,7 +321,7 @@ def test_pause_and_resume_from_the_page(personas, app):
 def test_pause_needs_a_reason_code_and_a_reason(personas, app):
     before = snapshot(app)
     r = client_for(personas["alice"]).post(url(app, "pause"), {"pause-stage": "survey", "pause-round": "1"})
-    assert r.status_code == 422
+    assert r.status_code == 200
     assert text(r.content).count("这是必填项。") >= 2 or "必填" in text(r.content)
     assert snapshot(app) == before
 
@@ -339,7 +339,7 @@ def test_reassign_by_a_leader(personas, app):
 def test_cancel_needs_a_reason_then_closes_the_case(personas, app):
     c = client_for(personas["alice"])
     r = c.post(url(app, "cancel"), {"cancel-reason": " "})
-    assert r.status_code == 422
+    assert r.status_code == 200
     assert snapshot(app)[0] == "in_progress"
     r = c.post(url(app, "cancel"), {"cancel-reason": "客户撤回申请"})
     assert r.status_code == 302

@@ -188,6 +188,9 @@ def page_context(user: User, app: Application, today: date | None = None) -> dic
             .exclude(pk=app.customer_manager_id or 0)
             .order_by("username")
         )
+    stage_names = {r.stage.code: r.name for r in rows}
+    for e in events:
+        e.stage_name = stage_names.get(e.stage or "", e.stage or "")  # type: ignore[attr-defined]
     requirements = documents.required_documents(app)
     doc_roles = _allowed(lambda: access.require_role(user, roles(documents.DOCUMENT_ROLES), app))
     waive_roles = _allowed(lambda: access.require_role(user, roles(documents.WAIVE_ROLES), app))

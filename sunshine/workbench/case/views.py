@@ -3,7 +3,9 @@
 Each view: parse → load with ``access.access_application`` (404 unknown, 403 out of scope) →
 check the role like the API does → call one service → redirect (POST-redirect-GET) with a
 message. Bad input re-renders the page with the errors in place; a conflict (someone else
-changed the case meanwhile) redirects to the fresh page with a clear message.
+changed the case meanwhile) redirects to the fresh page with a clear message. A form with
+errors comes back with status 200 (a 4xx page is a console error in browsers and htmx would
+not swap it).
 """
 
 from __future__ import annotations
@@ -130,14 +132,14 @@ def _act(
 ) -> HttpResponse:
     """Validate ``form``, check it still refers to the current stage, call the service."""
     if not form.is_valid():
-        return _render_page(request, user, app, 422, {key: form})
+        return _render_page(request, user, app, 200, {key: form})
     if stage_ref and _current(app) != (form.cleaned_data["stage"], form.cleaned_data["round"]):
         return _conflict(request, app, _stale_message())
     try:
         call()
     except ValidationFailed as exc:
         _fail(form, exc)
-        return _render_page(request, user, app, 422, {key: form})
+        return _render_page(request, user, app, 200, {key: form})
     except services.Conflict as exc:
         text = _stale_message() if exc.code == "stage_conflict" else exc.message
         return _conflict(request, app, text)
