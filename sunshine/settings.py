@@ -292,6 +292,43 @@ SUNSHINE_SCHEDULER_LEASE_SECONDS = envint("SCHEDULER_LEASE_SECONDS", "30")
 
 
 # --- settings of supervision (rungs, ladder) -------------------------------------------------
+# Rungs of the escalation ladder per category ("default" for the rest; "supervised" for
+# projects under leader supervision: tighter). offset: working days from the deadline (-1 the
+# working day before, 0 the deadline day, 1 the first working day after); event on the
+# timeline; staff template sent; notify, in ladder order: manager, team_lead, leader.
+_MANAGER, _LEAD, _LEADER = "manager", "team_lead", "leader"
+SUNSHINE_RUNGS = {
+    "default": [
+        {"code": "due_soon", "offset": -1, "event": "warning", "template": "due_soon", "notify": [_MANAGER]},
+        {"code": "due_today", "offset": 0, "event": "warning", "template": "due_today", "notify": [_MANAGER]},
+        {"code": "overdue", "offset": 1, "event": "overdue", "template": "overdue", "notify": [_MANAGER, _LEAD]},
+        {"code": "overdue_3", "offset": 3, "event": "escalation", "template": "escalated", "notify": [_LEAD, _LEADER]},
+    ],
+    "hv_single": [
+        {"code": "due_soon_3", "offset": -3, "event": "warning", "template": "due_soon", "notify": [_MANAGER]},
+        {"code": "due_soon", "offset": -1, "event": "warning", "template": "due_soon", "notify": [_MANAGER]},
+        {"code": "due_today", "offset": 0, "event": "warning", "template": "due_today", "notify": [_MANAGER]},
+        {"code": "overdue", "offset": 1, "event": "overdue", "template": "overdue", "notify": [_MANAGER, _LEAD]},
+        {"code": "overdue_3", "offset": 3, "event": "escalation", "template": "escalated", "notify": [_LEAD, _LEADER]},
+    ],
+    "supervised": [
+        {"code": "due_soon_2", "offset": -2, "event": "warning", "template": "due_soon", "notify": [_MANAGER]},
+        {"code": "due_soon", "offset": -1, "event": "warning", "template": "due_soon", "notify": [_MANAGER, _LEAD]},
+        {"code": "due_today", "offset": 0, "event": "warning", "template": "due_today", "notify": [_MANAGER, _LEAD]},
+        {
+            "code": "overdue",
+            "offset": 1,
+            "event": "escalation",
+            "template": "escalated",
+            "notify": [_MANAGER, _LEAD, _LEADER],
+        },
+    ],
+}
+SUNSHINE_RUNGS["hv_dual"] = SUNSHINE_RUNGS["hv_single"]
+# Local time of day at which the rungs of a day fire.
+SUNSHINE_RUNG_TIME = env("SUNSHINE_RUNG_TIME", "08:30")
+# Due rungs claimed per transaction by the sweep.
+SUNSHINE_SWEEP_BATCH = envint("SUNSHINE_SWEEP_BATCH", "200")
 
 
 # --- settings of follow-up calls, cases and evaluation ---------------------------------------

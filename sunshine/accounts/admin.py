@@ -16,4 +16,5 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ServiceArea)
 class ServiceAreaAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "keywords")
+    list_display = ("code", "name", "keywords", "team_lead")
+    autocomplete_fields = ("team_lead",)

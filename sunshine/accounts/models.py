@@ -25,6 +25,16 @@ class ServiceArea(models.Model):
     code = models.SlugField(_("code"), max_length=40, unique=True)
     name = models.CharField(_("name"), max_length=60)
     keywords = models.CharField(_("address keywords"), max_length=300, help_text=_("comma-separated, e.g. 晋源区,晋祠"))
+    # The second rung of the escalation ladder (after the customer manager); see sunshine.supervision.
+    team_lead = models.ForeignKey(
+        "accounts.User",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="led_areas",
+        verbose_name=_("team lead"),
+        help_text=_("hears about overdue work in this area before the leaders do"),
+    )
 
     class Meta:
         ordering = ["code"]
