@@ -42,8 +42,8 @@ def at(day: str, hm: str = "10:00"):
 
 @pytest.fixture(name="sent")
 def sent_fixture(monkeypatch):
-    """Every staff notification the sweep asks for, as (username, template, number, key)."""
-    notifications = pytest.importorskip("sunshine.notifications.services")  # lands with the jobs helper
+    """Every staff notification the sweep and the digest ask for, as (username, template, number, key)."""
+    from sunshine.notifications import services as notifications
 
     calls: list[tuple[str, str, str | None, str]] = []
     lock = threading.Lock()
@@ -51,6 +51,8 @@ def sent_fixture(monkeypatch):
 
     def spy(users, template, context, *, application=None, key):
         users = list(users)
+        if not key.startswith(("rung:", "digest:")):  # e.g. "assigned" at intake: not ours
+            return real(users, template, context, application=application, key=key)
         with lock:
             calls.extend((u.username, template, application.number if application else None, key) for u in users)
         return real(users, template, context, application=application, key=key)
@@ -147,6 +149,33 @@ def test_the_ladder_fires_each_rung_once_to_the_right_people(ladder, sent):
         ("lead", "escalated", n, f"rung:{keys['overdue_3']}:{ids['lead']}"),
         ("leader", "escalated", n, f"rung:{keys['overdue_3']}:{ids['leader']}"),
     ]
+    # what landed in the outbox: the staff inbox (and SMS to work phones), with the numbers filled in
+    from sunshine.notifications.models import Message
+
+    inbox = [
+        (m.user.username, m.template, m.body)
+        for m in Message.objects.filter(key__startswith="rung:", channel="inbox").select_related("user").order_by("id")
+    ]
+    assert inbox == [
+        ("alice", "due_soon", f"预警：申请{n}“现场勘查”环节剩余1个工作日，办结期限2026-11-18。"),
+        ("alice", "due_today", f"提醒：申请{n}“现场勘查”环节今天（2026-11-18）到期，请及时办结。"),
+        ("alice", "overdue", f"超期：申请{n}“现场勘查”环节已超期1个工作日（期限2026-11-18），请立即办理。"),
+        ("lead", "overdue", f"超期：申请{n}“现场勘查”环节已超期1个工作日（期限2026-11-18），请立即办理。"),
+        (
+            "lead",
+            "escalated",
+            f"督办：申请{n}“现场勘查”环节已超期3个工作日（期限2026-11-18），客户经理李爱，请督促办理。",
+        ),
+        (
+            "leader",
+            "escalated",
+            f"督办：申请{n}“现场勘查”环节已超期3个工作日（期限2026-11-18），客户经理李爱，请督促办理。",
+        ),
+    ]
+    # alice has a work phone: her three messages also go by SMS, once each
+    assert list(
+        Message.objects.filter(key__startswith="rung:", channel="sms").order_by("id").values_list("address", "template")
+    ) == [("0351-1111111", "due_soon"), ("0351-1111111", "due_today"), ("0351-1111111", "overdue")]
     event = Event.objects.get(application=app, type="escalation")
     assert (event.stage, event.round, event.actor, event.at) == ("survey", 1, None, t("2026-11-23", "08:30"))
     assert event.data["deadline"] == "2026-11-18"

@@ -84,6 +84,8 @@ def _context(app: Application, moment: RungMoment, rung: rungs.Rung, supervision
         "rung": rung.code,
         "rung_label": rung.label,
         "offset": rung.offset,
+        # working days left (before the deadline) or overdue (after it)
+        "days": abs(rung.offset),
         "manager": manager.display_name if manager else "",
         "manager_phone": manager.work_phone if manager else "",
         "supervising_leader": supervision.leader.display_name if supervision else "",
@@ -91,11 +93,8 @@ def _context(app: Application, moment: RungMoment, rung: rungs.Rung, supervision
 
 
 def _notifier() -> Any:
-    try:
-        from sunshine.notifications.services import notify_staff
-    except ImportError:  # until the notifications app provides it: the events still record who
-        log.warning("sunshine.notifications.services.notify_staff is missing: rungs fire without messages")
-        return None
+    from sunshine.notifications.services import notify_staff
+
     return notify_staff
 
 
@@ -166,7 +165,7 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
                 )
             )
             context = _context(app, moment, rung, supervision)
-            for user in people if notify_staff else ():
+            for user in people:
                 notify_staff([user], rung.template, context, application=app, key=f"rung:{moment.pk}:{user.pk}")
             fired.append(
                 Fired(
@@ -360,22 +359,21 @@ def send_digests(*, now: datetime | None = None) -> dict[str, int]:
         )
     sent: dict[str, int] = {}
     with transaction.atomic():
-        for leader_id, projects in by_leader.items():
+        for leader_id, projects in sorted(by_leader.items(), key=lambda item: leaders[item[0]].username):
             leader = leaders[leader_id]
             context = {
                 "week": week,
                 "count": len(projects),
-                "overdue": sum(1 for p in projects if p["overdue"]),
+                "overdue_count": sum(1 for p in projects if p["overdue"]),
                 "projects": projects,
-                "lines": "\n".join(
-                    f"{p['number']} {p['customer_name']} {p['stage'] or ''} {p['deadline'] or ''}"
-                    + (" 超期" if p["overdue"] else "")
+                "text": "；".join(
+                    f"{p['number']} {p['customer_name']} {p['stage'] or ''} 期限{p['deadline'] or '-'}"
+                    + ("（超期）" if p["overdue"] else "")
+                    + f" 目标{p['target_date']}"
                     for p in projects
                 ),
             }
-            sent[leader.username] = (
-                notify_staff([leader], "supervision_digest", context, key=f"digest:{leader.pk}:{week}")
-                if notify_staff
-                else 0
+            sent[leader.username] = notify_staff(
+                [leader], "supervision_digest", context, key=f"digest:{leader.pk}:{week}"
             )
     return sent
