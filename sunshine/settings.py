@@ -254,6 +254,22 @@ SUNSHINE_PROVINCE = env("SUNSHINE_PROVINCE", "shanxi")
 SUNSHINE_HOTLINE = env("SUNSHINE_HOTLINE", "0351-12398")
 
 # --- settings of the portal (online application, SMS codes) ---------------------------------
+# One-time SMS codes (sunshine/applications/verification.py): validity, wrong tries allowed,
+# pause between two sends to one phone, sends per phone and per client (IP) per hour.
+SUNSHINE_CODE_TTL_SECONDS = envint("SUNSHINE_CODE_TTL_SECONDS", "300")
+SUNSHINE_CODE_MAX_ATTEMPTS = envint("SUNSHINE_CODE_MAX_ATTEMPTS", "5")
+SUNSHINE_CODE_RESEND_SECONDS = envint("SUNSHINE_CODE_RESEND_SECONDS", "60")
+SUNSHINE_CODES_PER_PHONE_HOUR = envint("SUNSHINE_CODES_PER_PHONE_HOUR", "5")
+SUNSHINE_CODES_PER_CLIENT_HOUR = envint("SUNSHINE_CODES_PER_CLIENT_HOUR", "20")
+SUNSHINE_CODE_SMS_TEXT = env(
+    "SUNSHINE_CODE_SMS_TEXT", "【阳光业扩】您的验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。"
+)
+# "notifications": the SMS backend of sunshine.notifications (console/file or HTTP gateway);
+# "console": the portal's own fallback, one line per message on stdout and in SUNSHINE_CODE_SMS_FILE.
+SUNSHINE_CODE_SMS_BACKEND = env("SUNSHINE_CODE_SMS_BACKEND", "notifications")
+SUNSHINE_CODE_SMS_FILE = env("SUNSHINE_CODE_SMS_FILE", str(VAR_DIR / "sms.log"))
+# Online applications and complaints submitted per client (IP) per hour before 429.
+SUNSHINE_PUBLIC_SUBMISSIONS_PER_HOUR = envint("SUNSHINE_PUBLIC_SUBMISSIONS_PER_HOUR", "20")
 
 
 # --- settings of the directory and public statistics ----------------------------------------

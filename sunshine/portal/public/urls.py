@@ -1,6 +1,16 @@
 from django.urls import path
-from django.views.generic import TemplateView
+
+from sunshine.portal.public import views
 
 app_name = "portal_public"
-# Placeholder home until the portal pages land.
-urlpatterns: list = [path("", TemplateView.as_view(template_name="home.html"), name="home")]
+urlpatterns = [
+    path("", views.home, name="home"),
+    path("apply/", views.apply, name="apply"),
+    path("apply/submitted/", views.applied, name="applied"),
+    path("apply/check/", views.apply_check, name="apply_check"),
+    path("apply/code/", views.send_code, {"purpose": "apply"}, name="apply_code"),
+    path("progress/", views.progress, name="progress"),
+    path("progress/contest/", views.contest, name="contest"),
+    path("complaints/", views.complaints, name="complaints"),
+    path("complaints/code/", views.send_code, {"purpose": "complaint"}, name="complaint_code"),
+]

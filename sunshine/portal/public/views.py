@@ -1,0 +1,277 @@
+"""Public pages: home, online application, progress look-up (with the pause contest), complaints.
+
+Thin views: parse the form, call ``flows`` (which throttles and calls one domain service),
+render. No login; CSRF on every form; every attempt that could probe data is throttled.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
+
+from sunshine.applications import selectors, services
+from sunshine.applications.models import Application
+from sunshine.applications.validation import ValidationFailed, validate_intake
+from sunshine.portal.public import flows, presenters
+from sunshine.portal.public.messages import not_found_message
+from sunshine.portal.public.proposal import propose_category, table_for_page
+from sunshine.processes.selectors import processes_in_force
+
+CATEGORY_ORDER = {"lv_residential": 0, "lv_non_residential": 1, "hv_single": 2, "hv_dual": 3}
+
+# Form field name → the intake body's dotted path (validation messages are keyed by the path).
+APPLY_FIELDS = {
+    "id_type": "customer.id_type",
+    "name": "customer.name",
+    "id_number": "customer.id_number",
+    "phone": "customer.phone",
+    "address": "address",
+    "requested_capacity": "requested_capacity",
+    "capacity_unit": "capacity_unit",
+    "business_type": "business_type",
+    "category": "category",
+    "verification_code": "verification_code",
+}
+PATH_TO_FIELD = {v: k for k, v in APPLY_FIELDS.items()}
+SESSION_APPLIED = "portal_applied_number"
+
+
+def _ip(request: HttpRequest) -> str:
+    return str(request.META.get("REMOTE_ADDR", "unknown"))
+
+
+def _too_many(request: HttpRequest, exc: flows.Refused) -> HttpResponse:
+    response = render(request, "portal_public/throttled.html", {"message": exc.message}, status=429)
+    response["Retry-After"] = str(exc.retry_after or 60)
+    return response
+
+
+# --- home --------------------------------------------------------------------------------------
+
+
+@require_GET
+def home(request: HttpRequest) -> HttpResponse:
+    processes = sorted(processes_in_force(timezone.localdate()), key=lambda p: CATEGORY_ORDER.get(p.category, 9))
+    return render(request, "portal_public/home.html", {"promises": [presenters.promise(p) for p in processes]})
+
+
+# --- online application ------------------------------------------------------------------------
+
+
+def _apply_body(post: Any) -> dict[str, Any]:
+    return {
+        "category": post.get("category", ""),
+        "business_type": post.get("business_type", ""),
+        "channel": "online",
+        "customer": {
+            "name": post.get("name", ""),
+            "id_type": post.get("id_type", ""),
+            "id_number": post.get("id_number", ""),
+            "phone": post.get("phone", ""),
+        },
+        "address": post.get("address", ""),
+        "requested_capacity": post.get("requested_capacity", "").strip(),
+        "capacity_unit": post.get("capacity_unit", ""),
+        "key_project": False,
+        "verification_code": post.get("verification_code", ""),
+    }
+
+
+def _apply_context(request: HttpRequest, values: dict[str, str], errors: dict[str, list[str]]) -> dict[str, Any]:
+    today = timezone.localdate()
+    return {
+        "values": values,
+        "errors": errors,
+        "proposal_table": table_for_page(settings.SUNSHINE_PROVINCE, today),
+        "choices": presenters.apply_choices(),
+    }
+
+
+@require_http_methods(["GET", "POST"])
+def apply(request: HttpRequest) -> HttpResponse:
+    if request.method == "GET":
+        values = {"id_type": "resident_id", "business_type": "new_connection", "capacity_unit": "kW"}
+        values["idempotency_key"] = uuid.uuid4().hex
+        return render(request, "portal_public/apply.html", _apply_context(request, values, {}))
+    post = request.POST
+    values = {k: post.get(k, "") for k in [*APPLY_FIELDS, "idempotency_key"]}
+    values["verification_code"] = ""
+    if not values["idempotency_key"]:
+        values["idempotency_key"] = uuid.uuid4().hex
+    body = _apply_body(post)
+    if not body["category"]:
+        body["category"] = (
+            propose_category(
+                body["customer"]["id_type"],
+                body["requested_capacity"],
+                settings.SUNSHINE_PROVINCE,
+                timezone.localdate(),
+            )
+            or ""
+        )
+    try:
+        app = flows.apply_online(
+            body,
+            client_ip=_ip(request),
+            idempotency_key=f"form:{values['idempotency_key'][:64]}",
+            today=timezone.localdate(),
+        )
+    except flows.Refused as exc:
+        return _too_many(request, exc)
+    except ValidationFailed as exc:
+        errors = {PATH_TO_FIELD.get(path, "form"): msgs for path, msgs in exc.fields.items()}
+        return render(request, "portal_public/apply.html", _apply_context(request, values, errors), status=422)
+    except services.DomainError as exc:
+        return render(
+            request, "portal_public/apply.html", _apply_context(request, values, {"form": [exc.message]}), status=409
+        )
+    request.session[SESSION_APPLIED] = app.number
+    return redirect("portal_public:applied")
+
+
+@require_GET
+def applied(request: HttpRequest) -> HttpResponse:
+    """The success page, for the browser that applied (the number sits in its session)."""
+    number = request.session.get(SESSION_APPLIED)
+    app = (
+        Application.objects.select_related("customer_manager", "process").filter(number=number).first()
+        if number
+        else None
+    )
+    if app is None:
+        return redirect("portal_public:apply")
+    progress = selectors.public_progress(app)
+    return render(
+        request,
+        "portal_public/applied.html",
+        {
+            "progress": progress,
+            "next_steps": presenters.next_steps(progress),
+            "manager": presenters.manager_card(app),
+            "progress_url": presenters.progress_url(app),
+        },
+    )
+
+
+@require_POST
+def apply_check(request: HttpRequest) -> HttpResponse:
+    """htmx: the messages of one field as the user types (``?field=``), from the same
+    validation as the API; an empty fragment when the field is fine."""
+    field = request.GET.get("field", "")
+    path = APPLY_FIELDS.get(field)
+    messages: list[str] = []
+    if path and path != "verification_code":
+        body = _apply_body(request.POST)
+        if path != "category" and not body["category"]:
+            # only the capacity check reads it: judge against the category the form proposes
+            body["category"] = (
+                propose_category(
+                    body["customer"]["id_type"],
+                    body["requested_capacity"],
+                    settings.SUNSHINE_PROVINCE,
+                    timezone.localdate(),
+                )
+                or "lv_residential"
+            )
+        value = request.POST.get(field, "")
+        if str(value).strip():  # nothing typed yet: say nothing
+            try:
+                validate_intake(body, timezone.localdate())
+            except ValidationFailed as exc:
+                messages = exc.fields.get(path, [])
+    return render(request, "portal_public/_field_errors.html", {"messages": messages, "field": field})
+
+
+@require_POST
+def send_code(request: HttpRequest, purpose: str) -> HttpResponse:
+    """htmx: send a one-time code to the phone in the form; the answer is a status line."""
+    ok, message = True, ""
+    try:
+        sent = flows.send_code(request.POST.get("phone", ""), client_ip=_ip(request), purpose=purpose)
+        message = _("A code was sent to %(phone)s; it is valid for %(minutes)s minutes.") % {
+            "phone": sent.masked_phone,
+            "minutes": max(1, sent.expires_in // 60),
+        }
+    except ValidationFailed as exc:
+        ok, message = False, next(iter(exc.fields.values()))[0]
+    except flows.Refused as exc:
+        ok, message = False, exc.message
+    status = 200 if (ok or request.headers.get("HX-Request") == "true") else 429  # htmx swaps only 2xx answers
+    return render(request, "portal_public/_code_status.html", {"ok": ok, "message": message}, status=status)
+
+
+# --- progress ------------------------------------------------------------------------------------
+
+
+@require_GET
+def progress(request: HttpRequest) -> HttpResponse:
+    number = request.GET.get("number", "")
+    tail = request.GET.get("phone_tail", "")
+    context: dict[str, Any] = {"number": number.strip(), "phone_tail": tail.strip()}
+    if "number" not in request.GET and "phone_tail" not in request.GET:
+        return render(request, "portal_public/progress.html", context)
+    try:
+        app = flows.lookup(number, tail, client_ip=_ip(request))
+    except flows.Refused as exc:
+        return _too_many(request, exc)
+    if app is None:
+        context["not_found"] = not_found_message()
+        return render(request, "portal_public/progress.html", context, status=404)
+    context.update(presenters.progress_page(app))
+    return render(request, "portal_public/progress.html", context)
+
+
+@require_POST
+def contest(request: HttpRequest) -> HttpResponse:
+    number = request.POST.get("number", "")
+    tail = request.POST.get("phone_tail", "")
+    text = request.POST.get("text", "")
+    try:
+        case = flows.contest_pause(number, tail, text, client_ip=_ip(request))
+    except flows.Refused as exc:
+        return _too_many(request, exc)
+    except (ValidationFailed, services.DomainError) as exc:
+        message = next(iter(exc.fields.values()))[0] if isinstance(exc, ValidationFailed) else exc.message
+        return render(
+            request,
+            "portal_public/contest_error.html",
+            {"message": message, "number": number.strip(), "phone_tail": tail.strip()},
+            status=422,
+        )
+    return render(request, "portal_public/contested.html", {"case": case, "number": number.strip().upper()})
+
+
+# --- complaints ----------------------------------------------------------------------------------
+
+COMPLAINT_FIELDS = ("name", "phone", "kind", "number", "text", "verification_code")
+
+
+@require_http_methods(["GET", "POST"])
+def complaints(request: HttpRequest) -> HttpResponse:
+    kinds = [(k, flows.complaint_kind_label(k)) for k in flows.COMPLAINT_KINDS]
+    if request.method == "GET":
+        values = {"kind": request.GET.get("kind", "complaint"), "number": request.GET.get("number", "")[:20]}
+        return render(request, "portal_public/complaints.html", {"values": values, "errors": {}, "kinds": kinds})
+    values = {k: request.POST.get(k, "") for k in COMPLAINT_FIELDS}
+    try:
+        case = flows.open_complaint(values, client_ip=_ip(request))
+    except flows.Refused as exc:
+        return _too_many(request, exc)
+    except ValidationFailed as exc:
+        values["verification_code"] = ""
+        return render(
+            request,
+            "portal_public/complaints.html",
+            {"values": values, "errors": exc.fields, "kinds": kinds},
+            status=422,
+        )
+    return render(
+        request, "portal_public/complained.html", {"case": case, "kind": flows.complaint_kind_label(values["kind"])}
+    )
