@@ -176,6 +176,7 @@ def test_a_wrong_pair_looks_exactly_like_an_unknown_number(personas, tail, caplo
         unknown = c.get("/progress/", {"number": "YK2611260000000", "phone_tail": tail})
     assert wrong.status_code == unknown.status_code == 404
     assert "未找到与该申请编号及手机号码后四位相符的申请。" in text_of(wrong)
+
     def same(r, number: str) -> str:  # the page with the typed number and the CSRF token blanked
         body = re.sub(r'CSRFToken": "[^"]+"', "", r.content.decode())
         return re.sub(r'csrfmiddlewaretoken" value="[^"]+"', "", body).replace(number, "N")
@@ -201,7 +202,8 @@ def test_brute_force_is_throttled_with_a_429_page_and_logged(personas, caplog):
     assert app.number in line and "203.0.113.9" not in line
     assert re.search(r"client [0-9a-f]{12} ", line)
     # another client is not affected, and the budget is shared with the public API
-    assert Client(REMOTE_ADDR="203.0.113.10").get("/progress/", {"number": app.number, "phone_tail": "8000"}).status_code == 200
+    other = Client(REMOTE_ADDR="203.0.113.10")
+    assert other.get("/progress/", {"number": app.number, "phone_tail": "8000"}).status_code == 200
     assert c.get(f"/api/v1/public/applications/{app.number}", {"phone_tail": "8000"}).status_code == 429
 
 
