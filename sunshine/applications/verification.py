@@ -83,12 +83,12 @@ def request_code(phone: str, *, client: str, purpose: str = APPLY) -> Sent:
     gap = settings.SUNSHINE_CODE_RESEND_SECONDS
     phone_hash = hashlib.sha256(phone.encode()).hexdigest()[:32]
     ckey = client_key(client)
-    # The pause between two sends to one phone: an atomic add is the lock.
-    if not cache.add(f"vcode-gap:{phone_hash}", 1, gap):
-        raise CodeError("throttled_phone", gap)
     if _count(f"vcode-client:{ckey}", 3600) > settings.SUNSHINE_CODES_PER_CLIENT_HOUR:
         log.warning("verification codes throttled for client %s", ckey)
         raise CodeError("throttled_client", 3600)
+    # The pause between two sends to one phone: an atomic add is the lock.
+    if not cache.add(f"vcode-gap:{phone_hash}", 1, gap):
+        raise CodeError("throttled_phone", gap)
     if _count(f"vcode-phone:{phone_hash}", 3600) > settings.SUNSHINE_CODES_PER_PHONE_HOUR:
         log.warning("verification codes throttled for a phone (client %s)", ckey)
         raise CodeError("throttled_phone", 3600)

@@ -195,6 +195,7 @@ def open_complaint(raw: dict[str, Any], *, client_ip: str) -> Any:
 
     return open_case(
         source="complaint",
+        kind="complaint" if kind == "other" else kind,  # steering/overcharge count in evaluations
         subject=complaint_kind_label(kind),
         details=details,
         application=app,

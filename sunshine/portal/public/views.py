@@ -9,7 +9,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -85,11 +84,10 @@ def _apply_body(post: Any) -> dict[str, Any]:
 
 
 def _apply_context(request: HttpRequest, values: dict[str, str], errors: dict[str, list[str]]) -> dict[str, Any]:
-    today = timezone.localdate()
     return {
         "values": values,
         "errors": errors,
-        "proposal_table": table_for_page(settings.SUNSHINE_PROVINCE, today),
+        "proposal_table": table_for_page(),
         "choices": presenters.apply_choices(),
     }
 
@@ -107,15 +105,7 @@ def apply(request: HttpRequest) -> HttpResponse:
         values["idempotency_key"] = uuid.uuid4().hex
     body = _apply_body(post)
     if not body["category"]:
-        body["category"] = (
-            propose_category(
-                body["customer"]["id_type"],
-                body["requested_capacity"],
-                settings.SUNSHINE_PROVINCE,
-                timezone.localdate(),
-            )
-            or ""
-        )
+        body["category"] = propose_category(body["customer"]["id_type"], body["requested_capacity"]) or ""
     try:
         app = flows.apply_online(
             body,
@@ -172,13 +162,7 @@ def apply_check(request: HttpRequest) -> HttpResponse:
         if path != "category" and not body["category"]:
             # only the capacity check reads it: judge against the category the form proposes
             body["category"] = (
-                propose_category(
-                    body["customer"]["id_type"],
-                    body["requested_capacity"],
-                    settings.SUNSHINE_PROVINCE,
-                    timezone.localdate(),
-                )
-                or "lv_residential"
+                propose_category(body["customer"]["id_type"], body["requested_capacity"]) or "lv_residential"
             )
         value = request.POST.get(field, "")
         if str(value).strip():  # nothing typed yet: say nothing

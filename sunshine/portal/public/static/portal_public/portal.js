@@ -17,9 +17,11 @@
         if (chosen) return;
         var type = document.querySelector("input[name=id_type]:checked");
         var cap = parseFloat((document.getElementById("id_requested_capacity") || {}).value);
-        var rule = type && table.rules[type.value];
-        if (!rule || !(cap > 0)) { select.value = ""; return; }
-        select.value = cap <= rule[0] ? rule[1] : table.above;
+        var steps = type && table.rules[type.value];
+        if (!steps || !(cap > 0)) { select.value = ""; return; }
+        var proposal = table.above;
+        for (var i = steps.length - 1; i >= 0; i--) { if (cap <= steps[i][0]) proposal = steps[i][1]; }
+        select.value = proposal;
       };
       document.querySelectorAll("[data-propose]").forEach(function (el) {
         el.addEventListener("input", propose);
