@@ -264,10 +264,7 @@ SUNSHINE_CODES_PER_CLIENT_HOUR = envint("SUNSHINE_CODES_PER_CLIENT_HOUR", "20")
 SUNSHINE_CODE_SMS_TEXT = env(
     "SUNSHINE_CODE_SMS_TEXT", "【阳光业扩】您的验证码是 {code}，{minutes} 分钟内有效。请勿告诉他人。"
 )
-# "notifications": the SMS backend of sunshine.notifications (console/file or HTTP gateway);
-# "console": the portal's own fallback, one line per message on stdout and in SUNSHINE_CODE_SMS_FILE.
-SUNSHINE_CODE_SMS_BACKEND = env("SUNSHINE_CODE_SMS_BACKEND", "notifications")
-SUNSHINE_CODE_SMS_FILE = env("SUNSHINE_CODE_SMS_FILE", str(VAR_DIR / "sms.log"))
+# Codes go out at once through the SMS backend of sunshine.notifications (SMS_BACKEND below).
 # Online applications and complaints submitted per client (IP) per hour before 429.
 SUNSHINE_PUBLIC_SUBMISSIONS_PER_HOUR = envint("SUNSHINE_PUBLIC_SUBMISSIONS_PER_HOUR", "20")
 

@@ -173,7 +173,7 @@ def validate_intake(raw: dict[str, Any], today: date) -> IntakeData:
             elif category and not capacity <= CAPACITY_RANGE[category][1]:
                 errors.setdefault("requested_capacity", []).append(
                     _("%(capacity)s is not plausible for this category: at most %(max)s.")
-                    % {"capacity": capacity.normalize(), "max": CAPACITY_RANGE[category][1]}
+                    % {"capacity": f"{capacity.normalize():f}", "max": CAPACITY_RANGE[category][1]}
                 )
             elif capacity != capacity.quantize(Decimal("0.01")):
                 errors.setdefault("requested_capacity", []).append(_("Use at most two decimal places."))

@@ -42,7 +42,8 @@ def _ip(request: HttpRequest) -> str:
 
 
 def _throttled(exc: flows.Refused) -> ApiError:
-    return ApiError(429, "throttled", exc.message, headers={"Retry-After": str(exc.retry_after or 60)})
+    code = "throttled" if exc.status == 429 else "sms_unavailable"
+    return ApiError(exc.status, code, exc.message, headers={"Retry-After": str(exc.retry_after or 60)})
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
@@ -54,6 +55,7 @@ def _body(request: HttpRequest) -> dict[str, Any]:
 @router.post(
     "/public/verification-codes",
     response={202: VerificationCodeOut},
+    description="Errors: 422 (phone), 429 ``throttled`` (per phone, per client), 503 ``sms_unavailable``.",
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -25,14 +25,13 @@ log = logging.getLogger("sunshine.portal")
 
 
 class Refused(Exception):
-    """Throttled: ``status`` 429, ``message`` for the user, ``retry_after`` seconds."""
+    """Throttled (or the SMS gateway is down): ``message`` for the user, ``retry_after`` seconds."""
 
-    status = 429
-
-    def __init__(self, message: str, retry_after: int | None = None) -> None:
+    def __init__(self, message: str, retry_after: int | None = None, status: int = 429) -> None:
         super().__init__(message)
         self.message = message
         self.retry_after = retry_after
+        self.status = status  # 429 throttled; 503 when the SMS gateway refused the code
 
 
 def mask_phone(phone: str) -> str:
@@ -53,6 +52,8 @@ def send_code(phone_raw: str, *, client_ip: str, purpose: str, field: str = "pho
     try:
         sent = verification.request_code(phone, client=client_ip, purpose=purpose)
     except verification.CodeError as exc:
+        if exc.code == "sms_failed":
+            raise Refused(code_error_message(exc), 60, status=503) from None
         raise Refused(code_error_message(exc), exc.retry_after) from None
     return CodeSent(mask_phone(phone), sent.expires_in, sent.resend_after)
 

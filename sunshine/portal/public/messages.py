@@ -13,6 +13,8 @@ def code_error_message(exc: CodeError) -> str:
         if exc.retry_after and exc.retry_after <= 120:
             return _("A code was just sent to this phone; you can ask again in %(n)s seconds.") % {"n": exc.retry_after}
         return _("Too many codes were sent to this phone; try again in an hour.")
+    if exc.code == "sms_failed":
+        return _("The SMS could not be sent just now; try again in a minute.")
     if exc.code == "throttled_client":
         return _("Too many codes were requested from this device; try again later.")
     if exc.code == "code_missing":

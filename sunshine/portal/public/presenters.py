@@ -122,14 +122,10 @@ def manager_card(app: Application) -> dict[str, Any] | None:
     m = app.customer_manager
     if m is None:
         return None
-    rating = None
-    try:
-        from sunshine.evaluation.selectors import latest_public_ratings
-    except ImportError:
-        latest_public_ratings = None
-    if latest_public_ratings is not None:
-        rating = latest_public_ratings().get(m.username)
-    return {"name": m.display_name, "phone": m.work_phone, "rating": rating}
+    from sunshine.evaluation.selectors import latest_public_ratings
+
+    rating = latest_public_ratings().get(m.username)
+    return {"name": m.display_name, "phone": m.work_phone, "rating": f"{rating:.1f}" if rating is not None else None}
 
 
 def progress_url(app: Application) -> str:
