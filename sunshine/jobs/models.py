@@ -39,3 +39,19 @@ class PeriodicRun(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}@{self.slot:%Y-%m-%d %H:%M}"
+
+
+class TaskRetry(models.Model):
+    """An administrator re-ran a failed task: the unique original makes a double click retry once."""
+
+    original_id = models.CharField(max_length=64, unique=True)
+    new_id = models.CharField(max_length=64)
+    actor = models.ForeignKey("accounts.User", null=True, on_delete=models.SET_NULL, related_name="+")
+    at = models.DateTimeField()
+
+    class Meta:
+        verbose_name = _("task retry")
+        verbose_name_plural = _("task retries")
+
+    def __str__(self) -> str:
+        return f"{self.original_id} → {self.new_id}"

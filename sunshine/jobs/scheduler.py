@@ -39,7 +39,6 @@ class Scheduler:
 
     def renew(self) -> bool:
         """Acquire or renew the lease; returns whether this instance schedules now."""
-        close_old_connections()
         was = self.active
         try:
             self.active = lease.hold(LEASE_NAME, self.holder, self.lease_seconds)
@@ -53,7 +52,6 @@ class Scheduler:
     def fire(self, job: Periodic, slot: datetime | None = None) -> bool:
         """Enqueue ``job`` for the cron ``slot`` if this instance holds the lease and nobody enqueued
         that slot yet. Returns whether it enqueued."""
-        close_old_connections()
         slot = (slot or timezone.now()).replace(second=0, microsecond=0)
         if not lease.holds(LEASE_NAME, self.holder):
             self.active = False
@@ -74,7 +72,11 @@ class Scheduler:
     def build(self, scheduler: Any) -> Any:
         """Add the lease renewal and every job's cron trigger to an APScheduler scheduler."""
         scheduler.add_job(
-            self.renew, "interval", seconds=max(1.0, self.lease_seconds / 3), id="lease", next_run_time=timezone.now()
+            self._renew_now,
+            "interval",
+            seconds=max(1.0, self.lease_seconds / 3),
+            id="lease",
+            next_run_time=timezone.now(),
         )
         for job in self.jobs:
             scheduler.add_job(
@@ -89,7 +91,12 @@ class Scheduler:
             )
         return scheduler
 
+    def _renew_now(self) -> None:
+        close_old_connections()  # APScheduler's thread outlives connections, like a request would
+        self.renew()
+
     def _fire_now(self, job: Periodic) -> None:
+        close_old_connections()
         try:
             self.fire(job)
         except Exception:

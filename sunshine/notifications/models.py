@@ -107,3 +107,15 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"{self.template} → {self.recipient} ({self.channel})"
+
+    @property
+    def masked(self) -> str:
+        """What the timeline and the job page show: a masked phone or address, or a username."""
+        from sunshine.notifications.sms import mask_phone
+
+        if self.channel == ChannelKind.SMS:
+            return mask_phone(self.address)
+        if self.channel == ChannelKind.EMAIL:
+            name, _at, domain = self.address.partition("@")
+            return f"{name[:1]}***@{domain}" if domain else "***"
+        return self.user.username if self.user else self.recipient

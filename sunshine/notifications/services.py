@@ -27,21 +27,10 @@ from sunshine.applications.services import Conflict, NotFound
 from sunshine.notifications.defaults import DEFAULT_TEMPLATES
 from sunshine.notifications.models import ChannelKind, Message, MessageStatus, Template
 from sunshine.notifications.rendering import render
-from sunshine.notifications.sms import mask_phone
-
-
-def mask_email(address: str) -> str:
-    name, _at, domain = address.partition("@")
-    return f"{name[:1]}***@{domain}" if domain else "***"
 
 
 def masked_recipient(message: Message) -> str:
-    """What the timeline shows: a masked phone or address, or the staff member's username."""
-    if message.channel == ChannelKind.SMS:
-        return mask_phone(message.address)
-    if message.channel == ChannelKind.EMAIL:
-        return mask_email(message.address)
-    return message.user.username if message.user else message.recipient
+    return message.masked
 
 
 def _template(code: str) -> Template:

@@ -9,6 +9,7 @@ import sys
 import time
 from typing import Any
 
+from django.conf import settings
 from django.core.management.base import BaseCommand
 
 from sunshine.accounts.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
@@ -16,7 +17,7 @@ from sunshine.accounts.models import User
 
 
 class Command(BaseCommand):
-    help = "Start the web server (and the background processes) in the foreground."
+    help = "Start the web server, the job worker and the scheduler in the foreground; Ctrl-C stops all."
 
     def add_arguments(self, parser: Any) -> None:
         parser.add_argument("--host", default="127.0.0.1")
@@ -41,9 +42,28 @@ class Command(BaseCommand):
                 "--graceful-timeout",
                 "5",
             ],
+            # Background jobs (deliveries, sweeps): the worker polls the database queue; with
+            # SQLite it shares the file with the web process (WAL).
+            "worker": [
+                sys.executable,
+                "manage.py",
+                "db_worker",
+                "--queue-name",
+                "*",
+                "--interval",
+                "1",
+                "--no-reload",
+            ],
+            # Periodic jobs of every app's schedule.py, kept single by a database lease.
+            "scheduler": [sys.executable, "manage.py", "run_scheduler"],
         }
         self._print_accounts(host, port)
-        children = {name: subprocess.Popen(cmd) for name, cmd in commands.items()}  # noqa: S603
+        # Children get their own process group, so Ctrl-C reaches only this command, which then
+        # stops them in order (a worker finishes or abandons its task; the stall sweep redelivers).
+        children = {
+            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603
+            for name, cmd in commands.items()
+        }
         stopping = False
 
         def stop(signum: int, frame: object) -> None:

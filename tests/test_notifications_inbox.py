@@ -1,0 +1,94 @@
+"""The staff inbox: unread count in the navigation (one query), mark read, nobody else's messages."""
+
+from __future__ import annotations
+
+import pytest
+import time_machine
+from django.test.utils import CaptureQueriesContext
+from django.db import connection
+
+from sunshine.notifications.models import Message
+from sunshine.notifications.services import notify_staff
+
+pytestmark = pytest.mark.django_db
+
+
+def at(day: str, hm: str = "10:00"):
+    return time_machine.travel(f"{day} {hm} +0800", tick=False)
+
+
+def say(users, text: str, key: str, when: str = "2026-11-05") -> None:
+    with at(when):
+        notify_staff(users, "message", {"text": text}, key=key)
+
+
+def test_the_navigation_shows_the_unread_count(personas, client):
+    alice, bob = personas["alice"], personas["bob"]
+    say([alice], "请核对申请YK1的资料", "k1")
+    say([alice, bob], "明天上午开会", "k2")
+    client.force_login(alice)
+    html = client.get("/workbench/inbox/").content.decode()
+    assert '<span class="count">2</span>' in html
+    assert "2 条未读消息" in html
+    assert html.index("明天上午开会") < html.index("请核对申请YK1的资料")  # newest first
+
+
+def test_the_unread_count_costs_one_query_and_pages_do_not_grow_with_messages(personas, client):
+    alice = personas["alice"]
+    client.force_login(alice)
+    say([alice], "一", "k0")
+    with CaptureQueriesContext(connection) as few:
+        client.get("/workbench/inbox/")
+    for i in range(1, 40):
+        say([alice], f"第{i}条", f"k{i}")
+    with CaptureQueriesContext(connection) as many:
+        r = client.get("/workbench/inbox/")
+    assert len(many) == len(few)
+    counts = [q["sql"] for q in many if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1  # the navigation's unread count
+    assert '<span class="count">40</span>' in r.content.decode()
+    assert r.content.decode().count('class="unread"') == 30  # one page
+
+
+def test_mark_one_and_mark_all_read(personas, client):
+    alice = personas["alice"]
+    say([alice], "甲", "a")
+    say([alice], "乙", "b")
+    say([alice], "丙", "c")
+    first = Message.objects.get(key="a")
+    client.force_login(alice)
+    with at("2026-11-05", "11:00"):
+        r = client.post(f"/workbench/inbox/{first.pk}/read/")
+    assert r.status_code == 302 and r["Location"] == "/workbench/inbox/"
+    first.refresh_from_db()
+    assert first.read_at.isoformat() == "2026-11-05T03:00:00+00:00"
+    html = client.get("/workbench/inbox/?unread=1").content.decode()
+    assert '<span class="count">2</span>' in html and "甲" not in html
+    r = client.post("/workbench/inbox/read-all/", {"unread": "1"}, follow=True)
+    assert r.redirect_chain == [("/workbench/inbox/?unread=1", 302)]
+    assert 'class="count"' not in r.content.decode()
+    assert "已将 2 条消息标为已读" in r.content.decode()
+    assert Message.objects.filter(user=alice, read_at__isnull=True).count() == 0
+
+
+def test_nobody_marks_another_persons_message(personas, client):
+    say([personas["bob"]], "给包博的", "b1")
+    message = Message.objects.get(key="b1")
+    client.force_login(personas["alice"])
+    client.post(f"/workbench/inbox/{message.pk}/read/")
+    client.post("/workbench/inbox/read-all/")
+    message.refresh_from_db()
+    assert message.read_at is None
+    assert "给包博的" not in client.get("/workbench/inbox/").content.decode()
+
+
+def test_reading_needs_post_and_a_signed_in_staff_member(personas, client):
+    say([personas["alice"]], "x", "x")
+    message = Message.objects.get(key="x")
+    assert client.get("/workbench/inbox/")["Location"].startswith("/accounts/login/")
+    client.force_login(personas["alice"])
+    assert client.get(f"/workbench/inbox/{message.pk}/read/").status_code == 405
+    client.force_login(personas["outsider"])
+    assert client.post(f"/workbench/inbox/{message.pk}/read/").status_code == 403
+    message.refresh_from_db()
+    assert message.read_at is None
