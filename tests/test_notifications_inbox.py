@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 import time_machine
-from django.test.utils import CaptureQueriesContext
 from django.db import connection
+from django.test.utils import CaptureQueriesContext
 
 from sunshine.notifications.models import Message
 from sunshine.notifications.services import notify_staff
