@@ -131,10 +131,12 @@ class RungRow:
     supervised: bool
 
 
-def _moments_for(user: User | None) -> QuerySet[RungMoment]:
+def _moments_for(user: User | None, numbers: Iterable[str] | None) -> QuerySet[RungMoment]:
     qs = RungMoment.objects.select_related("stage__template", "stage__application__customer_manager")
     if user is not None and user.role == Role.CUSTOMER_MANAGER:
         qs = qs.filter(stage__application__customer_manager=user)
+    if numbers is not None:
+        qs = qs.filter(stage__application__number__in=list(numbers))
     return qs
 
 
@@ -169,13 +171,21 @@ def _rows(moments: list[RungMoment]) -> list[RungRow]:
 
 
 def upcoming_rungs(
-    *, user: User | None = None, until: datetime | None = None, now: datetime | None = None, limit: int = 200
+    *,
+    user: User | None = None,
+    numbers: Iterable[str] | None = None,
+    until: datetime | None = None,
+    now: datetime | None = None,
+    horizon_days: int = 7,
+    limit: int = 200,
 ) -> list[RungRow]:
-    """Unfired rungs of open stages due up to ``until`` (default: the next 7 days), soonest first."""
+    """Unfired rungs of running stages of open applications due up to ``until`` (default: the
+    next ``horizon_days`` days; past ones not yet swept included), soonest first; a customer
+    manager sees their own applications only. Two queries."""
     now = now or timezone.now()
-    until = until or now + timedelta(days=7)
+    until = until or now + timedelta(days=horizon_days)
     moments = list(
-        _moments_for(user)
+        _moments_for(user, numbers)
         .filter(fired_at__isnull=True, due_at__lte=until, stage__status=StageStatus.IN_PROGRESS)
         .filter(stage__application__status="in_progress")
         .order_by("due_at", "id")[:limit]
@@ -183,8 +193,15 @@ def upcoming_rungs(
     return _rows(moments)
 
 
-def fired_rungs(*, user: User | None = None, since: datetime | None = None, limit: int = 200) -> list[RungRow]:
-    """Rungs fired since ``since`` (default: the last 7 days), latest first."""
-    since = since or timezone.now() - timedelta(days=7)
-    moments = list(_moments_for(user).filter(fired_at__gte=since).order_by("-fired_at", "-id")[:limit])
+def fired_rungs(
+    *,
+    user: User | None = None,
+    numbers: Iterable[str] | None = None,
+    since: datetime | None = None,
+    since_days: int = 7,
+    limit: int = 200,
+) -> list[RungRow]:
+    """Rungs fired since ``since`` (default: the last ``since_days`` days), latest first."""
+    since = since or timezone.now() - timedelta(days=since_days)
+    moments = list(_moments_for(user, numbers).filter(fired_at__gte=since).order_by("-fired_at", "-id")[:limit])
     return _rows(moments)

@@ -81,6 +81,10 @@ class Command(BaseCommand):
             from sunshine.reports.services import ensure_demo_reports
 
             ensure_demo_reports()
+        if wanted:  # rung moments of the demo cases, one overdue today, one supervised (added by supervision)
+            from sunshine.supervision.demo import ensure_demo_supervision
+
+            self.stdout.write(ensure_demo_supervision())
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD})")
         self.stdout.write("  " + _pad("username", 10) + _pad("role", 22) + "password")
