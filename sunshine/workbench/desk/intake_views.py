@@ -38,6 +38,7 @@ def _category_context(form: IntakeForm) -> dict[str, Any]:
         "category_proposal": proposal or "",
         "category_proposal_label": dict(Category.choices).get(proposal or "", ""),
         "category_choices": form.fields["category"].choices,  # type: ignore[attr-defined]
+        "category_errors": form.errors_for("category"),
     }
 
 
@@ -102,6 +103,9 @@ def validate(request: HttpRequest) -> HttpResponse:
     }
     if field in ("id_type", "requested_capacity"):
         ctx["swap_category"] = True
+        # the swapped select now holds the proposal (or the clerk's own choice): the errors of the
+        # value that was posted no longer apply; the category's own change is checked on its change
+        ctx["category_errors"] = []
     # A change here can make the other field right or wrong: refresh its errors once it has a value.
     related = {"category": "requested_capacity", "requested_capacity": "category", "id_type": "id_number"}
     other = related.get(field, "")
