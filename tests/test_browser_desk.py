@@ -23,7 +23,8 @@ A11Y_JS = """() => {
   const problems = [];
   for (const el of document.querySelectorAll('input, select, textarea')) {
     if (el.type === 'hidden') continue;
-    const labelled = (el.labels && el.labels.length) || el.getAttribute('aria-label') || el.getAttribute('aria-labelledby');
+    const labelled = (el.labels && el.labels.length) || el.getAttribute('aria-label')
+      || el.getAttribute('aria-labelledby');
     if (!labelled) problems.push('unlabelled ' + (el.name || el.id));
   }
   let last = 0;
