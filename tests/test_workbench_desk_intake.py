@@ -253,7 +253,8 @@ def test_receipt_shows_number_manager_time_limits_and_missing_documents(personas
     assert "<td>装表接电</td>\n        <td>2 个工作日</td>\n        <td>自开始之日起计算</td>" in html
     assert "全流程供电企业办理时间不超过 5 个工作日" in html
     assert "<td>业务受理</td>\n        <td>1 个工作日</td>\n        <td>已于 2026-09-29 完成</td>" in html
-    assert '<ol class="missing-documents"><li>' in html
+    # the 一次性告知 list of the documents app: an ID-only intake still lacks the proof of premises
+    assert '<ol class="missing-documents"><li>房屋或土地产权证明（或租赁协议）</li></ol>' in html
     assert "data-print" in html
 
 
