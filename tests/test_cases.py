@@ -135,6 +135,20 @@ def test_deciding_a_pause_contest_records_the_outcome_on_the_application(persona
         }
     ]
     assert [n.text for n in CaseNote.objects.filter(case=case)] == ["调取受理记录：房产证明 11-02 已收"]
+    pause = app.pauses.get()
+    assert selectors.upheld_pause_contests(D(2026, 11, 1), D(2026, 11, 30)) == [
+        {
+            "tracking_number": case.tracking_number,
+            "number": app.number,
+            "manager_id": personas["alice"].pk,
+            "pause_id": pause.pk,
+            "stage": "survey",
+            "started_on": D(2026, 11, 3),
+            "ended_on": None,
+            "working_days": None,
+            "closed_on": D(2026, 11, 6),
+        }
+    ]
     # a closed case takes no more notes or findings
     with pytest.raises(Conflict):
         services.add_case_note(case.pk, personas["auditor"], "late")
@@ -196,3 +210,31 @@ def test_case_queue_puts_overdue_first(personas):
         middle = services.open_case(source="staff", subject="middle", details="")
     assert [c.subject for c in selectors.case_queue()] == ["early", "middle", "late"]
     assert early.due_on < middle.due_on < late.due_on
+
+
+def test_overdue_reminders_go_once_per_open_case(personas):
+    from sunshine.feedback.tasks import remind_overdue_cases_now
+
+    with at("2026-11-02"):
+        late = services.open_case(source="staff", subject="late", details="")
+        closed = services.open_case(source="staff", subject="closed", details="")
+    with at("2026-11-10"):
+        services.open_case(source="staff", subject="not yet due", details="")
+        services.decide_case(closed.pk, personas["auditor"], finding="not_upheld", action_taken="x")
+    assert late.due_on == D(2026, 11, 16)
+    with at("2026-11-16", "08:15"):
+        assert remind_overdue_cases_now() == 0  # due today is not overdue
+    with at("2026-11-17", "08:15"):
+        assert remind_overdue_cases_now() == 1
+    with at("2026-11-18", "08:15"):
+        assert remind_overdue_cases_now() == 0
+    assert list(SupervisionCase.objects.filter(reminded_at__isnull=False).values_list("subject", flat=True)) == ["late"]
+
+
+def test_periodic_jobs_name_real_tasks():
+    from django.utils.module_loading import import_string
+
+    from sunshine.feedback import schedule
+
+    for job in schedule.JOBS:
+        assert import_string(job.task).func.__module__ == "sunshine.feedback.tasks"

@@ -200,3 +200,15 @@ def test_satisfaction_averages_completed_surveys_in_the_period(personas, django_
     }
     assert selectors.satisfaction(D(2026, 12, 1), D(2026, 12, 31), manager=personas["alice"])["refused"] == 1
     assert selectors.satisfaction(D(2026, 11, 1), D(2026, 11, 30), manager=personas["bob"])["calls"] == 0
+
+
+def test_the_reaction_ignores_other_events_and_never_doubles_a_call(personas):
+    from sunshine.feedback.reactions import on_events
+
+    app = connected(personas)
+    completed = list(Event.objects.filter(application=app, type="completed"))
+    on_events(completed, [])  # replayed: still one call
+    on_events(list(Event.objects.filter(application=app).exclude(type="completed")), [])
+    assert FollowUp.objects.filter(application=app).count() == 1
+    open_app = new_app(personas["clerk"], when="2026-11-05")
+    assert not FollowUp.objects.filter(application=open_app).exists()

@@ -187,3 +187,15 @@ def test_english_switch(personas):
     c = client_for(personas["auditor"])
     c.cookies["django_language"] = "en"
     assert "Supervision cases" in c.get("/workbench/cases/").content.decode()
+
+
+def test_my_followups_panel_for_the_work_queue(personas):
+    from django.template import Context, Template
+
+    tpl = Template("{% load feedback_queue %}{% my_followups %}")
+    connected(personas)
+    connected(personas)
+    with at("2026-11-12"):  # due 11-11: both overdue
+        html = tpl.render(Context({"user": personas["clerk"]}))
+    assert "2 个待回访" in html and "2 个已超期" in html
+    assert tpl.render(Context({"user": personas["alice"]})).strip() == ""

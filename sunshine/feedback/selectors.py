@@ -155,3 +155,33 @@ def open_actions(owner: User | None = None) -> QuerySet[VisitAction]:
     if owner is not None:
         qs = qs.filter(owner=owner)
     return qs.order_by("due_on", "id")
+
+
+def upheld_pause_contests(from_date: date, to_date: date) -> list[dict[str, Any]]:
+    """Pauses the auditors found were *not* the customer's fault (upheld pause contests decided
+    in [from_date, to_date]): the evaluation may count their working days as utility time."""
+    rows = (
+        SupervisionCase.objects.filter(
+            kind=CaseKind.PAUSE_CONTEST,
+            finding=Finding.UPHELD,
+            closed_on__gte=from_date,
+            closed_on__lte=to_date,
+            pause__isnull=False,
+        )
+        .select_related("pause", "pause__stage", "application")
+        .order_by("closed_on", "id")
+    )
+    return [
+        {
+            "tracking_number": c.tracking_number,
+            "number": c.application.number if c.application else None,
+            "manager_id": c.manager_id,
+            "pause_id": c.pause_id,
+            "stage": c.pause.stage.code if c.pause else None,
+            "started_on": c.pause.started_on if c.pause else None,
+            "ended_on": c.pause.ended_on if c.pause else None,
+            "working_days": c.pause.working_days if c.pause else None,
+            "closed_on": c.closed_on,
+        }
+        for c in rows
+    ]

@@ -20,6 +20,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from sunshine.accounts.models import Role, User
 from sunshine.applications.models import Application, Event, Pause
@@ -48,6 +49,8 @@ CASE_ROLES: set[str] = {Role.AUDITOR, Role.ADMIN}  # investigate and decide case
 CASE_READ_ROLES: set[str] = {Role.AUDITOR, Role.ADMIN, Role.LEADER}
 FOLLOWUP_ROLES: set[str] = {Role.CLERK, Role.ADMIN}
 VISIT_ROLES: set[str] = {Role.CUSTOMER_MANAGER, Role.LEADER, Role.ADMIN, Role.CLERK}
+
+UNKNOWN_STAFF = gettext_lazy("No such staff member.")
 
 # The kind of case each source opens when the caller does not say.
 DEFAULT_KIND = {
