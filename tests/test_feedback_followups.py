@@ -212,3 +212,33 @@ def test_the_reaction_ignores_other_events_and_never_doubles_a_call(personas):
     assert FollowUp.objects.filter(application=app).count() == 1
     open_app = new_app(personas["clerk"], when="2026-11-05")
     assert not FollowUp.objects.filter(application=open_app).exists()
+
+
+def test_clerk_customer_and_auditors_are_notified_once(personas):
+    from sunshine.notifications.models import Message
+
+    app = connected(personas)
+    f = FollowUp.objects.get(application=app)
+    assert sorted(
+        (m.template, m.channel, m.recipient)
+        for m in Message.objects.filter(template__in=["followup_assigned", "followup_coming"])
+    ) == [
+        ("followup_assigned", "inbox", f"user:{personas['clerk'].pk}"),
+        ("followup_coming", "sms", "phone:13800138000"),
+    ]
+    assert (
+        Message.objects.get(template="followup_assigned").body
+        == f"回访任务：申请{app.number}（张三）请于2026-11-11前完成回访。"
+    )
+    steered = Answers(**{**HAPPY.__dict__, "steered_supply": True})
+    with at("2026-11-05"):
+        services.complete_followup(f.pk, personas["clerk"], outcome="completed", answers=steered)
+    case = SupervisionCase.objects.get()
+    opened = list(Message.objects.filter(template="case_opened").values_list("channel", "recipient", "body"))
+    assert opened == [
+        (
+            "inbox",
+            f"user:{personas['auditor'].pk}",
+            f"新工单{case.tracking_number}：{app.number} 回访：客户反映被指定设备材料供应单位，请于2026-11-19前办结。",
+        )
+    ]

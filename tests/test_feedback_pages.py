@@ -8,6 +8,7 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from sunshine.feedback import services
 from sunshine.feedback.models import FollowUp, SupervisionCase, Visit, VisitAction
@@ -195,7 +196,7 @@ def test_my_followups_panel_for_the_work_queue(personas):
     tpl = Template("{% load feedback_queue %}{% my_followups %}")
     connected(personas)
     connected(personas)
-    with at("2026-11-12"):  # due 11-11: both overdue
+    with at("2026-11-12"), translation.override("zh-hans"):  # due 11-11: both overdue
         html = tpl.render(Context({"user": personas["clerk"]}))
     assert "2 个待回访" in html and "2 个已超期" in html
     assert tpl.render(Context({"user": personas["alice"]})).strip() == ""

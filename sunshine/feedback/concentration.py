@@ -114,7 +114,7 @@ def run_monitor(from_date: date, to_date: date, period: str) -> list[Supervision
     """Open a case for every flagged manager + unit of ``period`` (idempotent); return the cases
     of this period's flags (new and earlier ones)."""
     from sunshine.directory.models import Contractor  # type: ignore[attr-defined,unused-ignore]
-    from sunshine.feedback.services import open_case
+    from sunshine.feedback.services import open_case, record_language
 
     flagged = [s for s in shares(from_date, to_date, by="manager") if s.flagged]
     if not flagged:
@@ -122,31 +122,32 @@ def run_monitor(from_date: date, to_date: date, period: str) -> list[Supervision
     managers = User.objects.in_bulk([s.group_id for s in flagged])
     units = Contractor.objects.in_bulk([s.contractor_id for s in flagged])
     cases = []
-    for s in flagged:
-        manager, unit = managers[s.group_id], units[s.contractor_id]
-        context: dict[str, Any] = {
-            "manager": manager.display_name,
-            "unit": unit.name,
-            "period": period,
-            "count": s.count,
-            "total": s.group_total,
-            "share": f"{s.share_percent:.0f}",
-            "overall": f"{s.overall_percent:.0f}",
-        }
-        cases.append(
-            open_case(
-                source=CaseSource.CONCENTRATION,
-                kind=CaseKind.STEERING,
-                subject=_("%(period)s: %(unit)s has %(share)s%% of %(manager)s's projects") % context,
-                details=_(
-                    "%(count)s of %(total)s projects of %(manager)s in %(period)s chose %(unit)s "
-                    "(%(share)s%%), against %(overall)s%% of all projects of the same kind."
+    with record_language():
+        for s in flagged:
+            manager, unit = managers[s.group_id], units[s.contractor_id]
+            context: dict[str, Any] = {
+                "manager": manager.display_name,
+                "unit": unit.name,
+                "period": period,
+                "count": s.count,
+                "total": s.group_total,
+                "share": f"{s.share_percent:.0f}",
+                "overall": f"{s.overall_percent:.0f}",
+            }
+            cases.append(
+                open_case(
+                    source=CaseSource.CONCENTRATION,
+                    kind=CaseKind.STEERING,
+                    subject=_("%(period)s: %(unit)s has %(share)s%% of %(manager)s's projects") % context,
+                    details=_(
+                        "%(count)s of %(total)s projects of %(manager)s in %(period)s chose %(unit)s "
+                        "(%(share)s%%), against %(overall)s%% of all projects of the same kind."
+                    )
+                    % context,
+                    manager=manager,
+                    dedupe_key=f"concentration:{period}:{manager.pk}:{unit.pk}",
                 )
-                % context,
-                manager=manager,
-                dedupe_key=f"concentration:{period}:{manager.pk}:{unit.pk}",
             )
-        )
     return cases
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Count
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -95,6 +95,12 @@ def _require(user: User | None, roles: set[str]) -> None:
 
 def _text(value: str | None) -> str:
     return (value or "").strip()
+
+
+def record_language() -> translation.override:
+    """Texts stored on records (case subjects, reminders) are in the installation's language,
+    whatever language the person whose action wrote them reads the pages in."""
+    return translation.override(settings.LANGUAGE_CODE)
 
 
 def new_tracking_number(on: date) -> str:
@@ -214,7 +220,7 @@ def contest_pause(number: str, phone_tail: str, text: str) -> SupervisionCase:
     if len(text) > 2000:
         raise ValidationFailed({"text": [_("At most 2000 characters.")]})
     tail = _text(phone_tail)
-    with transaction.atomic():
+    with transaction.atomic(), record_language():
         app = (
             Application.objects.select_for_update()
             .select_related("customer_manager")
@@ -465,7 +471,7 @@ def complete_followup(followup_id: int, actor: User, *, outcome: str, answers: A
         errors = _check_answers(answers)
         if errors:
             raise ValidationFailed(errors)
-    with transaction.atomic():
+    with transaction.atomic(), record_language():
         followup = _lock_followup(followup_id, actor)
         app = Application.objects.select_for_update().select_related("customer_manager").get(pk=followup.application_id)
         now = timezone.now()

@@ -21,12 +21,12 @@ def run_concentration_monitor() -> int:
 
 def remind_overdue_cases_now() -> int:
     """Tell the auditors, once per case, about open cases past their time limit."""
-    from sunshine.feedback.services import _notify_staff
+    from sunshine.feedback.services import _notify_staff, record_language
 
     today = timezone.localdate()
     auditors = list(User.objects.filter(role=Role.AUDITOR, is_active=True).order_by("username"))
     reminded = 0
-    with transaction.atomic():
+    with transaction.atomic(), record_language():
         overdue = list(
             SupervisionCase.objects.select_for_update(skip_locked=True)
             .select_related("application")
