@@ -150,3 +150,21 @@ def test_by_area_counts_every_manager_of_the_area(planted, area):
         (area.pk, planted[1]["B"].pk, 5, False),
         (area.pk, planted[1]["D"].pk, 5, False),
     ]
+
+
+def test_concentration_page_shows_the_flag_and_auditors_run_the_monitor(planted, personas):
+    from django.test import Client
+
+    auditor = Client()
+    auditor.force_login(personas["auditor"])
+    r = auditor.get("/workbench/concentration/?period=2026-11")
+    body = r.content.decode()
+    assert r.status_code == 200 and body.count('class="flagged"') == 1
+    assert "A电力工程公司" in body
+    leader = Client()
+    leader.force_login(personas["leader"])
+    assert leader.post("/workbench/concentration/", {"period": "2026-11"}).status_code == 403
+    assert SupervisionCase.objects.count() == 0
+    r = auditor.post("/workbench/concentration/", {"period": "2026-11"})
+    assert r.status_code == 302 and r["Location"] == "/workbench/concentration/?period=2026-11"
+    assert SupervisionCase.objects.get().manager == personas["alice"]
