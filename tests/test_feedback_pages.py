@@ -176,7 +176,7 @@ def test_visit_plan_errors_are_shown(personas):
     r = client_for(personas["leader"]).post("/workbench/visits/", {"customer_name": "", "application": "YK123"})
     assert r.status_code == 200 and Visit.objects.count() == 0
     body = r.content.decode()
-    assert body.count("此项为必填项。") == 4 and "没有这个编号的申请" not in body
+    assert body.count("此项为必填项。") == 4 and "未找到该编号的申请" not in body
 
 
 @pytest.mark.parametrize(("name", "status"), [("auditor", 200), ("leader", 200), ("clerk", 403), ("alice", 403)])
@@ -200,3 +200,54 @@ def test_my_followups_panel_for_the_work_queue(personas):
         html = tpl.render(Context({"user": personas["clerk"]}))
     assert "2 个待回访" in html and "2 个已超期" in html
     assert tpl.render(Context({"user": personas["alice"]})).strip() == ""
+
+
+def test_an_auditor_opens_a_case_for_a_telephone_complaint(personas):
+    app = connected(personas)
+    auditor = client_for(personas["auditor"])
+    r = auditor.post(
+        "/workbench/cases/",
+        {"kind": "complaint", "subject": "电话投诉：态度差", "application": app.number, "reporter_name": "张三"},
+    )
+    case = SupervisionCase.objects.get()
+    assert r.status_code == 302 and r["Location"] == f"/workbench/cases/{case.tracking_number}/"
+    assert (case.source, case.kind, case.manager, case.application, case.opened_by) == (
+        "staff",
+        "complaint",
+        personas["alice"],
+        app,
+        personas["auditor"],
+    )
+    r = auditor.post("/workbench/cases/", {"kind": "complaint", "subject": "x", "application": "YK0"})
+    assert r.status_code == 422 and "未找到该编号的申请。" in r.content.decode()
+    leader = client_for(personas["leader"])
+    assert leader.post("/workbench/cases/", {"kind": "complaint", "subject": "x"}).status_code == 403
+    assert SupervisionCase.objects.count() == 1
+
+
+def test_key_customers_without_a_visit_come_first(personas):
+    from tests.test_services import new_app
+
+    key = new_app(personas["clerk"], when="2026-11-02", key_project=True, customer__name="晋源钢铁")
+    new_app(personas["clerk"], when="2026-11-02")  # not a key project
+    leader = client_for(personas["leader"])
+    with at("2026-11-03"):
+        n, body = queries(leader, "/workbench/visits/")
+    assert body.count("<li>晋源钢铁 · ") == 1 and f"?application={key.number}&amp;customer_name=" in body
+    with at("2026-11-03"):
+        r = leader.get(f"/workbench/visits/?application={key.number}&customer_name=晋源钢铁&key=1")
+    assert f'value="{key.number}"' in r.content.decode()
+    with at("2026-11-03"):
+        leader.post(
+            "/workbench/visits/",
+            {
+                "customer_name": "晋源钢铁",
+                "application": key.number,
+                "visitor": personas["alice"].pk,
+                "planned_on": "2026-11-10",
+                "topics": "用电需求",
+            },
+        )
+        n2, body = queries(leader, "/workbench/visits/")
+    assert "<li>晋源钢铁 · " not in body and n2 == n  # one visit listed now: same number of queries
+    assert Visit.objects.get().key_customer is True  # a key project's customer is a key customer

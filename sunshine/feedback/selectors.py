@@ -6,7 +6,7 @@ from datetime import date
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.db.models import Avg, Case, Count, Q, QuerySet, Value, When
+from django.db.models import Avg, Case, Count, Exists, OuterRef, Q, QuerySet, Value, When
 
 from sunshine.accounts.models import Role, User
 from sunshine.feedback.models import (
@@ -144,8 +144,10 @@ def visit_list() -> QuerySet[Visit]:
     """Planned visits first (key customers first, then by date), then the logged ones."""
     return (
         Visit.objects.select_related("visitor", "application")
-        .prefetch_related("actions__owner")
-        .annotate(done=Case(When(status=VisitStatus.PLANNED, then=Value(0)), default=Value(1)))
+        .annotate(
+            done=Case(When(status=VisitStatus.PLANNED, then=Value(0)), default=Value(1)),
+            open_actions=Count("actions", filter=Q(actions__closed_at__isnull=True)),
+        )
         .order_by("done", "-key_customer", "planned_on", "id")
     )
 
@@ -185,3 +187,21 @@ def upheld_pause_contests(from_date: date, to_date: date) -> list[dict[str, Any]
         }
         for c in rows
     ]
+
+
+def key_customers_to_visit(today: date, *, days: int = 90, limit: int = 20) -> list[Any]:
+    """Open key projects with no visit planned or made in the last ``days`` days (or planned
+    ahead): the customers to plan visits for first. One query."""
+    from datetime import timedelta
+
+    from sunshine.applications.models import OPEN_STATUSES, Application
+
+    recent = Visit.objects.filter(application=OuterRef("pk"), planned_on__gte=today - timedelta(days=days)).exclude(
+        status=VisitStatus.CANCELLED
+    )
+    return list(
+        Application.objects.filter(key_project=True, status__in=OPEN_STATUSES)
+        .exclude(Exists(recent))
+        .select_related("customer_manager")
+        .order_by("accepted_at", "id")[:limit]
+    )

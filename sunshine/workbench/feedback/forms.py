@@ -8,7 +8,7 @@ from django import forms
 from django.utils.translation import gettext_lazy as _
 
 from sunshine.accounts.models import Role, User
-from sunshine.feedback.models import AttemptResult, Finding, FollowUpOutcome
+from sunshine.feedback.models import AttemptResult, CaseKind, Finding, FollowUpOutcome
 
 SCORES = [(str(i), str(i)) for i in range(1, 6)]
 YES_NO = [("yes", _("yes")), ("no", _("no"))]
@@ -63,6 +63,17 @@ class CallScriptForm(forms.Form):
     comments = forms.CharField(
         label=_("9. Anything else you would like to tell us?"), required=False, widget=forms.Textarea
     )
+
+
+class NewCaseForm(forms.Form):
+    kind = forms.ChoiceField(
+        label=_("Kind"), choices=[(k, v) for k, v in CaseKind.choices if k != CaseKind.PAUSE_CONTEST]
+    )
+    subject = forms.CharField(label=_("Subject"), max_length=200)
+    details = forms.CharField(label=_("Details"), widget=forms.Textarea, required=False)
+    application = forms.CharField(label=_("Application number (optional)"), max_length=20, required=False)
+    reporter_name = forms.CharField(label=_("Reported by"), max_length=100, required=False)
+    reporter_phone = forms.CharField(label=_("Reporter's phone"), max_length=20, required=False)
 
 
 class NoteForm(forms.Form):

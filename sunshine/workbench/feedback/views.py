@@ -143,13 +143,35 @@ def followup_attempt(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @staff_page(CASE_READ_ROLES)
+@require_http_methods(["GET", "POST"])
 def cases(request: HttpRequest) -> HttpResponse:
+    """The auditors' queue; auditors also open cases here (e.g. a complaint by telephone)."""
     status = CaseStatus.CLOSED if request.GET.get("status") == "closed" else CaseStatus.OPEN
+    can_open = request.user.role in CASE_ROLES  # type: ignore[union-attr]
+    form = f.NewCaseForm(request.POST or None)
+    if request.method == "POST":
+        if not can_open:
+            raise PermissionDenied
+        if form.is_valid():
+            data = dict(form.cleaned_data)
+            number = (data.pop("application") or "").strip().upper()
+            app = Application.objects.filter(number=number).first() if number else None
+            if number and app is None:
+                form.add_error("application", _("No application with this number."))
+            else:
+                try:
+                    opened = services.open_case(source="staff", application=app, actor=request.user, **data)  # type: ignore[arg-type]
+                except ValidationFailed as exc:
+                    _apply_errors(form, exc)
+                else:
+                    messages.success(request, _("Case %(number)s opened.") % {"number": opened.tracking_number})
+                    return redirect("workbench_feedback:case", number=opened.tracking_number)
     rows = list(selectors.case_queue(status=status)[:200])
     return render(
         request,
         "workbench_feedback/cases.html",
-        {"rows": rows, "status": status, "today": timezone.localdate()},
+        {"rows": rows, "status": status, "today": timezone.localdate(), "form": form, "can_open": can_open},
+        status=422 if form.errors else 200,
     )
 
 
@@ -222,7 +244,13 @@ def case_decide(request: HttpRequest, number: str) -> HttpResponse:
 @staff_page(VISIT_ROLES)
 @require_http_methods(["GET", "POST"])
 def visits(request: HttpRequest) -> HttpResponse:
-    form = f.VisitPlanForm(request.POST or None, initial={"visitor": request.user.pk})
+    initial = {
+        "visitor": request.user.pk,
+        "application": request.GET.get("application", "")[:20],
+        "customer_name": request.GET.get("customer_name", "")[:100],
+        "key_customer": request.GET.get("key") == "1",
+    }
+    form = f.VisitPlanForm(request.POST or None, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = dict(form.cleaned_data)
         number = (data.pop("application") or "").strip().upper()
@@ -241,7 +269,13 @@ def visits(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "workbench_feedback/visits.html",
-        {"rows": rows, "form": form, "actions": list(selectors.open_actions()[:200]), "today": timezone.localdate()},
+        {
+            "rows": rows,
+            "form": form,
+            "actions": list(selectors.open_actions()[:200]),
+            "key_customers": selectors.key_customers_to_visit(timezone.localdate()),
+            "today": timezone.localdate(),
+        },
     )
 
 
