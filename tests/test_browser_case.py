@@ -262,3 +262,19 @@ def test_another_manager_gets_the_403_page(office_page, people):
         # the browser reports the 403 document as a failed resource: expected here, nothing else
         assert office_page.errors == ["Failed to load resource: the server responded with a status of 403 (Forbidden)"]
         office_page.errors.clear()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_page_on_a_phone_fits_the_screen(phone_page, people):
+    with travel(2026, 9, 30):
+        app = intake(people["clerk"], "hv_single", date(2026, 9, 30))
+        w = Walk(phone_page, app)
+        w.open_as(people["alice"])
+        page = w.page
+        assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+        # the customer card and the actions come before the timeline on a narrow screen
+        card = page.locator("#customer-title").bounding_box()
+        timeline = page.locator("#timeline-title").bounding_box()
+        assert card and timeline and card["y"] < timeline["y"]
+        assert w.stage("scheme").locator(".stage-deadline").inner_text() == "2026-10-27"
+        phone_page.screenshot("case-phone")

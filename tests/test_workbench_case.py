@@ -392,3 +392,72 @@ def test_the_page_takes_the_same_number_of_queries_for_2_or_12_stages(personas, 
     with at("2026-11-05"), django_assert_num_queries(n):
         assert c.get(url(big)).status_code == 200
     assert n <= 16
+
+
+# --- the timeline explains each deadline -----------------------------------------------------------
+
+
+def explained(page: str, code: str, round_: int = 1) -> list[str]:
+    li = re.search(rf'<li[^>]*id="stage-{code}-{round_}".*?<ol class="explain-days">(.*?)</ol>', page, re.S)
+    assert li, f"no explanation for {code}#{round_}"
+    return [re.sub(r"\s+", " ", x).strip() for x in re.findall(r"<li[^>]*>(.*?)</li>", li.group(1), re.S)]
+
+
+def test_the_page_explains_a_deadline_over_national_day(personas):
+    app = new_app(personas["clerk"], when="2026-09-30")  # survey: 2 working days from Wed 09-30
+    with at("2026-10-08"):
+        page = client_for(personas["alice"]).get(url(app)).content.decode()
+    assert explained(page, "survey") == [
+        "2026-09-30 开始（当天不计），时限 2 个工作日",
+        "10-01…10-07 国庆节放假不计",
+        "10-08 第1天",
+        "10-09 第2天",
+        "→ 期限 2026-10-09",
+    ]
+    assert '<span class="badge badge-ok">剩余 1 个工作日</span>' in page
+
+
+def test_the_page_explains_pause_days_and_a_running_pause(personas):
+    app = new_app(personas["clerk"], category="hv_single")  # scheme: 15 working days from Mon 11-02
+    alice = personas["alice"]
+    with at("2026-11-03"):
+        services.pause(app.number, alice, reason_code="missing_documents", reason="缺产权证明")
+    with at("2026-11-05"):
+        services.resume(app.number, alice)
+    with at("2026-11-06"):
+        services.pause(app.number, alice, reason_code="government_approval", reason="等待规划许可")
+    with at("2026-11-10"):
+        page = client_for(alice).get(url(app)).content.decode()
+    steps = explained(page, "scheme")
+    assert steps == [
+        "2026-11-02 开始（当天不计），时限 15 个工作日",
+        "11-03 第1天",
+        "11-04…11-05 暂停不计（期限顺延）",
+        "11-06 第2天",
+        "11-07…11-08 周末不计",
+        "11-09…11-10 暂停不计（期限顺延）",
+        "暂停中：期限按暂停的工作日顺延",
+    ]
+    body = text(page.encode())
+    assert "客户资料不全 缺产权证明 · 2026-11-03 – 2026-11-05（2 个工作日）" in body
+    assert "等待政府审批 等待规划许可 · 2026-11-06 – 仍在暂停" in body
+    assert '<span class="badge badge-paused">暂停中</span>' in page
+
+
+def test_a_cancelled_case_has_no_badges_and_frozen_clocks(personas, app):
+    with at("2026-11-03"):
+        services.cancel(app.number, personas["alice"], reason="客户撤回")
+    with at("2026-11-20"):
+        page = client_for(personas["leader"]).get(url(app)).content.decode()
+    assert 'class="stage-badges"' not in page
+    assert '<span class="tag tag-status-cancelled" id="case-status">已撤销</span>' in page
+    assert explained(page, "survey")[-1] == "→ 期限 2026-11-04"
+
+
+def test_the_page_in_english(personas, app):
+    c = client_for(personas["alice"])
+    c.cookies["django_language"] = "en"
+    page = text(c.get(url(app)).content)
+    assert "2026-11-02 started (that day is not counted), time limit 2 working days" in page
+    assert "11-03 day 1" in page
+    assert "Proof of property (or lease)" in page
