@@ -5,6 +5,7 @@ application event."""
 from __future__ import annotations
 
 import io
+import re
 from datetime import date
 
 import pytest
@@ -22,6 +23,15 @@ from tests.conftest import intake_body
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
 JPEG = b"\xff\xd8\xff\xe0" + b"\x00" * 32
+
+
+@pytest.fixture(autouse=True)
+def chinese():
+    """Service-level tests read names in the active language: Chinese, whatever ran before."""
+    from django.utils import translation
+
+    with translation.override("zh-hans"):
+        yield
 
 
 @pytest.fixture(autouse=True)
@@ -48,6 +58,10 @@ def as_(user) -> Client:
     c = Client()
     c.force_login(user)
     return c
+
+
+def text_of(r) -> str:
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", " ", r.content.decode()))
 
 
 def stored(media) -> list[str]:
@@ -241,3 +255,29 @@ def test_the_engineer_may_upload_but_not_waive(personas, media):
     )
     assert r.status_code == 403
     assert not Document.objects.exists()
+
+
+def test_paper_copy_and_waiver_through_the_page(personas, media):
+    app = new_app(personas["clerk"], category="hv_single")
+    c = as_(personas["alice"])
+    r = c.post(url(app, "documents/received"), {"received-kind": "property_proof"})
+    assert r.status_code == 302
+    r = c.post(url(app, "documents/waive"), {"waive-kind": "load_list", "waive-reason": " "})
+    assert r.status_code == 200
+    assert "此项为必填项。" in text_of(r)
+    assert not Document.objects.filter(kind__code="load_list").exists()
+    r = c.post(url(app, "documents/waive"), {"waive-kind": "load_list", "waive-reason": "无新增用电设备"})
+    assert r.status_code == 302
+    assert [(d.kind.code, d.status, d.note, d.by.username) for d in Document.objects.order_by("kind__position")] == [
+        ("property_proof", "received", "", "alice"),
+        ("load_list", "waived", "无新增用电设备", "alice"),
+    ]
+    page = c.get(url(app)).content.decode()
+    assert "资料已标记为免交。" in page
+    assert '<li class="doc doc-waived" id="doc-load_list">' in page
+    assert documents.missing_documents(app) == [
+        "项目批准（核准、备案）文件",
+        "设计文件及图纸",
+        "施工单位承装（修、试）电力设施许可证",
+        "竣工报告及试验报告",
+    ]

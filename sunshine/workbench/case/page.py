@@ -205,6 +205,7 @@ def page_context(user: User, app: Application, today: date | None = None) -> dic
         "masked": privacy.masked(app),
         "may_reveal": privacy.may_reveal(user, app),
         "requirements": requirements,
+        "checklist": [(r, stage_names.get(r.kind.needed_by_stage, "")) for r in requirements],
         "missing": [r.kind.name for r in requirements if r.missing],
         "may_edit_documents": doc_roles and app.status != Status.CANCELLED,
         "may_waive_documents": waive_roles and app.status != Status.CANCELLED,
