@@ -4,6 +4,7 @@ cron slots while this process holds the database lease. Run one or more; only on
 from __future__ import annotations
 
 import contextlib
+import logging
 import signal
 from typing import Any
 
@@ -26,6 +27,10 @@ class Command(BaseCommand):
                 self.stdout.write(f"{job.name:<32} {job.cron:<16} {job.task}")
             return
         self.stdout.write(f"Scheduler {scheduler.holder}: {len(scheduler.jobs)} periodic job(s).")
+        self.stdout.flush()
+        # APScheduler logs every run of every job at INFO (the lease renewal every few seconds);
+        # keep its warnings and errors, and our own lines about the lease and what was enqueued.
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
         def stop(signum: int, frame: object) -> None:
             raise SystemExit(0)
