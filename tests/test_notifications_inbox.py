@@ -92,3 +92,37 @@ def test_reading_needs_post_and_a_signed_in_staff_member(personas, client):
     assert client.post(f"/workbench/inbox/{message.pk}/read/").status_code == 403
     message.refresh_from_db()
     assert message.read_at is None
+
+
+# --- the same inbox through the API ------------------------------------------------------------
+
+
+def test_the_inbox_api_lists_and_marks_read(personas, api_as):
+    alice, bob = personas["alice"], personas["bob"]
+    say([alice], "甲", "a", when="2026-11-05")
+    say([alice, bob], "乙", "b", when="2026-11-06")
+    api = api_as("alice")
+    r = api.get("/api/v1/inbox")
+    assert r.status_code == 200
+    body = r.json()
+    assert (body["unread"], body["page"], body["page_size"]) == (2, 1, 30)
+    assert [(m["title"], m["body"], m["application"], m["read_at"]) for m in body["results"]] == [
+        ("通知", "乙", None, None),
+        ("通知", "甲", None, None),
+    ]
+    first = body["results"][1]["id"]
+    bobs = Message.objects.get(key="b", user=bob).pk
+    with at("2026-11-07"):
+        r = api.post("/api/v1/inbox/read", {"ids": [first, bobs]})
+    assert r.json() == {"marked": 1, "unread": 1}
+    assert Message.objects.get(pk=bobs).read_at is None
+    assert [m["body"] for m in api.get("/api/v1/inbox", unread="true").json()["results"]] == ["乙"]
+    assert api.post("/api/v1/inbox/read").json() == {"marked": 1, "unread": 0}
+
+
+def test_the_inbox_api_refuses_bad_input_and_strangers(personas, api_as):
+    assert api_as(None).get("/api/v1/inbox").status_code == 401
+    r = api_as("alice").get("/api/v1/inbox", page_size=1000)
+    assert r.status_code == 422 and r.json()["code"] == "validation_error"
+    r = api_as("alice").post("/api/v1/inbox/read", {"ids": ["x"]})
+    assert r.status_code == 422
