@@ -165,18 +165,18 @@ def test_pages_take_a_fixed_number_of_queries(ladder, leader2, django_assert_num
     with at("2026-11-17", "09:00"):
         c.get(LIST)
         c.get(DEADLINES)
-        with django_assert_num_queries(4):  # session, user, supervisions, stages
+        with django_assert_num_queries(5):  # session, user, inbox unread count (nav), supervisions, stages
             c.get(LIST)
         # session, user, coming rungs and their supervised flags, fired rungs (none yet: no flags)
-        with django_assert_num_queries(5):
+        with django_assert_num_queries(6):
             c.get(DEADLINES)
     for i in range(2, 9):
         take(i)
     fire("2026-11-17", "08:30")
     with at("2026-11-17", "09:00"):
-        with django_assert_num_queries(4):
+        with django_assert_num_queries(5):
             r = c.get(LIST)
         assert r.content.decode().count('href="/workbench/supervision/YK') == 8
-        with django_assert_num_queries(6):  # now with fired rungs and their flags
+        with django_assert_num_queries(7):  # now with fired rungs and their flags
             r = c.get(DEADLINES)
         assert r.content.decode().count("剩余1个工作日") == 8
