@@ -1,7 +1,303 @@
-"""API v1 endpoints of the directory capability (registered in sunshine/api/api.py)."""
+"""API v1 endpoints of the directory capability (registered in sunshine/api/api.py).
+
+Public: the fee catalogue in force (and the 高可靠性供电费 calculator), the qualified contractors
+in a neutral order. Staff: record a charge or a contractor choice on an application.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+from datetime import date
+from decimal import Decimal
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema
+from pydantic import Field
+
+from sunshine.api.api import body_doc, json_body, staff
+from sunshine.api.errors import ApiError
+from sunshine.applications import access
+from sunshine.applications.validation import ValidationFailed
+from sunshine.directory import rules, selectors, services, texts
+from sunshine.directory.models import Contractor, FeeItem, FeeSchedule
 
 router = Router(tags=["directory"])
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+class FeeScheduleOut(Schema):
+    version: int
+    title: str
+    effective_from: date
+    published_reference: str
+
+
+class FeeItemOut(Schema):
+    code: str
+    name: str
+    legal_basis: str
+    basis: Literal["fixed", "per_unit"]
+    amount: Decimal = Field(description="fixed amount in yuan, or the rate in yuan per unit")
+    unit: str
+    voltage_level: str
+    group: str
+    note: str
+
+
+class AbolishedOut(Schema):
+    name: str
+    description: str
+    abolished_by: str
+
+
+class FeesOut(Schema):
+    on: date
+    schedule: FeeScheduleOut | None
+    items: list[FeeItemOut]
+    abolished: list[AbolishedOut]
+    versions: list[FeeScheduleOut]
+
+
+class FeesQuery(Schema):
+    on: date | None = Field(None, description="the catalogue in force on this date (default today)")
+
+
+class CalculatorQuery(Schema):
+    capacity_kva: Decimal = Field(gt=0, le=10_000_000, description="capacity of the additional circuit(s), kVA")
+    voltage_level: str = Field(max_length=8, pattern=r"^[0-9.]+kV$")
+    on: date | None = None
+
+
+class CalculatorOut(Schema):
+    code: str
+    name: str
+    capacity_kva: Decimal
+    rate_per_kva: Decimal
+    amount: Decimal
+    schedule_version: int
+
+
+class ContractorOut(Schema):
+    id: int
+    kind: str
+    kind_label: str
+    name: str
+    credit_code: str
+    licence_class: str
+    licence_class_label: str
+    licence_number: str
+    licence_expires_on: date | None
+    contact_phone: str
+    area_served: str
+
+
+class ContractorPageOut(Schema):
+    count: int
+    page: int
+    page_size: int
+    seed: str = Field(description="pass it back to page through the same order")
+    order: str
+    notice: str
+    results: list[ContractorOut]
+
+
+_NO_NUL = r"^[^\x00]*$"
+
+
+class ContractorQuery(Schema):
+    kind: Literal["design", "construction", "supply"] | None = None
+    licence_class: str | None = Field(None, max_length=10, pattern=r"^[a-z0-9_]*$")
+    q: str | None = Field(None, max_length=100, pattern=_NO_NUL)
+    seed: str | None = Field(None, max_length=32, pattern=r"^[0-9a-f]*$")
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+class ChargeIn(Schema):
+    item_code: str
+    quantity: Decimal | None = None
+    amount: Decimal | None = None
+
+
+class ChargeOut(Schema):
+    id: int
+    item_code: str
+    name: str
+    quantity: Decimal | None
+    amount: Decimal
+    recorded_at: Any
+
+
+class ChoiceIn(Schema):
+    kind: Literal["design", "construction", "supply"]
+    contractor_id: int
+
+
+class ChoiceOut(Schema):
+    kind: str
+    contractor_id: int
+    contractor: str
+    recorded_at: Any
+
+
+# --- helpers ------------------------------------------------------------------------------------
+
+
+def _en(request: HttpRequest) -> bool:
+    return (getattr(request, "LANGUAGE_CODE", "") or "").startswith("en")
+
+
+def schedule_dict(s: FeeSchedule) -> dict[str, Any]:
+    return {
+        "version": s.version,
+        "title": s.title,
+        "effective_from": s.effective_from,
+        "published_reference": s.published_reference,
+    }
+
+
+def item_dict(i: FeeItem, en: bool) -> dict[str, Any]:
+    return {
+        "code": i.code,
+        "name": i.name_en if en else i.name_zh,
+        "legal_basis": i.legal_basis,
+        "basis": i.basis,
+        "amount": i.amount,
+        "unit": i.unit,
+        "voltage_level": i.voltage_level,
+        "group": i.group,
+        "note": i.note,
+    }
+
+
+def contractor_dict(c: Contractor) -> dict[str, Any]:
+    return {
+        "id": c.pk,
+        "kind": c.kind,
+        "kind_label": c.get_kind_display(),
+        "name": c.name,
+        "credit_code": c.credit_code,
+        "licence_class": c.licence_class,
+        "licence_class_label": c.get_licence_class_display(),
+        "licence_number": c.licence_number,
+        "licence_expires_on": c.licence_expires_on,
+        "contact_phone": c.contact_phone,
+        "area_served": c.area_served,
+    }
+
+
+# --- public -------------------------------------------------------------------------------------
+
+
+@router.get("/public/fees", auth=None, response=FeesOut)
+def public_fees(request: HttpRequest, filters: Query[FeesQuery]) -> dict[str, Any]:
+    on = filters.on or timezone.localdate()
+    en = _en(request)
+    schedule = selectors.schedule_in_force(on)
+    return {
+        "on": on,
+        "schedule": schedule_dict(schedule) if schedule else None,
+        "items": [item_dict(i, en) for i in selectors.items_of(schedule)],
+        "abolished": [
+            {"name": a.name_en if en else a.name_zh, "description": a.description, "abolished_by": a.abolished_by}
+            for a in selectors.abolished_charges()
+        ],
+        "versions": [schedule_dict(s) for s in selectors.schedules()],
+    }
+
+
+@router.get("/public/fees/high-reliability", auth=None, response=CalculatorOut)
+def high_reliability(request: HttpRequest, filters: Query[CalculatorQuery]) -> dict[str, Any]:
+    """高可靠性供电费 = capacity of the additional circuit(s) (kVA) × the rate for the voltage."""
+    schedule = selectors.schedule_in_force(filters.on or timezone.localdate())
+    rate = next(
+        (i for i in selectors.rates_of(selectors.items_of(schedule)) if i.voltage_level == filters.voltage_level),
+        None,
+    )
+    if schedule is None or rate is None:
+        raise ApiError(
+            422,
+            "validation_error",
+            _("Some fields are not valid."),
+            {"voltage_level": [texts.no_rate_text()]},
+        )
+    return {
+        "code": rate.code,
+        "name": rate.name_en if _en(request) else rate.name_zh,
+        "capacity_kva": filters.capacity_kva,
+        "rate_per_kva": rate.amount,
+        "amount": rules.high_reliability_fee(filters.capacity_kva, rate.amount),
+        "schedule_version": schedule.version,
+    }
+
+
+@router.get("/public/contractors", auth=None, response=ContractorPageOut)
+def public_contractors(request: HttpRequest, filters: Query[ContractorQuery]) -> dict[str, Any]:
+    page = selectors.contractor_page(
+        timezone.localdate(),
+        kind=filters.kind,
+        licence_class=filters.licence_class,
+        text=filters.q,
+        seed=filters.seed,
+        page=filters.page,
+        page_size=filters.page_size,
+    )
+    return {
+        "count": page.count,
+        "page": page.page,
+        "page_size": page.page_size,
+        "seed": page.seed,
+        "order": texts.neutral_order_text(),
+        "notice": texts.no_designation_text(),
+        "results": [contractor_dict(c) for c in page.results],
+    }
+
+
+# --- staff --------------------------------------------------------------------------------------
+
+RECORD_ROLES: set[str] = {str(r) for r in access.INTAKE_ROLES}
+
+
+@router.post("/applications/{number}/charges", response={201: ChargeOut}, openapi_extra=body_doc(ChargeIn))
+def record_charge(request: HttpRequest, number: str) -> tuple[int, dict[str, Any]]:
+    user = staff(request)
+    app = access.access_application(user, number[:40])
+    access.require_role(user, RECORD_ROLES, app)
+    body = json_body(request)
+    code = body.get("item_code")
+    if not isinstance(code, str) or not code.strip():
+        raise ValidationFailed({"item_code": [_("This field is required.")]})
+    charge = services.record_charge(
+        app.number, code.strip()[:60], user, quantity=body.get("quantity"), amount=body.get("amount")
+    )
+    item = charge.fee_item
+    return 201, {
+        "id": charge.pk,
+        "item_code": item.code,
+        "name": item.name_en if _en(request) else item.name_zh,
+        "quantity": charge.quantity,
+        "amount": charge.amount,
+        "recorded_at": charge.recorded_at,
+    }
+
+
+@router.post("/applications/{number}/contractor-choices", response={200: ChoiceOut}, openapi_extra=body_doc(ChoiceIn))
+def record_choice(request: HttpRequest, number: str) -> dict[str, Any]:
+    user = staff(request)
+    app = access.access_application(user, number[:40])
+    access.require_role(user, RECORD_ROLES, app)
+    body = json_body(request)
+    contractor_id = body.get("contractor_id")
+    if not isinstance(contractor_id, int) or isinstance(contractor_id, bool):
+        raise ValidationFailed({"contractor_id": [_("Enter a whole number.")]})
+    kind = body.get("kind")
+    choice = services.record_contractor_choice(app.number, kind if isinstance(kind, str) else "", contractor_id, user)
+    return {
+        "kind": choice.kind,
+        "contractor_id": choice.contractor_id,
+        "contractor": choice.contractor.name,
+        "recorded_at": choice.recorded_at,
+    }

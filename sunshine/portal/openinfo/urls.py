@@ -1,4 +1,9 @@
-from django.urls import path  # noqa: F401
+from django.urls import path
+
+from sunshine.portal.openinfo import views
 
 app_name = "portal_openinfo"
-urlpatterns: list = []
+urlpatterns = [
+    path("fees/", views.fees, name="fees"),
+    path("contractors/", views.contractors, name="contractors"),
+]
