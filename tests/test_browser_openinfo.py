@@ -54,3 +54,26 @@ def test_a_customer_filters_the_contractors_and_never_sees_an_expired_licence(ph
     page.wait_for_url("**q=jinci**")
     assert page.locator(".contractor-name").all_inner_texts() == ["示例晋祠输变电工程有限公司"]
     phone_page.screenshot("openinfo-contractors-phone")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_the_statistics_page_draws_its_charts_and_the_csv_downloads(phone_page, personas):
+    from tests.test_metrics import build
+
+    build(personas)
+    page = phone_page.page
+    page.goto("/statistics/?from_date=2026-09-28&to_date=2026-10-16")
+    assert page.locator('[data-stat="on_time_rate"]').inner_text() == "75.00%"
+    page.wait_for_selector('[data-chart="stages"] canvas')
+    for name in ("stages", "days", "volume"):
+        assert page.locator(f'[data-chart="{name}"] canvas').count() >= 1
+        box = page.locator(f'[data-chart="{name}"] canvas').first.bounding_box()
+        assert box is not None and box["width"] > 300 and box["height"] > 200
+    phone_page.screenshot("openinfo-statistics-phone")
+    with page.expect_download() as info:
+        page.locator("#download-csv").click()
+    download = info.value
+    assert download.suggested_filename == "statistics-20260928-20261016.csv"
+    with open(download.path(), encoding="utf-8-sig") as f:
+        text = f.read()
+    assert "全部类别,整体,6,4,3,75.00,1,1,5.00,5.00,11.50,12.00" in text

@@ -21,3 +21,11 @@ def no_designation_text() -> str:
 
 def no_rate_text() -> str:
     return _("No published rate for this voltage level.")
+
+
+def range_reversed_text() -> str:
+    return _("The start must not be after the end.")
+
+
+def range_too_long_text() -> str:
+    return _("Ask for at most three years at a time.")

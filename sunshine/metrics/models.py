@@ -1,1 +1,96 @@
-from django.db import models  # noqa: F401
+"""Promise-keeping statistics (监管公开/测评公开) kept as small aggregate tables.
+
+Pages and the API read only ``DailyStat`` and ``OpenSnapshot`` (a few hundred rows per month),
+never the applications. ``services.refresh`` keeps them current from the event log:
+
+- ``ApplicationFact`` / ``StageFact``: one row per application / per completed utility stage
+  instance, with the numbers the statistics need already computed (working days, calendar days,
+  on time). Recomputed for every application that has new events; idempotent.
+- ``DailyStat``: per day × category × stage ("" = the whole application) the counts, sums and
+  a histogram of durations (for medians), rebuilt from the facts for the days that changed.
+- ``OpenSnapshot``: per day × category × stage the work still open past its limit at the time
+  of the refresh on that day (FERC Order 845 style "pending past the deadline").
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ApplicationFact(models.Model):
+    application = models.OneToOneField(
+        "applications.Application", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(max_length=24)
+    accepted_on = models.DateField(db_index=True)
+    # Set once the application is completed (connected); None while open or when cancelled.
+    completed_on = models.DateField(null=True, blank=True, db_index=True)
+    utility_working_days = models.PositiveIntegerField(null=True, blank=True)
+    calendar_days = models.PositiveIntegerField(null=True, blank=True)
+    on_time = models.BooleanField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.application_id} {self.accepted_on}–{self.completed_on or ''}"
+
+
+class StageFact(models.Model):
+    """A completed (not skipped) utility stage instance: what the per-node rates count."""
+
+    stage = models.OneToOneField(
+        "applications.StageInstance", primary_key=True, on_delete=models.CASCADE, related_name="+"
+    )
+    application = models.ForeignKey("applications.Application", on_delete=models.CASCADE, related_name="+")
+    category = models.CharField(max_length=24)
+    code = models.CharField(max_length=40)
+    completed_on = models.DateField(db_index=True)
+    working_days = models.PositiveIntegerField()
+    on_time = models.BooleanField()
+
+    def __str__(self) -> str:
+        return f"{self.stage_id} {self.code} {self.completed_on}"
+
+
+class DailyStat(models.Model):
+    day = models.DateField()
+    category = models.CharField(max_length=24)
+    # "" for the application as a whole, else a stage code.
+    stage = models.CharField(max_length=40, blank=True)
+    accepted = models.PositiveIntegerField(default=0)
+    completed = models.PositiveIntegerField(default=0)
+    on_time = models.PositiveIntegerField(default=0)
+    late = models.PositiveIntegerField(default=0)
+    working_days_sum = models.PositiveIntegerField(default=0)
+    calendar_days_sum = models.PositiveIntegerField(default=0)
+    # {"<days>": count} of the completions of the day: medians over any range merge these.
+    working_days_hist = models.JSONField(default=dict)
+    calendar_days_hist = models.JSONField(default=dict)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "category", "stage"], name="daily_stat_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.category} {self.stage or '*'}"
+
+
+class OpenSnapshot(models.Model):
+    day = models.DateField()
+    category = models.CharField(max_length=24)
+    stage = models.CharField(max_length=40, blank=True)
+    open_past_limit = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["day", "category", "stage"], name="open_snapshot_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.category} {self.stage or '*'}: {self.open_past_limit}"
+
+
+class RefreshMark(models.Model):
+    """How far the event log has been folded into the facts (one row, name "statistics")."""
+
+    name = models.CharField(max_length=40, unique=True)
+    last_event_id = models.BigIntegerField(default=0)
+    refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.last_event_id}"

@@ -301,3 +301,80 @@ def record_choice(request: HttpRequest, number: str) -> dict[str, Any]:
         "contractor": choice.contractor.name,
         "recorded_at": choice.recorded_at,
     }
+
+
+# --- statistics (监管公开/测评公开) ---------------------------------------------------------------
+
+MAX_RANGE_DAYS = 3 * 366
+
+
+class StatsQuery(Schema):
+    from_date: date | None = Field(None, alias="from", description="first day (default: the 1st of this month)")
+    to_date: date | None = Field(None, alias="to", description="last day, inclusive (default: today)")
+    category: Literal["lv_residential", "lv_non_residential", "hv_single", "hv_dual"] | None = None
+
+
+class StageStats(Schema):
+    code: str
+    name: str
+    completed: int
+    on_time: int
+    on_time_rate: Decimal | None = Field(description="percent of completed on time; null when none completed")
+    completed_late: int
+    open_past_limit: int | None
+    average_working_days: Decimal | None
+    median_working_days: Decimal | None
+
+
+class OverallStats(Schema):
+    accepted: int
+    completed: int
+    on_time: int
+    on_time_rate: Decimal | None
+    completed_late: int = Field(description="completed beyond the limit")
+    open_past_limit: int | None = Field(description="still open past the limit at snapshot_on; null: no snapshot")
+    average_working_days: Decimal | None = Field(
+        description="utility working days (pauses and customer steps excluded)"
+    )
+    median_working_days: Decimal | None
+    average_calendar_days: Decimal | None
+    median_calendar_days: Decimal | None
+    stages: list[StageStats]
+
+
+class CategoryStats(OverallStats):
+    category: str
+    category_label: str
+
+
+class StatisticsOut(Schema):
+    from_date: date = Field(alias="from")
+    to_date: date = Field(alias="to")
+    category: str | None
+    refreshed_at: Any
+    snapshot_on: date | None
+    overall: OverallStats
+    categories: list[CategoryStats]
+    satisfaction: dict[str, Any] | None = Field(description="follow-up call results; null: no data yet")
+
+
+def statistics_range(from_date: date | None, to_date: date | None) -> tuple[date, date]:
+    """The range asked for, defaulting to this month so far; refuses reversed or huge ranges."""
+    today = timezone.localdate()
+    to_d = to_date or today
+    from_d = from_date or to_d.replace(day=1)
+    if from_d > to_d:
+        raise ValidationFailed({"from": [texts.range_reversed_text()]})
+    if (to_d - from_d).days > MAX_RANGE_DAYS:
+        raise ValidationFailed({"to": [texts.range_too_long_text()]})
+    return from_d, to_d
+
+
+@router.get("/public/statistics", auth=None, response=StatisticsOut, by_alias=True)
+def public_statistics(request: HttpRequest, filters: Query[StatsQuery]) -> dict[str, Any]:
+    """Read from the aggregate tables (refreshed every few minutes), never from the applications."""
+    from sunshine.metrics.selectors import statistics
+
+    from_d, to_d = statistics_range(filters.from_date, filters.to_date)
+    result = statistics(from_d, to_d, filters.category)
+    return {**result, "from_date": result["from"], "to_date": result["to"]}

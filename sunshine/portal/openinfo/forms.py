@@ -40,3 +40,39 @@ class ContractorFilterForm(forms.Form):
     q = forms.CharField(label=_("Name, pinyin or area"), required=False, max_length=100)
     seed = forms.RegexField(regex=r"^[0-9a-f]{1,32}$", required=False, widget=forms.HiddenInput)
     page = forms.IntegerField(required=False, min_value=1, max_value=100000, widget=forms.HiddenInput)
+
+
+class StatisticsForm(forms.Form):
+    month = forms.RegexField(
+        label=_("Month"),
+        regex=r"^\d{4}-(0[1-9]|1[0-2])$",
+        required=False,
+        widget=forms.TextInput(attrs={"type": "month", "placeholder": "2026-10"}),
+        help_text=_("A whole month; or leave it empty and give the first and last day."),
+    )
+    from_date = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    to_date = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    category = forms.ChoiceField(label=_("Category"), required=False)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        from sunshine.processes.models import Category
+
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self.fields["category"].choices = [("", _("All categories")), *Category.choices]  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, object]:
+        import calendar
+        from datetime import date
+
+        data = super().clean() or {}
+        month = data.get("month")
+        if month:
+            y, m = (int(p) for p in str(month).split("-"))
+            data["from_date"] = date(y, m, 1)
+            data["to_date"] = date(y, m, calendar.monthrange(y, m)[1])
+        f, t = data.get("from_date"), data.get("to_date")
+        if f and t and f > t:
+            self.add_error("to_date", _("The last day must not be before the first."))
+        elif f and t and (t - f).days > 3 * 366:
+            self.add_error("to_date", _("Ask for at most three years at a time."))
+        return data

@@ -5,6 +5,10 @@ Thin views: parse a GET form, call a selector, render. Nothing here changes stat
 
 from __future__ import annotations
 
+import csv
+import io
+from datetime import date
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -12,10 +16,11 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
 from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from sunshine.directory import rules, selectors
-from sunshine.portal.openinfo.forms import CalculatorForm, CatalogueDateForm, ContractorFilterForm
+from sunshine.portal.openinfo.forms import CalculatorForm, CatalogueDateForm, ContractorFilterForm, StatisticsForm
 
 
 def _en() -> bool:
@@ -94,3 +99,142 @@ def contractors(request: HttpRequest) -> HttpResponse:
             "next_url": link(page.page + 1) if page.page < page.pages else None,
         },
     )
+
+
+def _range(request: HttpRequest) -> tuple[StatisticsForm, date, date, str | None]:
+    """The range and category asked for; this month so far when none (or an invalid one) is given."""
+    form = StatisticsForm(request.GET or None)
+    today = timezone.localdate()
+    from_d, to_d, category = today.replace(day=1), today, None
+    if form.is_bound and form.is_valid():
+        to_d = form.cleaned_data.get("to_date") or today
+        from_d = form.cleaned_data.get("from_date") or to_d.replace(day=1)
+        category = form.cleaned_data.get("category") or None
+    return form, from_d, to_d, category
+
+
+def _chart_data(result: dict[str, Any]) -> dict[str, Any]:
+    def num(v: Decimal | None) -> float | None:
+        return None if v is None else float(v)
+
+    cats = result["categories"]
+    return {
+        "stages": {
+            "title": _("On-time rate per node (%)"),
+            "labels": [s["name"] for s in result["overall"]["stages"]],
+            "series": [
+                {"name": _("On-time rate (%)"), "data": [num(s["on_time_rate"]) for s in result["overall"]["stages"]]}
+            ],
+            "max": 100,
+        },
+        "days": {
+            "title": _("Average utility working days"),
+            "labels": [c["category_label"] for c in cats],
+            "series": [
+                {"name": _("Average utility working days"), "data": [num(c["average_working_days"]) for c in cats]},
+                {"name": _("Median utility working days"), "data": [num(c["median_working_days"]) for c in cats]},
+            ],
+        },
+        "volume": {
+            "title": _("Applications accepted and completed"),
+            "labels": [c["category_label"] for c in cats],
+            "series": [
+                {"name": _("Accepted"), "data": [c["accepted"] for c in cats]},
+                {"name": _("Completed"), "data": [c["completed"] for c in cats]},
+            ],
+        },
+    }
+
+
+@require_GET
+def statistics(request: HttpRequest) -> HttpResponse:
+    from sunshine.metrics.selectors import statistics as compute
+
+    form, from_d, to_d, category = _range(request)
+    result = compute(from_d, to_d, category)
+    query = urlencode({"from_date": from_d.isoformat(), "to_date": to_d.isoformat(), "category": category or ""})
+    return render(
+        request,
+        "portal_openinfo/statistics.html",
+        {
+            "form": form,
+            "from_date": from_d,
+            "to_date": to_d,
+            "result": result,
+            "charts": _chart_data(result),
+            "query": query,
+        },
+    )
+
+
+def _cell(v: Any) -> Any:
+    return "" if v is None else v
+
+
+def _header() -> list[str]:
+    return [
+        _("Category"),
+        _("Node"),
+        _("Accepted"),
+        _("Completed"),
+        _("On time"),
+        _("On-time rate (%)"),
+        _("Completed beyond the limit"),
+        _("Still open past the limit"),
+        _("Average utility working days"),
+        _("Median utility working days"),
+        _("Average calendar days"),
+        _("Median calendar days"),
+    ]
+
+
+def _filename(from_d: date, to_d: date, ext: str) -> str:
+    return f"statistics-{from_d:%Y%m%d}-{to_d:%Y%m%d}.{ext}"
+
+
+@require_GET
+def statistics_csv(request: HttpRequest) -> HttpResponse:
+    from sunshine.metrics.selectors import TABLE_COLUMNS, table_rows
+    from sunshine.metrics.selectors import statistics as compute
+
+    _form, from_d, to_d, category = _range(request)
+    rows = table_rows(compute(from_d, to_d, category))
+    buf = io.StringIO()
+    buf.write("\ufeff")  # Excel opens UTF-8 CSV as Chinese only with a BOM
+    writer = csv.writer(buf)
+    writer.writerow(_header())
+    for r in rows:
+        writer.writerow([_cell(r[c]) for c in TABLE_COLUMNS])
+    response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="{_filename(from_d, to_d, "csv")}"'
+    return response
+
+
+@require_GET
+def statistics_xlsx(request: HttpRequest) -> HttpResponse:
+    from openpyxl import Workbook
+
+    from sunshine.metrics.selectors import TABLE_COLUMNS, table_rows
+    from sunshine.metrics.selectors import statistics as compute
+
+    _form, from_d, to_d, category = _range(request)
+    rows = table_rows(compute(from_d, to_d, category))
+    wb = Workbook()
+    ws = wb.active
+    ws.title = _("Statistics")[:31]
+    ws.append([_("Period"), f"{from_d:%Y-%m-%d} – {to_d:%Y-%m-%d}"])
+    ws.append(_header())
+    for r in rows:
+        ws.append([_cell(r[c]) for c in TABLE_COLUMNS])
+    for col in "CDEFGHIJKL":
+        for cell in ws[col][2:]:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = "0.00"
+    ws.freeze_panes = "C3"
+    out = io.BytesIO()
+    wb.save(out)
+    response = HttpResponse(
+        out.getvalue(), content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
+    response["Content-Disposition"] = f'attachment; filename="{_filename(from_d, to_d, "xlsx")}"'
+    return response

@@ -1,0 +1,262 @@
+"""Keep the statistics tables current: fold new events into facts, rebuild the changed days.
+
+``refresh()`` is what the periodic job and ``manage.py refresh_statistics`` run. It reads the
+events added since the last run (by primary key, so the scan is an index range), recomputes the
+facts of the applications they belong to, rebuilds the ``DailyStat`` rows of every day whose
+facts changed, and takes today's ``OpenSnapshot``. Everything is idempotent: running it twice
+changes nothing, and ``refresh(full=True)`` rebuilds all from scratch with the same result.
+
+Only utility time counts: the working days of utility stages (customer stages are not counted)
+minus the working days covered by customer-caused pauses, the same clock as the API
+(``sunshine.applications.clock``).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from django.db import transaction
+from django.db.models import Count
+from django.utils import timezone
+
+from sunshine.applications.clock import stage_clock
+from sunshine.applications.models import OPEN_STATUSES, Application, Event, Pause, StageInstance, StageStatus, Status
+from sunshine.calendar import workdays
+from sunshine.metrics.models import ApplicationFact, DailyStat, OpenSnapshot, RefreshMark, StageFact
+from sunshine.metrics.rules import hist_of
+from sunshine.processes.models import Owner
+
+MARK = "statistics"
+BATCH = 2000
+# Events are re-read this far behind the mark: an event whose transaction committed after a
+# later one (ids are assigned before commit) is still seen. Recomputing a fact is idempotent.
+REREAD = 500
+
+
+@dataclass(frozen=True)
+class RefreshResult:
+    applications: int
+    days: int
+    last_event_id: int
+
+
+def refresh(*, full: bool = False, today: date | None = None) -> RefreshResult:
+    """Bring the statistics up to date (see the module docstring); one run at a time."""
+    now = timezone.now()
+    today = today or timezone.localdate(now)
+    with transaction.atomic():
+        mark, _ = RefreshMark.objects.select_for_update().get_or_create(name=MARK)
+        if full:
+            ApplicationFact.objects.all().delete()
+            StageFact.objects.all().delete()
+            DailyStat.objects.all().delete()
+        start = 0 if full else max(mark.last_event_id - REREAD, 0)
+        last = mark.last_event_id
+        days: set[date] = set()
+        apps_done = 0
+        if full:
+            ids = list(Application.objects.order_by("pk").values_list("pk", flat=True))
+            last = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+            for i in range(0, len(ids), BATCH):
+                days |= _refresh_facts(ids[i : i + BATCH])
+            apps_done = len(ids)
+        else:
+            while True:
+                rows = list(
+                    Event.objects.filter(pk__gt=start).order_by("pk").values_list("pk", "application_id")[: BATCH * 5]
+                )
+                if not rows:
+                    break
+                start = rows[-1][0]
+                last = max(last, start)
+                app_ids = sorted({a for _, a in rows})
+                apps_done += len(app_ids)
+                days |= _refresh_facts(app_ids)
+        _rebuild_days(sorted(days))
+        _snapshot(today)
+        mark.last_event_id = last
+        mark.refreshed_at = now
+        mark.save(update_fields=["last_event_id", "refreshed_at"])
+    return RefreshResult(apps_done, len(days), last)
+
+
+def _local(dt: object) -> date | None:
+    return timezone.localdate(dt) if dt is not None else None  # type: ignore[arg-type]
+
+
+def _refresh_facts(app_ids: list[int]) -> set[date]:
+    """Recompute the facts of ``app_ids``; return the days whose aggregates change (old and new)."""
+    cal = workdays.current()
+    days: set[date] = set()
+    for acc, comp in ApplicationFact.objects.filter(pk__in=app_ids).values_list("accepted_on", "completed_on"):
+        days.add(acc)
+        if comp:
+            days.add(comp)
+    days.update(StageFact.objects.filter(application_id__in=app_ids).values_list("completed_on", flat=True))
+    apps = list(
+        Application.objects.filter(pk__in=app_ids).values_list(
+            "pk", "category", "status", "accepted_at", "completed_at", "process__end_to_end_limit_days"
+        )
+    )
+    stages: dict[int, list[tuple]] = defaultdict(list)
+    for row in StageInstance.objects.filter(application_id__in=app_ids, owner=Owner.UTILITY).values_list(
+        "pk", "application_id", "code", "status", "started_on", "completed_on", "time_limit_days", "paused_working_days"
+    ):
+        stages[row[1]].append(row)
+    app_facts: list[ApplicationFact] = []
+    stage_facts: list[StageFact] = []
+    for pk, category, status, accepted_at, completed_at, e2e_limit in apps:
+        accepted_on = _local(accepted_at)
+        assert accepted_on is not None
+        days.add(accepted_on)
+        used_total = 0
+        all_on_time = True
+        for spk, _, code, sstatus, started_on, completed_on, limit, paused in stages[pk]:
+            if sstatus not in (StageStatus.COMPLETED, StageStatus.SKIPPED) or started_on is None:
+                continue  # open stages do not count until they finish
+            clock = stage_clock(
+                cal,
+                started_on=started_on,
+                limit=limit,
+                finished_pause_days=paused,
+                running_pause_from=None,
+                completed_on=completed_on,
+                today=completed_on,
+            )
+            used_total += clock.working_days_used
+            if sstatus == StageStatus.COMPLETED:
+                on_time = bool(clock.on_time)
+                all_on_time = all_on_time and on_time
+                stage_facts.append(
+                    StageFact(
+                        stage_id=spk,
+                        application_id=pk,
+                        category=category,
+                        code=code,
+                        completed_on=completed_on,
+                        working_days=clock.working_days_used,
+                        on_time=on_time,
+                    )
+                )
+                days.add(completed_on)
+        completed_on = _local(completed_at) if status == Status.COMPLETED else None
+        fact = ApplicationFact(application_id=pk, category=category, accepted_on=accepted_on)
+        if completed_on is not None:
+            days.add(completed_on)
+            fact.completed_on = completed_on
+            fact.utility_working_days = used_total
+            fact.calendar_days = (completed_on - accepted_on).days
+            fact.on_time = used_total <= e2e_limit if e2e_limit is not None else all_on_time
+        app_facts.append(fact)
+    ApplicationFact.objects.filter(pk__in=app_ids).delete()
+    StageFact.objects.filter(application_id__in=app_ids).delete()
+    ApplicationFact.objects.bulk_create(app_facts, batch_size=1000)
+    StageFact.objects.bulk_create(stage_facts, batch_size=1000)
+    return days
+
+
+def _rebuild_days(days: Iterable[date]) -> None:
+    days = list(days)
+    for i in range(0, len(days), 62):
+        _rebuild_chunk(days[i : i + 62])
+
+
+def _rebuild_chunk(days: list[date]) -> None:
+    rows: dict[tuple[date, str, str], DailyStat] = {}
+
+    def row(day: date, category: str, stage: str) -> DailyStat:
+        key = (day, category, stage)
+        if key not in rows:
+            rows[key] = DailyStat(day=day, category=category, stage=stage)
+        return rows[key]
+
+    for day, category, n in (
+        ApplicationFact.objects.filter(accepted_on__in=days)
+        .values_list("accepted_on", "category")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        row(day, category, "").accepted = n
+    wd: dict[tuple[date, str, str], list[int]] = defaultdict(list)
+    cd: dict[tuple[date, str, str], list[int]] = defaultdict(list)
+    for day, category, used, cal_days, on_time in ApplicationFact.objects.filter(completed_on__in=days).values_list(
+        "completed_on", "category", "utility_working_days", "calendar_days", "on_time"
+    ):
+        assert day is not None and used is not None and cal_days is not None  # completed facts have all three
+        r = row(day, category, "")
+        r.completed += 1
+        r.on_time += 1 if on_time else 0
+        r.late += 0 if on_time else 1
+        r.working_days_sum += used
+        r.calendar_days_sum += cal_days
+        wd[(day, category, "")].append(used)
+        cd[(day, category, "")].append(cal_days)
+    for day, category, code, used, on_time in StageFact.objects.filter(completed_on__in=days).values_list(
+        "completed_on", "category", "code", "working_days", "on_time"
+    ):
+        r = row(day, category, code)
+        r.completed += 1
+        r.on_time += 1 if on_time else 0
+        r.late += 0 if on_time else 1
+        r.working_days_sum += used
+        wd[(day, category, code)].append(used)
+    for key, r in rows.items():
+        r.working_days_hist = hist_of(wd.get(key, []))
+        r.calendar_days_hist = hist_of(cd.get(key, []))
+    DailyStat.objects.filter(day__in=days).delete()
+    DailyStat.objects.bulk_create(rows.values(), batch_size=1000)
+
+
+def _snapshot(today: date) -> None:
+    """Today's count of utility stages still open past their limit, per category and stage, and
+    per category for whole applications (an application has one current stage)."""
+    counts: dict[tuple[str, str], int] = defaultdict(int)
+    # Running stages: the stored deadline is exact (served by the partial index on open stages).
+    for category, code, n in (
+        StageInstance.objects.filter(
+            status=StageStatus.IN_PROGRESS,
+            owner=Owner.UTILITY,
+            deadline__lt=today,
+            application__status=Status.IN_PROGRESS,
+        )
+        .values_list("application__category", "code")
+        .annotate(n=Count("pk"))
+        .order_by()
+    ):
+        counts[(category, code)] += n
+    # Paused stages: the running pause extends the deadline up to today (few rows at any time).
+    cal = workdays.current()
+    for category, code, started_on, limit, finished, pause_from in Pause.objects.filter(
+        ended_at__isnull=True, stage__owner=Owner.UTILITY, application__status__in=OPEN_STATUSES
+    ).values_list(
+        "application__category",
+        "stage__code",
+        "stage__started_on",
+        "stage__time_limit_days",
+        "stage__paused_working_days",
+        "started_on",
+    ):
+        c = stage_clock(
+            cal,
+            started_on=started_on,
+            limit=limit,
+            finished_pause_days=finished,
+            running_pause_from=pause_from,
+            completed_on=None,
+            today=today,
+        )
+        if c.overdue:
+            counts[(category, code)] += 1
+    from sunshine.processes.models import Category
+
+    snaps = [OpenSnapshot(day=today, category=c, stage="", open_past_limit=0) for c in Category.values]
+    by_cat = {s.category: s for s in snaps}
+    for (category, code), n in counts.items():
+        snaps.append(OpenSnapshot(day=today, category=category, stage=code, open_past_limit=n))
+        if category in by_cat:
+            by_cat[category].open_past_limit += n
+    OpenSnapshot.objects.filter(day=today).delete()
+    OpenSnapshot.objects.bulk_create(snaps)
