@@ -45,6 +45,7 @@ Range 28 Sep – 16 Oct, statistics refreshed on Fri 16 Oct at 18:00:
 
 from __future__ import annotations
 
+import io
 from datetime import date
 from decimal import Decimal
 from typing import Any
@@ -361,3 +362,25 @@ def test_reading_the_statistics_never_touches_the_applications(dataset, django_a
         with django_assert_max_num_queries(1):  # cached until the next refresh
             statistics(FROM, TO)
     assert Application.objects.count() == 6
+
+
+@pytest.mark.django_db
+def test_the_periodic_job_and_the_command_refresh(personas):
+    from django.core.management import call_command
+
+    from sunshine.jobs.schedule import discover
+    from sunshine.metrics.tasks import refresh_statistics
+
+    jobs = {j.name: j for j in discover()}
+    assert jobs["metrics.refresh_statistics"].task == "sunshine.metrics.tasks.refresh_statistics"
+    assert jobs["metrics.refresh_statistics"].cron == "*/10 * * * *"
+    _intake(personas["clerk"], "2026-10-12", 0)
+    with at("2026-10-12", "18:00"):
+        assert refresh_statistics.call() == 1
+        assert statistics(D(2026, 10, 12), D(2026, 10, 12))["overall"]["accepted"] == 1
+    _intake(personas["clerk"], "2026-10-13", 1)
+    with at("2026-10-13", "18:00"):
+        call_command("refresh_statistics", stdout=io.StringIO())
+        assert statistics(D(2026, 10, 12), D(2026, 10, 13))["overall"]["accepted"] == 2
+        call_command("refresh_statistics", "--full", stdout=io.StringIO())
+        assert statistics(D(2026, 10, 12), D(2026, 10, 13))["overall"]["accepted"] == 2
