@@ -12,6 +12,7 @@ from typing import Any
 
 import pytest
 import time_machine
+from django.utils import translation
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -24,6 +25,13 @@ from sunshine.directory.seed import DEMO_CONTRACTORS, demo_credit_code, seed_dem
 from tests.conftest import intake_body
 
 D = date
+
+
+@pytest.fixture(autouse=True)
+def _chinese():
+    """Selectors outside a request speak the active language: Chinese, whatever ran before."""
+    with translation.override("zh-hans"):
+        yield
 
 
 def at(day: str, hm: str = "10:00"):

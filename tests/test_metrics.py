@@ -54,6 +54,7 @@ import pytest
 import time_machine
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 
 from sunshine.applications import services
 from sunshine.applications.models import Application
@@ -66,6 +67,13 @@ from tests.conftest import intake_body
 
 D = date
 FROM, TO = D(2026, 9, 28), D(2026, 10, 16)
+
+
+@pytest.fixture(autouse=True)
+def _chinese():
+    """Selectors outside a request speak the active language: Chinese, whatever ran before."""
+    with translation.override("zh-hans"):
+        yield
 
 
 def at(day: str, hm: str = "10:00"):

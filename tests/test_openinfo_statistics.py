@@ -11,11 +11,20 @@ import pytest
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.utils import translation
 from openpyxl import load_workbook
 
 from tests.test_metrics import at, build
 
 pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture(autouse=True)
+def _chinese():
+    """Selectors outside a request speak the active language: Chinese, whatever ran before."""
+    with translation.override("zh-hans"):
+        yield
+
 
 RANGE = {"from_date": "2026-09-28", "to_date": "2026-10-16"}
 

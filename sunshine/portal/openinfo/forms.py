@@ -6,6 +6,7 @@ from decimal import Decimal
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sunshine.directory.models import ContractorKind, LicenceClass
 
@@ -51,8 +52,10 @@ class StatisticsForm(forms.Form):
         help_text=_("A whole month; or leave it empty and give the first and last day."),
     )
     from_date = forms.DateField(label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    to_date = forms.DateField(label=_("To"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    category = forms.ChoiceField(label=_("Category"), required=False)
+    to_date = forms.DateField(
+        label=pgettext_lazy("public statistics", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    category = forms.ChoiceField(label=pgettext_lazy("public statistics", "Category"), required=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
         from sunshine.processes.models import Category

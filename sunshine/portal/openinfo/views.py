@@ -15,7 +15,7 @@ from urllib.parse import urlencode
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
-from django.utils.translation import get_language
+from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
@@ -173,7 +173,7 @@ def _cell(v: Any) -> Any:
 
 def _header() -> list[str]:
     return [
-        _("Category"),
+        pgettext("public statistics", "Category"),
         _("Node"),
         _("Accepted"),
         _("Completed"),
@@ -222,7 +222,7 @@ def statistics_xlsx(request: HttpRequest) -> HttpResponse:
     wb = Workbook()
     ws = wb.active
     ws.title = _("Statistics")[:31]
-    ws.append([_("Period"), f"{from_d:%Y-%m-%d} – {to_d:%Y-%m-%d}"])
+    ws.append([pgettext("public statistics", "Period"), f"{from_d:%Y-%m-%d} – {to_d:%Y-%m-%d}"])
     ws.append(_header())
     for r in rows:
         ws.append([_cell(r[c]) for c in TABLE_COLUMNS])
