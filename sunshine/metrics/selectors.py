@@ -215,16 +215,19 @@ TABLE_COLUMNS = [
 def table_rows(result: dict[str, Any]) -> list[dict[str, Any]]:
     """The statistics as flat rows: per category (and overall) the whole application, then each
     stage. ``category``/``stage`` hold labels; missing numbers stay None (written empty)."""
-    from django.utils.translation import gettext as _
+    from django.utils.translation import pgettext
 
     out: list[dict[str, Any]] = []
-    blocks = [*result["categories"], {**result["overall"], "category_label": _("All categories")}]
+    blocks = [
+        *result["categories"],
+        {**result["overall"], "category_label": pgettext("public statistics", "All categories")},
+    ]
     for block in blocks:
         out.append(
             {
                 **{c: block.get(c) for c in TABLE_COLUMNS},
                 "category": block["category_label"],
-                "stage": _("whole application"),
+                "stage": pgettext("public statistics", "whole application"),
             }
         )
         for s in block["stages"]:

@@ -139,8 +139,8 @@ def _chart_data(result: dict[str, Any]) -> dict[str, Any]:
             "title": _("Applications accepted and completed"),
             "labels": [c["category_label"] for c in cats],
             "series": [
-                {"name": _("Accepted"), "data": [c["accepted"] for c in cats]},
-                {"name": _("Completed"), "data": [c["completed"] for c in cats]},
+                {"name": pgettext("public statistics", "Accepted"), "data": [c["accepted"] for c in cats]},
+                {"name": pgettext("public statistics", "Completed"), "data": [c["completed"] for c in cats]},
             ],
         },
     }
@@ -174,17 +174,17 @@ def _cell(v: Any) -> Any:
 def _header() -> list[str]:
     return [
         pgettext("public statistics", "Category"),
-        _("Node"),
-        _("Accepted"),
-        _("Completed"),
-        _("On time"),
-        _("On-time rate (%)"),
-        _("Completed beyond the limit"),
-        _("Still open past the limit"),
-        _("Average utility working days"),
-        _("Median utility working days"),
-        _("Average calendar days"),
-        _("Median calendar days"),
+        pgettext("public statistics", "Node"),
+        pgettext("public statistics", "Accepted"),
+        pgettext("public statistics", "Completed"),
+        pgettext("public statistics", "On time"),
+        pgettext("public statistics", "On-time rate (%)"),
+        pgettext("public statistics", "Completed beyond the limit"),
+        pgettext("public statistics", "Still open past the limit"),
+        pgettext("public statistics", "Average utility working days"),
+        pgettext("public statistics", "Median utility working days"),
+        pgettext("public statistics", "Average calendar days"),
+        pgettext("public statistics", "Median calendar days"),
     ]
 
 
