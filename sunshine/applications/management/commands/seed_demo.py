@@ -81,6 +81,13 @@ class Command(BaseCommand):
             from sunshine.reports.services import ensure_demo_reports
 
             ensure_demo_reports()
+        # the invented contractors (names start with 示例) and the statistics of the demo data (openinfo app)
+        from sunshine.directory.models import Contractor
+        from sunshine.directory.seed import seed_demo_contractors
+        from sunshine.metrics.services import refresh as refresh_statistics
+
+        seed_demo_contractors(Contractor)
+        refresh_statistics()
         if wanted:  # rung moments of the demo cases, one overdue today, one supervised (added by supervision)
             from sunshine.supervision.demo import ensure_demo_supervision
 
