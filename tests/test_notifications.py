@@ -207,3 +207,51 @@ def test_templates_see_plain_values_only(personas, django_capture_on_commit_call
     with at("2026-11-05"):
         notify_customer(app, "message", {"text": "你好", "app": app}, key="plain")
     assert Message.objects.get(key="plain").body == "你好||YK2611020000018|2026"
+
+
+def test_a_failed_design_review_tells_the_customer_every_defect_once(personas, django_capture_on_commit_callbacks):
+    """HV single supply: scheme → customer design → design review fails with two defects."""
+    eng = personas["engineer"]
+    app = new_app(personas["clerk"], category="hv_single")
+    number = app.number
+    with at("2026-11-03"):
+        services.complete_stage(number, "scheme", eng)
+    with at("2026-11-09"):
+        services.complete_stage(number, "customer_design", personas["alice"])
+    before = Message.objects.filter(application=app).count()
+    with at("2026-11-12"):
+        services.complete_stage(
+            number,
+            "design_review",
+            eng,
+            outcome="failed",
+            defects=["配电室未设置挡鼠板", "电缆沟排水坡度不足"],
+        )
+    assert texts(app)[before:] == [
+        (
+            "defects",
+            "sms",
+            "phone:13800138000",
+            "【阳光业扩】您的申请YK2611020000018在“设计文件审查”中发现以下问题，现一次性告知："
+            "1. 配电室未设置挡鼠板；2. 电缆沟排水坡度不足。整改完成后请联系客户经理李爱（电话0351-1111111）。",
+        )
+    ]
+    # The accepted notice quoted the utility stages' limits (optional ones marked).
+    assert Message.objects.get(application=app, template="accepted").body.split("承诺时限：")[1].split("。")[0] == (
+        "业务受理1、现场勘查及供电方案答复15、设计文件审查10（如需）、中间检查5（如需）、竣工检验5、装表接电5，合计41个工作日"
+    )
+
+
+def test_staff_e_mail_carries_the_idempotency_key(personas, django_capture_on_commit_callbacks, mailoutbox):
+    leader = personas["leader"]
+    leader.email = "liu@example.com"
+    leader.save()
+    with at("2026-11-05"), django_capture_on_commit_callbacks(execute=True):
+        notify_staff([leader], "escalated", {"number": "YK1", "stage_name": "现场勘查", "days": 3}, key="esc")
+    assert deliver_all("2026-11-05") == 2  # inbox + e-mail
+    mail = Message.objects.get(key="esc", channel="email")
+    assert [(m.subject, m.to, m.extra_headers["X-Idempotency-Key"]) for m in mailoutbox] == [
+        ("超期升级督办", ["liu@example.com"], str(mail.delivery_key))
+    ]
+    assert mailoutbox[0].body.startswith("督办：申请YK1“现场勘查”环节已超期3个工作日")
+    assert mail.status == MessageStatus.SENT
