@@ -64,6 +64,7 @@ SOURCE_ZH = {
 # Section keys in report order; personal sections name managers or customers and are never
 # published as open data.
 PERSONAL = {"overdue", "key_projects", "ranking"}
+CASE_COLUMNS = [("来源", "text"), ("本期新立", "int"), ("本期办结", "int"), ("期末未结", "int")]
 
 
 def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -830,19 +831,37 @@ class Computer:
         )
 
     def sec_followup(self) -> dict[str, Any]:
+        """Follow-up calls closed in the period (``sunshine.feedback.selectors.satisfaction``)."""
         fn = _optional("sunshine.feedback.selectors", "satisfaction")
         data: Any = None
         if fn is not None:
             try:
-                data = fn(self.start, self.end, **self.filters)
-            except TypeError:
-                data = fn(self.start, self.end)
+                data = fn(self.start, self.end, **self._feedback_filters())
             except Exception:  # a section must not sink the report
                 log.exception("follow-up results unavailable")
         rows = _flatten(data) if isinstance(data, dict) else []
-        if rows and not _has_any_count(data):
+        if not isinstance(data, dict) or not _has_any_count(data):
             rows = []
-        return section("followup", "回访结果（满意度、三不指定、额外收费）", [("指标", "text"), ("数值", "num")], rows)
+        return section(
+            "followup",
+            "回访结果（满意度、三不指定、额外收费）",
+            [("指标", "text"), ("数值", "num")],
+            rows,
+            note="满意度为1–5分的平均分；“反映被指定单位”“反映额外收费”的回访已转稽查督办。",
+        )
+
+    def _feedback_filters(self) -> dict[str, Any]:
+        """The ad-hoc filters as the feedback selector takes them (ids, not codes)."""
+        from sunshine.accounts.models import ServiceArea, User
+
+        out: dict[str, Any] = {}
+        if self.filters.get("category"):
+            out["category"] = self.filters["category"]
+        if self.filters.get("manager"):
+            out["manager"] = User.objects.filter(username=self.filters["manager"]).values_list("pk", flat=True).first()
+        if self.filters.get("area"):
+            out["area"] = ServiceArea.objects.filter(code=self.filters["area"]).values_list("pk", flat=True).first()
+        return out
 
     def sec_cases(self) -> dict[str, Any]:
         from django.apps import apps as django_apps
@@ -851,25 +870,25 @@ class Computer:
             label, name = "feedback", "SupervisionCase"  # optional: the feedback app may not have it yet
             model = django_apps.get_model(label, name)
         except LookupError:
-            return section(
-                "cases", "稽查督办案件（新立、办结）", [("来源", "text"), ("新立", "int"), ("办结", "int")], []
-            )
+            return section("cases", "稽查督办案件（新立、办结）", CASE_COLUMNS, [])
         names = {f.name for f in model._meta.get_fields()}
         opened = next((n for n in ("opened_at", "created_at", "reported_at") if n in names), None)
         closed = next((n for n in ("closed_at", "resolved_at", "completed_at") if n in names), None)
         group = "source" if "source" in names else None
         if opened is None:
-            return section(
-                "cases", "稽查督办案件（新立、办结）", [("来源", "text"), ("新立", "int"), ("办结", "int")], []
-            )
+            return section("cases", "稽查督办案件（新立、办结）", CASE_COLUMNS, [])
         qs = model.objects.all()
-        f: dict[str, Any] = {}
         if "application" in names:
             qf = app_filter(self.filters, "application__")
             if qf:
                 qs = qs.filter(qf)
         annotations = {
             "opened": Count("id", filter=Q(**{opened + "__gte": self.start_dt, opened + "__lt": self.end_dt})),
+            "open_at_end": Count(
+                "id",
+                filter=Q(**{opened + "__lt": self.end_dt})
+                & (Q(**{(closed or opened) + "__isnull": True}) | Q(**{(closed or opened) + "__gte": self.end_dt})),
+            ),
         }
         if closed:
             annotations["closed"] = Count(
@@ -879,14 +898,11 @@ class Computer:
         values = qs.values(group) if group else qs.values()
         for r in values.annotate(**annotations).order_by() if group else [qs.aggregate(**annotations)]:
             label = SOURCE_ZH.get(r.get(group), r.get(group)) if group else "全部"
-            if r["opened"] or r.get("closed"):
-                rows.append([str(label), r["opened"], r.get("closed", 0)])
-        del f
+            if r["opened"] or r.get("closed") or r["open_at_end"]:
+                rows.append([str(label), r["opened"], r.get("closed", 0), r["open_at_end"]])
         if rows:
-            rows.append(["合计", sum(r[1] for r in rows), sum(r[2] for r in rows)])
-        return section(
-            "cases", "稽查督办案件（新立、办结）", [("来源", "text"), ("新立", "int"), ("办结", "int")], rows
-        )
+            rows.append(["合计", *[sum(int(r[i]) for r in rows) for i in (1, 2, 3)]])
+        return section("cases", "稽查督办案件（新立、办结）", CASE_COLUMNS, rows)
 
     def sec_ranking(self) -> dict[str, Any]:
         fn = _optional("sunshine.evaluation.selectors", "latest_public_ratings")
@@ -975,21 +991,18 @@ def _get(obj: Any, name: str) -> Any:
 
 
 FOLLOWUP_ZH = {
-    "count": "回访数",
-    "calls": "回访数",
-    "total": "回访数",
-    "answered": "接通数",
-    "average": "平均满意度",
-    "avg_satisfaction": "平均满意度",
-    "satisfaction": "满意度",
-    "satisfied": "满意数",
-    "satisfaction_rate": "满意率（%）",
-    "designated": "反映被指定（三不指定）",
-    "steered": "反映被指定（三不指定）",
-    "three_no_violations": "反映被指定（三不指定）",
-    "overcharged": "反映额外收费",
-    "extra_fees": "反映额外收费",
-    "overcharge": "反映额外收费",
+    # the keys of sunshine.feedback.selectors.satisfaction
+    "calls": "回访结束（件）",
+    "completed": "完成问卷（件）",
+    "unreachable": "无法接通（件）",
+    "refused": "拒绝回访（件）",
+    "wrong_number": "号码错误（件）",
+    "overall": "总体满意度（分）",
+    "manager": "客户经理服务满意度（分）",
+    "timeliness": "办电时效满意度（分）",
+    "steered": "反映被指定设计、施工或供货单位（三不指定，件）",
+    "overcharged": "反映额外收费（件）",
+    "told_once": "确认一次性告知（件）",
 }
 
 
@@ -999,7 +1012,9 @@ def _flatten(data: dict[str, Any], prefix: str = "") -> list[list[Any]]:
         label = prefix + FOLLOWUP_ZH.get(str(k), str(k))
         if isinstance(v, dict):
             rows += _flatten(v, label + "·")
-        elif isinstance(v, bool) or v is None:
+        elif v is None:
+            rows.append([label, None])
+        elif isinstance(v, bool):
             continue
         elif isinstance(v, int | float):
             rows.append([label, round(float(v), 2) if isinstance(v, float) else v])

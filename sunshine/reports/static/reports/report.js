@@ -13,7 +13,7 @@
       if (spec.type === "pie") {
         option = {
           title: { text: spec.title, left: "center", textStyle: { fontSize: 14 } },
-          tooltip: { trigger: "item" },
+          tooltip: { trigger: "item", renderMode: "richText" },
           legend: { bottom: 0 },
           series: [{ type: "pie", radius: "60%", animation: false,
             data: spec.categories.map(function (c, i) { return { name: c, value: spec.series[0].data[i] }; }) }]
@@ -21,7 +21,7 @@
       } else {
         option = {
           title: { text: spec.title, textStyle: { fontSize: 14 } },
-          tooltip: { trigger: "axis" },
+          tooltip: { trigger: "axis", renderMode: "richText" },
           legend: { top: 24 },
           grid: { top: 64, left: 48, right: 16, bottom: 72 },
           xAxis: { type: "category", data: spec.categories, axisLabel: { interval: 0, rotate: spec.categories.length > 4 ? 30 : 0 } },
