@@ -46,7 +46,9 @@ def main() -> None:
         t = time.perf_counter()
         call_command("generate_load", applications=args.load)
         print(f"generate_load {args.load:,}: {time.perf_counter() - t:.1f}s")
-    start = date.fromisoformat(args.period) if args.period else half_month_of(date.today())[0]
+    from django.utils import timezone
+
+    start = date.fromisoformat(args.period) if args.period else half_month_of(timezone.localdate())[0]
     start, end = half_month_of(start)
     print(
         f"database: {connection.vendor}; applications: {Application.objects.count():,}; "

@@ -541,3 +541,41 @@ def test_follow_up_results_and_supervision_cases_appear_when_there_are_some(stor
     ]
     assert sections["cases"]["rows"] == [["回访", 1, 0, 1], ["合计", 1, 0, 1]]
     assert sections["ranking"]["empty"] is True  # no evaluation yet
+
+
+def test_the_ranking_excerpt_comes_from_the_latest_monthly_evaluation_of_a_month_already_ended(story, personas, area):
+    """Six ranked managers in 晋源区 (September 2026): the first three and the last two are shown.
+    An October evaluation (ending after the period) and a quarterly one are not used."""
+    from django.utils import timezone
+
+    from sunshine.accounts.models import Role
+    from sunshine.evaluation.models import EvaluationResult, EvaluationSnapshot
+    from tests.conftest import make_user
+
+    managers = [personas["alice"], personas["bob"]] + [
+        make_user(f"m{i}", Role.CUSTOMER_MANAGER, last_name="经", first_name=f"理{i}") for i in range(3, 7)
+    ]
+    now = timezone.now()
+
+    def snapshot(period: str, starts: str, ends: str) -> EvaluationSnapshot:
+        return EvaluationSnapshot.objects.create(period=period, starts_on=starts, ends_on=ends, frozen_at=now, rule={})
+
+    sept = snapshot("2026-09", "2026-09-01", "2026-09-30")
+    scores = [92.5, 90, 88, 80, 71.25, 60]
+    for rank, (m, score) in enumerate(zip(managers, scores, strict=True), start=1):
+        EvaluationResult.objects.create(
+            snapshot=sept, manager=m, area=area, score=score, rank=rank, ranked_in_area=6, warning=rank == 6
+        )
+    for later in (snapshot("2026-10", "2026-10-01", "2026-10-31"), snapshot("2026-Q3", "2026-07-01", "2026-09-30")):
+        EvaluationResult.objects.create(
+            snapshot=later, manager=managers[5], area=area, score=99, rank=1, ranked_in_area=1
+        )
+    ranking = by_key(generate())["ranking"]
+    assert ranking["rows"] == [
+        ["晋源区", 1, 6, "李爱", 92.5, "否", "否"],
+        ["晋源区", 2, 6, "包博", 90.0, "否", "否"],
+        ["晋源区", 3, 6, "经理3", 88.0, "否", "否"],
+        ["晋源区", 5, 6, "经理5", 71.25, "否", "否"],
+        ["晋源区", 6, 6, "经理6", 60.0, "否", "是"],
+    ]
+    assert ranking["note"] == "考评期：2026-09（第 1 版）"

@@ -139,7 +139,7 @@ def test_an_ad_hoc_report_is_computed_by_the_job_and_polled_until_ready(
     assert report.filters == {"category": "lv_residential", "manager": "alice"}
     # while it waits, the page shows the progress bar that htmx polls
     page = c.get(f"/workbench/reports/{report.pk}/").content.decode()
-    assert 'hx-get="/workbench/reports/%d/status/"' % report.pk in page and 'hx-trigger="every 1s"' in page
+    assert f'hx-get="/workbench/reports/{report.pk}/status/"' in page and 'hx-trigger="every 1s"' in page
     poll = c.get(f"/workbench/reports/{report.pk}/status/", HTTP_HX_REQUEST="true")
     assert poll.status_code == 200 and "<progress" in poll.content.decode() and "HX-Redirect" not in poll
     # the worker runs the job

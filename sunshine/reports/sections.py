@@ -905,28 +905,56 @@ class Computer:
         return section("cases", "稽查督办案件（新立、办结）", CASE_COLUMNS, rows)
 
     def sec_ranking(self) -> dict[str, Any]:
-        fn = _optional("sunshine.evaluation.selectors", "latest_public_ratings")
-        ratings: dict[str, Any] = {}
-        if fn is not None:
-            try:
-                ratings = dict(fn() or {})
-            except Exception:
-                log.exception("manager ratings unavailable")
-        rows: list[list[Any]] = []
-        if ratings:
-            from sunshine.accounts.models import User
-
-            names = {u.username: u.display_name for u in User.objects.filter(username__in=list(ratings))}
-            ordered = sorted(ratings.items(), key=lambda kv: (-_as_number(kv[1]), kv[0]))
-            excerpt = ordered[:5] + [kv for kv in ordered[-3:] if kv not in ordered[:5]]
-            for username, rating in excerpt:
-                rows.append([ordered.index((username, rating)) + 1, names.get(username, username), str(rating)])
-        return section(
-            "ranking",
-            "客户经理考评排名（节选：前五名与后三名）",
-            [("名次", "int"), ("客户经理", "text"), ("考评结果", "text")],
-            rows,
+        """Excerpt of the latest monthly evaluation frozen for a month that ended by the period's
+        end (``sunshine.evaluation``): per service area the first three and the last two."""
+        columns = [
+            ("供电区域", "text"),
+            ("名次", "int"),
+            ("参评人数", "int"),
+            ("客户经理", "text"),
+            ("得分", "num"),
+            ("否决", "text"),
+            ("淘汰预警", "text"),
+        ]
+        title = "客户经理考评排名（节选：各区域前三名与后两名）"
+        try:
+            from sunshine.evaluation.models import EvaluationSnapshot
+            from sunshine.evaluation.selectors import snapshot_results
+        except ImportError:
+            return section("ranking", title, columns, [])
+        snap = (
+            EvaluationSnapshot.objects.filter(period__regex=r"^\d{4}-\d{2}$", ends_on__lte=self.end)
+            .order_by("-starts_on", "-version")
+            .first()
         )
+        if snap is None:
+            return section("ranking", title, columns, [])
+        results = [r for r in snapshot_results(snap) if r["rank"] is not None]
+        if self.filters.get("manager"):
+            results = [r for r in results if r["username"] == self.filters["manager"]]
+        from sunshine.accounts.models import User
+
+        names = {u.username: u.display_name for u in User.objects.filter(username__in=[r["username"] for r in results])}
+        by_area: dict[str, list[dict[str, Any]]] = {}
+        for r in results:
+            by_area.setdefault(r["area"] or "—", []).append(r)
+        rows: list[list[Any]] = []
+        for area, entries in by_area.items():
+            entries.sort(key=lambda r: (r["rank"], r["username"]))
+            picked = entries[:3] + [r for r in entries[-2:] if r not in entries[:3]]
+            for r in picked:
+                rows.append(
+                    [
+                        area,
+                        r["rank"],
+                        r["ranked_in_area"],
+                        names.get(r["username"], r["name"]),
+                        None if r["score"] is None else float(r["score"]),
+                        "是" if r["veto"] else "否",
+                        "是" if r["warning"] else "否",
+                    ]
+                )
+        return section("ranking", title, columns, rows, note=f"考评期：{snap.period}（第 {snap.version} 版）")
 
 
 # --- optional sources (apps that may not be there yet) -----------------------------------------
@@ -1027,10 +1055,3 @@ def _has_any_count(data: Any) -> bool:
     if isinstance(data, dict):
         return any(_has_any_count(v) for v in data.values())
     return isinstance(data, int | float) and not isinstance(data, bool) and data != 0
-
-
-def _as_number(v: Any) -> float:
-    try:
-        return float(v)
-    except (TypeError, ValueError):
-        return 0.0
