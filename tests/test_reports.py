@@ -579,3 +579,22 @@ def test_the_ranking_excerpt_comes_from_the_latest_monthly_evaluation_of_a_month
         ["晋源区", 6, 6, "经理6", 60.0, "否", "是"],
     ]
     assert ranking["note"] == "考评期：2026-09（第 1 版）"
+
+
+def test_the_number_of_queries_does_not_grow_with_the_data(story, django_assert_num_queries):
+    """Aggregates, not loops over rows: the same queries for the story and for three times as many
+    applications of every kind."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sunshine.reports.sections import Computer
+
+    Computer(date(2026, 10, 1), date(2026, 10, 15)).compute()  # warm the calendar
+    with CaptureQueriesContext(connection) as small:
+        Computer(date(2026, 10, 1), date(2026, 10, 15)).compute()
+    for _ in range(2):
+        build_story()
+    with django_assert_num_queries(len(small.captured_queries)):
+        data = Computer(date(2026, 10, 1), date(2026, 10, 15)).compute()
+    assert data["sections"][0]["rows"][0] == ["受理申请（件）", 18, 9, 9]
+    assert len(data["sections"][5]["rows"]) == 6  # overdue: B8 and B3 of each copy

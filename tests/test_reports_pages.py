@@ -240,3 +240,27 @@ def test_the_demo_gets_the_previous_and_the_current_half_month(story):
         (date(2026, 10, 16), date(2026, 10, 31)),
     ]
     assert [r.pk for r in again] == [r.pk for r in made]
+
+
+# --- API ----------------------------------------------------------------------------------------
+
+
+def test_the_api_returns_the_stored_snapshot_to_readers_only(story, api_as):
+    report = generate()
+    r = api_as("leader").get("/api/v1/reports")
+    assert r.status_code == 200
+    assert r.json() == [
+        {
+            "id": report.pk,
+            "kind": "half_month",
+            "period_start": "2026-10-01",
+            "period_end": "2026-10-15",
+            "version": 1,
+            "reason": "",
+            "generated_at": report.generated_at.isoformat(),
+        }
+    ]
+    one = api_as("auditor").get(f"/api/v1/reports/{report.pk}").json()
+    assert one["data"]["sections"][1]["rows"][-1] == ["合计", 6, 1, 1, 6]
+    assert api_as("alice").get("/api/v1/reports").status_code == 403
+    assert api_as("leader").get("/api/v1/reports/999999").status_code == 404

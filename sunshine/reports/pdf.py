@@ -7,6 +7,7 @@ outlines only, not the CFF outlines of Noto CJK. ``SUNSHINE_REPORT_FONT`` may po
 
 from __future__ import annotations
 
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -85,7 +86,7 @@ def write(data: dict[str, Any], path: Path) -> Path:
         rows = [[Paragraph(c["label"], cell) for c in cols]]
         for r in sec["rows"]:
             rows.append([Paragraph(fmt_value(v, c["fmt"]), cell) for v, c in zip(r, cols, strict=False)])
-        table = Table(rows, repeatRows=1, colWidths=[width / len(cols)] * len(cols))
+        table = Table(rows, repeatRows=1, colWidths=_col_widths(sec, width))
         table.setStyle(
             TableStyle(
                 [
@@ -120,6 +121,22 @@ def write(data: dict[str, Any], path: Path) -> Path:
     return path
 
 
+def _text_width(text: str) -> int:
+    return sum(2 if unicodedata.east_asian_width(c) in "WF" else 1 for c in text)
+
+
+def _col_widths(sec: dict[str, Any], width: float) -> list[float]:
+    """Columns as wide as their longest cell (headers count half: they may wrap), within limits."""
+    cols = sec["columns"]
+    need = []
+    for j, c in enumerate(cols):
+        longest = max([_text_width(fmt_value(r[j], c["fmt"])) for r in sec["rows"]] or [0])
+        floor = 11 if c["fmt"] == "date" or (j == 0 and longest >= 14) else 6
+        need.append(min(max(longest, min(_text_width(c["label"]), 10), floor), 20))
+    total = sum(need)
+    return [width * n / total for n in need]
+
+
 def _footer(canvas: Any, doc: Any) -> None:
     canvas.saveState()
     canvas.setFont(FONT, 8)
@@ -149,14 +166,15 @@ def chart_drawing(spec: dict[str, Any], width: float, font: str) -> Drawing | No
         d.add(pie)
         return d
     chart = VerticalBarChart()
-    chart.x, chart.y = 30, 28
-    chart.width, chart.height = width - 140, height - 48
+    rotate = len(cats) > 4
+    chart.x, chart.y = 30, 44 if rotate else 28
+    chart.width, chart.height = width - 140, height - (64 if rotate else 48)
     chart.data = [[v or 0 for v in s["data"]] for s in spec["series"]]
     chart.categoryAxis.categoryNames = [c if len(c) <= 12 else c[:11] + "…" for c in cats]
     chart.categoryAxis.labels.fontName = font
     chart.categoryAxis.labels.fontSize = 6
-    chart.categoryAxis.labels.angle = 30 if len(cats) > 4 else 0
-    chart.categoryAxis.labels.boxAnchor = "ne" if len(cats) > 4 else "n"
+    chart.categoryAxis.labels.angle = 30 if rotate else 0
+    chart.categoryAxis.labels.boxAnchor = "ne" if rotate else "n"
     chart.valueAxis.labels.fontName = font
     chart.valueAxis.labels.fontSize = 7
     chart.valueAxis.valueMin = 0

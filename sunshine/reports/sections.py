@@ -233,6 +233,9 @@ class Computer:
     def category_counts(self, start_dt: datetime, end_dt: datetime) -> dict[str, dict[str, Any]]:
         rows = (
             self.apps.filter(accepted_at__lt=end_dt)
+            # applications finished before the period count for nothing: skip them early
+            .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=start_dt))
+            .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=start_dt))
             .values("category")
             .annotate(
                 accepted=Count("id", filter=Q(accepted_at__gte=start_dt)),
@@ -258,6 +261,7 @@ class Computer:
         return [
             dict(r)
             for r in StageInstance.objects.filter(self.stage_q, started_on__isnull=False, started_on__lte=e)
+            .filter(Q(completed_on__isnull=True) | Q(completed_on__gte=s))
             .values(cat=F("application__category"), node=F("code"))
             .annotate(
                 started=Count("id", filter=Q(started_on__gte=s)),
