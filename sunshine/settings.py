@@ -360,6 +360,10 @@ SUNSHINE_CONCENTRATION_RATIO = envint("SUNSHINE_CONCENTRATION_RATIO", "2")
 
 
 # --- settings of reports ---------------------------------------------------------------------
+# E-mail each half-monthly report (xlsx + pdf attached) to the leaders when it is generated.
+SUNSHINE_REPORTS_EMAIL = envbool("SUNSHINE_REPORTS_EMAIL", "true")
+# A TrueType CJK font for the PDF (reportlab cannot read the CFF outlines of Noto CJK).
+SUNSHINE_REPORT_FONT = env("SUNSHINE_REPORT_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
 
 
 # --- settings of trust (audit, encryption, retention) ----------------------------------------

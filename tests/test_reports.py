@@ -25,6 +25,7 @@ The story (every figure below was worked out by hand from it):
       Oct 9 + 15 wd = Oct 29; progress 1 of 10 stages.
   B7  Oct 9 intake (alice); survey done Oct 15: 5 wd (10, 12, 13, 14, 15), deadline Oct 12, late;
       connection open (deadline Oct 19).
+      On Oct 12 the leader (王领导) takes B3 in charge (督办), target date Oct 30.
   B6  Oct 12 intake (bob); paused Oct 13 (customer request), still paused on Oct 15: the running
       pause moves its deadline from Oct 14 to Oct 16, so it is not overdue.
 """
@@ -45,12 +46,14 @@ import time_machine
 from django.core import mail
 from django.core.management import call_command
 
+from sunshine.accounts.models import User
 from sunshine.applications import services as app_services
 from sunshine.applications.models import Application
 from sunshine.applications.validation import validate_intake
 from sunshine.reports import services
 from sunshine.reports.models import Kind, Report, ReportEvent, ReportStatus
 from sunshine.reports.pdf import fmt_value
+from sunshine.supervision.services import take_charge
 from tests.conftest import intake_body
 
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
@@ -94,6 +97,10 @@ def build_story() -> dict[str, str]:
     do("2026-10-09", s.resume, n["B8"], hm="10:10")
     do("2026-10-12", s.complete_stage, n["B1"], "connection", hm="09:00")
     n["B6"] = intake("2026-10-12", "冯六", hm="10:00")
+    User.objects.filter(username="leader").update(last_name="王", first_name="领导")
+    with at("2026-10-12", "10:30"):  # the leader takes charge of the late survey of B3
+        leader = User.objects.get(username="leader")
+        take_charge(n["B3"], leader, reason="勘查超期，督办", target_date=date(2026, 10, 30))
     do("2026-10-13", s.resume, n["B2"], hm="09:00")
     do("2026-10-13", s.cancel, n["B5"], reason="客户撤回申请", hm="09:10")
     do("2026-10-13", s.pause, n["B6"], reason_code="customer_request", reason="客户要求暂缓", hm="09:20")
@@ -144,6 +151,7 @@ def expected(n: dict[str, str]) -> dict[str, list[list[Any]]]:
             [n["B3"], "李三", "低压居民", "现场勘查", "包博", "2026-10-08", "2026-10-10", 4, "未说明"],
         ],
         "key_projects": [
+            [n["B3"], "李三", "低压居民", "现场勘查", "1/3", "2026-10-10", "包博", "否", "王领导", "2026-10-30"],
             [n["B4"], "吴四重点", "高压单电源", "现场勘查及供电方案答复", "1/10", "2026-10-29", "包博", "是", "—", "—"],
         ],
         "pauses": [

@@ -730,7 +730,7 @@ class Computer:
 
     def sec_key_projects(self) -> dict[str, Any]:
         e, end_dt = self.end, self.end_dt
-        supervised = _supervision()
+        supervised = _supervision(end_dt)
         numbers = set(supervised.keys())
         scope = (
             self.apps.filter(accepted_at__lt=end_dt)
@@ -982,44 +982,29 @@ def _overdue_reasons(stage_ids: list[int]) -> dict[int, str]:
         return {}
 
 
-def _supervision() -> dict[str, dict[str, str]]:
-    """{number: {"leader", "target"}} of applications under leader supervision (督办)."""
-    numbers_fn = _optional("sunshine.supervision.selectors", "supervised_numbers")
-    of_fn = _optional("sunshine.supervision.selectors", "leader_supervision_of")
-    if numbers_fn is None:
-        return {}
+def _supervision(end_dt: datetime) -> dict[str, dict[str, str]]:
+    """{number: {"leader", "target"}} of the applications under leader supervision (督办) at
+    ``end_dt`` (``supervision.LeaderSupervision``; {} while that app is not installed). One query."""
+    from django.apps import apps as django_apps
+
     try:
-        numbers = list(numbers_fn() or [])
-    except Exception:
-        log.exception("supervised numbers unavailable")
+        label, name = "supervision", "LeaderSupervision"  # optional: another team's app
+        model = django_apps.get_model(label, name)
+    except LookupError:
         return {}
-    out: dict[str, dict[str, str]] = {}
-    if not numbers:
-        return out
-    apps = {a.number: a for a in Application.objects.filter(number__in=numbers)}
-    for number in numbers:
-        info: dict[str, str] = {"leader": "", "target": ""}
-        app = apps.get(number)
-        if of_fn is not None and app is not None:
-            try:
-                sup = of_fn(app)
-            except Exception:
-                sup = None
-            if sup is not None:
-                leader = _get(sup, "leader")
-                if leader is not None and not isinstance(leader, str):
-                    leader = getattr(leader, "display_name", None) or str(leader)
-                target = _get(sup, "target_date") or _get(sup, "target") or _get(sup, "due_on")
-                info = {
-                    "leader": leader or "",
-                    "target": target.isoformat() if hasattr(target, "isoformat") else (target or ""),
-                }
-        out[number] = info
-    return out
-
-
-def _get(obj: Any, name: str) -> Any:
-    return obj.get(name) if isinstance(obj, dict) else getattr(obj, name, None)
+    rows = (
+        model.objects.filter(started_at__lt=end_dt)
+        .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=end_dt))
+        .select_related("leader", "application")
+        .order_by("started_at")
+    )
+    return {
+        r.application.number: {
+            "leader": r.leader.display_name,
+            "target": r.target_date.isoformat() if r.target_date else "",
+        }
+        for r in rows
+    }
 
 
 FOLLOWUP_ZH = {
