@@ -77,10 +77,6 @@ class Command(BaseCommand):
             self.stdout.write(f"Created {missing} demo applications ({existing + missing} in total).")
         elif wanted:
             self.stdout.write(f"Demo applications already present ({existing}); nothing to add.")
-        if wanted:  # the previous and the current half-monthly report (added by the reports app)
-            from sunshine.reports.services import ensure_demo_reports
-
-            ensure_demo_reports()
         # the invented contractors (names start with 示例) and the statistics of the demo data (openinfo app)
         from sunshine.directory.models import Contractor
         from sunshine.directory.seed import seed_demo_contractors
@@ -92,6 +88,10 @@ class Command(BaseCommand):
             from sunshine.supervision.demo import ensure_demo_supervision
 
             self.stdout.write(ensure_demo_supervision())
+        if wanted:  # the previous and the current half-monthly report (reports app; last: it reads the rest)
+            from sunshine.reports.services import ensure_demo_reports
+
+            ensure_demo_reports()
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD})")
         self.stdout.write("  " + _pad("username", 10) + _pad("role", 22) + "password")
