@@ -111,6 +111,8 @@ class Application(models.Model):
     accepted_at = models.DateTimeField(_("accepted at"))
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
+    # Hash of the application's latest event: the head of its audit chain (see audit.py).
+    audit_head = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         indexes = [
@@ -215,6 +217,10 @@ class Event(models.Model):
     stage = models.CharField(max_length=40, null=True, blank=True)
     round = models.PositiveSmallIntegerField(null=True, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    # Tamper evidence (audit.py): the hash of the application's previous event ("" for the first)
+    # and of this event's content chained to it.
+    prev_hash = models.CharField(max_length=64, blank=True, default="")
+    hash = models.CharField(max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["application", "id"]
@@ -222,6 +228,22 @@ class Event(models.Model):
 
     def __str__(self) -> str:
         return f"{self.type}@{self.at:%Y-%m-%d %H:%M}"
+
+
+class AuditDigest(models.Model):
+    """The published fingerprint of one day's events, chained to the day before (audit.py)."""
+
+    day = models.DateField(unique=True)
+    events = models.PositiveIntegerField()
+    digest = models.CharField(max_length=64)
+    previous = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-day"]
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.digest[:12]}"
 
 
 class IdempotencyRecord(models.Model):

@@ -29,8 +29,12 @@ def reactions() -> tuple[Reaction, ...]:
 
 
 def record_events(events: Sequence[Event], stages: Sequence[StageInstance] = ()) -> None:
-    """Insert ``events`` and let every configured reaction see them; call inside the transaction."""
+    """Chain ``events`` into their applications' audit trails (audit.py), insert them, and let every
+    configured reaction see them; call inside the transaction."""
     if events:
+        from sunshine.applications.audit import chain
+
+        chain(events)
         Event.objects.bulk_create(events)
     if events or stages:
         for reaction in reactions():

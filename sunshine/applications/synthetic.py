@@ -30,6 +30,7 @@ from stdnum import luhn
 from stdnum.cn import ric, uscc
 
 from sunshine.accounts.models import ServiceArea, User
+from sunshine.applications.audit import event_hash
 from sunshine.applications.models import (
     Application,
     BusinessType,
@@ -918,6 +919,7 @@ APPLICATION_FIELDS = (
     "accepted_at",
     "completed_at",
     "cancelled_at",
+    "audit_head",
 )
 STAGE_FIELDS = (
     "id",
@@ -954,7 +956,7 @@ PAUSE_FIELDS = (
     "paused_by",
     "resumed_by",
 )
-EVENT_FIELDS = ("id", "application", "type", "at", "actor", "stage", "round", "data")
+EVENT_FIELDS = ("id", "application", "type", "at", "actor", "stage", "round", "data", "prev_hash", "hash")
 TABLES: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
     (Customer, CUSTOMER_FIELDS),
     (Application, APPLICATION_FIELDS),
@@ -1122,6 +1124,16 @@ def save_batch(built: list[Built], rng: random.Random) -> None:
         pause_ids = iter(w.reserve(Pause, sum(len(b.pauses) for b in built)))
         event_ids = iter(w.reserve(Event, sum(len(b.events) for b in built)))
 
+        # The audit chain of each application (audit.py), as the engine would have written it.
+        chains: dict[int, list[tuple[str, str]]] = {}
+        for b in built:
+            prev, links = "", []
+            for type_, at, actor_id, stage, round_, data in b.events:
+                h = event_hash(prev, b.app.id, type_, at, actor_id, stage, round_, data)
+                links.append((prev, h))
+                prev = h
+            chains[b.app.id] = links
+
         w.write(
             Customer,
             CUSTOMER_FIELDS,
@@ -1154,6 +1166,7 @@ def save_batch(built: list[Built], rng: random.Random) -> None:
                     dt(a.accepted_at),
                     dt(a.completed_at),
                     dt(a.cancelled_at),
+                    chains[a.id][-1][1] if chains[a.id] else "",
                 )
                 for a in apps
             ],
@@ -1215,10 +1228,12 @@ def save_batch(built: list[Built], rng: random.Random) -> None:
             Event,
             EVENT_FIELDS,
             [
-                (next(event_ids), app_id, type_, dt(at), actor_id, stage, round_, dumps(data))
+                (next(event_ids), app_id, type_, dt(at), actor_id, stage, round_, dumps(data), prev, h)
                 for b in built
                 for app_id in (b.app.id,)
-                for type_, at, actor_id, stage, round_, data in b.events
+                for (type_, at, actor_id, stage, round_, data), (prev, h) in zip(
+                    b.events, chains[app_id], strict=True
+                )
             ],
         )
 
