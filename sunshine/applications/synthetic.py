@@ -1231,9 +1231,7 @@ def save_batch(built: list[Built], rng: random.Random) -> None:
                 (next(event_ids), app_id, type_, dt(at), actor_id, stage, round_, dumps(data), prev, h)
                 for b in built
                 for app_id in (b.app.id,)
-                for (type_, at, actor_id, stage, round_, data), (prev, h) in zip(
-                    b.events, chains[app_id], strict=True
-                )
+                for (type_, at, actor_id, stage, round_, data), (prev, h) in zip(b.events, chains[app_id], strict=True)
             ],
         )
 

@@ -4,39 +4,38 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('applications', '0002_english_choice_labels'),
+        ("applications", "0002_english_choice_labels"),
     ]
 
     operations = [
         migrations.CreateModel(
-            name='AuditDigest',
+            name="AuditDigest",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('day', models.DateField(unique=True)),
-                ('events', models.PositiveIntegerField()),
-                ('digest', models.CharField(max_length=64)),
-                ('previous', models.CharField(blank=True, max_length=64)),
-                ('created_at', models.DateTimeField()),
+                ("id", models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name="ID")),
+                ("day", models.DateField(unique=True)),
+                ("events", models.PositiveIntegerField()),
+                ("digest", models.CharField(max_length=64)),
+                ("previous", models.CharField(blank=True, max_length=64)),
+                ("created_at", models.DateTimeField()),
             ],
             options={
-                'ordering': ['-day'],
+                "ordering": ["-day"],
             },
         ),
         migrations.AddField(
-            model_name='application',
-            name='audit_head',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="application",
+            name="audit_head",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddField(
-            model_name='event',
-            name='hash',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="event",
+            name="hash",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
         migrations.AddField(
-            model_name='event',
-            name='prev_hash',
-            field=models.CharField(blank=True, default='', max_length=64),
+            model_name="event",
+            name="prev_hash",
+            field=models.CharField(blank=True, default="", max_length=64),
         ),
     ]
