@@ -74,7 +74,7 @@ def test_every_event_is_chained_to_the_one_before(walked):
 def test_an_altered_event_is_named(walked):
     paused = Event.objects.get(application=walked, type="paused")
     tamper(
-        f"UPDATE applications_event SET data = %s WHERE id = %s",  # noqa: S608
+        "UPDATE applications_event SET data = %s WHERE id = %s",
         ['{"reason_code": "force_majeure", "reason": "不可抗力"}', paused.pk],
     )
     (problem,) = verify()

@@ -1125,11 +1125,11 @@ def save_batch(built: list[Built], rng: random.Random) -> None:
         event_ids = iter(w.reserve(Event, sum(len(b.events) for b in built)))
 
         # The audit chain of each application (audit.py), as the engine would have written it.
-        chains: dict[int, list[tuple[str, str]]] = {}
+        chains: dict[int | None, list[tuple[str, str]]] = {}
         for b in built:
             prev, links = "", []
             for type_, at, actor_id, stage, round_, data in b.events:
-                h = event_hash(prev, b.app.id, type_, at, actor_id, stage, round_, data)
+                h = event_hash(prev, b.app.id or 0, type_, at, actor_id, stage, round_, data)
                 links.append((prev, h))
                 prev = h
             chains[b.app.id] = links
