@@ -50,7 +50,7 @@ def backup(output: Path) -> Path:
         connection.ensure_connection()
         target = sqlite3.connect(output)
         try:
-            connection.connection.backup(target)  # type: ignore[union-attr]
+            connection.connection.backup(target)
         finally:
             target.close()
         return output
@@ -88,7 +88,7 @@ def restore(source: Path) -> None:
         src = sqlite3.connect(source)
         try:
             connection.ensure_connection()
-            src.backup(connection.connection)  # type: ignore[arg-type]
+            src.backup(connection.connection)
         finally:
             src.close()
         return
