@@ -10,6 +10,7 @@ from io import StringIO
 import pytest
 import time_machine
 from django.core.management import call_command
+from django.db import connection, transaction
 from stdnum.cn import ric, uscc
 
 from sunshine.accounts.models import Role, ServiceArea, User
@@ -225,7 +226,11 @@ def test_generate_load_small():
     assert {a.status for a in Application.objects.all()} == set(Status.values)
     # deterministic with --seed
     first = sorted(Application.objects.values_list("category", "status", "current_stage"))
-    Application.objects.all().delete()
+    with transaction.atomic():
+        if connection.vendor == "postgresql":  # events are append-only (audit.py) but for maintenance
+            with connection.cursor() as cur:
+                cur.execute("SET LOCAL sunshine.event_maintenance = 'on'")
+        Application.objects.all().delete()
     with time_machine.travel(NOW, tick=False):
         call_command("generate_load", applications=500, seed=1, batch_size=200, managers=5, stdout=StringIO())
     assert sorted(Application.objects.values_list("category", "status", "current_stage")) == first

@@ -222,7 +222,7 @@ def contest_pause(number: str, phone_tail: str, text: str) -> SupervisionCase:
     tail = _text(phone_tail)
     with transaction.atomic(), record_language():
         app = (
-            Application.objects.select_for_update()
+            Application.objects.select_for_update(of=("self",))
             .select_related("customer_manager")
             .filter(number=_text(number).upper())
             .first()
@@ -473,7 +473,11 @@ def complete_followup(followup_id: int, actor: User, *, outcome: str, answers: A
             raise ValidationFailed(errors)
     with transaction.atomic(), record_language():
         followup = _lock_followup(followup_id, actor)
-        app = Application.objects.select_for_update().select_related("customer_manager").get(pk=followup.application_id)
+        app = (
+            Application.objects.select_for_update(of=("self",))
+            .select_related("customer_manager")
+            .get(pk=followup.application_id)
+        )
         now = timezone.now()
         followup.status = FollowUpStatus.DONE
         followup.outcome = outcome
