@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import time_machine
 from django.test import Client
+from django.utils import translation
 
 from sunshine.applications.models import Application, Event
 from sunshine.workbench.desk.intake_views import mask_id
@@ -123,6 +124,7 @@ def test_roles_without_intake_are_refused_and_nothing_is_created(personas, role)
     c = client_for(personas[role])
     assert c.get("/workbench/intake/").status_code == 403
     assert c.post("/workbench/intake/", FORM).status_code == 403
+    assert c.post("/workbench/intake/validate/", FORM, HTTP_HX_REQUEST="true").status_code == 403
     assert Application.objects.count() == 0
 
 
@@ -294,5 +296,7 @@ def test_mask_id():
 def test_intake_page_is_english_on_request(personas):
     c = client_for(personas["clerk"])
     c.cookies["django_language"] = "en"
-    html = c.get("/workbench/intake/").content.decode()
+    # the middleware activates English in this thread; the override puts the previous language back
+    with translation.override("zh-hans"):
+        html = c.get("/workbench/intake/").content.decode()
     assert "Counter intake" in html

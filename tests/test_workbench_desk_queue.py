@@ -204,7 +204,14 @@ def _queries(client: Client, path: str) -> int:
 
 @pytest.mark.django_db
 @pytest.mark.parametrize(
-    "path", ["/workbench/", "/workbench/?overdue=1&key_project=0", "/workbench/team/", "/workbench/dashboard/"]
+    "path",
+    [
+        "/workbench/",
+        "/workbench/?overdue=1&key_project=0",
+        "/workbench/team/",
+        "/workbench/dashboard/",
+        "/workbench/reassign/?from=alice",
+    ],
 )
 def test_pages_run_a_constant_number_of_queries(personas, path):
     clerk, alice, bob = personas["clerk"], personas["alice"], personas["bob"]
@@ -351,3 +358,6 @@ def test_auditor_sees_the_queue_but_gets_no_intake_or_reassign_links(personas, b
     assert len(rows_of(html)) == 5
     assert 'href="/workbench/intake/"' not in html
     assert 'href="/workbench/reassign/"' not in html
+    assert 'href="/workbench/team/"' in html  # the auditor reads the team view
+    leader = client_for(personas["leader"]).get("/workbench/").content.decode()
+    assert 'href="/workbench/reassign/"' in leader

@@ -16,6 +16,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import formats
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
@@ -104,7 +105,7 @@ class CalendarDayAdmin(ProvisionalWarningMixin, admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("weekday"))
     def weekday(self, obj: CalendarDay) -> str:
-        return "一二三四五六日"[obj.date.weekday()]
+        return formats.date_format(obj.date, "l")  # 星期一 … / Monday …
 
     def save_model(self, request: HttpRequest, obj: CalendarDay, form: Any, change: bool) -> None:
         years = [obj.date.year]
@@ -170,7 +171,7 @@ class CalendarYearAdmin(ProvisionalWarningMixin, admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: CalendarYear, form: Any, change: bool) -> None:
         obj.confirmed_by = request.user if obj.status == YearStatus.OFFICIAL else None  # type: ignore[assignment]
         super().save_model(request, obj, form, change)
-        _reproject(request, [obj.year], _("year saved as %(status)s") % {"status": obj.status})
+        _reproject(request, [obj.year], _("year saved as %(status)s") % {"status": obj.get_status_display()})
 
     def delete_model(self, request: HttpRequest, obj: CalendarYear) -> None:
         year = obj.year

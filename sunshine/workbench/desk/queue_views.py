@@ -55,6 +55,8 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
         "stages": sorted(names.items(), key=lambda kv: kv[0]),
         "today": today,
         "show_manager": user.role != Role.CUSTOMER_MANAGER,
+        "can_see_team": user.role in DASHBOARD_ROLES,
+        "can_reassign": user.role in access.REASSIGN_ROLES,
     }
     if team:
         ctx["managers"] = queries.dashboard_rows_by_manager(
