@@ -198,3 +198,38 @@ def test_an_unreachable_gateway_is_a_failure_not_a_crash(settings):
     settings.SUNSHINE_SMS_HTTP_TIMEOUT = 2
     with pytest.raises(sms.SmsError, match="unreachable"):
         sms.send_sms("13800138000", "x", key="k")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_two_workers_on_one_message_send_it_once(personas):
+    """Four workers pick up duplicates of the same delivery at the same instant: the conditional
+    claim lets one send; the others find it taken."""
+    import threading
+
+    from django.db import connection
+
+    from sunshine.notifications.services import notify_customer
+
+    app = new_app(personas["clerk"])
+    sms.outbox.clear()
+    notify_customer(app, "message", {"text": "并发测试"}, key="race")
+    message = Message.objects.get(key="race")
+    barrier = threading.Barrier(4)
+    results: list[str] = []
+
+    def work() -> None:
+        try:
+            barrier.wait()
+            results.append(tasks.deliver.call(message.pk))
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert sorted(results) == ["sent", "skipped", "skipped", "skipped"]
+    assert [s.text for s in sms.outbox] == ["并发测试"]
+    assert Event.objects.filter(type="notification_sent", data__message=message.pk).count() == 1
+    sms.outbox.clear()
