@@ -461,3 +461,12 @@ def test_the_page_in_english(personas, app):
     assert "2026-11-02 started (that day is not counted), time limit 2 working days" in page
     assert "11-03 day 1" in page
     assert "Proof of property (or lease)" in page
+
+
+def test_a_supervised_project_shows_its_leader_and_target(personas, app):
+    from sunshine.supervision.services import take_charge
+
+    with at("2026-11-03"):
+        take_charge(app.number, personas["leader"], reason="市重点项目", target_date=D(2026, 12, 31))
+    page = text(client_for(personas["alice"]).get(url(app)).content)
+    assert "领导挂牌督办" in page and "2026-12-31" in page and "市重点项目" in page

@@ -27,6 +27,9 @@ LABELS = {
     "warning": gettext_lazy("Deadline warning"),
     "overdue": gettext_lazy("Overdue"),
     "escalation": gettext_lazy("Escalated"),
+    "supervision_started": gettext_lazy("Leader took charge (挂牌督办)"),
+    "supervision_note": gettext_lazy("Supervision note"),
+    "supervision_ended": gettext_lazy("Leader supervision ended"),
     "notification_queued": gettext_lazy("Notification queued"),
     "notification_sent": gettext_lazy("Notification sent"),
 }
@@ -82,6 +85,8 @@ def detail(e: Event) -> str:
             "new": d.get("to") or "-",
             "reason": d.get("reason", ""),
         }
+    if t == "supervision_started":
+        return _("target %(date)s: %(reason)s") % {"date": d.get("target_date", "-"), "reason": d.get("reason", "")}
     if t == "pii_viewed":
         return str(FIELD_LABELS.get(d.get("field", ""), d.get("field", "")))
     if t in ("document_uploaded", "document_received"):

@@ -19,6 +19,7 @@ from sunshine.calendar import workdays
 from sunshine.calendar.explain import Explanation, day_names, explain_deadline
 from sunshine.documents import services as documents
 from sunshine.processes.models import Owner
+from sunshine.supervision.selectors import leader_supervision_of
 from sunshine.workbench.case import privacy
 from sunshine.workbench.case.explanation import Step, steps
 
@@ -192,6 +193,7 @@ def page_context(user: User, app: Application, today: date | None = None) -> dic
     for e in events:
         e.stage_name = stage_names.get(e.stage or "", e.stage or "")  # type: ignore[attr-defined]
     requirements = documents.required_documents(app)
+    supervision = leader_supervision_of(app)
     doc_roles = _allowed(lambda: access.require_role(user, roles(documents.DOCUMENT_ROLES), app))
     waive_roles = _allowed(lambda: access.require_role(user, roles(documents.WAIVE_ROLES), app))
     return {
@@ -205,6 +207,7 @@ def page_context(user: User, app: Application, today: date | None = None) -> dic
         "masked": privacy.masked(app),
         "may_reveal": privacy.may_reveal(user, app),
         "requirements": requirements,
+        "supervision": supervision,
         "checklist": [(r, stage_names.get(r.kind.needed_by_stage, "")) for r in requirements],
         "missing": [r.kind.name for r in requirements if r.missing],
         "may_edit_documents": doc_roles and app.status != Status.CANCELLED,
