@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from django import forms
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from sunshine.supervision.models import NoteKind
 
@@ -27,8 +28,12 @@ class TakeChargeForm(forms.Form):
 
 
 class NoteForm(forms.Form):
-    kind = forms.ChoiceField(label=_("Kind"), choices=NoteKind.choices, initial=NoteKind.NOTE)
-    text = forms.CharField(label=_("Note"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    kind = forms.ChoiceField(
+        label=pgettext_lazy("supervision note form", "Kind"), choices=NoteKind.choices, initial=NoteKind.NOTE
+    )
+    text = forms.CharField(
+        label=pgettext_lazy("supervision note form", "Note"), required=False, widget=forms.Textarea(attrs={"rows": 3})
+    )
     reviewed_on = forms.DateField(
         label=_("Reviewed on"),
         required=False,
