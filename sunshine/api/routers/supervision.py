@@ -1,7 +1,96 @@
-"""API v1 endpoints of the supervision capability (registered in sunshine/api/api.py)."""
+"""API v1 endpoints of the supervision capability (registered in sunshine/api/api.py).
+
+- ``GET /api/v1/supervisions`` — projects under leader supervision (领导挂牌督办), with the
+  current stage and its deadline; leaders, auditors and administrators.
+- ``POST /api/v1/applications/{number}/supervision`` — ``{"reason", "target_date"}``: the
+  calling leader takes charge; ``409 already_supervised`` when another supervision is active.
+"""
 
 from __future__ import annotations
 
-from ninja import Router
+from datetime import date, datetime
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Router, Schema, Status
+
+from sunshine.accounts.models import Role
+from sunshine.applications import access
+from sunshine.applications.validation import ValidationFailed
+from sunshine.supervision import selectors, services
 
 router = Router(tags=["supervision"])
+
+READ_ROLES = {Role.LEADER, Role.AUDITOR, Role.ADMIN}
+
+
+class SupervisionOut(Schema):
+    number: str
+    leader: str
+    reason: str
+    target_date: date
+    started_at: datetime
+    current_stage: str | None = None
+    deadline: date | None = None
+    overdue: bool = False
+    last_review: date | None = None
+
+
+class SupervisionList(Schema):
+    results: list[SupervisionOut]
+
+
+@router.get("/supervisions", response=SupervisionList)
+def list_supervisions(request: HttpRequest) -> dict[str, Any]:
+    from sunshine.api.api import staff
+
+    access.require_role(staff(request), {str(r) for r in READ_ROLES})
+    return {
+        "results": [
+            {
+                "number": r.number,
+                "leader": r.leader.username,
+                "reason": r.reason,
+                "target_date": r.target_date,
+                "started_at": r.started_at,
+                "current_stage": r.stage,
+                "deadline": r.deadline,
+                "overdue": r.overdue,
+                "last_review": r.last_review,
+            }
+            for r in selectors.supervised_projects()
+        ]
+    }
+
+
+@router.post("/applications/{number}/supervision", response={201: SupervisionOut})
+def take_charge(request: HttpRequest, number: str) -> Status:
+    from sunshine.api.api import _safe_number, json_body, staff
+
+    user = staff(request)
+    app = access.access_application(user, _safe_number(number))
+    body = json_body(request)
+    raw = body.get("target_date")
+    target: date | None = None
+    if raw not in (None, ""):
+        try:
+            target = date.fromisoformat(raw) if isinstance(raw, str) else None
+        except ValueError:
+            target = None
+        if target is None:
+            raise ValidationFailed({"target_date": [_("Enter a date as YYYY-MM-DD.")]})
+    reason = body.get("reason")
+    if reason is not None and not isinstance(reason, str):
+        raise ValidationFailed({"reason": [_("Enter text.")]})
+    s = services.take_charge(app.number, user, reason=reason or "", target_date=target)
+    return Status(
+        201,
+        {
+            "number": app.number,
+            "leader": user.username,
+            "reason": s.reason,
+            "target_date": s.target_date,
+            "started_at": s.started_at,
+        },
+    )
