@@ -164,3 +164,10 @@ def test_csv_and_xlsx_carry_the_same_numbers(dataset):
     assert xby[("全部类别", "整体")][2:] == [6, 4, 3, 75, 1, 1, 5, 5, 11.5, 12]
     assert xby[("低压居民", "现场勘查")][2:] == [None, 3, 2, 66.67, 1, 1, 2.67, 2, None, None]
     assert len(values) == len(rows) - 1
+
+
+def test_without_a_range_the_api_gives_this_month_so_far(dataset, api_as):
+    with at("2026-10-16", "19:00"):
+        body = api_as(None).get("/api/v1/public/statistics").json()
+    assert (body["from"], body["to"]) == ("2026-10-01", "2026-10-16")
+    assert (body["overall"]["accepted"], body["overall"]["completed"]) == (2, 4)
