@@ -372,6 +372,9 @@ SUNSHINE_REPORT_FONT = env("SUNSHINE_REPORT_FONT", "/usr/share/fonts/truetype/wq
 
 
 # --- settings of trust (audit, encryption, retention) ----------------------------------------
+# Personal data of applications completed or cancelled longer ago than this is anonymised
+# (manage.py anonymise, run monthly by the scheduler); statistics and the audit chain are kept.
+SUNSHINE_RETENTION_DAYS = envint("SUNSHINE_RETENTION_DAYS", str(5 * 365))
 
 
 LOGGING = {
