@@ -361,3 +361,16 @@ def test_auditor_sees_the_queue_but_gets_no_intake_or_reassign_links(personas, b
     assert 'href="/workbench/team/"' in html  # the auditor reads the team view
     leader = client_for(personas["leader"]).get("/workbench/").content.decode()
     assert 'href="/workbench/reassign/"' in leader
+
+
+@pytest.mark.django_db
+def test_customer_steps_without_a_deadline_come_after_the_clocked_ones(personas, board):
+    """A high-voltage case waiting for the customer's design has no utility clock: it sorts last."""
+    hv = board["hv"]
+    with at(2026, 9, 30, 9, 0):
+        services.complete_stage(hv.number, "scheme", personas["alice"])
+    with at(2026, 10, 9, 9, 0):
+        html = client_for(personas["alice"]).get("/workbench/").content.decode()
+    assert rows_of(html)[-1] == hv.number
+    row = html.split(f'<tr data-number="{hv.number}">', 1)[1].split("</tr>", 1)[0]
+    assert '<td class="badges"></td>' in row and "<td>客户设计</td>" in row

@@ -11,7 +11,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
 from django.utils.translation import get_language, gettext_noop
 from django.utils.translation import gettext as _
 
@@ -162,7 +162,7 @@ def by_urgency(qs: QuerySet[Application]) -> QuerySet[Application]:
     return qs.annotate(
         _deadline=_current_deadline(),
         _paused=Case(When(status=Status.PAUSED, then=Value(1)), default=Value(0), output_field=IntegerField()),
-    ).order_by("_paused", "_deadline", "accepted_at", "pk")
+    ).order_by("_paused", F("_deadline").asc(nulls_last=True), "accepted_at", "pk")
 
 
 def due_soon_limit(today: date) -> date:
