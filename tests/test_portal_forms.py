@@ -270,3 +270,14 @@ def test_a_contest_with_a_wrong_pair_is_refused_like_a_lookup(personas):
     assert r.status_code == 422
     assert "未找到与该申请编号及手机号码后四位相符的申请。" in text_of(r)
     assert SupervisionCase.objects.count() == 0
+
+
+def test_a_resent_form_with_other_details_is_not_a_silent_duplicate(personas, sms):
+    c = Client()
+    c.post("/apply/code/", {"phone": PHONE})
+    assert c.post("/apply/", form(verification_code=sms.code_for(PHONE), idempotency_key="same")).status_code == 302
+    r = c.post("/apply/", form(address="太原市晋源区晋祠路一段9号", verification_code="000000", idempotency_key="same"))
+    assert r.status_code == 409
+    assert "这份表单已经提交过。请核对信息，如确需再次申请，请再次提交。" in text_of(r)
+    assert 'name="idempotency_key" value="same"' not in r.content.decode()
+    assert Application.objects.count() == 1

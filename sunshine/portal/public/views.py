@@ -118,6 +118,13 @@ def apply(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as exc:
         errors = {PATH_TO_FIELD.get(path, "form"): msgs for path, msgs in exc.fields.items()}
         return render(request, "portal_public/apply.html", _apply_context(request, values, errors), status=422)
+    except services.IdempotencyKeyReused:
+        # This form was already sent with other details (e.g. edited after going back): a new
+        # form gets a new key, so the customer can apply again on purpose.
+        values["idempotency_key"] = uuid.uuid4().hex
+        message = _("This form was already submitted. Check the details and submit again to make a new application.")
+        context = _apply_context(request, values, {"form": [message]})
+        return render(request, "portal_public/apply.html", context, status=409)
     except services.DomainError as exc:
         return render(
             request, "portal_public/apply.html", _apply_context(request, values, {"form": [exc.message]}), status=409
