@@ -207,6 +207,20 @@ class Computer:
         self.stage_q = app_filter(self.filters, "application__")
         self._names: dict[tuple[str, str], tuple[int, str]] | None = None
 
+    def ordinals(self) -> tuple[str, list[Any]] | None:
+        """The working-day ordinals from the first day any stage counted here can have started (the
+        earliest acceptance among applications not finished before the previous period: one query on
+        applications, none on stages) to the period's end; None when there is no such application."""
+        if not hasattr(self, "_ordinals"):
+            since, _e = local_bounds(self.prev_start, self.prev_end)
+            first = (
+                self.apps.filter(Q(completed_at__isnull=True) | Q(completed_at__gte=since))
+                .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=since))
+                .aggregate(m=Min("accepted_at"))["m"]
+            )
+            self._ordinals = None if first is None else _ordinal_cte(timezone.localdate(first), self.end)
+        return self._ordinals
+
     # node names from the process templates: (category, code) -> (position, Chinese name)
     def names(self) -> dict[tuple[str, str], tuple[int, str]]:
         if self._names is None:
@@ -230,7 +244,7 @@ class Computer:
         return self.names().get((cat, code), (0, code))[1]
 
     # -- counts per category -----------------------------------------------------------------
-    def category_counts(self, start_dt: datetime, end_dt: datetime) -> dict[str, dict[str, Any]]:
+    def _category_counts(self, start_dt: datetime, end_dt: datetime) -> dict[str, dict[str, Any]]:
         rows = (
             self.apps.filter(accepted_at__lt=end_dt)
             # applications finished before the period count for nothing: skip them early
@@ -286,10 +300,10 @@ class Computer:
     def node_durations(self) -> list[dict[str, Any]]:
         """Per (category, node): count, average, median, p90 working days and the limit."""
         qs = self._completed_utility_stages(self.start, self.end)
-        first = qs.aggregate(m=Min("started_on"))["m"]
-        if first is None:
+        ords = self.ordinals()
+        if ords is None:
             return []
-        cte, cte_params = _ordinal_cte(first, self.end)
+        cte, cte_params = ords
         inner, inner_params = _sql(
             qs.values(
                 cat=F("application__category"),
@@ -341,7 +355,7 @@ class Computer:
         return out
 
     # -- on time per node (a completed stage is on time when completed_on <= its deadline) ------
-    def node_on_time(self, s: date, e: date) -> list[dict[str, Any]]:
+    def _node_on_time(self, s: date, e: date) -> list[dict[str, Any]]:
         return [
             dict(r)
             for r in self._completed_utility_stages(s, e)
@@ -365,11 +379,10 @@ class Computer:
             application__completed_at__gte=start_dt,
             application__completed_at__lt=end_dt,
         )
-        first = stages.aggregate(m=Min("started_on"))["m"]
-        if first is None:
+        ords = self.ordinals()
+        if ords is None:
             return {"n": 0, "on_time": 0, "avg": None}
-        last = stages.aggregate(m=Max("completed_on"))["m"] or e
-        cte, cte_params = _ordinal_cte(first, max(last, e))
+        cte, cte_params = ords
         inner, inner_params = _sql(
             stages.values(
                 app=F("application_id"),
@@ -393,7 +406,7 @@ class Computer:
         return {"n": int(n or 0), "on_time": int(on_time or 0), "avg": avg}
 
     # -- overdue utility stages at the end of the period ----------------------------------------
-    def overdue_rows(self, e: date, end_dt: datetime) -> list[dict[str, Any]]:
+    def _overdue_rows(self, e: date, end_dt: datetime) -> list[dict[str, Any]]:
         """Every utility stage open at the end of ``e`` and past its deadline as it stood then.
 
         Candidates come from one indexed query (open at e, and either past the stored deadline
@@ -458,6 +471,22 @@ class Computer:
             )
         out.sort(key=lambda r: (-r["days_over"], r["number"], self.node_key(r["cat"], r["node"])))
         return out
+
+    # The headline and the sections ask for the same figures: each is computed once per report.
+    def _memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+        cache: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_cache", {})
+        if key not in cache:
+            cache[key] = compute()
+        return cache[key]
+
+    def category_counts(self, start_dt: datetime, end_dt: datetime) -> dict[str, dict[str, Any]]:
+        return self._memo(("cat", start_dt, end_dt), lambda: self._category_counts(start_dt, end_dt))
+
+    def node_on_time(self, s: date, e: date) -> list[dict[str, Any]]:
+        return self._memo(("on_time", s, e), lambda: self._node_on_time(s, e))
+
+    def overdue_rows(self, e: date, end_dt: datetime) -> list[dict[str, Any]]:
+        return self._memo(("overdue", e, end_dt), lambda: self._overdue_rows(e, end_dt))
 
     # ==========================================================================================
     def compute(self, progress: Callable[[int], None] | None = None) -> dict[str, Any]:
