@@ -6,7 +6,7 @@ PY := $(UV) run --frozen python
 HOST ?= 127.0.0.1
 PORT ?= 8000
 
-.PHONY: run test install uv assets migrate demo serve lint typecheck check-migrations ci messages
+.PHONY: run test install uv assets migrate demo serve lint typecheck check-migrations ci messages bench
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -47,3 +47,7 @@ check-migrations: install
 # touch only yours, run the same two commands inside your app directory.
 messages: install
 	@cd sunshine && $(UV) run --frozen django-admin makemessages -l zh_Hans --no-obsolete -v0 && $(UV) run --frozen django-admin compilemessages -v0
+
+# issue 9: the benchmark on PostgreSQL (BENCH_DATABASE_URL, BENCH_APPLICATIONS, …; see docs/bench.md).
+bench: install
+	@$(PY) bench/run.py
