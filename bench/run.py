@@ -486,6 +486,8 @@ def markdown(result: dict[str, Any]) -> str:
 
 
 def main() -> None:
+    if shutil.which("wrk") is None:  # no fallback client: figures from another tool would not compare
+        raise SystemExit("make bench needs wrk on PATH (Debian: apt-get install -y wrk)")
     ensure_database()
     import django
 
