@@ -66,8 +66,10 @@ def test_sign_in_wrong_password_then_success(office_page, personas):
     page.click("button[type=submit]")
     assert "用户名或密码不正确" in page.locator("#login-error").inner_text()
     page.fill("#id_password", "pw-alice")
-    page.keyboard.press("Enter")
-    page.wait_for_url("**/workbench/")
+    with page.expect_navigation():
+        page.keyboard.press("Enter")
+    # "**/workbench/" would also match the login page's own "?next=/workbench/": wait for the queue.
+    page.wait_for_url(lambda url: url.endswith("/workbench/") and "login" not in url)
     assert page.locator("h1").inner_text() == "我的待办"
     office_page.screenshot("desk-queue-empty")
 

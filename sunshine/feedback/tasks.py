@@ -28,7 +28,7 @@ def remind_overdue_cases_now() -> int:
     reminded = 0
     with transaction.atomic(), record_language():
         overdue = list(
-            SupervisionCase.objects.select_for_update(skip_locked=True)
+            SupervisionCase.objects.select_for_update(skip_locked=True, of=("self",))
             .select_related("application")
             .filter(status=CaseStatus.OPEN, due_on__lt=today, reminded_at__isnull=True)
         )
