@@ -251,3 +251,18 @@ def test_key_customers_without_a_visit_come_first(personas):
         n2, body = queries(leader, "/workbench/visits/")
     assert "<li>晋源钢铁 · " not in body and n2 == n  # one visit listed now: same number of queries
     assert Visit.objects.get().key_customer is True  # a key project's customer is a key customer
+
+
+def test_the_clerks_work_queue_shows_their_follow_up_calls(personas):
+    connected(personas)
+    clerk = client_for(personas["clerk"])
+    with at("2026-11-05"):
+        one, body = queries(clerk, "/workbench/")
+    assert '<p class="card" id="my-followups"><a href="/workbench/followups/">1 个待回访</a></p>' in body
+    connected(personas)
+    with at("2026-11-05"):
+        two, body = queries(clerk, "/workbench/")
+    assert "2 个待回访" in body and one == two
+    with at("2026-11-05"):
+        _, body = queries(client_for(personas["alice"]), "/workbench/")
+    assert 'id="my-followups"' not in body
