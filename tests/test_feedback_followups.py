@@ -242,3 +242,17 @@ def test_clerk_customer_and_auditors_are_notified_once(personas):
             f"新工单{case.tracking_number}：{app.number} 回访：客户反映被指定设备材料供应单位，请于2026-11-19前办结。",
         )
     ]
+
+
+def test_demo_feedback_schedules_calls_once(personas):
+    from sunshine.feedback.demo import ensure_demo_feedback
+
+    apps = [connected(personas) for _ in range(3)]
+    FollowUp.objects.all().delete()  # as the generated demo data: connected without the reaction
+    with at("2026-11-06"):
+        assert ensure_demo_feedback() == "Demo follow-up calls: 3 scheduled."
+        assert ensure_demo_feedback() == "Demo follow-up calls already present."
+    assert (
+        list(FollowUp.objects.filter(application__in=apps).values_list("assigned_to__username", "due_on"))
+        == [("clerk", D(2026, 11, 13))] * 3
+    )

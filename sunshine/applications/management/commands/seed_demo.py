@@ -88,6 +88,10 @@ class Command(BaseCommand):
             from sunshine.supervision.demo import ensure_demo_supervision
 
             self.stdout.write(ensure_demo_supervision())
+        if wanted:  # follow-up calls of the latest connected cases (feedback app)
+            from sunshine.feedback.demo import ensure_demo_feedback
+
+            self.stdout.write(ensure_demo_feedback())
         if wanted:  # the previous and the current half-monthly report (reports app; last: it reads the rest)
             from sunshine.reports.services import ensure_demo_reports
 
