@@ -160,3 +160,15 @@ def test_postgresql_refuses_update_and_delete_of_events(walked):
         with pytest.raises(DatabaseError, match="append-only"), transaction.atomic(), connection.cursor() as cur:
             cur.execute(statement, [event.pk])
     assert Event.objects.filter(application=walked).count() == 8
+
+
+def test_the_digests_are_published_on_the_portal_and_the_api(walked, client):
+    first = publish_digest(date(2026, 11, 3))
+    second = publish_digest(date(2026, 11, 4))
+    body = client.get("/api/v1/public/audit-digests").json()
+    assert body == [
+        {"day": "2026-11-04", "events": 1, "digest": second.digest, "previous": first.digest},
+        {"day": "2026-11-03", "events": 2, "digest": first.digest, "previous": ""},
+    ]
+    page = client.get("/open-data/audit/").content.decode()
+    assert first.digest in page and second.digest in page and "每天的记录指纹" in page

@@ -488,6 +488,7 @@ api.add_router("/public", public_router)
 # Routers of the other capabilities, each owned by its module; each names its own paths
 # (public ones start with "/public/").
 from sunshine.api.routers import (  # noqa: E402
+    audit,
     directory,
     evaluation,
     feedback,
@@ -497,5 +498,5 @@ from sunshine.api.routers import (  # noqa: E402
     supervision,
 )
 
-for _module in (portal, directory, supervision, notifications, feedback, evaluation, reports):
+for _module in (portal, directory, supervision, notifications, feedback, evaluation, reports, audit):
     api.add_router("/", _module.router)

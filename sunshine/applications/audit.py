@@ -221,3 +221,8 @@ def verify(*, stop_at_first: bool = True) -> list[Problem]:
             return problems[:1]
         previous = d.digest
     return problems
+
+
+def published_digests(limit: int = 60) -> list[AuditDigest]:
+    """The latest daily digests, newest first (what the portal publishes)."""
+    return list(AuditDigest.objects.order_by("-day")[:limit])

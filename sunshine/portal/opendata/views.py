@@ -7,6 +7,7 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from sunshine.applications.audit import published_digests
 from sunshine.reports import selectors
 
 
@@ -25,3 +26,10 @@ def report(request: HttpRequest, report_id: int) -> HttpResponse:
         "portal_opendata/report.html",
         {"report": found, "meta": found.data.get("meta", {}), "sections": selectors.page_sections(found, public=True)},
     )
+
+
+@require_GET
+def audit_digests(request: HttpRequest) -> HttpResponse:
+    """The daily fingerprints of the event log: anyone can keep a copy and later check that our
+    records of those days were not changed (``manage.py verify_audit`` recomputes them)."""
+    return render(request, "portal_opendata/audit.html", {"digests": published_digests()})
