@@ -222,10 +222,8 @@ def _previous_bottoms(period: Period, count: int) -> list[set[int]]:
 
 
 def _warn_leaders(snapshot: EvaluationSnapshot, warned: list[EvaluationResult]) -> None:
-    try:
-        from sunshine.notifications.services import notify_staff
-    except ImportError:
-        return
+    from sunshine.notifications.services import notify_staff
+
     leaders = list(User.objects.filter(role=Role.LEADER, is_active=True))
     names = "、".join(r.manager.get_full_name() or r.manager.username for r in warned)
     notify_staff(

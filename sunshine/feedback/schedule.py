@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-from typing import Any
+from sunshine.jobs.schedule import Periodic
 
-JOBS: list[Any] = []
-
-try:
-    from sunshine.jobs.schedule import Periodic  # type: ignore[import-not-found,attr-defined,unused-ignore]
-except ImportError:  # the jobs app has not landed its scheduler yet
-    pass
-else:
-    JOBS = [
-        # 02:30 on the 1st of each month: contractor concentration over last month.
-        Periodic(
-            name="feedback.concentration_monitor",
-            task="sunshine.feedback.tasks.run_concentration_monitor",
-            cron="30 2 1 * *",
-        ),
-        # 08:15 on weekdays: remind the auditors of cases past their time limit (once each).
-        Periodic(
-            name="feedback.overdue_cases",
-            task="sunshine.feedback.tasks.remind_overdue_cases",
-            cron="15 8 * * 1-5",
-        ),
-    ]
+JOBS = [
+    # 02:30 on the 1st of each month: contractor concentration over last month.
+    Periodic(
+        name="feedback.concentration_monitor",
+        task="sunshine.feedback.tasks.run_concentration_monitor",
+        cron="30 2 1 * *",
+    ),
+    # 08:15 on weekdays: remind the auditors of cases past their time limit (once each).
+    Periodic(
+        name="feedback.overdue_cases",
+        task="sunshine.feedback.tasks.remind_overdue_cases",
+        cron="15 8 * * 1-5",
+    ),
+]

@@ -66,21 +66,16 @@ DEFAULT_KIND = {
 
 
 def _notify_staff(users: Sequence[User], template: str, context: dict[str, Any], *, application=None, key: str) -> int:
-    """``notifications.services.notify_staff`` when the notifications app provides it."""
-    try:
-        from sunshine.notifications.services import notify_staff  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return 0
+    from sunshine.notifications.services import notify_staff
+
     if not users:
         return 0
     return int(notify_staff(list(users), template, context, application=application, key=key))
 
 
 def _notify_customer(application: Application, template: str, context: dict[str, Any], *, key: str) -> int:
-    try:
-        from sunshine.notifications.services import notify_customer  # type: ignore[import-not-found,unused-ignore]
-    except ImportError:
-        return 0
+    from sunshine.notifications.services import notify_customer
+
     return int(notify_customer(application, template, context, key=key))
 
 

@@ -2,26 +2,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from sunshine.jobs.schedule import Periodic
 
-JOBS: list[Any] = []
-
-try:
-    from sunshine.jobs.schedule import Periodic  # type: ignore[import-not-found,attr-defined,unused-ignore]
-except ImportError:  # the jobs app has not landed its scheduler yet
-    pass
-else:
-    JOBS = [
-        # Every 10 minutes: fold new events into the statistics (cheap: only changed days), and
-        # take the day's snapshot of work open past its limit.
-        Periodic(
-            name="metrics.refresh_statistics", task="sunshine.metrics.tasks.refresh_statistics", cron="*/10 * * * *"
-        ),
-        # 00:05 every day: a run just after midnight so yesterday's last changes and today's
-        # first snapshot are in even on a quiet night.
-        Periodic(
-            name="metrics.refresh_statistics_nightly",
-            task="sunshine.metrics.tasks.refresh_statistics",
-            cron="5 0 * * *",
-        ),
-    ]
+JOBS = [
+    # Every 10 minutes: fold new events into the statistics (cheap: only changed days), and
+    # take the day's snapshot of work open past its limit.
+    Periodic(name="metrics.refresh_statistics", task="sunshine.metrics.tasks.refresh_statistics", cron="*/10 * * * *"),
+    # 00:05 every day: a run just after midnight so yesterday's last changes and today's
+    # first snapshot are in even on a quiet night.
+    Periodic(
+        name="metrics.refresh_statistics_nightly",
+        task="sunshine.metrics.tasks.refresh_statistics",
+        cron="5 0 * * *",
+    ),
+]

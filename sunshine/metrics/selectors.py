@@ -185,10 +185,8 @@ def _compute(from_date: date, to_date: date, category: str | None, mark: Refresh
 
 def _satisfaction(from_date: date, to_date: date) -> dict[str, Any] | None:
     """The follow-up calls' results over the range, all categories (None: no data yet)."""
-    try:
-        from sunshine.feedback.selectors import satisfaction  # type: ignore[attr-defined,unused-ignore]
-    except ImportError:
-        return None
+    from sunshine.feedback.selectors import satisfaction
+
     result = satisfaction(from_date, to_date)
     if not result or not result.get("completed"):
         return None

@@ -152,11 +152,9 @@ def next_steps(progress: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 def _notice(app: Application) -> list[str]:
-    """The documents still to bring (the one-time notice), when the documents app is installed."""
-    try:
-        from sunshine.documents.services import missing_documents
-    except ImportError:
-        return []
+    """The documents still to bring (the one-time notice)."""
+    from sunshine.documents.services import missing_documents
+
     return list(missing_documents(app))
 
 

@@ -12,7 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
-from django.utils.translation import get_language, gettext_noop
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import Role, User
@@ -61,40 +61,11 @@ def possible_duplicates(*, id_number: str = "", address: str = "", limit: int = 
     )
 
 
-# Fallback 一次性告知 list while ``sunshine.documents`` has no ``missing_documents``: what each
-# category still needs after an ID-only (一证受理, 容缺) counter intake.
-_FALLBACK_DOCUMENTS: dict[str, list[str]] = {
-    Category.LV_RESIDENTIAL: [gettext_noop("Proof of ownership or lease of the premises")],
-    Category.LV_NON_RESIDENTIAL: [
-        gettext_noop("Proof of ownership or lease of the premises"),
-        gettext_noop("List of the electrical equipment to be connected"),
-    ],
-    Category.HV_SINGLE: [
-        gettext_noop("Proof of ownership or lease of the premises"),
-        gettext_noop("List of the electrical equipment to be connected"),
-        gettext_noop("Project approval or filing documents"),
-    ],
-    Category.HV_DUAL: [
-        gettext_noop("Proof of ownership or lease of the premises"),
-        gettext_noop("List of the electrical equipment to be connected"),
-        gettext_noop("Project approval or filing documents"),
-        gettext_noop("Statement of the loads that need a second supply"),
-    ],
-}
-
-
 def documents_still_missing(app: Application) -> list[str]:
-    """The 一次性告知 list: ``sunshine.documents.services.missing_documents`` once it exists."""
-    import importlib
+    """The 一次性告知 list of the documents app."""
+    from sunshine.documents.services import missing_documents
 
-    try:
-        documents = importlib.import_module("sunshine.documents.services")
-    except ImportError:
-        documents = None
-    missing = getattr(documents, "missing_documents", None)
-    if missing is not None:
-        return [str(d) for d in missing(app)]
-    return [_(d) for d in _FALLBACK_DOCUMENTS.get(app.category, [])]
+    return [str(d) for d in missing_documents(app)]
 
 
 def already_accepted(scope: str, key: str | None) -> bool:

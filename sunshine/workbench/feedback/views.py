@@ -363,10 +363,7 @@ def concentration_page(request: HttpRequest) -> HttpResponse:
         messages.info(request, _("Monitor run for %(period)s: %(n)s flags.") % {"period": period, "n": len(opened)})
         return redirect(reverse("workbench_feedback:concentration") + f"?period={period}")
     by = "area" if request.GET.get("by") == "area" else "manager"
-    try:
-        rows = concentration.shares(from_date, to_date, by=by)
-    except ImportError:  # the directory app has not landed contractor choices yet
-        rows = []
+    rows = concentration.shares(from_date, to_date, by=by)
     from sunshine.directory import models as directory
 
     names = {}
