@@ -19,7 +19,6 @@ so (``empty``) rather than showing zeros.
 
 from __future__ import annotations
 
-import importlib
 import logging
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
@@ -34,7 +33,12 @@ from django.utils import timezone
 from sunshine.applications.clock import stage_clock
 from sunshine.applications.models import Application, Pause, StageInstance, StageStatus
 from sunshine.calendar import workdays
+from sunshine.evaluation.models import EvaluationSnapshot
+from sunshine.evaluation.selectors import snapshot_results
+from sunshine.feedback.models import SupervisionCase
+from sunshine.feedback.selectors import satisfaction
 from sunshine.processes.models import Owner
+from sunshine.supervision.models import LeaderSupervision
 
 log = logging.getLogger(__name__)
 
@@ -435,7 +439,6 @@ class Computer:
         pauses: dict[int, list[Pause]] = {}
         for p in Pause.objects.filter(stage__in=[c.pk for c in candidates], started_on__lte=e).order_by("started_on"):
             pauses.setdefault(p.stage_id, []).append(p)
-        reasons = _overdue_reasons([c.pk for c in candidates])
         cal = workdays.current()
         out: list[dict[str, Any]] = []
         for st in candidates:
@@ -455,7 +458,7 @@ class Computer:
                 continue
             app = st.application
             manager = app.customer_manager
-            reason = reasons.get(st.pk) or (own[-1].reason if own else "") or st.note or "未说明"
+            reason = (own[-1].reason if own else "") or st.note or "未说明"
             out.append(
                 {
                     "number": app.number,
@@ -865,13 +868,11 @@ class Computer:
 
     def sec_followup(self) -> dict[str, Any]:
         """Follow-up calls closed in the period (``sunshine.feedback.selectors.satisfaction``)."""
-        fn = _optional("sunshine.feedback.selectors", "satisfaction")
         data: Any = None
-        if fn is not None:
-            try:
-                data = fn(self.start, self.end, **self._feedback_filters())
-            except Exception:  # a section must not sink the report
-                log.exception("follow-up results unavailable")
+        try:
+            data = satisfaction(self.start, self.end, **self._feedback_filters())
+        except Exception:  # a section must not sink the report
+            log.exception("follow-up results unavailable")
         rows = _flatten(data) if isinstance(data, dict) else []
         if not isinstance(data, dict) or not _has_any_count(data):
             rows = []
@@ -897,42 +898,24 @@ class Computer:
         return out
 
     def sec_cases(self) -> dict[str, Any]:
-        from django.apps import apps as django_apps
-
-        try:
-            label, name = "feedback", "SupervisionCase"  # optional: the feedback app may not have it yet
-            model = django_apps.get_model(label, name)
-        except LookupError:
-            return section("cases", "稽查督办案件（新立、办结）", CASE_COLUMNS, [])
-        names = {f.name for f in model._meta.get_fields()}
-        opened = next((n for n in ("opened_at", "created_at", "reported_at") if n in names), None)
-        closed = next((n for n in ("closed_at", "resolved_at", "completed_at") if n in names), None)
-        group = "source" if "source" in names else None
-        if opened is None:
-            return section("cases", "稽查督办案件（新立、办结）", CASE_COLUMNS, [])
-        qs = model.objects.all()
-        if "application" in names:
-            qf = app_filter(self.filters, "application__")
-            if qf:
-                qs = qs.filter(qf)
+        """Supervision cases (``feedback.SupervisionCase``) per source: opened and closed in the
+        period, and still open at its end."""
+        qs = SupervisionCase.objects.all()
+        qf = app_filter(self.filters, "application__")
+        if qf:
+            qs = qs.filter(qf)
+        open_at_end = Q(opened_at__lt=self.end_dt) & (Q(closed_at__isnull=True) | Q(closed_at__gte=self.end_dt))
         annotations = {
-            "opened": Count("id", filter=Q(**{opened + "__gte": self.start_dt, opened + "__lt": self.end_dt})),
-            "open_at_end": Count(
-                "id",
-                filter=Q(**{opened + "__lt": self.end_dt})
-                & (Q(**{(closed or opened) + "__isnull": True}) | Q(**{(closed or opened) + "__gte": self.end_dt})),
-            ),
+            "opened": Count("id", filter=Q(opened_at__gte=self.start_dt, opened_at__lt=self.end_dt)),
+            "open_at_end": Count("id", filter=open_at_end),
+            "closed": Count("id", filter=Q(closed_at__gte=self.start_dt, closed_at__lt=self.end_dt)),
         }
-        if closed:
-            annotations["closed"] = Count(
-                "id", filter=Q(**{closed + "__gte": self.start_dt, closed + "__lt": self.end_dt})
-            )
+        group = "source"
         rows = []
-        values = qs.values(group) if group else qs.values()
-        for r in values.annotate(**annotations).order_by() if group else [qs.aggregate(**annotations)]:
-            label = SOURCE_ZH.get(r.get(group), r.get(group)) if group else "全部"
-            if r["opened"] or r.get("closed") or r["open_at_end"]:
-                rows.append([str(label), r["opened"], r.get("closed", 0), r["open_at_end"]])
+        for r in qs.values(group).annotate(**annotations).order_by(group):
+            label = SOURCE_ZH.get(r[group], r[group])
+            if r["opened"] or r["closed"] or r["open_at_end"]:
+                rows.append([str(label), r["opened"], r["closed"], r["open_at_end"]])
         if rows:
             rows.append(["合计", *[sum(int(r[i]) for r in rows) for i in (1, 2, 3)]])
         return section("cases", "稽查督办案件（新立、办结）", CASE_COLUMNS, rows)
@@ -950,11 +933,6 @@ class Computer:
             ("淘汰预警", "text"),
         ]
         title = "客户经理考评排名（节选：各区域前三名与后两名）"
-        try:
-            from sunshine.evaluation.models import EvaluationSnapshot
-            from sunshine.evaluation.selectors import snapshot_results
-        except ImportError:
-            return section("ranking", title, columns, [])
         snap = (
             EvaluationSnapshot.objects.filter(period__regex=r"^\d{4}-\d{2}$", ends_on__lte=self.end)
             .order_by("-starts_on", "-version")
@@ -990,39 +968,14 @@ class Computer:
         return section("ranking", title, columns, rows, note=f"考评期：{snap.period}（第 {snap.version} 版）")
 
 
-# --- optional sources (apps that may not be there yet) -----------------------------------------
-
-
-def _optional(module: str, name: str) -> Any:
-    try:
-        return getattr(importlib.import_module(module), name, None)
-    except ImportError:
-        return None
-
-
-def _overdue_reasons(stage_ids: list[int]) -> dict[int, str]:
-    fn = _optional("sunshine.supervision.selectors", "overdue_reasons")
-    if fn is None:
-        return {}
-    try:
-        return dict(fn(stage_ids) or {})
-    except Exception:
-        log.exception("overdue reasons unavailable")
-        return {}
+# --- other apps' sources ------------------------------------------------------------------------
 
 
 def _supervision(end_dt: datetime) -> dict[str, dict[str, str]]:
     """{number: {"leader", "target"}} of the applications under leader supervision (督办) at
-    ``end_dt`` (``supervision.LeaderSupervision``; {} while that app is not installed). One query."""
-    from django.apps import apps as django_apps
-
-    try:
-        label, name = "supervision", "LeaderSupervision"  # optional: another team's app
-        model = django_apps.get_model(label, name)
-    except LookupError:
-        return {}
+    ``end_dt`` (``supervision.LeaderSupervision``). One query."""
     rows = (
-        model.objects.filter(started_at__lt=end_dt)
+        LeaderSupervision.objects.filter(started_at__lt=end_dt)
         .filter(Q(ended_at__isnull=True) | Q(ended_at__gte=end_dt))
         .select_related("leader", "application")
         .order_by("started_at")

@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from sunshine.accounts.models import Role, User
 from sunshine.applications.services import Conflict, NotFound
 from sunshine.applications.validation import ValidationFailed
+from sunshine.notifications.services import notify_staff
 from sunshine.processes.models import Category
 from sunshine.reports.models import Kind, Report, ReportEvent, ReportStatus
 from sunshine.reports.sections import PERSONAL, Computer
@@ -291,15 +292,11 @@ def email_leaders(report: Report) -> int:
         return 0
     title = report.data.get("meta", {}).get("title", str(report))
     context = {"title": title, "report_id": report.pk, "url": f"/workbench/reports/{report.pk}/"}
-    from sunshine.reports.sections import _optional
-
-    notify_staff = _optional("sunshine.notifications.services", "notify_staff")
-    if notify_staff is not None:
-        try:
-            with transaction.atomic():
-                notify_staff(leaders, "report_ready", context, key=f"report_ready:{report.pk}")
-        except Exception:
-            log.exception("report_ready notice failed for report %s", report.pk)
+    try:
+        with transaction.atomic():
+            notify_staff(leaders, "report_ready", context, key=f"report_ready:{report.pk}")
+    except Exception:
+        log.exception("report_ready notice failed for report %s", report.pk)
     addresses = [u.email for u in leaders if u.email]
     if not addresses or not getattr(settings, "SUNSHINE_REPORTS_EMAIL", True):
         return 0
