@@ -109,6 +109,8 @@ MIDDLEWARE = [
     "csp.middleware.CSPMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "sunshine.api.middleware.ApiErrorBodyMiddleware",
+    # a database outage raised by a view: 503 with Retry-After, not 500 (handler500 does the rest)
+    "sunshine.ops.unavailable.DatabaseUnavailableMiddleware",
     # last, as django-axes asks
     "axes.middleware.AxesMiddleware",
 ]
@@ -145,7 +147,11 @@ TEMPLATES = [
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'sunshine.sqlite3'}")
 if DATABASE_URL.startswith("sqlite"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", "60"))}
+# Persistent connections are checked before a request reuses them (CONN_HEALTH_CHECKS): after a
+# database restart the first request reconnects instead of failing on a dead connection.
+DATABASES = {
+    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", "60"), conn_health_checks=True)
+}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # WAL lets the web process, the worker and the scheduler share the embedded database;
     # IMMEDIATE transactions take the write lock up front, so select_for_update-style

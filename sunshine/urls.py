@@ -14,6 +14,9 @@ from sunshine.api.api import api
 #   workbench.evaluation /workbench/evaluations/
 #   workbench.reports  /workbench/reports/
 #   portal.opendata  /open-data/
+# A database outage raised outside a view answers 503 with Retry-After (sunshine/ops/unavailable.py).
+handler500 = "sunshine.ops.unavailable.server_error"
+
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", api.urls),

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from typing import Any, Literal
 
 from django.conf import settings
+from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.translation import gettext as _
@@ -79,6 +80,18 @@ api = NinjaAPI(
 @api.exception_handler(ApiError)
 def _api_error(request: HttpRequest, exc: ApiError) -> HttpResponse:
     return error_response(exc.status, exc.code, exc.message, exc.fields, exc.headers)
+
+
+def _database_unavailable(request: HttpRequest, exc: Any) -> HttpResponse:
+    """The database is restarting or unreachable: 503 with Retry-After; the client retries the
+    same request (an intake with the same Idempotency-Key gets the application it may already have)."""
+    from sunshine.ops.unavailable import unavailable_response
+
+    return unavailable_response(request, exc)
+
+
+api.add_exception_handler(OperationalError, _database_unavailable)
+api.add_exception_handler(InterfaceError, _database_unavailable)
 
 
 @api.exception_handler(services.DomainError)
