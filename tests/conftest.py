@@ -25,6 +25,16 @@ def _fresh_calendar():
 
 
 @pytest.fixture(autouse=True)
+def _fresh_caches():
+    """Per-process caches (sunshine/caching.py) start empty: a rolled-back edit sends no signal."""
+    from sunshine import caching
+
+    caching.clear_all()
+    yield
+    caching.clear_all()
+
+
+@pytest.fixture(autouse=True)
 def _default_language():
     """Each test starts in the default language (zh-Hans), whatever the test before activated."""
     from django.utils import translation

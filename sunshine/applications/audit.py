@@ -72,21 +72,32 @@ def event_hash(
     return hashlib.sha256(content.encode()).hexdigest()
 
 
-def chain(events: Sequence[Event]) -> None:
+def chain(events: Sequence[Event], locked: Sequence[Application] = ()) -> None:
     """Give ``events`` (about to be inserted, in order) their hashes and move the heads of their
-    applications. Locks those application rows (already locked by the engine's services; locked
-    here for everyone else who records events). Two queries for any number of applications."""
+    applications.
+
+    ``locked`` are applications the caller has already locked (``select_for_update``) and will
+    save itself: their heads are read from and written back to these objects (``audit_head``),
+    with no query; the engine's services pass the row they locked. The other applications are
+    locked here and their heads updated: two queries for any number of them."""
     for e in events:
         if e.application_id is None:  # built before its application was inserted (intake)
-            e.application_id = e.application.pk
+            e.application = e.application  # takes the id now, keeps the object (reactions use it)
     ids = sorted({e.application_id for e in events})
-    heads = dict(Application.objects.select_for_update().filter(pk__in=ids).values_list("pk", "audit_head"))
+    held = {a.pk: a for a in locked if a.pk in ids}
+    others = [pk for pk in ids if pk not in held]
+    heads = {pk: a.audit_head for pk, a in held.items()}
+    if others:
+        heads.update(Application.objects.select_for_update().filter(pk__in=others).values_list("pk", "audit_head"))
     for e in events:
         prev = heads.get(e.application_id, "")
         e.prev_hash = prev
         e.hash = event_hash(prev, e.application_id, e.type, e.at, e.actor_id, e.stage, e.round, e.data)
         heads[e.application_id] = e.hash
-    _set_heads({pk: heads[pk] for pk in ids})
+    for pk, app in held.items():
+        app.audit_head = heads[pk]
+    if others:
+        _set_heads({pk: heads[pk] for pk in others})
 
 
 def _set_heads(heads: dict[int, str]) -> None:

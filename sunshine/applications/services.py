@@ -17,12 +17,15 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db.models.functions import Coalesce
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
 from sunshine.accounts.models import Role, ServiceArea, User
+from sunshine.applications.audit import chain
 from sunshine.applications.models import (
     OPEN_STATUSES,
     Application,
@@ -39,8 +42,9 @@ from sunshine.applications.models import (
 )
 from sunshine.applications.reactions import record_events
 from sunshine.applications.validation import IntakeData, ValidationFailed
+from sunshine.caching import Recent
 from sunshine.calendar import workdays
-from sunshine.processes.models import Owner, StageTemplate
+from sunshine.processes.models import Owner, ProcessTemplate, StageTemplate
 from sunshine.processes.selectors import process_in_force
 
 
@@ -106,9 +110,24 @@ def is_well_formed_number(number: str) -> bool:
     return len(number) == 15 and number.startswith("YK") and number[2:].isdigit() and luhn.is_valid(number[2:])
 
 
+# Read on every intake (sunshine/caching.py: this process's edits are seen at once, another
+# process's within caching.SECONDS). The cached objects are shared: read-only.
+_areas: Recent[list[ServiceArea]] = Recent("service areas")
+_processes: Recent[ProcessTemplate | None] = Recent("processes in force")
+for _model, _cache in ((ServiceArea, _areas), (ProcessTemplate, _processes), (StageTemplate, _processes)):
+    post_save.connect(_cache.clear, sender=_model, weak=False, dispatch_uid=f"services_{_model.__name__}_saved")
+    post_delete.connect(_cache.clear, sender=_model, weak=False, dispatch_uid=f"services_{_model.__name__}_deleted")
+
+
+def _process_in_force(category: str, on: date) -> ProcessTemplate | None:
+    return _processes.get((category, on), lambda: process_in_force(category, on))
+
+
 def match_area(address: str, areas: Iterable[ServiceArea] | None = None) -> ServiceArea | None:
     """The first area (by code) one of whose keywords the address contains."""
-    for area in areas if areas is not None else ServiceArea.objects.order_by("code"):
+    if areas is None:
+        areas = _areas.get("all", lambda: list(ServiceArea.objects.order_by("code")))
+    for area in areas:
         if any(k in address for k in area.keyword_list()):
             return area
     return None
@@ -122,16 +141,19 @@ def pick_manager(area: ServiceArea | None) -> User | None:
     """
     serving = Q(serves_all_areas=True)
     if area is not None:
-        serving |= Q(areas=area)
+        serving |= Q(pk__in=User.areas.through.objects.filter(servicearea=area).values("user_id"))
+    # One count per candidate, each an index-only range of app_manager_status (manager, status):
+    # the cost grows with the candidates' open applications, not with the table.
+    open_count = (
+        Application.objects.filter(customer_manager=OuterRef("pk"), status__in=OPEN_STATUSES)
+        .order_by()
+        .values("customer_manager")
+        .annotate(n=Count("*"))
+        .values("n")
+    )
     return (
         User.objects.filter(serving, role=Role.CUSTOMER_MANAGER, is_active=True, accepts_assignments=True)
-        .annotate(
-            open_count=Count(
-                "managed_applications",
-                filter=Q(managed_applications__status__in=OPEN_STATUSES),
-                distinct=True,
-            )
-        )
+        .annotate(open_count=Coalesce(Subquery(open_count), 0))
         .order_by("open_count", "username")
         .first()
     )
@@ -188,7 +210,8 @@ def _iso(d: date | None) -> str | None:
 
 def _lock(number: str) -> Application:
     try:
-        return Application.objects.select_for_update().get(number=number)
+        # The manager comes along (notifications address them) without locking their row.
+        return Application.objects.select_for_update(of=("self",)).select_related("customer_manager").get(number=number)
     except Application.DoesNotExist:
         raise NotFound(_("No application with this number."), "application_not_found") from None
 
@@ -229,10 +252,13 @@ _APP_FIELDS = ["status", "current_stage", "completed_at", "cancelled_at", "custo
 
 
 def _save(app: Application, changed: list[StageInstance], events: list[Event]) -> None:
+    """Write a change planned on the locked ``app``: its stages, the application row (with the
+    new head of its audit chain, so the chain costs no query of its own), its events, reactions."""
+    chain(events, locked=[app])
     if changed:
         StageInstance.objects.bulk_update(changed, _STAGE_FIELDS)
-    app.save(update_fields=_APP_FIELDS)
-    record_events(events, changed)
+    app.save(update_fields=[*_APP_FIELDS, "audit_head"])
+    record_events(events, changed, chained=True)
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -294,7 +320,7 @@ def _intake_once(
 ) -> Application:
     now = timezone.now()
     today = timezone.localdate(now)
-    process = process_in_force(data.category, today)
+    process = _process_in_force(data.category, today)
     if process is None:
         raise ValidationFailed({"category": [_("No process is in force for this category.")]})
     templates: list[StageTemplate] = list(process.stages.all())
@@ -375,7 +401,10 @@ def _intake_once(
         # stages and its events.
         app.save(force_insert=True)
         StageInstance.objects.bulk_create(stages)
-        record_events(events, stages)
+        # A new application's chain starts empty: no need to lock and read its head.
+        chain(events, locked=[app])
+        Application.objects.filter(pk=app.pk).update(audit_head=app.audit_head)
+        record_events(events, stages, chained=True)
         if key and scope:
             IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=fingerprint, application=app)
     return app

@@ -17,13 +17,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connections, transaction
+from django.db.models.constants import OnConflict
+from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import User
 from sunshine.applications.models import Application
 from sunshine.applications.services import Conflict, NotFound
+from sunshine.caching import Recent
 from sunshine.notifications.defaults import DEFAULT_TEMPLATES
 from sunshine.notifications.models import ChannelKind, Message, MessageStatus, Template
 from sunshine.notifications.rendering import render
@@ -33,10 +36,17 @@ def masked_recipient(message: Message) -> str:
     return message.masked
 
 
+# Read on every notifying change: kept per process (sunshine/caching.py), forgotten at once when
+# this process edits a template, within its SECONDS when another one does.
+_templates: Recent[Template | None] = Recent("notification templates")
+post_save.connect(_templates.clear, sender=Template, weak=False, dispatch_uid="notifications_templates_saved")
+post_delete.connect(_templates.clear, sender=Template, weak=False, dispatch_uid="notifications_templates_deleted")
+
+
 def _template(code: str) -> Template:
     """The administrator's version of template ``code``, else the shipped default (a flushed test
     database or a deleted row must not stop the change that notifies)."""
-    template = Template.objects.filter(code=code).first()
+    template = _templates.get(code, lambda: Template.objects.filter(code=code).first())
     if template is not None:
         return template
     for row in DEFAULT_TEMPLATES:
@@ -62,12 +72,26 @@ def _write(rows: list[Message]) -> int:
     delivery of the new ones on commit. Returns how many were new."""
     if not rows:
         return 0
-    fresh_keys = {r.delivery_key for r in rows}
-    Message.objects.bulk_create(rows, ignore_conflicts=True)
-    new = list(Message.objects.filter(delivery_key__in=fresh_keys).values_list("pk", flat=True))
+    new = _insert_new(rows)
     if new:
         transaction.on_commit(lambda: enqueue_delivery(new))
     return len(new)
+
+
+def _insert_new(rows: list[Message]) -> list[int]:
+    """INSERT … ON CONFLICT DO NOTHING RETURNING id: the pks of the rows that were new, in one
+    statement (PostgreSQL, and SQLite ≥ 3.35). Elsewhere: insert, then read them back."""
+    features = connections[Message.objects.db].features
+    if not features.can_return_rows_from_bulk_insert:
+        fresh_keys = {r.delivery_key for r in rows}
+        Message.objects.bulk_create(rows, ignore_conflicts=True)
+        return list(Message.objects.filter(delivery_key__in=fresh_keys).values_list("pk", flat=True))
+    opts = Message._meta
+    fields = [f for f in opts.concrete_fields if not f.primary_key]
+    returned = Message.objects._insert(  # type: ignore[attr-defined]
+        rows, fields=fields, returning_fields=[opts.pk], on_conflict=OnConflict.IGNORE
+    )
+    return [row[0] for row in returned or [] if row is not None]  # None: a conflicting single row
 
 
 def enqueue_delivery(message_ids: Sequence[int]) -> None:

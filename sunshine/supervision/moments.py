@@ -28,15 +28,28 @@ def _ticking(stage: StageInstance) -> bool:
     )
 
 
-def sync_stages(stages: Sequence[StageInstance], closed_applications: Iterable[int] = ()) -> int:
+def sync_stages(
+    stages: Sequence[StageInstance],
+    closed_applications: Iterable[int] = (),
+    *,
+    fresh: Iterable[int] = (),
+    new_applications: Iterable[int] = (),
+) -> int:
     """Store, move or drop the unfired moments of ``stages``; returns the rows written.
 
     A stage in progress gets the rungs of its category (the tighter list when its application
     is supervised) from its stored deadline; a paused, completed or skipped stage, or one of an
     application that is not open (a cancelled one leaves its stage in progress), loses its
     unfired moments.
+
+    Hints from the caller that save queries (the engine's reaction knows them from its events):
+    ``fresh`` are the pks of stages started in the caller's transaction, which cannot have
+    moments yet; ``new_applications`` were created in it, so none is under supervision and the
+    stage objects' cached applications tell category and status.
     """
     closed = set(closed_applications)
+    fresh_pks = set(fresh)
+    new_apps = set(new_applications)
     stages = [s for s in stages if s.pk is not None]
     if not stages and not closed:
         return 0
@@ -45,17 +58,23 @@ def sync_stages(stages: Sequence[StageInstance], closed_applications: Iterable[i
         written += RungMoment.objects.filter(stage__application_id__in=closed, fired_at__isnull=True).delete()[0]
     candidates = [s for s in stages if _ticking(s) and s.application_id not in closed]
     chosen = {s.pk for s in candidates}
-    # A stage not yet started has no moments to drop.
-    idle = [s.pk for s in stages if s.pk not in chosen and s.status != StageStatus.PENDING]
+    # A stage not yet started (or started just now) has no moments to drop.
+    idle = [s.pk for s in stages if s.pk not in chosen and s.status != StageStatus.PENDING and s.pk not in fresh_pks]
     apps: dict[int, tuple[str, str, bool]] = {}
-    if candidates:
+    for s in candidates:
+        if s.application_id in new_apps and StageInstance.application.is_cached(s):
+            apps[s.application_id] = (s.application.category, s.application.status, False)
+    unknown = {s.application_id for s in candidates} - apps.keys()
+    if unknown:
         supervised = LeaderSupervision.objects.filter(application=OuterRef("pk"), ended_at__isnull=True)
-        apps = {
-            pk: (category, status, sup)
-            for pk, category, status, sup in Application.objects.filter(pk__in={s.application_id for s in candidates})
-            .annotate(sup=Exists(supervised))
-            .values_list("pk", "category", "status", "sup")
-        }
+        apps.update(
+            {
+                pk: (category, status, sup)
+                for pk, category, status, sup in Application.objects.filter(pk__in=unknown)
+                .annotate(sup=Exists(supervised))
+                .values_list("pk", "category", "status", "sup")
+            }
+        )
     desired: dict[int, dict[str, tuple[datetime, date]]] = {}
     for stage in candidates:
         category, status, sup = apps.get(stage.application_id, ("", "", False))
@@ -74,8 +93,13 @@ def sync_stages(stages: Sequence[StageInstance], closed_applications: Iterable[i
     stale: list[int] = []
     moved: list[RungMoment] = []
     seen: set[tuple[int, str]] = set()
-    for moment in RungMoment.objects.filter(stage_id__in=list(desired)).only(
-        "id", "stage_id", "rung_code", "due_at", "deadline", "fired_at"
+    existing = [pk for pk in desired if pk not in fresh_pks]
+    for moment in (
+        RungMoment.objects.filter(stage_id__in=existing).only(
+            "id", "stage_id", "rung_code", "due_at", "deadline", "fired_at"
+        )
+        if existing
+        else ()
     ):
         seen.add((moment.stage_id, moment.rung_code))
         if moment.fired_at is not None:

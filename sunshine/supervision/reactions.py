@@ -17,4 +17,9 @@ from sunshine.supervision.moments import sync_stages
 def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
     closed = {e.application_id for e in events if e.type in ("cancelled", "completed")}
     if stages or closed:
-        sync_stages(stages, closed)
+        # A stage whose start is among these events was pending (or created) until now: it has
+        # no moments to read or drop. An application whose intake is among them is new.
+        started = {(e.application_id, e.stage, e.round) for e in events if e.type == "stage_started"}
+        fresh = {s.pk for s in stages if (s.application_id, s.code, s.round) in started}
+        new = {e.application_id for e in events if e.type == "intake"}
+        sync_stages(stages, closed, fresh=fresh, new_applications=new)

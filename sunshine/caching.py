@@ -1,0 +1,53 @@
+"""Per-process caches of rows that are read on every intake or transition but rarely edited
+(message templates, process templates in force, service areas).
+
+The contract is the working-day calendar's (``sunshine/calendar/workdays.py``): a change made in
+this process is seen at once (the owning app connects ``post_save``/``post_delete`` of the model
+to ``Recent.clear``), a change made by another process within ``SECONDS``. Cached objects are
+shared by the threads of a process: callers must treat them as read-only.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Hashable
+from typing import Any, Generic, TypeVar
+
+SECONDS = 30.0
+
+V = TypeVar("V")
+
+_ALL: list[Recent[Any]] = []
+
+
+class Recent(Generic[V]):
+    """Values by key, each reloaded when older than ``SECONDS``."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._data: dict[Hashable, tuple[float, V]] = {}
+        self._lock = threading.Lock()
+        _ALL.append(self)
+
+    def get(self, key: Hashable, load: Callable[[], V]) -> V:
+        now = time.monotonic()
+        hit = self._data.get(key)
+        if hit is not None and now - hit[0] < SECONDS:
+            return hit[1]
+        value = load()
+        with self._lock:
+            self._data[key] = (now, value)
+        return value
+
+    def clear(self, *args: Any, **kwargs: Any) -> None:
+        """Forget everything (usable as a signal receiver)."""
+        with self._lock:
+            self._data.clear()
+
+
+def clear_all() -> None:
+    """Forget every cache of this process (tests call it between tests: a rolled-back edit sends
+    no signal)."""
+    for cache in _ALL:
+        cache.clear()
