@@ -120,6 +120,8 @@ class Application(models.Model):
             models.Index(fields=["status", "category"], name="app_status_category"),
             models.Index(fields=["accepted_at"], name="app_accepted_at"),
             models.Index(fields=["customer", "status"], name="app_customer_status"),
+            # serves the reports: applications completed in a period
+            models.Index(fields=["completed_at"], name="app_completed_at"),
         ]
         verbose_name = _("application")
         verbose_name_plural = _("applications")
@@ -172,6 +174,8 @@ class StageInstance(models.Model):
                 condition=Q(status__in=["in_progress", "paused"], owner="utility"),
             ),
             models.Index(fields=["code", "status"], name="stage_code_status"),
+            # serves the reports: stages completed in a period (time per node, on time per node)
+            models.Index(fields=["completed_on"], name="stage_completed_on", condition=Q(status="completed")),
         ]
 
     def __str__(self) -> str:
