@@ -91,8 +91,8 @@ class Command(BaseCommand):
         if total < 0 or size < 1 or options["days"] < 1 or options["managers"] < 1:
             raise CommandError("--applications >= 0, --batch-size, --days and --managers >= 1")
         jobs = options["jobs"] or os.cpu_count() or 1
-        if connection.vendor != "postgresql" or total < 2 * size:
-            jobs = 1
+        if connection.vendor != "postgresql" or total < 2 * size or connection.in_atomic_block:
+            jobs = 1  # (inside a transaction the writers could not see its rows, nor it theirs)
         ensure_areas()
         ensure_load_managers(options["managers"])
         refs = self._refs(options)  # fails early when the process templates are missing
