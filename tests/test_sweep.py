@@ -47,7 +47,9 @@ def sent_fixture(monkeypatch):
 
     calls: list[tuple[str, str, str | None, str]] = []
     lock = threading.Lock()
-    real = notifications.notify_staff
+    # Every staff notice is built by staff_messages (notify_staff calls it; the sweep calls it to
+    # write a whole batch's messages at once).
+    real = notifications.staff_messages
 
     def spy(users, template, context, *, application=None, key):
         users = list(users)
@@ -57,7 +59,7 @@ def sent_fixture(monkeypatch):
             calls.extend((u.username, template, application.number if application else None, key) for u in users)
         return real(users, template, context, application=application, key=key)
 
-    monkeypatch.setattr(notifications, "notify_staff", spy)
+    monkeypatch.setattr(notifications, "staff_messages", spy)
     return calls
 
 
@@ -386,6 +388,20 @@ def test_the_sweep_costs_the_same_whatever_the_number_of_quiet_applications(ladd
     assert large[1] == small[1]
     # and a sweep with nothing due is three queries (savepoint, select, release) whatever the size
     assert _sweep_queries("2026-11-18", "09:00")[1] == _sweep_queries("2026-11-18", "09:01")[1]
+
+
+@pytest.mark.django_db
+def test_a_sweep_batch_costs_the_same_for_2_or_6_due_rungs(ladder, sent):
+    """Claims, events and messages of a batch are written set-based: no query per rung fired."""
+    for i in range(2):
+        intake("2026-11-16", "09:00", customer__id_number=rid(300 + i))
+    small = _sweep_queries("2026-11-17", "08:30")
+    for i in range(6):
+        intake("2026-11-17", "09:00", customer__id_number=rid(400 + i))
+    large = _sweep_queries("2026-11-18", "08:30")  # the 2 due_today rungs and the 6 new due_soon ones
+    assert (small[0], large[0]) == (2, 8)
+    assert large[1] == small[1]
+    assert len(sent) == 2 + 2 + 6  # one notice to the manager per rung (due_soon, due_today)
 
 
 # --- two sweeps at once (PostgreSQL) ----------------------------------------------------------------

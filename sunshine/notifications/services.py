@@ -112,6 +112,24 @@ def notify_staff(
     """One message per user per channel of ``template`` (inbox always; SMS to the work phone and
     e-mail when the template lists them and the user has one). Call inside the transaction of the
     change that causes it."""
+    return write_messages(staff_messages(users, template, context, application=application, key=key))
+
+
+def write_messages(rows: list[Message]) -> int:
+    """Store messages built by ``staff_messages`` (for many notices at once: one INSERT), with
+    ``notify_staff``'s idempotency per key; returns how many were new."""
+    return _write(rows)
+
+
+def staff_messages(
+    users: Iterable[User],
+    template: str,
+    context: dict[str, Any],
+    *,
+    application: Application | None = None,
+    key: str,
+) -> list[Message]:
+    """The unsaved rows ``notify_staff`` would write (see ``write_messages``)."""
     tpl = _template(template)
     values = {**(application_context(application) if application else {}), **context}
     title, body = render(tpl.title, values), render(tpl.body, values)
@@ -146,7 +164,7 @@ def notify_staff(
                     delivery_key=uuid.uuid4(),
                 )
             )
-    return _write(rows)
+    return rows
 
 
 def notify_customer(application: Application, template: str, context: dict[str, Any], *, key: str) -> int:

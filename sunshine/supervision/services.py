@@ -17,7 +17,8 @@ from datetime import date, datetime
 from typing import Any
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
+from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -98,19 +99,40 @@ def _notifier() -> Any:
     return notify_staff
 
 
-def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
-    notify_staff = _notifier()
-    with transaction.atomic():
-        rows = list(
-            RungMoment.objects.select_for_update(skip_locked=True, of=("self",))
-            .filter(fired_at__isnull=True, due_at__lte=now)
-            .select_related(
-                "stage__template",
-                "stage__application__customer_manager",
-                "stage__application__area__team_lead",
-            )
-            .order_by("due_at", "id")[:batch_size]
+def _claim(pks: list[int], now: datetime) -> set[int]:
+    """Turn the unfired rows among ``pks`` into fired, in one statement; returns those this call
+    turned (exactly one sweep fires a row, also where SELECT … FOR UPDATE is a no-op: SQLite)."""
+    if not pks:
+        return set()
+    table = connection.ops.quote_name(RungMoment._meta.db_table)
+    marks = ", ".join(["%s"] * len(pks))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET fired_at = %s WHERE id IN ({marks}) AND fired_at IS NULL RETURNING id",  # noqa: S608
+            [now, *pks],
         )
+        return {row[0] for row in cursor.fetchall()}
+
+
+def due_moments(now: datetime) -> QuerySet[RungMoment]:
+    """The unfired moments due at ``now``, in firing order, with what firing them needs (served by
+    the partial index ``rung_moment_unfired_due``)."""
+    return (
+        RungMoment.objects.filter(fired_at__isnull=True, due_at__lte=now)
+        .select_related(
+            "stage__template",
+            "stage__application__customer_manager",
+            "stage__application__area__team_lead",
+        )
+        .order_by("due_at", "id")
+    )
+
+
+def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
+    from sunshine.notifications.services import staff_messages, write_messages
+
+    with transaction.atomic():
+        rows = list(due_moments(now).select_for_update(skip_locked=True, of=("self",))[:batch_size])
         if not rows:
             return [], 0
         stale = [
@@ -130,18 +152,27 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
         leaders: list[User] | None = None
         fired: list[Fired] = []
         events: list[Event] = []
+        messages = []
+        planned: list[tuple[RungMoment, rungs.Rung]] = []
+        unknown: list[int] = []
         for moment in due:
             app = moment.stage.application
-            supervision = supervisions.get(app.pk)
-            plan = {r.code: r for r in rungs.rungs_for(app.category, supervision is not None)}
+            plan = {r.code: r for r in rungs.rungs_for(app.category, app.pk in supervisions)}
             rung = plan.get(moment.rung_code) or rungs.rung_by_code(moment.rung_code)
             if rung is None:
                 log.warning("rung %s of stage %s is no longer configured; dropped", moment.rung_code, moment.stage_id)
-                RungMoment.objects.filter(pk=moment.pk, fired_at__isnull=True).delete()
+                unknown.append(moment.pk)
+            else:
+                planned.append((moment, rung))
+        if unknown:
+            RungMoment.objects.filter(pk__in=unknown, fired_at__isnull=True).delete()
+        # The claim: exactly one sweep turns each row from unfired to fired.
+        claimed = _claim([m.pk for m, _rung in planned], now)
+        for moment, rung in planned:
+            if moment.pk not in claimed:
                 continue
-            # The claim: exactly one sweep turns this row from unfired to fired.
-            if RungMoment.objects.filter(pk=moment.pk, fired_at__isnull=True).update(fired_at=now) != 1:
-                continue
+            app = moment.stage.application
+            supervision = supervisions.get(app.pk)
             if "leader" in rung.notify and supervision is None and leaders is None:
                 leaders = list(User.objects.filter(role=Role.LEADER, is_active=True).order_by("username"))
             people = _recipients(rung, app, supervision, leaders or [])
@@ -166,7 +197,9 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
             )
             context = _context(app, moment, rung, supervision)
             for user in people:
-                notify_staff([user], rung.template, context, application=app, key=f"rung:{moment.pk}:{user.pk}")
+                messages += staff_messages(
+                    [user], rung.template, context, application=app, key=f"rung:{moment.pk}:{user.pk}"
+                )
             fired.append(
                 Fired(
                     app.number,
@@ -180,6 +213,7 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
                 )
             )
         record_events(events)
+        write_messages(messages)
     return fired, len(rows)
 
 
