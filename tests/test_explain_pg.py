@@ -1,0 +1,126 @@
+"""The hot queries use their indexes (PostgreSQL only: the plans are PostgreSQL's).
+
+A few thousand generated applications (``generate_load``), the tables analysed, then each query
+is explained (``EXPLAIN (FORMAT JSON)``) with sequential scans priced out (``SET LOCAL
+enable_seqscan = off``): a plan can then still choose a sequential scan only when no index serves
+the query, so naming the expected index proves the index exists *and* matches the query's shape.
+The queries are the code's own querysets wherever the code names one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection
+from django.utils import timezone
+
+from sunshine.accounts.models import Role, User
+from sunshine.applications.models import OPEN_STATUSES, Application, StageInstance
+from sunshine.metrics.models import DailyStat
+from sunshine.processes.models import Category
+from sunshine.reports.sections import Computer
+from sunshine.supervision import moments
+from sunshine.supervision.services import due_moments
+from sunshine.workbench.desk import queries
+
+pytestmark = [
+    pytest.mark.skipif(
+        connection.vendor != "postgresql",
+        reason="EXPLAIN plans are PostgreSQL's; set DATABASE_URL=postgres://… to run these",
+    ),
+    pytest.mark.django_db,
+]
+
+ROWS = 800
+
+
+@pytest.fixture
+def loaded(db) -> None:
+    """ROWS generated applications with their rung moments, analysed (inside the test's transaction)."""
+    call_command("generate_load", applications=ROWS, seed=7, verbosity=0)
+    moments.backfill()
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+
+
+def _nodes(plan: dict[str, Any]) -> Iterator[dict[str, Any]]:
+    yield plan
+    for child in plan.get("Plans", []):
+        yield from _nodes(child)
+
+
+def indexes_used(qs: Any) -> set[str]:
+    """The index names in the plan of ``qs`` (a queryset) with sequential scans priced out."""
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    try:
+        raw = qs.explain(format="json")
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = on")
+    plan = json.loads(raw)[0]["Plan"]
+    return {n["Index Name"] for n in _nodes(plan) if "Index Name" in n}
+
+
+def indexes_led_by(model: Any, column: str) -> set[str]:
+    """The names of the indexes of ``model``'s table whose first column is ``column``."""
+    with connection.cursor() as cursor:
+        constraints = connection.introspection.get_constraints(cursor, model._meta.db_table)
+    names = {n for n, c in constraints.items() if c["columns"][:1] == [column] and (c["index"] or c["unique"])}
+    assert names, f"no index on {model._meta.db_table}({column}, …)"
+    return names
+
+
+def test_the_progress_look_up_finds_the_application_by_its_number(loaded):
+    number = Application.objects.order_by("pk").values_list("number", flat=True)[ROWS // 2]
+    assert indexes_used(Application.objects.filter(number=number)) & indexes_led_by(Application, "number")
+
+
+def test_a_managers_work_queue_reads_their_open_applications_through_manager_and_status(loaded):
+    manager = (
+        User.objects.filter(role=Role.CUSTOMER_MANAGER, managed_applications__status__in=OPEN_STATUSES)
+        .order_by("pk")
+        .first()
+    )
+    assert manager is not None
+    used = indexes_used(queries.by_urgency(queries.queue_scope(manager)))
+    assert "app_manager_status" in used
+    # and each row's current deadline comes from the stages' application index
+    assert used & indexes_led_by(StageInstance, "application_id")
+
+
+def test_the_sweep_selects_only_unfired_due_moments_through_the_partial_index(loaded):
+    now = timezone.now() + timedelta(days=3)
+    assert "rung_moment_unfired_due" in indexes_used(due_moments(now)[:500])
+
+
+def test_the_statistics_read_a_date_range_of_daily_rows_by_day(loaded):
+    qs = DailyStat.objects.filter(
+        day__gte=date(2026, 11, 1), day__lte=date(2026, 11, 15), category__in=list(Category.values)
+    )
+    assert "daily_stat_unique" in indexes_used(qs)
+
+
+def test_the_intake_duplicate_check_looks_at_the_customers_open_applications(loaded):
+    app = Application.objects.order_by("pk").select_related("customer")[ROWS // 3]
+    qs = Application.objects.filter(customer=app.customer, address=app.address, status__in=OPEN_STATUSES).order_by(
+        "accepted_at"
+    )
+    # app_customer_status (customer, status) or the foreign key's own index: the customer's rows only
+    assert indexes_used(qs) & indexes_led_by(Application, "customer_id")
+
+
+def test_the_report_selects_the_stages_and_applications_completed_in_its_period(loaded):
+    start, end = date(2026, 11, 1), date(2026, 11, 15)
+    computer = Computer(start, end)
+    assert "stage_completed_on" in indexes_used(computer._completed_utility_stages(start, end))
+    tz = timezone.get_current_timezone()
+    since = datetime.combine(start, time.min, tzinfo=tz)
+    until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
+    qs = Application.objects.filter(completed_at__gte=since, completed_at__lt=until)
+    assert "app_completed_at" in indexes_used(qs)
