@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sunshine.workbench.desk import auth_views, intake_views, queue_views
+from sunshine.workbench.desk import auth_views, export_views, intake_views, queue_views
 
 app_name = "workbench_desk"
 urlpatterns = [
@@ -8,6 +8,7 @@ urlpatterns = [
     path("accounts/logout/", auth_views.StaffLogoutView.as_view(), name="logout"),
     path("workbench/", queue_views.queue, name="queue"),
     path("workbench/team/", queue_views.team, name="team"),
+    path("workbench/export.csv", export_views.export_csv, name="export_csv"),
     path("workbench/intake/", intake_views.intake, name="intake"),
     path("workbench/intake/validate/", intake_views.validate, name="intake_validate"),
     path("workbench/intake/<str:number>/receipt/", intake_views.receipt, name="receipt"),
