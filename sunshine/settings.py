@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
@@ -39,9 +40,18 @@ def envint(name: str, default: str) -> int:
 
 
 DEBUG = envbool("DEBUG", "false")
+# The production profile (docs/deploy.md): behind a TLS-terminating proxy, PostgreSQL, hashed and
+# compressed static files from collectstatic, secure cookies, HSTS; `manage.py check --deploy`
+# is clean with it. Without it: a trial installation (SQLite, static files found in the apps).
+SUNSHINE_ENV = env("SUNSHINE_ENV", "trial").strip().lower()
+if SUNSHINE_ENV not in {"trial", "production"}:
+    raise ImproperlyConfigured(f"SUNSHINE_ENV must be trial or production, got {SUNSHINE_ENV!r}")
+PRODUCTION = SUNSHINE_ENV == "production"
+if PRODUCTION and DEBUG:
+    raise ImproperlyConfigured("DEBUG must be off when SUNSHINE_ENV=production")
 SECRET_KEY = env("SECRET_KEY")
 if not SECRET_KEY:
-    if not DEBUG and envbool("SUNSHINE_REQUIRE_SECRET_KEY", "false"):
+    if PRODUCTION or (not DEBUG and envbool("SUNSHINE_REQUIRE_SECRET_KEY", "false")):
         raise ImproperlyConfigured("SECRET_KEY must be set in production")
     # A trial installation: a key that is stable per checkout but never committed.
     VAR_DIR.mkdir(parents=True, exist_ok=True)
@@ -52,7 +62,9 @@ if not SECRET_KEY:
         key_file.write_text(secrets.token_urlsafe(50))
     SECRET_KEY = key_file.read_text().strip()
 
-ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h]
+if PRODUCTION and not env("ALLOWED_HOSTS").strip():
+    raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's host names when SUNSHINE_ENV=production")
+ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
 CSRF_TRUSTED_ORIGINS = [o.strip() for o in env("CSRF_TRUSTED_ORIGINS", "").split(",") if o.strip()]
 
 INSTALLED_APPS = [
@@ -99,6 +111,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    "sunshine.dbrouters.ReplicaReadsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -144,34 +157,86 @@ TEMPLATES = [
 ]
 
 # --- database -------------------------------------------------------------------------------
+# Two ways to keep PostgreSQL connections, exclusive of each other (Django refuses both at once):
+# - persistent connections (default): each web thread keeps its own connection for CONN_MAX_AGE
+#   seconds, checked before reuse (CONN_HEALTH_CHECKS) so a restarted database costs one failed
+#   check, not a failed request. Connections held = processes × threads, idle ones included.
+# - a psycopg pool per process (DB_POOL_MAX > 0, Django 5.1+): threads borrow a connection per
+#   request and give it back; a process holds DB_POOL_MIN..DB_POOL_MAX connections and a request
+#   waits up to DB_POOL_TIMEOUT seconds for one. Use it when processes × threads would exceed
+#   max_connections (many machines) or with many threads per process.
 DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'sunshine.sqlite3'}")
 if DATABASE_URL.startswith("sqlite"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
-# Persistent connections are checked before a request reuses them (CONN_HEALTH_CHECKS): after a
-# database restart the first request reconnects instead of failing on a dead connection.
-DATABASES = {
-    "default": dj_database_url.parse(DATABASE_URL, conn_max_age=envint("CONN_MAX_AGE", "60"), conn_health_checks=True)
-}
-if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
-    # WAL lets the web process, the worker and the scheduler share the embedded database;
-    # IMMEDIATE transactions take the write lock up front, so select_for_update-style
-    # read-then-write sequences cannot deadlock on lock upgrade.
-    DATABASES["default"]["OPTIONS"] = {
-        "transaction_mode": "IMMEDIATE",
-        "timeout": 20,
-        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-    }
-    DATABASES["default"]["CONN_MAX_AGE"] = 0
+DB_POOL_MAX = envint("DB_POOL_MAX", "0")
+
+
+def _database(url: str) -> dict[str, Any]:
+    db: dict[str, Any] = dict(
+        dj_database_url.parse(url, conn_max_age=envint("CONN_MAX_AGE", "60"), conn_health_checks=True)
+    )
+    if db["ENGINE"] == "django.db.backends.sqlite3":
+        # WAL lets the web process, the worker and the scheduler share the embedded database;
+        # IMMEDIATE transactions take the write lock up front, so select_for_update-style
+        # read-then-write sequences cannot deadlock on lock upgrade.
+        db["OPTIONS"] = {
+            "transaction_mode": "IMMEDIATE",
+            "timeout": 20,
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
+        db["CONN_MAX_AGE"] = 0
+    elif DB_POOL_MAX > 0:
+        db["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django must not
+        db.setdefault("OPTIONS", {})["pool"] = {
+            "min_size": envint("DB_POOL_MIN", "1"),
+            "max_size": DB_POOL_MAX,
+            "timeout": envint("DB_POOL_TIMEOUT", "10"),
+        }
+    return db
+
+
+DATABASES = {"default": _database(DATABASE_URL)}
+# An optional read replica (PostgreSQL streaming replica) for the public portal's pages and API
+# and for report generation; see sunshine/dbrouters.py. Writes always go to "default".
+DATABASE_REPLICA_URL = env("DATABASE_REPLICA_URL", "")
+SUNSHINE_READ_REPLICA: str | None = None
+if DATABASE_REPLICA_URL:
+    DATABASES["replica"] = _database(DATABASE_REPLICA_URL)
+    SUNSHINE_READ_REPLICA = "replica"
+DATABASE_ROUTERS = ["sunshine.dbrouters.ReplicaRouter"]
+# Safe (GET/HEAD) requests under these paths read from the replica: published, aggregated or
+# reference data only (never a page that shows what the visitor has just submitted).
+SUNSHINE_REPLICA_PATHS = [
+    p.strip()
+    for p in env("SUNSHINE_REPLICA_PATHS", "/fees/,/contractors/,/statistics/,/open-data/,/api/v1/public/").split(",")
+    if p.strip()
+]
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- cache (throttles) ----------------------------------------------------------------------
-CACHE_URL = env("CACHE_URL", "")
-if CACHE_URL.startswith("redis"):
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": CACHE_URL}}
-elif CACHE_URL:
-    raise ImproperlyConfigured(f"CACHE_URL must be a redis:// URL or empty, got {CACHE_URL!r}")
+# --- cache (throttles, sessions, cached statistics) -----------------------------------------
+# REDIS_URL (CACHE_URL is the older name of the same setting): one cache shared by every web
+# process on every machine, so throttles count per installation, not per process. Without it
+# each process has its own in-memory cache (fine for one process; per-process limits otherwise).
+REDIS_URL = env("REDIS_URL", "") or env("CACHE_URL", "")
+CACHE_URL = REDIS_URL
+if REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
+    CACHES = {
+        "default": {
+            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "LOCATION": REDIS_URL,
+            "KEY_PREFIX": env("CACHE_KEY_PREFIX", "sunshine"),
+        }
+    }
+    # Sessions read from Redis, written through to the database: a flushed or restarted Redis
+    # signs nobody out.
+    SESSION_ENGINE = "django.contrib.sessions.backends.cached_db"
+elif REDIS_URL:
+    raise ImproperlyConfigured(f"REDIS_URL must be a redis://, rediss:// or unix:// URL or empty, got {REDIS_URL!r}")
 else:
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
+    # A per-process cache in front of the sessions would let one process trust a session that
+    # another has ended: database sessions only.
+    SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Staff passwords: at least 10 characters, not common, not all digits, not like the user's name.
 AUTH_PASSWORD_VALIDATORS = [
@@ -192,19 +257,37 @@ USE_TZ = True
 STATIC_URL = "static/"
 STATIC_ROOT = Path(env("STATIC_ROOT", str(VAR_DIR / "staticfiles")))
 STATIC_ROOT.mkdir(parents=True, exist_ok=True)
+# Production: `manage.py collectstatic` writes hashed, gzip- and brotli-compressed copies into
+# STATIC_ROOT; whitenoise serves them with far-future cache headers (or nginx does, docs/deploy.md).
+# A trial installation serves the files straight from the apps, with no collectstatic.
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+    "staticfiles": {
+        "BACKEND": "whitenoise.storage.CompressedManifestStaticFilesStorage"
+        if PRODUCTION
+        else "whitenoise.storage.CompressedStaticFilesStorage"
+    },
 }
 STATICFILES_DIRS = [BASE_DIR / "sunshine" / "static"]
-# Serve from the app directories without collectstatic on a trial installation.
-WHITENOISE_USE_FINDERS = True
+WHITENOISE_USE_FINDERS = not PRODUCTION
 
 LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/workbench/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(8 * 3600))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
+
+# --- behind the TLS-terminating proxy (production profile) ----------------------------------
+if PRODUCTION:
+    # nginx sets X-Forwarded-Proto (docs/deploy.md) and strips any value the client sent.
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = envbool("SECURE_SSL_REDIRECT", "true")
+    SECURE_HSTS_SECONDS = envint("SECURE_HSTS_SECONDS", str(365 * 24 * 3600))
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = envbool("SECURE_HSTS_INCLUDE_SUBDOMAINS", "true")
+    SECURE_HSTS_PRELOAD = envbool("SECURE_HSTS_PRELOAD", "true")
+    SESSION_COOKIE_SECURE = True
+    CSRF_COOKIE_SECURE = True
+    LANGUAGE_COOKIE_SECURE = True
 
 # Uploaded documents (and generated report files) live here, outside the code.
 MEDIA_ROOT = Path(env("MEDIA_ROOT", str(VAR_DIR / "media")))

@@ -11,3 +11,11 @@ LANGUAGE_CODE = "zh-hans"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":  # noqa: F405
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-db.sqlite3")}  # noqa: F405
 SUNSHINE_SMS_BACKEND = "locmem"
+
+# A "replica" alias that mirrors the test database, so tests can prove which reads the router
+# sends there (tests/test_dbrouters.py turns routing on with SUNSHINE_READ_REPLICA="replica").
+# Unused otherwise: SUNSHINE_READ_REPLICA stays None unless DATABASE_REPLICA_URL is set.
+DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  # noqa: F405
+# Tests render pages without collectstatic, whatever the profile.
+STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}}  # noqa: F405
+WHITENOISE_USE_FINDERS = True
