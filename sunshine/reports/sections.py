@@ -26,7 +26,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, connections, router
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
@@ -162,7 +162,9 @@ def _sql(qs: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
 
 
 def _fetch(sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
-    with connection.cursor() as cur:
+    # Raw SQL over the application tables: the database the router reads them from (the replica
+    # during report generation when one is configured, see sunshine/dbrouters.py).
+    with connections[router.db_for_read(StageInstance)].cursor() as cur:
         cur.execute(sql, list(params))
         return list(cur.fetchall())
 
