@@ -109,6 +109,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # first: every throttle and the sign-in lockout count the real client, not the proxy
+    "sunshine.ops.proxy.ClientAddressMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sunshine.dbrouters.ReplicaReadsMiddleware",
@@ -278,6 +280,11 @@ SESSION_COOKIE_AGE = envint("SESSION_COOKIE_AGE", str(8 * 3600))
 SESSION_EXPIRE_AT_BROWSER_CLOSE = True
 
 # --- behind the TLS-terminating proxy (production profile) ----------------------------------
+# Addresses of the reverse proxies whose X-Real-IP names the client (sunshine/ops/proxy.py).
+# Production: nginx on the same machine. A trial installation is reached directly: none.
+SUNSHINE_TRUSTED_PROXIES = [
+    a.strip() for a in env("TRUSTED_PROXIES", "127.0.0.1,::1" if PRODUCTION else "").split(",") if a.strip()
+]
 if PRODUCTION:
     # nginx sets X-Forwarded-Proto (docs/deploy.md) and strips any value the client sent.
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")

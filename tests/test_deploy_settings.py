@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from django.conf import settings
 from django.db import connection
+from django.test import Client, override_settings
 from django.utils import timezone
 
 from sunshine.calendar import workdays
@@ -198,3 +199,22 @@ def test_the_worker_warm_up_builds_the_calendar_before_the_first_request():
     assert isinstance(cal, workdays.WorkCalendar)
     # The 2026 facts: National Day off, Saturday 10-10 a working day (调休).
     assert (cal.is_working_day(date(2026, 10, 1)), cal.is_working_day(date(2026, 10, 10))) == (False, True)
+
+
+LOOKUP = "/api/v1/public/applications/YK2611260000000"
+
+
+@pytest.mark.django_db
+@override_settings(SUNSHINE_PUBLIC_LOOKUPS=2, SUNSHINE_TRUSTED_PROXIES=["127.0.0.1", "::1"])
+def test_behind_the_proxy_each_client_has_its_own_throttle():
+    via_nginx = Client(REMOTE_ADDR="127.0.0.1")
+    first = {"HTTP_X_REAL_IP": "203.0.113.7"}
+    assert [via_nginx.get(LOOKUP, {"phone_tail": "1234"}, **first).status_code for _ in range(3)] == [404, 404, 429]
+    # Another visitor through the same nginx has a counter of their own.
+    assert via_nginx.get(LOOKUP, {"phone_tail": "1234"}, HTTP_X_REAL_IP="198.51.100.9").status_code == 404
+    # A client reaching the application directly cannot pick its address with the header.
+    direct = Client(REMOTE_ADDR="192.0.2.50")
+    forged = [
+        direct.get(LOOKUP, {"phone_tail": "1234"}, HTTP_X_REAL_IP=f"198.51.100.{i}").status_code for i in range(3)
+    ]
+    assert forged == [404, 404, 429]
