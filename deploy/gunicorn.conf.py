@@ -52,7 +52,8 @@ worker_tmp_dir = os.environ.get("WEB_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM
 preload_app = False
 # nginx on the same machine sets X-Forwarded-For/-Proto; trust them from loopback only.
 forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
-accesslog = os.environ.get("WEB_ACCESS_LOG", "-")
+# "-": stdout (the journal); empty: no access log (nginx keeps one).
+accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
 proc_name = "sunshine-web"
