@@ -642,10 +642,12 @@ def test_a_worker_killed_mid_delivery_resumes_without_loss_or_duplicate(site: Si
             "worker-b", "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.2", "--no-reload",
             "--no-startup-delay", env=worker_env,
         )  # fmt: skip
-        time.sleep(3.5)
-        done = s.manage(
-            "shell", "-c", "from sunshine.notifications.tasks import requeue_stalled; requeue_stalled.enqueue()"
+        # (Enqueued by a short-lived process that starts now and waits out the stall time.)
+        requeue = (
+            "import time; from sunshine.notifications.tasks import requeue_stalled; "
+            f"time.sleep(max(0.0, {time.time() + 3.5} - time.time())); requeue_stalled.enqueue()"
         )
+        done = s.manage("shell", "-c", requeue)
         assert done.returncode == 0, done.stderr[-2000:]
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and second.poll() is None:
