@@ -57,6 +57,13 @@ accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
 proc_name = "sunshine-web"
+# gunicorn ≥ 24's control socket (gunicornc) defaults to one path per user: two instances on one
+# machine would take each other's. Off unless WEB_CONTROL_SOCKET names a path of its own.
+if os.environ.get("WEB_CONTROL_SOCKET"):
+    control_socket = os.environ["WEB_CONTROL_SOCKET"]
+    control_socket_disable = False
+else:
+    control_socket_disable = True
 
 
 def warm_up() -> float:

@@ -187,6 +187,8 @@ def test_gunicorn_config_is_valid_and_bounded():
     assert (conf["worker_class"], conf["threads"], conf["preload_app"]) == ("gthread", 4, False)
     assert conf["max_requests"] == 5000 and conf["max_requests_jitter"] == 500
     assert conf["timeout"] == 60 and conf["graceful_timeout"] == 25
+    # Two instances on one machine must not share gunicorn's default control socket.
+    assert conf["control_socket_disable"] is True
 
 
 @pytest.mark.django_db
