@@ -7,12 +7,14 @@
 when the data is already there). Prints the time and the SQL queries of computing the sections
 (no files), then of the whole generation (sections, .xlsx and .pdf), and the slowest queries.
 The point: the number of queries does not grow with the number of applications (aggregates,
-not Python loops over rows).
+not Python loops over rows). The last line, ``BENCH_JSON {…}``, carries the figures and the
+baseline (a raw COUNT over the same period) for ``bench/run.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -64,6 +66,24 @@ def main() -> None:
         best = took if best is None else min(best, took)
         print(f"run {i + 1}: sections in {took:.2f}s with {len(ctx.captured_queries)} SQL queries")
     print(f"best: {best:.2f}s")
+    # The baseline: a raw COUNT over the same period (applications accepted, completed) in one statement.
+    from datetime import datetime, timedelta
+    from datetime import time as dtime
+
+    tz = timezone.get_default_timezone()
+    lo = datetime.combine(start, dtime(0), tzinfo=tz)
+    hi = datetime.combine(end + timedelta(days=1), dtime(0), tzinfo=tz)
+    with connection.cursor() as cur:
+        t = time.perf_counter()
+        cur.execute(
+            "SELECT count(*) FILTER (WHERE accepted_at >= %s AND accepted_at < %s), "
+            "count(*) FILTER (WHERE completed_at >= %s AND completed_at < %s) FROM applications_application "
+            "WHERE (accepted_at >= %s AND accepted_at < %s) OR (completed_at >= %s AND completed_at < %s)",
+            [lo, hi] * 4,
+        )
+        accepted, completed = cur.fetchone()
+        raw_count_s = time.perf_counter() - t
+    print(f"raw COUNT over the period: {raw_count_s:.3f}s ({accepted:,} accepted, {completed:,} completed)")
     slow = sorted(ctx.captured_queries, key=lambda q: -float(q["time"]))[:5]
     for q in slow:
         print(f"  {float(q['time']):7.3f}s  {q['sql'][:140]}…")
@@ -79,7 +99,18 @@ def main() -> None:
         t = time.perf_counter()
         xlsx.write(data, Path(tmp) / "r.xlsx")
         pdf.write(data, Path(tmp) / "r.pdf")
-        print(f"files (xlsx + pdf): {time.perf_counter() - t:.2f}s")
+        files_s = time.perf_counter() - t
+        print(f"files (xlsx + pdf): {files_s:.2f}s")
+    record = {
+        "period": [start.isoformat(), end.isoformat()],
+        "sections_s": round(best or 0.0, 4),
+        "queries": len(ctx.captured_queries),
+        "files_s": round(files_s, 3),
+        "raw_count_s": round(raw_count_s, 5),
+        "accepted": accepted,
+        "completed": completed,
+    }
+    print("BENCH_JSON " + json.dumps(record), flush=True)  # read by bench/run.py
 
 
 if __name__ == "__main__":

@@ -1,21 +1,27 @@
 """``make bench``: measure Sunshine against bare baselines on PostgreSQL (not part of the test suite).
 
-    BENCH_APPLICATIONS=20000 uv run python bench/run.py
+    BENCH_APPLICATIONS=100000 uv run python bench/run.py
 
-Environment:
+Environment (docs/bench.md):
   BENCH_DATABASE_URL  PostgreSQL to use (created when missing), default
                       postgres://postgres@127.0.0.1:5432/sunshine_bench
   BENCH_APPLICATIONS  applications in the data set (default 1,000,000; reused when present)
-  BENCH_DURATION      seconds per HTTP measurement (default 10)
+  BENCH_JOBS          generate_load writer processes (default: the number of CPUs)
+  BENCH_DURATION      seconds per HTTP measurement (default 10, after a 5 s warm-up)
   BENCH_CONNECTIONS   concurrent HTTP connections (default 8)
-  BENCH_WORKERS       gunicorn workers (default 2, gthread, 4 threads each)
+  BENCH_WORKERS       gunicorn workers (default 2, gthread, BENCH_THREADS=4 threads each)
+  BENCH_RSS_REQUESTS  requests before the second worker-RSS reading (default 100,000)
+  BENCH_RSS_MAX_S     at most this many seconds of extra requests to get there (default 240)
+  BENCH_EXPORT_ROWS   rows of the large CSV export (default 100,000; the small one has a tenth)
   BENCH_EXTRAS        1 (default) also runs bench/sweep.py and bench/report.py, 0 skips them
   BENCH_EXTRAS_TIMEOUT seconds allowed for each of them (default 300)
 
-Steps: create/migrate the database, top the data set up with ``generate_load``, start gunicorn
-(production settings, DEBUG off, persistent connections) with ``bench.settings_bench`` on a free
-loopback port, measure with wrk (fixed duration and connections), stop gunicorn, measure the
-in-process figures, write ``bench/results/<date>.json`` and ``.md`` and print the table.
+Steps: create/migrate the database, top the data set up with ``generate_load`` (parallel writers)
+and bring the statistics up to date, start gunicorn (the production configuration
+``deploy/gunicorn.conf.py`` when present, DEBUG off, persistent connections) with
+``bench.settings_bench`` on a free loopback port, measure with wrk (fixed duration and
+connections) and a streaming client, stop gunicorn, measure the in-process figures, run the sweep
+and report benchmarks, write ``bench/results/<date>.json`` and ``.md`` and print the table.
 """
 
 from __future__ import annotations
@@ -31,6 +37,7 @@ import socket
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from datetime import date, timedelta
@@ -42,16 +49,25 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
+from bench.table import figure, markdown  # noqa: E402
+
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sunshine_bench")
 APPLICATIONS = int(os.environ.get("BENCH_APPLICATIONS", "1000000"))
+JOBS = int(os.environ.get("BENCH_JOBS", "0")) or (os.cpu_count() or 1)
 DURATION = int(os.environ.get("BENCH_DURATION", "10"))
 CONNECTIONS = int(os.environ.get("BENCH_CONNECTIONS", "8"))
 WORKERS = int(os.environ.get("BENCH_WORKERS", "2"))
-THREADS = 4
+THREADS = int(os.environ.get("BENCH_THREADS", "4"))
+RSS_REQUESTS = int(os.environ.get("BENCH_RSS_REQUESTS", "100000"))
+RSS_MAX_S = int(os.environ.get("BENCH_RSS_MAX_S", "240"))
+EXPORT_ROWS = int(os.environ.get("BENCH_EXPORT_ROWS", "100000"))
 EXTRAS = os.environ.get("BENCH_EXTRAS", "1") == "1"
 EXTRAS_TIMEOUT = int(os.environ.get("BENCH_EXTRAS_TIMEOUT", "300"))
 BARE_ROWS = 10_000
 CLERK = "bench_clerk"
+LEADER = "bench_leader"
+MANAGER = "load_mgr001"  # a customer manager of generate_load (≈ 1/200 of the applications)
+GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
 # The server and this process see the same production-like settings.
 SERVER_ENV = {
@@ -62,6 +78,14 @@ SERVER_ENV = {
     # The public look-up throttles per client; every wrk request comes from 127.0.0.1.
     "SUNSHINE_PUBLIC_LOOKUPS": "1000000000",
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
+    # deploy/gunicorn.conf.py: no access log, and no recycling of workers after N requests
+    # (the worker-RSS figure measures growth; production bounds it with WEB_MAX_REQUESTS).
+    "WEB_ACCESS_LOG": "",
+    "WEB_LOG_LEVEL": "warning",
+    "WEB_MAX_REQUESTS": "0",
+    "WEB_MAX_REQUESTS_JITTER": "0",
+    "WEB_WORKERS": str(WORKERS),
+    "WEB_THREADS": str(THREADS),
 }
 os.environ.update(SERVER_ENV)
 
@@ -85,23 +109,133 @@ def ensure_database() -> None:
             conn.execute(f'CREATE DATABASE "{name}"')
 
 
+def staff(username: str, role: str) -> Any:
+    from sunshine.accounts.models import User
+
+    user, _ = User.objects.get_or_create(username=username, defaults={"role": role, "last_name": "基准"})
+    if user.role != role:
+        user.role = role
+        user.save(update_fields=["role"])
+    return user
+
+
+def session_cookie(user: Any) -> str:
+    """A signed-in session of ``user`` stored where the server reads it (the session engine)."""
+    from django.conf import settings
+    from django.test import Client
+
+    client = Client()
+    client.force_login(user)
+    return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def export_start(rows: int) -> tuple[str, int]:
+    """The first acceptance day (local) from which about ``rows`` applications run to the newest;
+    returns it and the exact number of applications accepted since (what the export writes)."""
+    from django.db import connection
+    from django.utils import timezone
+
+    with connection.cursor() as cur:
+        cur.execute(
+            "SELECT accepted_at FROM applications_application ORDER BY accepted_at DESC OFFSET %s LIMIT 1",
+            [max(rows - 1, 0)],
+        )
+        row = cur.fetchone()
+        if row is None:
+            cur.execute("SELECT min(accepted_at) FROM applications_application")
+            row = cur.fetchone()
+        day = timezone.localdate(row[0])
+        since = timezone.make_aware(timezone.datetime.combine(day, timezone.datetime.min.time()))
+        cur.execute("SELECT count(*) FROM applications_application WHERE accepted_at >= %s", [since])
+        return day.isoformat(), int(cur.fetchone()[0])
+
+
+def _facts_of(chunk: list[int]) -> set[date]:
+    """(A forked worker of ``refresh_statistics``.) The metrics facts of ``chunk``."""
+    from django.db import transaction
+
+    from sunshine.metrics import services
+
+    with transaction.atomic():
+        return services._refresh_facts(chunk)
+
+
+def refresh_statistics() -> int:
+    """Bring the statistics tables up to date (what ``manage.py refresh_statistics`` does).
+
+    A data set that was never folded in (a fresh ``generate_load``: a million applications) is
+    folded by JOBS forked processes, each recomputing the facts of its own chunks of applications
+    with the metrics app's own function, then every day's aggregates are rebuilt once and the
+    mark set, exactly as ``metrics.services.refresh`` finishes. Otherwise ``refresh()`` itself
+    folds the events added since (a few hundred per bench run)."""
+    import multiprocessing
+
+    from django.db import connections, transaction
+    from django.utils import timezone
+
+    from sunshine.applications.models import Application, Event
+    from sunshine.metrics import services
+    from sunshine.metrics.models import RefreshMark
+
+    mark = RefreshMark.objects.filter(name=services.MARK).first()
+    if (mark is not None and mark.last_event_id > 0) or JOBS == 1:
+        return services.refresh().applications
+    last_event = Event.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    ids = list(Application.objects.order_by("pk").values_list("pk", flat=True))
+    chunks = [ids[i : i + services.BATCH] for i in range(0, len(ids), services.BATCH)]
+    from sunshine.calendar import workdays
+
+    workdays.current()  # built once, before the fork
+    connections.close_all()
+    with multiprocessing.get_context("fork").Pool(JOBS) as pool:
+        days: set[date] = set().union(*pool.imap_unordered(_facts_of, chunks))
+    with transaction.atomic():
+        mark, _ = RefreshMark.objects.select_for_update().get_or_create(name=services.MARK)
+        services._rebuild_days(sorted(days))
+        services._snapshot(timezone.localdate())
+        mark.last_event_id = last_event
+        mark.refreshed_at = timezone.now()
+        mark.save(update_fields=["last_event_id", "refreshed_at"])
+    return len(ids)
+
+
+def count_since(day: str) -> int:
+    from django.db import connection
+    from django.utils import timezone
+
+    since = timezone.make_aware(timezone.datetime.combine(date.fromisoformat(day), timezone.datetime.min.time()))
+    with connection.cursor() as cur:
+        cur.execute("SELECT count(*) FROM applications_application WHERE accepted_at >= %s", [since])
+        return int(cur.fetchone()[0])
+
+
 def prepare_data() -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection
+    from django.utils import timezone
 
     from sunshine.accounts.models import ApiToken, Role, User, hash_token
     from sunshine.applications.models import Application
 
+    out: dict[str, Any] = {"generated": 0, "generate_s": None, "refresh_s": None}
     log("migrating")
     call_command("migrate", verbosity=0)
     have = Application.objects.count()
     if have < APPLICATIONS:
-        log(f"generate_load: {have:,} present, adding {APPLICATIONS - have:,} (≈1,750/s)")
+        todo = APPLICATIONS - have
+        log(f"generate_load: {have:,} present, adding {todo:,} with {JOBS} writer processes")
         t = time.perf_counter()
-        call_command("generate_load", applications=APPLICATIONS - have)
-        log(f"generate_load took {time.perf_counter() - t:.0f}s")
+        call_command("generate_load", applications=todo, jobs=JOBS)
+        out["generate_s"] = round(time.perf_counter() - t, 1)
+        out["generated"] = todo
+        log(f"generate_load took {out['generate_s']:.0f}s ({todo / out['generate_s']:,.0f} applications/s)")
     else:
         log(f"reusing {have:,} applications")
+    log("refreshing the statistics (metrics facts and daily aggregates)")
+    t = time.perf_counter()
+    folded = refresh_statistics()
+    out["refresh_s"] = round(time.perf_counter() - t, 1)
+    log(f"statistics: {folded:,} applications folded in {out['refresh_s']:.0f}s")
     with connection.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS bench_row (id bigserial PRIMARY KEY, payload text NOT NULL)")
         cur.execute("TRUNCATE bench_row RESTART IDENTITY")
@@ -112,20 +246,29 @@ def prepare_data() -> dict[str, Any]:
             "SELECT number, contact_phone FROM applications_application TABLESAMPLE SYSTEM (5) "
             "WHERE length(contact_phone) >= 4 LIMIT 2000"
         )
-        known = cur.fetchall()
-        if len(known) < 100:
+        out["known"] = cur.fetchall()
+        if len(out["known"]) < 100:
             cur.execute("SELECT number, contact_phone FROM applications_application LIMIT 2000")
-            known = cur.fetchall()
-    clerk, _ = User.objects.get_or_create(username=CLERK, defaults={"role": Role.CLERK, "last_name": "基准"})
-    if clerk.role != Role.CLERK:
-        clerk.role = Role.CLERK
-        clerk.save(update_fields=["role"])
+            out["known"] = cur.fetchall()
+    clerk = staff(CLERK, Role.CLERK)
+    leader = staff(LEADER, Role.LEADER)
+    manager = User.objects.filter(username=MANAGER).first() or staff(MANAGER, Role.CUSTOMER_MANAGER)
     raw = ApiToken.new_raw()
-    from django.utils import timezone
-
     ApiToken.objects.create(user=clerk, key_hash=hash_token(raw), expires_at=timezone.now() + timedelta(hours=2))
-    total = Application.objects.count()
-    return {"known": known, "token": raw, "applications": total, "clerk": clerk}
+    out["token"] = raw
+    out["clerk"] = clerk
+    out["manager_cookie"] = session_cookie(manager)
+    out["leader_cookie"] = session_cookie(leader)
+    out["manager_apps"] = list(
+        Application.objects.filter(customer_manager=manager).order_by("?").values_list("number", flat=True)[:500]
+    )
+    out["manager_open"] = Application.objects.filter(
+        customer_manager=manager, status__in=["in_progress", "paused"]
+    ).count()
+    out["export_large"] = export_start(EXPORT_ROWS)
+    out["export_small"] = export_start(max(EXPORT_ROWS // 10, 1))
+    out["applications"] = Application.objects.count()
+    return out
 
 
 # --- server ------------------------------------------------------------------------------------
@@ -137,10 +280,12 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(port: int) -> subprocess.Popen[bytes]:
+def server_command(port: int) -> list[str]:
     gunicorn = shutil.which("gunicorn") or str(Path(sys.executable).parent / "gunicorn")
-    cmd = [
-        gunicorn,
+    cmd = [gunicorn]
+    if GUNICORN_CONF.exists():  # the production configuration (deploy), bind and sizes overridden
+        cmd += ["-c", str(GUNICORN_CONF)]
+    cmd += [
         "sunshine.wsgi:application",
         "--chdir",
         str(ROOT),
@@ -152,23 +297,30 @@ def start_server(port: int) -> subprocess.Popen[bytes]:
         "gthread",
         "--threads",
         str(THREADS),
+        "--max-requests",
+        "0",
         "--log-level",
         "warning",
     ]
+    return cmd
+
+
+def start_server(port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, **SERVER_ENV}
-    proc = subprocess.Popen(cmd, cwd=ROOT, env=env, start_new_session=True)  # noqa: S603 (our own command)
-    deadline = time.monotonic() + 60
+    proc = subprocess.Popen(server_command(port), cwd=ROOT, env=env, start_new_session=True)  # noqa: S603
+    deadline = time.monotonic() + 90
     while time.monotonic() < deadline:
         if proc.poll() is not None:
             raise SystemExit(f"gunicorn exited with {proc.returncode}")
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{port}/bench/bare-read/1/", timeout=2) as r:
-                if r.status == 200:
+                if r.status == 200 and len(worker_pids(proc.pid)) == WORKERS:
                     return proc
         except OSError:
-            time.sleep(0.5)
+            pass
+        time.sleep(0.5)
     stop_server(proc)
-    raise SystemExit("gunicorn did not answer within 60 s")
+    raise SystemExit("gunicorn did not answer within 90 s")
 
 
 def stop_server(proc: subprocess.Popen[bytes]) -> None:
@@ -181,12 +333,35 @@ def stop_server(proc: subprocess.Popen[bytes]) -> None:
             proc.wait()
 
 
+def worker_pids(master: int) -> list[int]:
+    try:
+        text = Path(f"/proc/{master}/task/{master}/children").read_text()
+    except OSError:
+        return []
+    return [int(p) for p in text.split()]
+
+
+def rss_mb(pid: int) -> float:
+    try:
+        m = re.search(r"VmRSS:\s+(\d+) kB", Path(f"/proc/{pid}/status").read_text())
+    except OSError:
+        return 0.0
+    return int(m.group(1)) / 1024 if m else 0.0
+
+
 # --- wrk ---------------------------------------------------------------------------------------
 
+# Paths (and, for staff pages, the session cookie of each) picked at random per request.
 LUA_GET = """
 local paths = {%s}
+local cookies = {%s}
 request = function()
-  return wrk.format("GET", paths[math.random(#paths)])
+  local i = math.random(#paths)
+  local c = cookies[i]
+  if c ~= nil and c ~= "" then
+    return wrk.format("GET", paths[i], {["Cookie"] = c})
+  end
+  return wrk.format("GET", paths[i])
 end
 """
 
@@ -209,6 +384,11 @@ def lua_str(s: str) -> str:
     return json.dumps(s, ensure_ascii=False)  # a JSON string literal is a valid Lua string here
 
 
+def lua_get(paths: list[str], cookies: list[str] | None = None) -> str:
+    cookies = cookies or [""] * len(paths)
+    return LUA_GET % (",".join(lua_str(p) for p in paths), ",".join(lua_str(c) for c in cookies))
+
+
 def parse_wrk(out: str) -> dict[str, Any]:
     rps = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p99 = re.search(r"^\s*99%\s+([\d.]+)(us|ms|s)\b", out, re.M)
@@ -219,28 +399,95 @@ def parse_wrk(out: str) -> dict[str, Any]:
     return {
         "rps": rps,
         "p99_ms": float(p99.group(1)) * scale[p99.group(2)] if p99 else None,
-        "requests": int(total.group(1)) if total else None,
+        "requests": int(total.group(1)) if total else 0,
         "non_2xx": int(errors.group(1)) if errors else 0,
         "socket_errors": sock.group(0) if sock else "",
     }
 
 
-def wrk(url: str, script: str, name: str, warmup: int = 5) -> dict[str, Any]:
-    """A warm-up run (discarded: each worker's first requests are slow — connections, caches),
-    then the measured run. Requests slower than 10 s count as timeouts (wrk's socket errors)."""
-    with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, encoding="utf-8") as f:
-        f.write(script)
-    try:
-        out = ""
-        for seconds in (warmup, DURATION):
-            cmd = ["wrk", "-t", "2", "-c", str(CONNECTIONS), "-d", f"{seconds}s", "--timeout", "10s", "--latency"]
+class Server:
+    """The gunicorn under test, and the count of requests it has served (for the RSS figure)."""
+
+    def __init__(self, proc: subprocess.Popen[bytes], base: str) -> None:
+        self.proc = proc
+        self.base = base
+        self.served = 0
+
+    def rss(self) -> list[float]:
+        return [round(rss_mb(p), 1) for p in worker_pids(self.proc.pid)]
+
+    def wrk_once(self, url: str, script: str, seconds: int, connections: int = CONNECTIONS) -> dict[str, Any]:
+        with tempfile.NamedTemporaryFile("w", suffix=".lua", delete=False, encoding="utf-8") as f:
+            f.write(script)
+        try:
+            cmd = ["wrk", "-t", "2", "-c", str(connections), "-d", f"{seconds}s", "--timeout", "10s", "--latency"]
             cmd += ["-s", f.name, url]
             out = subprocess.run(cmd, capture_output=True, text=True, check=True, timeout=seconds + 60).stdout  # noqa: S603
-    finally:
-        os.unlink(f.name)
-    res = parse_wrk(out)
-    log(f"{name}: {res['rps']:.0f} req/s, p99 {res['p99_ms']} ms, non-2xx {res['non_2xx']} {res['socket_errors']}")
-    return res
+        finally:
+            os.unlink(f.name)
+        res = parse_wrk(out)
+        self.served += res["requests"]
+        return res
+
+    def wrk(self, path: str, script: str, name: str, warmup: int = 5) -> dict[str, Any]:
+        """A warm-up run (discarded: each worker's first requests are slow — connections, caches),
+        then the measured run. Requests slower than 10 s count as timeouts (wrk's socket errors)."""
+        self.wrk_once(self.base + path, script, warmup)
+        res = self.wrk_once(self.base + path, script, DURATION)
+        log(f"{name}: {res['rps']:.0f} req/s, p99 {res['p99_ms']} ms, non-2xx {res['non_2xx']} {res['socket_errors']}")
+        return res
+
+    def serve_until(self, total: int, script: str, max_seconds: float) -> None:
+        """More requests (the mixed script) until ``total`` were served or the time is up."""
+        t0 = time.monotonic()
+        while self.served < total and time.monotonic() - t0 < max_seconds:
+            left = total - self.served
+            self.wrk_once(self.base + "/", script, seconds=max(2, min(20, int(max_seconds - (time.monotonic() - t0)))))
+            if left > 0:
+                log(f"  {self.served:,} requests served so far")
+
+    def export(self, first_day: str, cookie: str) -> dict[str, Any]:
+        """One streamed CSV export, read to the end while each worker's RSS is sampled."""
+        url = f"{self.base}/workbench/export.csv?status=all&accepted_from={first_day}"
+        pids = worker_pids(self.proc.pid)
+        before = {p: rss_mb(p) for p in pids}
+        peak = dict(before)
+        stop = threading.Event()
+
+        def sample() -> None:
+            while not stop.is_set():
+                for p in pids:
+                    peak[p] = max(peak[p], rss_mb(p))
+                time.sleep(0.02)
+
+        sampler = threading.Thread(target=sample, daemon=True)
+        sampler.start()
+        req = urllib.request.Request(url, headers={"Cookie": cookie})  # noqa: S310 (our loopback server)
+        t = time.perf_counter()
+        lines = size = 0
+        first_byte = None
+        with urllib.request.urlopen(req, timeout=600) as r:  # noqa: S310
+            status = r.status
+            while chunk := r.read(65536):
+                if first_byte is None:
+                    first_byte = time.perf_counter() - t
+                size += len(chunk)
+                lines += chunk.count(b"\n")
+        seconds = time.perf_counter() - t
+        stop.set()
+        sampler.join()
+        self.served += 1
+        grew = {p: peak[p] - before[p] for p in pids}
+        worker = max(grew, key=lambda p: grew[p]) if grew else None
+        return {
+            "status": status,
+            "rows": max(lines - 1, 0),
+            "bytes": size,
+            "seconds": seconds,
+            "first_byte_s": first_byte,
+            "peak_rss_mb": round(max(peak.values()), 1) if peak else None,
+            "rss_growth_mb": round(grew[worker], 1) if worker else None,
+        }
 
 
 def intake_bodies(n: int) -> list[str]:
@@ -276,23 +523,92 @@ def http_figures(data: dict[str, Any]) -> dict[str, Any]:
     port = free_port()
     log(f"starting gunicorn on 127.0.0.1:{port} ({WORKERS} gthread workers × {THREADS} threads)")
     proc = start_server(port)
-    base = f"http://127.0.0.1:{port}"
+    srv = Server(proc, f"http://127.0.0.1:{port}")
     runs: dict[str, Any] = {}
     try:
-        ids = ",".join(lua_str(f"/bench/bare-read/{random.randint(1, BARE_ROWS)}/") for _ in range(2000))
-        lookups = ",".join(
-            lua_str(f"/api/v1/public/applications/{number}?phone_tail={phone[-4:]}") for number, phone in data["known"]
+        bare = lua_get([f"/bench/bare-read/{random.randint(1, BARE_ROWS)}/" for _ in range(2000)])
+        lookup_paths = [f"/api/v1/public/applications/{n}?phone_tail={phone[-4:]}" for n, phone in data["known"]]
+        lookups = lua_get(lookup_paths)
+        mc = data["manager_cookie"]
+        app_paths = [f"/workbench/applications/{n}/" for n in data["manager_apps"]] or ["/workbench/"]
+        app_pages = lua_get(app_paths, [mc] * len(app_paths))
+        queue_paths = [
+            "/workbench/",
+            "/workbench/?overdue=1",
+            "/workbench/?page=2",
+            "/workbench/?category=lv_residential",
+        ]
+        queue = lua_get(queue_paths, [mc] * len(queue_paths))
+        from django.utils import timezone
+
+        yesterday = timezone.localdate() - timedelta(days=1)
+        stats_paths = [
+            "/statistics/",
+            f"/statistics/?from_date={yesterday.replace(month=1, day=1)}&to_date={yesterday}",
+            f"/statistics/?from_date={yesterday - timedelta(days=90)}&to_date={yesterday}&category=lv_residential",
+        ]
+        stats = lua_get(stats_paths)
+        # The mix the RSS figure serves: every read page above.
+        mix_paths = lookup_paths[:200] + app_paths[:100] + queue_paths + stats_paths
+        mix = lua_get(
+            mix_paths, [""] * 200 + [mc] * (len(mix_paths) - 200 - len(stats_paths)) + [""] * len(stats_paths)
         )
-        runs["bare_read"] = wrk(base, LUA_GET % ids, "bare-read")
-        runs["progress_lookup"] = wrk(base, LUA_GET % lookups, "progress look-up")
+
+        log("worker RSS: serving the first 1,000 requests (the read mix)")
+        srv.serve_until(1000, mix, max_seconds=120)
+        runs["rss_1k"] = {"served": srv.served, "rss_mb": srv.rss()}
+        log(f"worker RSS after {srv.served:,} requests: {runs['rss_1k']['rss_mb']} MB")
+
+        runs["bare_read"] = srv.wrk("/", bare, "bare-read")
+        runs["progress_lookup"] = srv.wrk("/", lookups, "progress look-up")
+        runs["staff_application_page"] = srv.wrk("/", app_pages, "staff application page")
+        runs["work_queue"] = srv.wrk("/", queue, "work queue")
+        runs["statistics_page"] = srv.wrk("/", stats, "statistics page")
         bodies = ",".join(lua_str(b) for b in intake_bodies(500))
-        runs["bare_insert"] = wrk(base + "/bench/bare-insert/", LUA_POST % (bodies, ""), "bare-insert")
+        runs["bare_insert"] = srv.wrk("/bench/bare-insert/", LUA_POST % (bodies, ""), "bare-insert")
         auth = f'wrk.headers["Authorization"] = "Bearer {data["token"]}"'
-        runs["intake"] = wrk(base + "/api/v1/applications", LUA_POST % (bodies, auth), "intake")
+        runs["intake"] = srv.wrk("/api/v1/applications", LUA_POST % (bodies, auth), "intake")
+
+        for size in ("small", "large"):
+            day = data[f"export_{size}"][0]
+            expected = count_since(day)  # now: the intake runs added applications
+            log(f"CSV export from {day} ({expected:,} rows expected)")
+            runs[f"export_{size}"] = e = srv.export(day, data["leader_cookie"])
+            runs[f"export_{size}"]["expected"] = expected
+            log(
+                f"  {e['rows']:,} rows, {e['bytes'] / 1e6:.1f} MB in {e['seconds']:.1f}s "
+                f"(first byte {e['first_byte_s']}s), worker RSS +{e['rss_growth_mb']} MB, peak {e['peak_rss_mb']} MB"
+            )
+
+        log(f"worker RSS: serving up to {RSS_REQUESTS:,} requests in all (at most {RSS_MAX_S}s more)")
+        srv.serve_until(RSS_REQUESTS, mix, max_seconds=RSS_MAX_S)
+        runs["rss_end"] = {"served": srv.served, "rss_mb": srv.rss()}
+        log(f"worker RSS after {srv.served:,} requests: {runs['rss_end']['rss_mb']} MB")
     finally:
         log("stopping gunicorn")
         stop_server(proc)
     return runs
+
+
+def export_baseline(first_day: str) -> dict[str, float]:
+    """Raw psycopg COPY … TO STDOUT (CSV) of the same rows and columns: the export's baseline."""
+    import psycopg
+
+    sql = (
+        "COPY (SELECT a.number, a.category, a.business_type, a.channel, a.status, a.current_stage, "
+        "a.customer_name, a.address, a.requested_capacity, a.capacity_unit, a.key_project, u.username, "
+        "a.accepted_at, a.completed_at, a.cancelled_at FROM applications_application a "
+        "LEFT JOIN accounts_user u ON u.id = a.customer_manager_id "
+        "WHERE a.accepted_at >= (%s::date)::timestamp AT TIME ZONE 'Asia/Shanghai' ORDER BY a.id) TO STDOUT WITH CSV"
+    )
+    with psycopg.connect(DB_URL) as conn, conn.cursor() as cur:
+        t = time.perf_counter()
+        rows = 0
+        with cur.copy(sql, [first_day]) as copy:
+            for chunk in copy:
+                rows += bytes(chunk).count(b"\n")
+        seconds = time.perf_counter() - t
+    return {"rows": rows, "seconds": seconds}
 
 
 # --- in-process figures ------------------------------------------------------------------------
@@ -390,27 +706,33 @@ def workdays(seconds: float = 2.0) -> dict[str, float]:
     return {"value": value, "baseline": baseline}
 
 
-def extras() -> dict[str, Any]:
-    out: dict[str, Any] = {}
+def script_records(name: str, args: list[str]) -> dict[str, Any]:
+    """Run bench/<name>.py; its ``BENCH_JSON`` lines are the records (kept even when it times out)."""
     env = {**os.environ, "DATABASE_URL": DB_URL, "DJANGO_SETTINGS_MODULE": "sunshine.settings"}
-    for name, args in {
-        "sweep": ["bench/sweep.py", "--applications", str(APPLICATIONS)],
-        "report": ["bench/report.py", "--repeat", "1"],
-    }.items():
-        log(f"running bench/{name}.py (timeout {EXTRAS_TIMEOUT}s)")
-        t = time.perf_counter()
-        try:
-            r = subprocess.run(  # noqa: S603 (our own scripts)
-                [sys.executable, *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=EXTRAS_TIMEOUT
-            )
-            out[name] = {
-                "seconds": round(time.perf_counter() - t, 1),
-                "returncode": r.returncode,
-                "output": (r.stdout + r.stderr)[-4000:],
-            }
-        except subprocess.TimeoutExpired:
-            out[name] = {"seconds": None, "returncode": None, "output": f"timed out after {EXTRAS_TIMEOUT}s"}
-    return out
+    log(f"running bench/{name}.py (timeout {EXTRAS_TIMEOUT}s)")
+    t = time.perf_counter()
+    try:
+        r = subprocess.run(  # noqa: S603 (our own scripts)
+            [sys.executable, f"bench/{name}.py", *args],
+            cwd=ROOT,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=EXTRAS_TIMEOUT,
+        )
+        output, code = r.stdout + r.stderr, r.returncode
+    except subprocess.TimeoutExpired as exc:
+        out = exc.stdout or b""
+        output = (out.decode() if isinstance(out, bytes) else out) + f"\n(timed out after {EXTRAS_TIMEOUT}s)"
+        code = None
+    records = [json.loads(line[len("BENCH_JSON ") :]) for line in output.splitlines() if line.startswith("BENCH_JSON ")]
+    text = "\n".join(line for line in output.splitlines() if not line.startswith("BENCH_JSON "))
+    return {
+        "seconds": round(time.perf_counter() - t, 1),
+        "returncode": code,
+        "records": records,
+        "output": text[-4000:],
+    }
 
 
 # --- report ------------------------------------------------------------------------------------
@@ -418,6 +740,7 @@ def extras() -> dict[str, Any]:
 
 def machine() -> dict[str, Any]:
     model = ""
+    mem_kb = 0
     try:
         for line in Path("/proc/cpuinfo").read_text().splitlines():
             if line.startswith("model name"):
@@ -425,139 +748,220 @@ def machine() -> dict[str, Any]:
                 break
         mem_kb = int(re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1))  # type: ignore[union-attr]
     except OSError:
-        mem_kb = 0
+        pass
     return {
         "cpus": os.cpu_count(),
         "cpu_model": model,
         "memory_gb": round(mem_kb / 1024 / 1024, 1),
         "platform": platform.platform(),
-        "load_average_1_5_15": [round(x, 1) for x in os.getloadavg()],
-        "note": "shared machine: other people were running test suites during the run, numbers are noisy",
     }
 
 
-def figure(value: float, baseline: float | None, target: float | None, unit: str, **extra: Any) -> dict[str, Any]:
-    ratio = value / baseline if baseline else None
-    return {
-        "value": round(value, 1),
-        "baseline": round(baseline, 1) if baseline is not None else None,
-        "ratio": round(ratio, 3) if ratio is not None else None,
-        "target": target,
-        "unit": unit,
-        **extra,
+def load_average() -> list[float]:
+    return [round(x, 2) for x in os.getloadavg()]
+
+
+def http_fig(runs: dict[str, Any], name: str, base: str, target: float | None, **kw: Any) -> dict[str, Any]:
+    r, b = runs[name], runs[base]
+    f = figure(r["rps"], b["rps"], target, "req/s", p99_ms=r["p99_ms"], baseline_p99_ms=b["p99_ms"], **kw)
+    f["requests"], f["non_2xx"], f["baseline_non_2xx"] = r["requests"], r["non_2xx"], b["non_2xx"]
+    f["socket_errors"], f["baseline_socket_errors"] = r["socket_errors"], b["socket_errors"]
+    if r["non_2xx"] or b["non_2xx"]:
+        f["invalid"] = f"{r['non_2xx']} / {b['non_2xx']} non-2xx responses"
+    return f
+
+
+def build_figures(
+    runs: dict[str, Any],
+    trans: dict[str, Any],
+    work: dict[str, Any],
+    export_base: dict[str, float],
+    sweep: dict[str, Any] | None,
+    report: dict[str, Any] | None,
+) -> tuple[dict[str, Any], list[str]]:
+    not_measured: list[str] = []
+    figures: dict[str, Any] = {
+        "progress_lookup": http_fig(runs, "progress_lookup", "bare_read", 0.8),
+        "staff_application_page": http_fig(runs, "staff_application_page", "bare_read", None),
+        "work_queue": http_fig(runs, "work_queue", "bare_read", None),
+        "statistics_page": http_fig(runs, "statistics_page", "bare_read", None),
+        "intake": http_fig(runs, "intake", "bare_insert", 0.4, min_value=300),
+        "transitions": figure(
+            trans["value"], trans["baseline"], 0.5, "transitions/s", count=trans["count"], queries=trans["queries"]
+        ),
+        "workdays": figure(work["value"], work["baseline"], None, "calls/s"),
     }
+    large, small = runs["export_large"], runs["export_small"]
+    f = figure(
+        large["rows"] / large["seconds"] if large["seconds"] else None,
+        export_base["rows"] / export_base["seconds"] if export_base["seconds"] else None,
+        None,
+        "rows/s",
+        rows=large["rows"],
+        seconds=round(large["seconds"], 2),
+        first_byte_s=round(large["first_byte_s"] or 0, 3),
+        megabytes=round(large["bytes"] / 1e6, 1),
+        note="baseline: psycopg COPY (SELECT the same columns) TO STDOUT CSV",
+    )
+    if large["status"] != 200 or large["rows"] != large["expected"]:
+        f["invalid"] = f"HTTP {large['status']}, {large['rows']:,} rows of {large['expected']:,}"
+    figures["csv_export"] = f
+    f = figure(
+        large["peak_rss_mb"],
+        small["peak_rss_mb"],
+        1.1,
+        "MB",
+        better="lower",
+        rows=large["rows"],
+        baseline_rows=small["rows"],
+        rss_growth_mb=large["rss_growth_mb"],
+        baseline_rss_growth_mb=small["rss_growth_mb"],
+        note=f"peak worker RSS while streaming {large['rows']:,} rows vs {small['rows']:,} rows (constant memory: ≈ 1)",
+    )
+    figures["csv_export_memory"] = f
+    first, end = runs["rss_1k"], runs["rss_end"]
+    f = figure(
+        max(end["rss_mb"], default=None),
+        max(first["rss_mb"], default=None),
+        None,
+        "MB",
+        better="lower",
+        requests=end["served"],
+        baseline_requests=first["served"],
+        workers_mb=end["rss_mb"],
+        baseline_workers_mb=first["rss_mb"],
+        note=f"largest worker RSS after {end['served']:,} requests served vs after {first['served']:,}",
+    )
+    if end["served"] < RSS_REQUESTS:
+        f["note"] += f" (only {end['served']:,} of {RSS_REQUESTS:,} requests within BENCH_RSS_MAX_S)"
+    figures["worker_rss"] = f
 
-
-def markdown(result: dict[str, Any]) -> str:
-    lines = [
-        f"# Sunshine benchmark {result['date']}",
-        "",
-        f"Machine: {result['machine']['cpus']} CPUs ({result['machine']['cpu_model']}), "
-        f"{result['machine']['memory_gb']} GB; load average {result['machine']['load_average_at_start']} at the "
-        f"start, {result['machine']['load_average_1_5_15']} at the end; {result['machine']['note']}.",
-        f"Versions: Python {result['versions']['python']}, Django {result['versions']['django']}, "
-        f"PostgreSQL {result['versions']['postgresql']}.",
-        "Configuration: "
-        + ", ".join(f"{k} {v}" for k, v in result["configuration"].items() if not isinstance(v, dict)),
-        "",
-        "| figure | value | baseline | ratio | target | verdict |",
-        "|---|---|---|---|---|---|",
-    ]
-    for name, f in result["figures"].items():
-        unit = f["unit"]
-        verdict = "—"
-        if f.get("invalid"):
-            verdict = f"INVALID: {f['invalid']}"
-        elif f["target"] is not None and f["ratio"] is not None:
-            misses = []
-            if f["ratio"] < f["target"]:
-                misses.append(f"ratio {f['ratio']:.2f} < {f['target']}")
-            if f.get("min_value") is not None and f["value"] < f["min_value"]:
-                misses.append(f"{f['value']:.0f} < {f['min_value']} {unit}")
-            verdict = "MISSED: " + "; ".join(misses) if misses else "met"
-        extra = f" (p99 {f['p99_ms']} ms vs {f['baseline_p99_ms']} ms)" if f.get("p99_ms") is not None else ""
-        base = f"{f['baseline']:,} {unit}" if f["baseline"] is not None else "—"
-        ratio = f"{f['ratio']:.2f}" if f["ratio"] is not None else "—"
-        target = "—" if f["target"] is None else f"≥ {f['target']}"
-        target += f", ≥ {f['min_value']} {unit}" if f.get("min_value") else ""
-        lines.append(f"| {name} | {f['value']:,} {unit}{extra} | {base} | {ratio} | {target} | {verdict} |")
-    lines += ["", "Not measured in this run: " + "; ".join(result["not_measured"]) + "."]
-    return "\n".join(lines) + "\n"
+    if sweep is not None:
+        by_due = {r["due"]: r for r in sweep["records"]}
+        for due in (0, 1000, 10000):
+            r = by_due.get(due)
+            name = f"sweep_{due}_due"
+            if r is None:
+                figures[name] = figure(None, None, None, "s", better="lower", invalid="not measured (see extras)")
+                continue
+            if due == 0:
+                figures[name] = figure(
+                    r["seconds"],
+                    r["raw_selection_s"],
+                    None,
+                    "s",
+                    better="lower",
+                    queries=r["queries"],
+                    note="baseline: the sweep's selection as one raw SQL statement",
+                )
+            else:
+                rate = r["fired"] / r["seconds"] if r["seconds"] and r["fired"] else None
+                figures[name] = figure(
+                    rate,
+                    trans["baseline"],
+                    None,
+                    "rungs/s",
+                    due=due,
+                    fired=r["fired"],
+                    seconds=r["seconds"],
+                    ms_per_rung=r["ms_per_rung"],
+                    queries=r["queries"],
+                    messages=r["messages"],
+                    note="baseline: raw psycopg transactions (UPDATE one row + INSERT one audit row) per second",
+                )
+                if r["fired"] < due:
+                    figures[name]["note"] += f"; only {r['fired']:,} of {due:,} rungs were due"
+    else:
+        not_measured.append("sweep (BENCH_EXTRAS=0)")
+    if report is not None and report["records"]:
+        r = report["records"][-1]
+        figures["half_month_report"] = figure(
+            r["sections_s"],
+            r["raw_count_s"],
+            None,
+            "s",
+            better="lower",
+            queries=r["queries"],
+            files_s=r["files_s"],
+            period=r["period"],
+            note="report sections (best of 1); baseline: a raw COUNT of the period's accepted and completed"
+            " applications",
+        )
+    elif report is not None:
+        figures["half_month_report"] = figure(None, None, None, "s", better="lower", invalid="bench/report.py failed")
+    else:
+        not_measured.append("half-month report (BENCH_EXTRAS=0)")
+    return figures, not_measured
 
 
 def main() -> None:
     if shutil.which("wrk") is None:  # no fallback client: figures from another tool would not compare
         raise SystemExit("make bench needs wrk on PATH (Debian: apt-get install -y wrk)")
+    started = time.time()
+    load_before = load_average()
     ensure_database()
     import django
 
     django.setup()
     from django.db import connection
 
-    started = time.time()
-    load_before = [round(x, 1) for x in os.getloadavg()]
     data = prepare_data()
     runs = http_figures(data)
+    export_base = export_baseline(data["export_large"][0])
+    log(f"CSV baseline (COPY): {export_base['rows']:,} rows in {export_base['seconds']:.2f}s")
     trans = transitions(data["clerk"])
     work = workdays()
-    extra = extras() if EXTRAS else {}
+    sweep = script_records("sweep", ["--applications", "0"]) if EXTRAS else None
+    report = script_records("report", ["--repeat", "1"]) if EXTRAS else None
+    figures, not_measured = build_figures(runs, trans, work, export_base, sweep, report)
 
-    def http_fig(name: str, base: str, target: float, unit: str, **kw: Any) -> dict[str, Any]:
-        r, b = runs[name], runs[base]
-        f = figure(r["rps"], b["rps"], target, unit, p99_ms=r["p99_ms"], baseline_p99_ms=b["p99_ms"], **kw)
-        f["requests"], f["non_2xx"], f["baseline_non_2xx"] = r["requests"], r["non_2xx"], b["non_2xx"]
-        f["socket_errors"], f["baseline_socket_errors"] = r["socket_errors"], b["socket_errors"]
-        if r["non_2xx"] or b["non_2xx"]:
-            f["invalid"] = f"{r['non_2xx']} / {b['non_2xx']} non-2xx responses"
-        return f
-
-    figures = {
-        "progress_lookup": http_fig("progress_lookup", "bare_read", 0.8, "req/s"),
-        "intake": http_fig("intake", "bare_insert", 0.4, "req/s", min_value=300),
-        "transitions": figure(
-            trans["value"], trans["baseline"], 0.5, "transitions/s", count=trans["count"], queries=trans["queries"]
-        ),
-        "workdays": figure(work["value"], work["baseline"], None, "calls/s"),
-    }
-    not_measured = [
-        "staff application page and work queue",
-        "statistics page",
-        "CSV export of 100,000 rows",
-        "worker RSS after 100,000 vs 1,000 requests",
-    ]
-    if not EXTRAS:
-        not_measured += ["sweep with 0/1,000/10,000 due rungs (bench/sweep.py)", "half-month report (bench/report.py)"]
     with connection.cursor() as cur:
         cur.execute("SHOW server_version")
         pg = cur.fetchone()[0]
     import django as dj
+    import gunicorn
     from django.utils import timezone
 
     today = timezone.localdate().isoformat()  # Asia/Shanghai, the application's day
     result = {
         "date": today,
         "figures": figures,
-        "machine": {**machine(), "load_average_at_start": load_before},
-        "versions": {"python": platform.python_version(), "django": dj.get_version(), "postgresql": pg},
+        "machine": {**machine(), "load_average_at_start": load_before, "load_average_at_end": load_average()},
+        "versions": {
+            "python": platform.python_version(),
+            "django": dj.get_version(),
+            "postgresql": pg,
+            "gunicorn": gunicorn.__version__,
+            "wrk": " ".join(subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[:2]),  # noqa: S607
+        },
         "configuration": {
-            "server": f"gunicorn gthread, {WORKERS} workers × {THREADS} threads, CONN_MAX_AGE 600, DEBUG off",
-            "workers": WORKERS,
+            "server": (
+                f"gunicorn {'deploy/gunicorn.conf.py' if GUNICORN_CONF.exists() else 'bench defaults'}, "
+                f"gthread {WORKERS} workers × {THREADS} threads, max_requests off, CONN_MAX_AGE 600, DEBUG off"
+            ),
             "applications": data["applications"],
-            "duration_s": DURATION,
-            "connections": CONNECTIONS,
-            "load_tool": "wrk -t 2 (on the same machine as the server)",
+            "generated_now": data["generated"],
+            "generate_s": data["generate_s"],
+            "generate_jobs": JOBS,
+            "statistics_refresh_s": data["refresh_s"],
+            "wrk": f"-t 2 -c {CONNECTIONS}, {DURATION} s after a 5 s warm-up, on the same machine",
+            "staff_user": f"{MANAGER} (customer manager, {data['manager_open']:,} open applications)",
             "wall_time_s": round(time.time() - started),
         },
-        "extras": extra,
+        "extras": {"sweep": sweep, "report": report},
         "not_measured": not_measured,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{today}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md = markdown(result)
-    for name, e in extra.items():
-        md += f"\n## bench/{name}.py ({e['seconds']} s, exit {e['returncode']})\n\n```\n{e['output'].strip()}\n```\n"
+    for name, e in (("sweep", sweep), ("report", report)):
+        if e is not None:
+            md += (
+                f"\n## bench/{name}.py ({e['seconds']} s, exit {e['returncode']})\n\n```\n{e['output'].strip()}\n```\n"
+            )
     (RESULTS / f"{today}.md").write_text(md, encoding="utf-8")
     print(md)
+    log(f"wrote bench/results/{today}.json and .md in {round(time.time() - started)} s")
 
 
 if __name__ == "__main__":

@@ -11,11 +11,15 @@
    to one minute ago, then times one full sweep (claim, timeline event, outbox rows per
    recipient), and prints a table with the sweep's time, its queries and the plan of the
    selection query (it must use the partial index ``rung_moment_unfired_due``).
+   After each scenario a ``BENCH_JSON {…}`` line carries its figures (and the time of the
+   sweep's selection as one raw SQL statement, the baseline of the empty sweep) for
+   ``bench/run.py``.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
@@ -128,6 +132,26 @@ def main() -> None:
         messages = Message.objects.count() - before
         per = elapsed / len(fired) * 1000 if fired else 0.0
         print(f"{n:>10,} {len(fired):>7,} {elapsed:>9.3f} {per:>8.2f} {counter.n:>8,} {messages:>9,}")
+        # The baseline of an empty sweep: the same selection as one raw SQL statement.
+        with connection.cursor() as cur:
+            t0 = time.perf_counter()
+            cur.execute(
+                "SELECT id FROM supervision_rungmoment WHERE fired_at IS NULL AND due_at <= %s "
+                "ORDER BY due_at, id LIMIT 200",
+                [now],
+            )
+            cur.fetchall()
+            select_s = time.perf_counter() - t0
+        record = {
+            "due": n,
+            "fired": len(fired),
+            "seconds": round(elapsed, 4),
+            "ms_per_rung": round(per, 3),
+            "queries": counter.n,
+            "messages": messages,
+            "raw_selection_s": round(select_s, 5),
+        }
+        print("BENCH_JSON " + json.dumps(record), flush=True)  # read by bench/run.py
         with connection.cursor() as cur:
             cur.execute(
                 "EXPLAIN SELECT id FROM supervision_rungmoment WHERE fired_at IS NULL AND due_at <= %s "
