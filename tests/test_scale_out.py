@@ -1,16 +1,19 @@
 """Scale-out on one PostgreSQL: two gunicorn web processes (deploy/gunicorn.conf.py), two
-``db_worker`` processes and the scheduler, all real processes, as on several machines.
+``db_worker`` processes and the scheduler, all real processes, as on several machines, sharing
+one Redis (REDIS_URL) for their cache.
 
 200 intakes go to both web processes in turn, each with an Idempotency-Key; 40 keys are sent to
 both servers at once on purpose. Nothing is lost or duplicated: one application per key, the
 same number for both copies of a key, every queued notification sent exactly once (one line per
-delivery key in the SMS file both workers append to), each job run once by one worker.
+delivery key in the SMS file both workers append to), each job run once by one worker. The
+public look-up throttle counts one client across both web processes (the shared Redis cache).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -62,10 +65,10 @@ class Processes:
         self.logs = logs
         self.procs: list[tuple[str, subprocess.Popen]] = []
 
-    def start(self, name: str, *args: str, **env: str) -> None:
+    def start(self, name: str, *args: str, program: str = sys.executable, **env: str) -> None:
         log = (self.logs / f"{name}.log").open("w")
         proc = subprocess.Popen(
-            [sys.executable, *args],
+            [program, *args],
             cwd=ROOT,
             env={**self.env, **env},
             stdout=log,
@@ -94,8 +97,13 @@ class Processes:
                 proc.wait(timeout=10)
 
 
+REDIS_SERVER = shutil.which("redis-server")
+LOOKUPS = 3  # public look-ups allowed per client (per window) in this test
+
+
 @pytest.fixture
 def processes(tmp_path):
+    redis_port = _free_port()
     env = {
         **{k: v for k, v in os.environ.items() if not k.startswith(("DB_POOL", "REDIS_URL", "CACHE_URL", "DATABASE_"))},
         "DJANGO_SETTINGS_MODULE": "sunshine.settings",
@@ -107,9 +115,14 @@ def processes(tmp_path):
         "WEB_WORKERS": "1",
         "WEB_THREADS": "4",
         "WEB_ACCESS_LOG": "",
+        "REDIS_URL": f"redis://127.0.0.1:{redis_port}/0",
+        "SUNSHINE_PUBLIC_LOOKUPS": str(LOOKUPS),
     }
     procs = Processes(env, tmp_path)
     try:
+        if REDIS_SERVER:
+            redis = ["--port", str(redis_port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
+            procs.start("redis", *redis, program=REDIS_SERVER)
         yield procs
     finally:
         procs.stop()
@@ -124,6 +137,8 @@ def test_two_web_and_two_worker_processes_lose_and_duplicate_nothing(personas, p
             "scale-out means several processes on several machines sharing PostgreSQL (jobs claimed with "
             "SKIP LOCKED); SQLite serves one machine. Run with DATABASE_URL=postgres://…"
         )
+    if not REDIS_SERVER:
+        pytest.skip("redis-server not found: `apt-get install redis-server` (.ci/run installs it)")
     started = time.monotonic()
     token = ApiClient(personas["clerk"]).headers["HTTP_AUTHORIZATION"]  # committed: the servers see it
     ports = [_free_port(), _free_port()]
@@ -212,6 +227,11 @@ def test_two_web_and_two_worker_processes_lose_and_duplicate_nothing(personas, p
     # Every job of any kind (the scheduler's periodic ones too) ran at most once and did not fail.
     assert not DBTaskResult.objects.exclude(status="SUCCESSFUL").exists()
     assert all(len(w) == 1 for w in DBTaskResult.objects.values_list("worker_ids", flat=True))
+    # One client's public look-ups are counted across both web processes (Redis), not per process.
+    lookup = "/api/v1/public/applications/" + apps[0] + "?phone_tail=9999"  # no phone of the test ends so
+    codes = [_request(bases[i % 2] + lookup)[0] for i in range(LOOKUPS + 1)]
+    assert codes == [404] * LOOKUPS + [429]
+    assert _request(bases[0] + lookup)[0] == 429
     # The one scheduler holds the lease.
     assert Lease.objects.filter(name="scheduler").count() == 1
     assert time.monotonic() - started < 90
