@@ -1,6 +1,7 @@
 """Scale-out on one PostgreSQL: two gunicorn web processes (deploy/gunicorn.conf.py), two
 ``db_worker`` processes and the scheduler, all real processes, as on several machines, sharing
-one Redis (REDIS_URL) for their cache.
+one Redis (REDIS_URL) for their cache. One web process uses the psycopg pool (DB_POOL_MAX), the
+other persistent connections.
 
 200 intakes go to both web processes in turn, each with an Idempotency-Key; 40 keys are sent to
 both servers at once on purpose. Nothing is lost or duplicated: one application per key, the
@@ -143,8 +144,10 @@ def test_two_web_and_two_worker_processes_lose_and_duplicate_nothing(personas, p
     token = ApiClient(personas["clerk"]).headers["HTTP_AUTHORIZATION"]  # committed: the servers see it
     ports = [_free_port(), _free_port()]
     conf = str(ROOT / "deploy" / "gunicorn.conf.py")
-    for i, port in enumerate(ports, 1):
-        processes.start(f"web{i}", "-m", "gunicorn", "-c", conf, WEB_BIND=f"127.0.0.1:{port}")
+    # The two ways of keeping connections: web1 borrows from a psycopg pool smaller than its
+    # thread count (threads wait for a connection), web2 keeps one persistent connection per thread.
+    processes.start("web1", "-m", "gunicorn", "-c", conf, WEB_BIND=f"127.0.0.1:{ports[0]}", DB_POOL_MAX="2")
+    processes.start("web2", "-m", "gunicorn", "-c", conf, WEB_BIND=f"127.0.0.1:{ports[1]}")
     for i in (1, 2):
         worker = ["manage.py", "db_worker", "--queue-name", "*", "--interval", "0.2", "--no-reload"]
         processes.start(f"worker{i}", *worker, "--no-startup-delay", "--worker-id", f"worker-{i}")
