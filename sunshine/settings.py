@@ -78,6 +78,9 @@ INSTALLED_APPS = [
     "django_htmx",
     "axes",
     "django_tasks",
+    # before django_tasks_db, so that its db_worker command, which outlives a database outage, is
+    # the one manage.py runs (sunshine/jobs/management/commands/db_worker.py)
+    "sunshine.jobs",
     "django_tasks_db",
     # domain apps (own models and rules)
     "sunshine.accounts",
@@ -87,7 +90,6 @@ INSTALLED_APPS = [
     "sunshine.documents",
     "sunshine.directory",
     "sunshine.metrics",
-    "sunshine.jobs",
     "sunshine.notifications",
     "sunshine.supervision",
     "sunshine.feedback",

@@ -72,7 +72,7 @@ pytestmark = [
     pytest.mark.timeout(300),
 ]
 
-REQUESTS = int(os.environ.get("FAULTS_REQUESTS", "150"))
+REQUESTS = int(os.environ.get("FAULTS_REQUESTS", "120"))
 CLIENT_THREADS = 8
 CLIENT_TIMEOUT = 60  # seconds one HTTP attempt may take before it counts as a hang
 MAX_ATTEMPTS = 12
@@ -123,12 +123,21 @@ class PrivatePostgres:
 
     def init_and_start(self) -> None:
         self.run("initdb", "-D", str(self.data), "-U", "postgres", "-A", "trust", "-E", "UTF8", "--no-locale", "-N")
-        options = (
+        self.options = (
             f"-p {self.port} -k {self.sock} -c listen_addresses=127.0.0.1 -c max_connections=60 "
             # A process crash, not a machine crash, is what we inject: the kernel keeps the WAL.
             "-c fsync=off -c full_page_writes=off"
         )
-        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", options, "start")
+        self.start()
+
+    def start(self) -> None:
+        self.run("pg_ctl", "-D", str(self.data), "-l", str(self.log), "-w", "-t", "60", "-o", self.options, "start")
+
+    def down_for(self, seconds: float) -> None:
+        """Stop (fast), stay down ``seconds``, start again."""
+        self.run("pg_ctl", "-D", str(self.data), "-m", "fast", "-w", "-t", "60", "stop")
+        time.sleep(seconds)
+        self.start()
 
     def restart(self, mode: str) -> float:
         """``pg_ctl restart -m fast|immediate``; returns how long it took (the outage)."""
@@ -612,8 +621,8 @@ def test_a_worker_killed_mid_delivery_resumes_without_loss_or_duplicate(site: Si
     # Work of its own (the test above leaves more): each intake queues an SMS to the customer
     # and an inbox message to the customer manager.
     with ThreadPoolExecutor(4) as pool:
-        made = list(pool.map(lambda i: call(s, "POST", "/api/v1/applications", intake(15_000 + i))[0], range(10)))
-    assert made == [201] * 10
+        made = list(pool.map(lambda i: call(s, "POST", "/api/v1/applications", intake(15_000 + i))[0], range(6)))
+    assert made == [201] * 6
     gateway = Gateway(hold_at=5)
     worker_env = {
         "SMS_BACKEND": "http",
@@ -660,7 +669,24 @@ def test_a_worker_killed_mid_delivery_resumes_without_loss_or_duplicate(site: Si
                 break
             time.sleep(0.5)
         assert second.poll() is None, s.log_tail("worker-b")
+        # The second worker outlives a database outage (2 s down): it waits, reconnects and
+        # delivers what is queued after it (django-tasks-db's own worker exits there).
+        s.pg.down_for(2)
+        load = Load(s)
+        after = [load.one(16_000 + i, str(uuid.uuid4())) for i in range(3)]
+        assert all(o.number for o in after), after
+        while time.monotonic() < deadline and second.poll() is None:
+            with s.pg.connect() as conn:
+                waiting = conn.execute("SELECT count(*) FROM notifications_message WHERE status <> 'sent'").fetchone()[
+                    0
+                ]
+            if waiting == 0:
+                break
+            time.sleep(0.5)
+        assert second.poll() is None, s.log_tail("worker-b")
+        assert "database unavailable" in s.log_tail("worker-b", 100_000)
         stop_process(second, signal.SIGTERM)
+        assert second.returncode == 0, s.log_tail("worker-b")
     finally:
         gateway.close()
     elapsed = time.monotonic() - t0
@@ -683,6 +709,7 @@ def test_a_worker_killed_mid_delivery_resumes_without_loss_or_duplicate(site: Si
         "messages": messages,
         "sms": len(sms),
         "workers_killed": 1,
+        "worker_outlived_database_down_seconds": 2,
         "gateway_requests": len(gateway.requests),
         "redelivered_same_key": sum(n - 1 for n in per_key.values()),
         "sms_accepted_by_gateway": len(gateway.delivered),
