@@ -269,7 +269,9 @@ apps_router = Router(tags=["applications"])
 def _intake_response(result: services.IntakeResult) -> Status:
     """A replay (same Idempotency-Key, same body) answers like the original: ``201`` with the
     same application, so a client retrying after a lost response sees what it would have seen."""
-    app = Application.objects.select_related("customer", "customer_manager", "process").get(pk=result.application.pk)
+    app = result.application  # a new one comes with its customer, manager and process attached
+    if result.replayed:
+        app = Application.objects.select_related("customer", "customer_manager", "process").get(pk=app.pk)
     return Status(201, selectors.application_detail(app))
 
 
