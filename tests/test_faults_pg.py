@@ -526,7 +526,13 @@ def test_intakes_while_postgresql_restarts_are_neither_lost_nor_duplicated(site:
     SUMMARY["db_restart"] = {
         "requests": REQUESTS,
         "client_threads": CLIENT_THREADS,
-        "server": "gunicorn, 2 gthread workers × 4 threads, CONN_MAX_AGE=600, CONN_HEALTH_CHECKS",
+        "server": "gunicorn, 2 gthread workers × 4 threads, "
+        + (
+            f"psycopg pool of {os.environ['DB_POOL_MAX']} per process"
+            if int(os.environ.get("DB_POOL_MAX", "0") or 0) > 0
+            else "CONN_MAX_AGE=600"
+        )
+        + ", CONN_HEALTH_CHECKS",
         "faults_injected": len(faults),
         "faults": faults,
         "http_attempts": sum(len(o.answers) for o in outcomes),
