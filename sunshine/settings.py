@@ -62,6 +62,12 @@ if not SECRET_KEY:
         key_file.write_text(secrets.token_urlsafe(50))
     SECRET_KEY = key_file.read_text().strip()
 
+# Encryption at rest of customers' ID numbers and phones (sunshine/pii/crypto.py,
+# docs/security.md): "id:base64key,..." (first encrypts, all decrypt) and the blind-index key.
+# Unset: derived from SECRET_KEY, for a trial only (check --deploy warns).
+SUNSHINE_PII_KEYS = env("SUNSHINE_PII_KEYS")
+SUNSHINE_PII_INDEX_KEY = env("SUNSHINE_PII_INDEX_KEY")
+
 if PRODUCTION and not env("ALLOWED_HOSTS").strip():
     raise ImproperlyConfigured("ALLOWED_HOSTS must name the site's host names when SUNSHINE_ENV=production")
 ALLOWED_HOSTS = [h.strip() for h in env("ALLOWED_HOSTS", "127.0.0.1,localhost,testserver").split(",") if h.strip()]
@@ -95,6 +101,7 @@ INSTALLED_APPS = [
     "sunshine.feedback",
     "sunshine.evaluation",
     "sunshine.reports",
+    "sunshine.pii",
     # delivery apps (own no models; call the domain)
     "sunshine.api",
     "sunshine.workbench.desk",

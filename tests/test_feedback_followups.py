@@ -17,6 +17,7 @@ from sunshine.applications.validation import ValidationFailed
 from sunshine.feedback import selectors, services
 from sunshine.feedback.models import FollowUp, FollowUpAttempt, SupervisionCase
 from sunshine.feedback.services import Answers
+from sunshine.pii.crypto import phone_index
 from tests.conftest import make_user
 from tests.test_services import at, new_app
 
@@ -224,7 +225,7 @@ def test_clerk_customer_and_auditors_are_notified_once(personas):
         for m in Message.objects.filter(template__in=["followup_assigned", "followup_coming"])
     ) == [
         ("followup_assigned", "inbox", f"user:{personas['clerk'].pk}"),
-        ("followup_coming", "sms", "phone:13800138000"),
+        ("followup_coming", "sms", f"phone:{phone_index('13800138000')}"),
     ]
     assert (
         Message.objects.get(template="followup_assigned").body

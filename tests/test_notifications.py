@@ -17,6 +17,7 @@ from sunshine.jobs.runner import run_ready
 from sunshine.notifications import sms
 from sunshine.notifications.models import Message, MessageStatus, Template
 from sunshine.notifications.services import notify_customer, notify_staff
+from sunshine.pii.crypto import phone_index
 from tests.conftest import intake_body
 
 pytestmark = pytest.mark.django_db
@@ -65,7 +66,7 @@ def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
         (
             "accepted",
             "sms",
-            "phone:13800138000",
+            f"phone:{phone_index('13800138000')}",
             "【阳光业扩】张三您好，您的用电申请已受理，申请编号YK2611020000018。客户经理李爱（电话0351-1111111）为您服务。"
             "承诺时限：业务受理1、现场勘查2、装表接电2，合计5个工作日。进度查询或投诉请致电0351-12398。",
         ),
@@ -86,20 +87,20 @@ def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
         (
             "stage_completed",
             "sms",
-            "phone:13800138000",
+            f"phone:{phone_index('13800138000')}",
             "【阳光业扩】您的申请YK2611020000018已完成“现场勘查”环节，下一环节：装表接电，预计2026年11月5日前完成。",
         ),
         (
             "paused",
             "sms",
-            "phone:13800138000",
+            f"phone:{phone_index('13800138000')}",
             "【阳光业扩】您的申请YK2611020000018已暂停办理，原因：客户要求暂缓，待装修完成。"
             "如认为暂停原因不在您，可在进度查询页面提出申诉或致电0351-12398。",
         ),
         (
             "resumed",
             "sms",
-            "phone:13800138000",
+            f"phone:{phone_index('13800138000')}",
             "【阳光业扩】您的申请YK2611020000018已恢复办理（装表接电），本环节办结期限2026年11月9日。",
         ),
         (
@@ -111,7 +112,7 @@ def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
         (
             "connected",
             "sms",
-            "phone:13800138000",
+            f"phone:{phone_index('13800138000')}",
             "【阳光业扩】您的申请YK2611020000018已完成装表接电，正式通电。感谢您的信任，近期我们将回访，"
             "请对我们的服务作出评价。监督电话0351-12398。",
         ),
@@ -125,7 +126,7 @@ def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
         (
             "followup_coming",
             "sms",
-            "phone:13800138000",
+            f"phone:{phone_index('13800138000')}",
             "【阳光业扩】您的申请YK2611020000018已办结，近期我们将致电回访，请留意接听。监督电话0351-12398。",
         ),
     ]
@@ -231,7 +232,7 @@ def test_a_failed_design_review_tells_the_customer_every_defect_once(personas, d
         (
             "defects",
             "sms",
-            "phone:13800138000",
+            f"phone:{phone_index('13800138000')}",
             "【阳光业扩】您的申请YK2611020000018在“设计文件审查”中发现以下问题，现一次性告知："
             "1. 配电室未设置挡鼠板；2. 电缆沟排水坡度不足。整改完成后请联系客户经理李爱（电话0351-1111111）。",
         )

@@ -6,6 +6,7 @@ from django.contrib import admin
 from django.http import HttpRequest
 
 from sunshine.applications.models import Application, Customer, Event
+from sunshine.pii.masking import mask_id, mask_phone
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -42,12 +43,29 @@ class ApplicationAdmin(ReadOnlyAdmin):
         "accepted_at",
     )
     list_filter = ("status", "category", "channel", "key_project")
-    search_fields = ("number", "customer_name", "contact_phone")
+    search_fields = ("number", "customer_name")
+    # The phone is shown masked (and cannot be searched here: it is encrypted; the desk searches it).
+    exclude = ("contact_phone", "contact_phone_index")
+    readonly_fields = ("masked_phone",)
     inlines = [EventInline]
     list_select_related = ("customer_manager",)
+
+    @admin.display(description="phone")
+    def masked_phone(self, obj: Application) -> str:
+        return mask_phone(obj.contact_phone)
 
 
 @admin.register(Customer)
 class CustomerAdmin(ReadOnlyAdmin):
-    list_display = ("name", "id_type", "phone")
+    list_display = ("name", "id_type", "masked_id", "masked_phone")
+    exclude = ("id_number", "id_number_index", "phone")
+    readonly_fields = ("masked_id", "masked_phone")
     search_fields = ("name",)
+
+    @admin.display(description="ID number")
+    def masked_id(self, obj: Customer) -> str:
+        return mask_id(obj.id_number)
+
+    @admin.display(description="phone")
+    def masked_phone(self, obj: Customer) -> str:
+        return mask_phone(obj.phone)

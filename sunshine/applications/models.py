@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from sunshine.accounts.models import ServiceArea
+from sunshine.pii.fields import BlindIndexField, EncryptedCharField
 from sunshine.processes.models import Category, Owner, ProcessTemplate, StageTemplate
 
 
@@ -69,13 +70,17 @@ class PauseReason(models.TextChoices):
 
 class Customer(models.Model):
     id_type = models.CharField(_("ID type"), max_length=12, choices=IdType.choices)
-    id_number = models.CharField(_("ID number"), max_length=18)
+    # Encrypted at rest (sunshine.pii); found through id_number_index, never by value.
+    id_number = EncryptedCharField(_("ID number"), max_length=18)
+    id_number_index = BlindIndexField(source="id_number", kind="id")
     name = models.CharField(_("name"), max_length=100)
-    phone = models.CharField(_("phone"), max_length=11)
+    phone = EncryptedCharField(_("phone"), max_length=11)
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["id_type", "id_number"], name="customer_identity_unique")]
+        constraints = [
+            models.UniqueConstraint(fields=["id_type", "id_number_index"], name="customer_identity_index_unique")
+        ]
         verbose_name = _("customer")
         verbose_name_plural = _("customers")
 
@@ -94,7 +99,9 @@ class Application(models.Model):
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="applications")
     # The name and phone given with this application (what notices and the look-up use).
     customer_name = models.CharField(_("customer name"), max_length=100)
-    contact_phone = models.CharField(_("phone"), max_length=11)
+    contact_phone = EncryptedCharField(_("phone"), max_length=11)
+    # Serves the desk's search by phone (sunshine.pii blind index).
+    contact_phone_index = BlindIndexField(source="contact_phone", kind="phone")
     address = models.CharField(_("address"), max_length=200)
     area = models.ForeignKey(ServiceArea, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     requested_capacity = models.DecimalField(_("requested capacity"), max_digits=10, decimal_places=2)
@@ -122,6 +129,8 @@ class Application(models.Model):
             models.Index(fields=["customer", "status"], name="app_customer_status"),
             # serves the reports: applications completed in a period
             models.Index(fields=["completed_at"], name="app_completed_at"),
+            # serves the desk's search by phone
+            models.Index(fields=["contact_phone_index"], name="app_contact_phone_index"),
         ]
         verbose_name = _("application")
         verbose_name_plural = _("applications")
@@ -253,7 +262,7 @@ class AuditDigest(models.Model):
 class IdempotencyRecord(models.Model):
     """The first answer given to an intake carrying ``Idempotency-Key``, per caller."""
 
-    scope = models.CharField(max_length=150)  # "user:<id>" or "public:<phone>"
+    scope = models.CharField(max_length=150)  # "user:<id>" or "public:<blind index of the phone>"
     key = models.CharField(max_length=200)
     request_hash = models.CharField(max_length=64)
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")

@@ -44,6 +44,7 @@ from sunshine.applications.reactions import record_events
 from sunshine.applications.validation import IntakeData, ValidationFailed
 from sunshine.caching import Recent
 from sunshine.calendar import workdays
+from sunshine.pii.crypto import id_index
 from sunshine.processes.models import Owner, ProcessTemplate, StageTemplate
 from sunshine.processes.selectors import process_in_force
 
@@ -328,10 +329,11 @@ def _intake_once(
     templates: list[StageTemplate] = list(process.stages.all())
     area = match_area(data.address)
     with transaction.atomic():
+        # The ID number is encrypted: the customer is found through its blind index.
         customer, created = Customer.objects.get_or_create(
             id_type=data.id_type,
-            id_number=data.id_number,
-            defaults={"name": data.customer_name, "phone": data.phone},
+            id_number_index=id_index(data.id_number),
+            defaults={"id_number": data.id_number, "name": data.customer_name, "phone": data.phone},
         )
         if not created and (customer.name != data.customer_name or customer.phone != data.phone):
             customer.name, customer.phone = data.customer_name, data.phone

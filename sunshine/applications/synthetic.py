@@ -48,6 +48,7 @@ from sunshine.applications.models import (
     Status,
 )
 from sunshine.calendar import workdays
+from sunshine.pii.crypto import encrypt_many, id_index, phone_index
 from sunshine.processes.models import Category, Owner, ProcessTemplate, StageTemplate
 from sunshine.processes.selectors import process_in_force
 
@@ -913,7 +914,8 @@ class Generator:
 # executemany. Values are what the ORM would store: JSON as json.dumps text, datetimes aware
 # (SQLite: naive UTC text, as Django's SQLite backend writes them).
 
-CUSTOMER_FIELDS = ("id", "id_type", "id_number", "name", "phone", "created_at")
+# ID numbers and phones are written encrypted with their blind indexes (sunshine.pii).
+CUSTOMER_FIELDS = ("id", "id_type", "id_number", "name", "phone", "created_at", "id_number_index")
 APPLICATION_FIELDS = (
     "id",
     "number",
@@ -937,6 +939,7 @@ APPLICATION_FIELDS = (
     "completed_at",
     "cancelled_at",
     "audit_head",
+    "contact_phone_index",
 )
 STAGE_FIELDS = (
     "id",
@@ -1089,12 +1092,13 @@ def _resolve_customers(built: list[Built]) -> list[CustomerRow]:
     for b in built:
         c = by_identity.setdefault((b.customer.id_type, b.customer.id_number), b.customer)
         b.app.customer = b.customer = c
-    # One query per identity type so that the (id_type, id_number) unique index serves it.
+    # One query per identity type so that the (id_type, id_number_index) unique index serves it.
     for id_type in {t for t, _ in by_identity}:
-        numbers = [n for t, n in by_identity if t == id_type]
-        for chunk in _chunks(numbers):
-            for n, pk in Customer.objects.filter(id_type=id_type, id_number__in=chunk).values_list("id_number", "pk"):
-                by_identity[(id_type, n)].id = pk
+        number_of = {id_index(n): n for t, n in by_identity if t == id_type}
+        for chunk in _chunks(list(number_of)):
+            found = Customer.objects.filter(id_type=id_type, id_number_index__in=chunk)
+            for ix, pk in found.values_list("id_number_index", "pk"):
+                by_identity[(id_type, number_of[ix])].id = pk
     return [c for c in by_identity.values() if c.id is None]
 
 
@@ -1156,7 +1160,12 @@ def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE) -> No
         w.write(
             Customer,
             CUSTOMER_FIELDS,
-            [(c.id, c.id_type, c.id_number, c.name, c.phone, created) for c in fresh],
+            [
+                (c.id, c.id_type, id_enc, c.name, phone_enc, created, id_index(c.id_number))
+                for c, id_enc, phone_enc in zip(
+                    fresh, encrypt_many(c.id_number for c in fresh), encrypt_many(c.phone for c in fresh), strict=True
+                )
+            ],
         )
         apps = [b.app for b in built]
         w.write(
@@ -1173,7 +1182,7 @@ def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE) -> No
                     a.current_stage,
                     a.customer.id,
                     a.customer_name,
-                    a.contact_phone,
+                    phone_enc,
                     a.address,
                     a.area_id,
                     a.requested_capacity,
@@ -1186,8 +1195,9 @@ def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE) -> No
                     dt(a.completed_at),
                     dt(a.cancelled_at),
                     chains[a.id][-1][1] if chains[a.id] else "",
+                    phone_index(a.contact_phone),
                 )
-                for a in apps
+                for a, phone_enc in zip(apps, encrypt_many(a.contact_phone for a in apps), strict=True)
             ],
         )
         w.write(

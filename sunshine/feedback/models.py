@@ -11,6 +11,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from sunshine.pii.fields import EncryptedCharField
+
 # --- supervision cases --------------------------------------------------------------------------
 
 
@@ -58,7 +60,7 @@ class SupervisionCase(models.Model):
         "applications.Pause", null=True, blank=True, on_delete=models.PROTECT, related_name="contests"
     )
     reporter_name = models.CharField(_("reporter name"), max_length=100, blank=True)
-    reporter_phone = models.CharField(_("reporter phone"), max_length=20, blank=True)
+    reporter_phone = EncryptedCharField(_("reporter phone"), max_length=20, blank=True)
     opened_at = models.DateTimeField(_("opened at"))
     opened_on = models.DateField(_("opened on"))
     opened_by = models.ForeignKey(
@@ -228,7 +230,7 @@ class Visit(models.Model):
     """A planned or logged visit (走访) to a customer."""
 
     customer_name = models.CharField(_("customer"), max_length=100)
-    contact = models.CharField(_("contact person and phone"), max_length=100, blank=True)
+    contact = EncryptedCharField(_("contact person and phone"), max_length=100, blank=True)
     application = models.ForeignKey(
         "applications.Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="visits"
     )

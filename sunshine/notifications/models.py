@@ -15,6 +15,8 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from sunshine.pii.fields import EncryptedCharField
+
 
 class Audience(models.TextChoices):
     CUSTOMER = "customer", _("customer")
@@ -62,13 +64,13 @@ class Template(models.Model):
 class Message(models.Model):
     key = models.CharField(_("idempotency key"), max_length=200)
     channel = models.CharField(_("channel"), max_length=8, choices=ChannelKind.choices)
-    # Who, for uniqueness: "user:<id>" for staff, "phone:<digits>" for a customer.
+    # Who, for uniqueness: "user:<id>" for staff, "phone:<blind index>" for a customer (sunshine.pii).
     recipient = models.CharField(_("recipient"), max_length=60)
     user = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
     )
-    # Where it goes: the phone number or e-mail address (blank for the inbox).
-    address = models.CharField(_("address"), max_length=254, blank=True)
+    # Where it goes: the phone number or e-mail address (blank for the inbox), encrypted at rest.
+    address = EncryptedCharField(_("address"), max_length=254, blank=True)
     application = models.ForeignKey(
         "applications.Application", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
     )

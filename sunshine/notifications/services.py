@@ -30,6 +30,7 @@ from sunshine.caching import Recent
 from sunshine.notifications.defaults import DEFAULT_TEMPLATES
 from sunshine.notifications.models import ChannelKind, Message, MessageStatus, Template
 from sunshine.notifications.rendering import render
+from sunshine.pii.crypto import phone_index
 
 
 def masked_recipient(message: Message) -> str:
@@ -178,7 +179,7 @@ def notify_customer(application: Application, template: str, context: dict[str, 
     row = Message(
         key=key,
         channel=ChannelKind.SMS,
-        recipient=f"phone:{phone}",
+        recipient=f"phone:{phone_index(phone)}",  # unique per phone, without the phone in clear
         address=phone,
         application=application,
         template=template,

@@ -19,6 +19,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from sunshine.applications.models import Application, Customer, Status
+from sunshine.pii.crypto import id_index
 
 ANON_NAME = "（已匿名）"
 ANON_ADDRESS = "（已匿名）"
@@ -61,7 +62,7 @@ def anonymise(days: int | None = None, batch_size: int = 1000) -> Anonymised:
                     files_done += 1
             Document.objects.filter(application_id__in=app_ids).update(file="", original_name="")
             apps_done += Application.objects.filter(pk__in=app_ids).update(
-                customer_name=ANON_NAME, contact_phone="", address=ANON_ADDRESS
+                customer_name=ANON_NAME, contact_phone="", contact_phone_index="", address=ANON_ADDRESS
             )
             # A customer keeps their identity while any of their applications is within retention.
             still_needed = set(
@@ -73,6 +74,11 @@ def anonymise(days: int | None = None, batch_size: int = 1000) -> Anonymised:
                 customers_done += (
                     Customer.objects.filter(pk=customer_id)
                     .exclude(name=ANON_NAME)
-                    .update(name=ANON_NAME, phone="", id_number=f"X{customer_id:017d}"[-18:])
+                    .update(
+                        name=ANON_NAME,
+                        phone="",
+                        id_number=(placeholder := f"X{customer_id:017d}"[-18:]),
+                        id_number_index=id_index(placeholder),
+                    )
                 )
     return Anonymised(apps_done, customers_done, files_done)

@@ -19,6 +19,7 @@ from sunshine.accounts.services import Throttled, hit_limit
 from sunshine.applications import services, verification
 from sunshine.applications.models import Application, IdempotencyRecord
 from sunshine.applications.validation import ValidationFailed, normalise_phone, validate_intake
+from sunshine.pii.crypto import phone_index
 from sunshine.portal.public.messages import code_error_message, throttled_message
 
 log = logging.getLogger("sunshine.portal")
@@ -98,7 +99,7 @@ def apply_online(raw: dict[str, Any], *, client_ip: str, idempotency_key: str | 
         errors.setdefault("verification_code", []).append(_("Enter the 6-digit code we sent by SMS."))
     if errors or data is None:
         raise ValidationFailed(errors)
-    scope = f"public:{data.phone}"
+    scope = f"public:{phone_index(data.phone)}"  # the phone itself is not stored in clear
     fingerprint = services.request_fingerprint(body)
     if not (idempotency_key and IdempotencyRecord.objects.filter(scope=scope, key=idempotency_key).exists()):
         _check_code(data.phone, code, verification.APPLY, "verification_code")

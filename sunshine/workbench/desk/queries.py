@@ -21,6 +21,7 @@ from sunshine.applications.models import OPEN_STATUSES, Application, IdType, Sta
 from sunshine.applications.services import is_well_formed_number
 from sunshine.applications.validation import CAPACITY_RANGE, normalise_phone
 from sunshine.calendar import workdays
+from sunshine.pii.crypto import id_index, phone_index
 from sunshine.processes.models import Category, Owner, StageTemplate
 
 PAGE_SIZE = 50
@@ -49,7 +50,7 @@ def possible_duplicates(*, id_number: str = "", address: str = "", limit: int = 
     """Open applications of the same identity number or at the same address (1 query)."""
     cond = Q()
     if id_number:
-        cond |= Q(customer__id_number=id_number.strip().upper())
+        cond |= Q(customer__id_number_index=id_index(id_number))
     if address:
         cond |= Q(address=address.strip())
     if not cond:
@@ -167,9 +168,9 @@ def search(qs: QuerySet[Application], text: str) -> QuerySet[Application]:
         return qs.filter(number__startswith=upper) if len(upper) >= 8 else qs.none()
     phone = normalise_phone(text)
     if phone:
-        return qs.filter(contact_phone=phone)
+        return qs.filter(contact_phone_index=phone_index(phone))
     if _ID_RE.match(upper):
-        return qs.filter(customer__id_number=upper)
+        return qs.filter(customer__id_number_index=id_index(upper))
     return qs.filter(customer_name__startswith=text)
 
 
