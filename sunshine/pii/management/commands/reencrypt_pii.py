@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand
 from django.db import connection, transaction
 
-from sunshine.pii.migrate import encrypted_columns, encrypt_table
+from sunshine.pii.migrate import encrypt_table, encrypted_columns
 
 
 class Command(BaseCommand):
