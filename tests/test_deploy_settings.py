@@ -4,6 +4,7 @@ and compressed files, REDIS_URL/DB_POOL_MAX choose the cache, the sessions and t
 
 from __future__ import annotations
 
+import base64
 import json
 import os
 import runpy
@@ -38,6 +39,8 @@ def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
             "DJANGO_SETTINGS_MODULE": "sunshine.settings",
             "SUNSHINE_ENV": "production",
             "SECRET_KEY": secrets.token_urlsafe(60),
+            "SUNSHINE_PII_KEYS": "k1:" + base64.b64encode(secrets.token_bytes(32)).decode(),
+            "SUNSHINE_PII_INDEX_KEY": base64.b64encode(secrets.token_bytes(32)).decode(),
             "ALLOWED_HOSTS": "yk.example.cn",
             "DATABASE_URL": database_url(),
             "SUNSHINE_VAR_DIR": str(tmp_path / "var"),

@@ -284,3 +284,19 @@ def test_the_outbox_migration_names_customers_by_index_and_encrypts_the_address(
     assert tables_holding(PHONE) == {}
     sms.refresh_from_db()
     assert (sms.recipient, sms.address) == (f"phone:{phone_index(PHONE)}", PHONE)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_check_deploy_in_the_production_profile_warns_when_the_pii_keys_are_missing(tmp_path):
+    from tests.test_deploy_settings import manage, production_env
+
+    env = production_env(tmp_path)
+    del env["SUNSHINE_PII_KEYS"], env["SUNSHINE_PII_INDEX_KEY"]
+    done = manage(env, "check", "--deploy", "--fail-level", "WARNING")
+    assert done.returncode == 1
+    assert "(pii.W001) SUNSHINE_PII_KEYS is not set" in done.stderr
+    assert "(pii.W002) SUNSHINE_PII_INDEX_KEY is not set" in done.stderr
+    env["SUNSHINE_PII_KEYS"] = "k1:c2hvcnQ="  # base64 of b"short"
+    done = manage(env, "check")
+    assert done.returncode == 1
+    assert "SUNSHINE_PII_KEYS key 'k1': the key must be 32 bytes (256 bits), got 5" in done.stderr

@@ -178,7 +178,10 @@ def normalise_id(value: str) -> str:
 
 def normalise_phone(value: str) -> str:
     """The digits of a mainland mobile number, without a +86 / 0086 prefix."""
-    digits = "".join(c for c in (value or "") if c.isdigit())
+    value = value or ""
+    if len(value) == 11 and value.isdigit():  # the stored form: no work
+        return value
+    digits = "".join(c for c in value if c.isdigit())
     if len(digits) == 13 and digits.startswith("86"):
         return digits[2:]
     if len(digits) == 15 and digits.startswith("0086"):
@@ -196,8 +199,7 @@ def blind_index(kind: str, value: str) -> str:
     norm = NORMALISERS[kind](value)
     if not norm:
         return ""
-    mac = hmac.new(keyring().index_key, f"{kind}:{norm}".encode(), hashlib.sha256)
-    return mac.hexdigest()[:INDEX_HEX]
+    return hmac.digest(keyring().index_key, f"{kind}:{norm}".encode(), "sha256")[: INDEX_HEX // 2].hex()
 
 
 def id_index(value: str) -> str:
