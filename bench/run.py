@@ -216,6 +216,7 @@ def prepare_data() -> dict[str, Any]:
 
     from sunshine.accounts.models import ApiToken, Role, User, hash_token
     from sunshine.applications.models import Application
+    from sunshine.pii.crypto import decrypt
 
     out: dict[str, Any] = {"generated": 0, "generate_s": None, "refresh_s": None}
     log("migrating")
@@ -250,6 +251,8 @@ def prepare_data() -> dict[str, Any]:
         if len(out["known"]) < 100:
             cur.execute("SELECT number, contact_phone FROM applications_application LIMIT 2000")
             out["known"] = cur.fetchall()
+        # The column holds ciphertext (sunshine.pii): the look-up needs the phone's last digits.
+        out["known"] = [(number, decrypt(phone)) for number, phone in out["known"]]
     clerk = staff(CLERK, Role.CLERK)
     leader = staff(LEADER, Role.LEADER)
     manager = User.objects.filter(username=MANAGER).first() or staff(MANAGER, Role.CUSTOMER_MANAGER)
