@@ -57,9 +57,20 @@ if not SECRET_KEY:
     VAR_DIR.mkdir(parents=True, exist_ok=True)
     key_file = VAR_DIR / "secret_key"
     if not key_file.exists():
+        # Written aside, then linked into place: processes starting together (web, workers,
+        # migrate) all end up with the first key, never half a file or one key each — the
+        # personal-data keys are derived from it in a trial (sunshine/pii/crypto.py).
         import secrets
+        import tempfile
 
-        key_file.write_text(secrets.token_urlsafe(50))
+        with tempfile.NamedTemporaryFile("w", dir=VAR_DIR, prefix=".secret_key.", delete=False) as tmp:
+            tmp.write(secrets.token_urlsafe(50))
+        try:
+            os.link(tmp.name, key_file)
+        except FileExistsError:
+            pass
+        finally:
+            os.unlink(tmp.name)
     SECRET_KEY = key_file.read_text().strip()
 
 # Encryption at rest of customers' ID numbers and phones (sunshine/pii/crypto.py,
