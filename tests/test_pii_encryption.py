@@ -300,3 +300,24 @@ def test_check_deploy_in_the_production_profile_warns_when_the_pii_keys_are_miss
     done = manage(env, "check")
     assert done.returncode == 1
     assert "SUNSHINE_PII_KEYS key 'k1': the key must be 32 bytes (256 bits), got 5" in done.stderr
+
+
+# --- the blind indexes are indexed (PostgreSQL plans) ---------------------------------------------
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN plans are PostgreSQL's")
+def test_the_desk_search_by_phone_or_id_uses_the_blind_index_indexes():
+    from sunshine.workbench.desk import queries
+    from tests.test_explain_pg import indexes_used
+
+    call_command("generate_load", applications=400, seed=11, verbosity=0)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE")
+    app = Application.objects.select_related("customer").order_by("pk")[200]
+    assert app.contact_phone and app.customer.id_number  # generated rows decrypt
+    by_phone = queries.search(Application.objects.all(), app.contact_phone)
+    assert "app_contact_phone_index" in indexes_used(by_phone)
+    assert list(by_phone.values_list("pk", flat=True)) == [app.pk]
+    by_id = queries.search(Application.objects.all(), app.customer.id_number)
+    assert "customer_identity_index_unique" in indexes_used(by_id)
+    assert app.pk in by_id.values_list("pk", flat=True)

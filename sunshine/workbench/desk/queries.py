@@ -46,11 +46,17 @@ def propose_category(id_type: str | None, capacity: Decimal | None) -> str | Non
     return Category.HV_SINGLE
 
 
+def _identity(id_number: str) -> Q:
+    """Customers with this ID number, through its blind index. Both ID types are named so that
+    the (id_type, id_number_index) unique index serves the look-up."""
+    return Q(customer__id_type__in=IdType.values, customer__id_number_index=id_index(id_number))
+
+
 def possible_duplicates(*, id_number: str = "", address: str = "", limit: int = 5) -> list[Application]:
     """Open applications of the same identity number or at the same address (1 query)."""
     cond = Q()
     if id_number:
-        cond |= Q(customer__id_number_index=id_index(id_number))
+        cond |= _identity(id_number)
     if address:
         cond |= Q(address=address.strip())
     if not cond:
@@ -170,7 +176,7 @@ def search(qs: QuerySet[Application], text: str) -> QuerySet[Application]:
     if phone:
         return qs.filter(contact_phone_index=phone_index(phone))
     if _ID_RE.match(upper):
-        return qs.filter(customer__id_number_index=id_index(upper))
+        return qs.filter(_identity(upper))
     return qs.filter(customer_name__startswith=text)
 
 
