@@ -37,6 +37,15 @@ def encrypted_columns() -> list[tuple[str, list[Column]]]:
     return found
 
 
+def flush_deferred(connection: Any) -> None:
+    """Run PostgreSQL's deferred constraint checks now: rows updated in a migration leave
+    trigger events pending, and an ALTER TABLE later in the same transaction (the schema step
+    of the same migration, or the one after it when migrating backwards) would be refused."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+
+
 def _rows(connection: Any, table: str, names: Sequence[str], batch: int):
     qn = connection.ops.quote_name
     last = None

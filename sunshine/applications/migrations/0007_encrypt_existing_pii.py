@@ -8,7 +8,7 @@ idempotency scopes stay keyed by index (they only serve replays of recent reques
 from django.db import migrations
 
 from sunshine.pii import crypto
-from sunshine.pii.migrate import decrypt_table, encrypt_table
+from sunshine.pii.migrate import decrypt_table, encrypt_table, flush_deferred
 
 CUSTOMER = [("id_number", "id_number_index", "id"), ("phone", None, None)]
 APPLICATION = [("contact_phone", "contact_phone_index", "phone")]
@@ -29,12 +29,14 @@ def forward(apps, schema_editor):
     encrypt_table(connection, "applications_customer", CUSTOMER)
     encrypt_table(connection, "applications_application", APPLICATION)
     scope_by_index(connection)
+    flush_deferred(connection)
 
 
 def backward(apps, schema_editor):
     connection = schema_editor.connection
     decrypt_table(connection, "applications_customer", CUSTOMER)
     decrypt_table(connection, "applications_application", APPLICATION)
+    flush_deferred(connection)
 
 
 class Migration(migrations.Migration):

@@ -5,17 +5,19 @@ Reversible: the reverse writes the plaintext back (it needs the keys that encryp
 from django.db import migrations
 
 import sunshine.pii.fields
-from sunshine.pii.migrate import decrypt_table, encrypt_table
+from sunshine.pii.migrate import decrypt_table, encrypt_table, flush_deferred
 
 
 def forward(apps, schema_editor):
     encrypt_table(schema_editor.connection, "feedback_supervisioncase", [("reporter_phone", None, None)])
     encrypt_table(schema_editor.connection, "feedback_visit", [("contact", None, None)])
+    flush_deferred(schema_editor.connection)
 
 
 def backward(apps, schema_editor):
     decrypt_table(schema_editor.connection, "feedback_supervisioncase", [("reporter_phone", None, None)])
     decrypt_table(schema_editor.connection, "feedback_visit", [("contact", None, None)])
+    flush_deferred(schema_editor.connection)
 
 
 class Migration(migrations.Migration):

@@ -7,7 +7,7 @@ from django.db import migrations
 
 import sunshine.pii.fields
 from sunshine.pii import crypto
-from sunshine.pii.migrate import decrypt_table, encrypt_table
+from sunshine.pii.migrate import decrypt_table, encrypt_table, flush_deferred
 
 
 def _recipients(connection, to_index: bool):
@@ -24,11 +24,13 @@ def _recipients(connection, to_index: bool):
 def forward(apps, schema_editor):
     _recipients(schema_editor.connection, to_index=True)
     encrypt_table(schema_editor.connection, "notifications_message", [("address", None, None)])
+    flush_deferred(schema_editor.connection)
 
 
 def backward(apps, schema_editor):
     decrypt_table(schema_editor.connection, "notifications_message", [("address", None, None)])
     _recipients(schema_editor.connection, to_index=False)
+    flush_deferred(schema_editor.connection)
 
 
 class Migration(migrations.Migration):
