@@ -6,6 +6,7 @@ import json
 import random
 from datetime import UTC, datetime
 from io import StringIO
+from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
@@ -54,10 +55,12 @@ def test_the_generator_hash_is_the_audit_hash():
         {"paused_working_days": 3, "flag": True, "ratio": 0.5},
         {"nested": {"a": 1}},  # not plain: goes through audit.event_hash
     ]
-    for data in samples:
-        h, text = _event_hash("ab" * 32, 42, "stage_completed", at, 7, "survey", 2, data)
-        assert h == audit.event_hash("ab" * 32, 42, "stage_completed", at, 7, "survey", 2, data)
-        assert json.loads(text) == data
+    on_the_minute = datetime(2026, 11, 20, 9, 30, tzinfo=ZoneInfo("Asia/Shanghai"))  # no microseconds
+    for when in (at, on_the_minute):
+        for data in samples:
+            h, text = _event_hash("ab" * 32, 42, "stage_completed", when, 7, "survey", 2, data)
+            assert h == audit.event_hash("ab" * 32, 42, "stage_completed", when, 7, "survey", 2, data)
+            assert json.loads(text) == data
 
 
 @pytest.mark.django_db(transaction=True)

@@ -1267,14 +1267,14 @@ def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE) -> No
         )
 
 
-_JSON_SCALARS = (str, int, float, bool, type(None))
+_JSON_SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 def _plain(value: Any) -> bool:
-    if isinstance(value, _JSON_SCALARS):
+    if type(value) in _JSON_SCALARS:
         return True
-    if isinstance(value, list):
-        return all(isinstance(v, _JSON_SCALARS) for v in value)
+    if type(value) is list:
+        return all(type(v) in _JSON_SCALARS for v in value)
     return False
 
 
@@ -1300,7 +1300,8 @@ def _event_hash(
             prev,
             str(application_id),
             type_,
-            at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ"),
+            # audit._stamp (%Y-%m-%dT%H:%M:%S.%fZ), a third of the time of strftime
+            at.astimezone(UTC).replace(tzinfo=None).isoformat(timespec="microseconds") + "Z",
             "" if actor_id is None else str(actor_id),
             stage or "",
             "" if round_ is None else str(round_),
