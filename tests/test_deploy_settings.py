@@ -32,7 +32,9 @@ def production_env(tmp_path: Path, **extra: str) -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("SECURE_", "DB_POOL", "REDIS_URL", "CACHE_URL", "DATABASE_REPLICA", "DEBUG"))
+        if not k.startswith(
+            ("SECURE_", "DB_POOL", "REDIS_URL", "CACHE_URL", "DATABASE_REPLICA", "DEBUG", "DJANGO_ALLOW_ASYNC")
+        )
     }
     env.update(
         {
