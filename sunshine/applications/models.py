@@ -273,3 +273,21 @@ class IdempotencyRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
+
+
+class ManagerLoad(models.Model):
+    """How many open applications each customer manager has.
+
+    Kept by the engine's services in the transaction of every change that opens, closes or moves
+    an application (intake, completion, cancellation, reassignment), so that assigning a new one
+    to the least-loaded manager reads one small row per candidate instead of counting their
+    applications. ``services.recount_manager_loads()`` rebuilds it after loads that bypass the
+    services (generated data)."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="open_load"
+    )
+    open_count = models.IntegerField(default=0)
+
+    def __str__(self) -> str:
+        return f"{self.user_id}: {self.open_count}"

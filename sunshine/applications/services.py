@@ -16,8 +16,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from django.db import IntegrityError, transaction
-from django.db.models import Count, F, OuterRef, Q, Subquery
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Count, F, Q
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -33,6 +33,7 @@ from sunshine.applications.models import (
     Customer,
     Event,
     IdempotencyRecord,
+    ManagerLoad,
     Outcome,
     Pause,
     PauseReason,
@@ -143,21 +144,56 @@ def pick_manager(area: ServiceArea | None) -> User | None:
     serving = Q(serves_all_areas=True)
     if area is not None:
         serving |= Q(pk__in=User.areas.through.objects.filter(servicearea=area).values("user_id"))
-    # One count per candidate, each an index-only range of app_manager_status (manager, status):
-    # the cost grows with the candidates' open applications, not with the table.
-    open_count = (
-        Application.objects.filter(customer_manager=OuterRef("pk"), status__in=OPEN_STATUSES)
-        .order_by()
-        .values("customer_manager")
-        .annotate(n=Count("*"))
-        .values("n")
-    )
+    # The counts are kept in ManagerLoad by the services (one small row per candidate): no count
+    # over the applications per intake.
     return (
         User.objects.filter(serving, role=Role.CUSTOMER_MANAGER, is_active=True, accepts_assignments=True)
-        .annotate(open_count=Coalesce(Subquery(open_count), 0))
+        .annotate(open_count=Coalesce(F("open_load__open_count"), 0))
         .order_by("open_count", "username")
         .first()
     )
+
+
+def _adjust_loads(deltas: dict[int, int]) -> None:
+    """Add ``deltas`` (manager pk -> change) to the managers' open counts: one upsert, rows in pk
+    order (two transactions touching the same managers lock them in the same order)."""
+    rows = sorted((pk, d) for pk, d in deltas.items() if d)
+    if not rows:
+        return
+    table = connection.ops.quote_name(ManagerLoad._meta.db_table)
+    values = ", ".join(["(%s, %s)"] * len(rows))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} AS ml (user_id, open_count) VALUES {values} "  # noqa: S608
+            "ON CONFLICT (user_id) DO UPDATE SET open_count = ml.open_count + excluded.open_count",
+            [v for row in rows for v in row],
+        )
+
+
+def _load_change(app: Application) -> dict[int, int]:
+    """What a change of ``app`` since it was locked does to the managers' open counts."""
+    before_status, before_manager = getattr(app, "_locked_as", (app.status, app.customer_manager_id))
+    deltas: dict[int, int] = {}
+    if before_status in OPEN_STATUSES and before_manager:
+        deltas[before_manager] = deltas.get(before_manager, 0) - 1
+    if app.status in OPEN_STATUSES and app.customer_manager_id:
+        deltas[app.customer_manager_id] = deltas.get(app.customer_manager_id, 0) + 1
+    return deltas
+
+
+def recount_manager_loads() -> int:
+    """Rebuild every manager's open count from the applications (after data loaded without the
+    services); returns the number of managers with open applications."""
+    rows = (
+        Application.objects.filter(status__in=OPEN_STATUSES, customer_manager__isnull=False)
+        .values_list("customer_manager")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    with transaction.atomic():
+        ManagerLoad.objects.all().delete()
+        ManagerLoad.objects.bulk_create([ManagerLoad(user_id=pk, open_count=n) for pk, n in rows])
+    return len(rows)
 
 
 def _start(stage: StageInstance, at: datetime, today: date) -> None:
@@ -212,9 +248,11 @@ def _iso(d: date | None) -> str | None:
 def _lock(number: str) -> Application:
     try:
         # The manager comes along (notifications address them) without locking their row.
-        return Application.objects.select_for_update(of=("self",)).select_related("customer_manager").get(number=number)
+        app = Application.objects.select_for_update(of=("self",)).select_related("customer_manager").get(number=number)
     except Application.DoesNotExist:
         raise NotFound(_("No application with this number."), "application_not_found") from None
+    app._locked_as = (app.status, app.customer_manager_id)  # type: ignore[attr-defined]  # see _load_change
+    return app
 
 
 def _stages(app: Application) -> list[StageInstance]:
@@ -262,6 +300,7 @@ def _save(app: Application, changed: list[StageInstance], events: list[Event]) -
         StageInstance.objects.filter(pk=stage.pk).update(**{f: getattr(stage, f) for f in _STAGE_FIELDS})
     app.save(update_fields=[*_APP_FIELDS, "audit_head"])
     record_events(events, changed, chained=True)
+    _adjust_loads(_load_change(app))  # last: the managers' rows stay locked only until commit
 
 
 # --- intake -------------------------------------------------------------------------------------
@@ -411,6 +450,8 @@ def _intake_once(
         record_events(events, stages, chained=True)
         if key and scope:
             IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=fingerprint, application=app)
+        if manager is not None and app.status in OPEN_STATUSES:
+            _adjust_loads({manager.pk: 1})  # last: the manager's row stays locked only until commit
     return app
 
 

@@ -10,6 +10,7 @@ from django.utils import timezone
 
 from sunshine.accounts.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_areas, ensure_demo_accounts
 from sunshine.accounts.models import Role
+from sunshine.applications import services
 from sunshine.applications.models import Event
 from sunshine.applications.synthetic import FIXED_SCENARIOS, Generator, People, Refs, save_batch
 
@@ -74,6 +75,7 @@ class Command(BaseCommand):
             built = [gen.build(s) for s in scenarios]
             built += [gen.build() for _ in range(missing - len(built))]
             save_batch(built, gen.rng)
+            services.recount_manager_loads()  # generated rows bypass the services that keep the counts
             self.stdout.write(f"Created {missing} demo applications ({existing + missing} in total).")
         elif wanted:
             self.stdout.write(f"Demo applications already present ({existing}); nothing to add.")
