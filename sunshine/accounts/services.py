@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -21,8 +23,20 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+def throttle_key(scope: str, *parts: str) -> str:
+    """The cache key of a throttle counter: ``scope`` (a fixed name such as ``login-fail``), then
+    a keyed hash (HMAC-SHA256 with SECRET_KEY) of ``parts``. What callers pass — a username, an
+    IP address, a phone number — never appears in a cache key: a cache dump names no one, and
+    the key has a fixed length and only characters every cache backend (memcached) accepts,
+    whatever the input."""
+    message = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+    digest = hmac.new(settings.SECRET_KEY.encode(), scope.encode() + b"\x1e" + message, hashlib.sha256)
+    return f"throttle:{scope}:{digest.hexdigest()[:40]}"
+
+
 def hit_limit(key: str, limit: int, window: int) -> None:
-    """Count one attempt under ``key``; raise ``Throttled`` once ``limit`` attempts were made."""
+    """Count one attempt under ``key`` (from ``throttle_key``); raise ``Throttled`` once
+    ``limit`` attempts were made."""
     cache.add(key, 0, window)
     try:
         count = cache.incr(key)
@@ -42,7 +56,7 @@ def issue_token(
 ) -> tuple[str, datetime] | None:
     """Returns (raw token, expiry), or None for bad credentials. Raises Throttled. ``request``
     lets django-axes count the failure against the same lockout as the sign-in page."""
-    key = f"login-fail:{client}:{username.lower()}"
+    key = throttle_key("login-fail", client, username.lower())
     if is_limited(key, settings.SUNSHINE_LOGIN_FAILURES):
         raise Throttled(settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
     user = authenticate(request, username=username, password=password)

@@ -19,7 +19,7 @@ from ninja.security import HttpBearer
 from pydantic import Field
 
 from sunshine.accounts.models import User
-from sunshine.accounts.services import Throttled, hit_limit, issue_token, user_for_token
+from sunshine.accounts.services import Throttled, hit_limit, issue_token, throttle_key, user_for_token
 from sunshine.api import schemas
 from sunshine.api.errors import ApiError, ApiRenderer, default_message, error_response
 from sunshine.applications import access, selectors, services
@@ -445,7 +445,7 @@ public_router = Router(tags=["public"], auth=None)
 def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> dict[str, Any]:
     try:
         hit_limit(
-            f"public-lookup:{client_ip(request)}",
+            throttle_key("public-lookup", client_ip(request)),
             settings.SUNSHINE_PUBLIC_LOOKUPS,
             settings.SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS,
         )

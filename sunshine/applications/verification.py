@@ -52,14 +52,21 @@ def _digest(phone: str, purpose: str, code: str) -> str:
     return hmac.new(key, f"{purpose}:{phone}:{code}".encode(), hashlib.sha256).hexdigest()
 
 
+def _keyed(*parts: str) -> str:
+    """A keyed hash (HMAC-SHA256 with SECRET_KEY): phone numbers are few enough (10^11) that a
+    plain hash of one in a cache key could be reversed by trying them all."""
+    message = "\x1f".join(parts).encode("utf-8", "surrogatepass")
+    return hmac.new(settings.SECRET_KEY.encode(), message, hashlib.sha256).hexdigest()[:32]
+
+
 def _key(phone: str, purpose: str) -> str:
-    # The cache key names a hash of the phone, so a cache dump lists no phone numbers.
-    return "vcode:" + hashlib.sha256(f"{purpose}:{phone}".encode()).hexdigest()[:32]
+    # The cache key names a keyed hash of the phone, so a cache dump lists no phone numbers.
+    return "vcode:" + _keyed("code", purpose, phone)
 
 
 def client_key(ip: str) -> str:
-    """A hash of the client address: what throttles and log lines name instead of the IP."""
-    return hashlib.sha256(f"{settings.SECRET_KEY}:{ip}".encode()).hexdigest()[:12]
+    """A keyed hash of the client address: what throttles and log lines name instead of the IP."""
+    return _keyed("client", ip)[:12]
 
 
 def _count(key: str, window: int) -> int:
@@ -78,7 +85,7 @@ def request_code(phone: str, *, client: str, purpose: str = APPLY) -> Sent:
     if purpose not in PURPOSES:
         raise ValueError(purpose)
     gap = settings.SUNSHINE_CODE_RESEND_SECONDS
-    phone_hash = hashlib.sha256(phone.encode()).hexdigest()[:32]
+    phone_hash = _keyed("phone", phone)
     ckey = client_key(client)
     if _count(f"vcode-client:{ckey}", 3600) > settings.SUNSHINE_CODES_PER_CLIENT_HOUR:
         log.warning("verification codes throttled for client %s", ckey)

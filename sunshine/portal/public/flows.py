@@ -15,7 +15,7 @@ from typing import Any
 from django.conf import settings
 from django.utils.translation import gettext as _
 
-from sunshine.accounts.services import Throttled, hit_limit
+from sunshine.accounts.services import Throttled, hit_limit, throttle_key
 from sunshine.applications import services, verification
 from sunshine.applications.models import Application, IdempotencyRecord
 from sunshine.applications.validation import ValidationFailed, normalise_phone, validate_intake
@@ -61,9 +61,7 @@ def send_code(phone_raw: str, *, client_ip: str, purpose: str, field: str = "pho
 
 def _submission(client_ip: str) -> None:
     try:
-        hit_limit(
-            f"public-submit:{verification.client_key(client_ip)}", settings.SUNSHINE_PUBLIC_SUBMISSIONS_PER_HOUR, 3600
-        )
+        hit_limit(throttle_key("public-submit", client_ip), settings.SUNSHINE_PUBLIC_SUBMISSIONS_PER_HOUR, 3600)
     except Throttled as exc:
         log.warning("public submissions throttled for client %s", verification.client_key(client_ip))
         raise Refused(throttled_message(), exc.retry_after) from None
@@ -117,7 +115,7 @@ def lookup(number: str, phone_tail: str, *, client_ip: str) -> Application | Non
     number = (number or "").strip().upper()[:40].replace("\x00", "")
     try:
         hit_limit(
-            f"public-lookup:{client_ip}",
+            throttle_key("public-lookup", client_ip),
             settings.SUNSHINE_PUBLIC_LOOKUPS,
             settings.SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS,
         )
