@@ -94,6 +94,8 @@ INSTALLED_APPS = [
     "ninja",
     "django_htmx",
     "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
     "django_tasks",
     # before django_tasks_db, so that its db_worker command, which outlives a database outage, is
     # the one manage.py runs (sunshine/jobs/management/commands/db_worker.py)
@@ -139,6 +141,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # a role that must use two-step sign-in: nothing but the enrolment page until enrolled
+    "sunshine.workbench.desk.middleware.TotpEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "csp.middleware.CSPMiddleware",
@@ -333,6 +337,24 @@ AXES_RESET_ON_SUCCESS = True
 # Sign-in audit: every successful sign-in (AccessLog) and every failure (AccessFailureLog), in the admin.
 AXES_ENABLE_ACCESS_FAILURE_LOG = True
 AXES_LOCKOUT_CALLABLE = "sunshine.accounts.lockout.lockout_response"
+
+# --- optional TOTP second step for staff (sunshine/accounts/totp.py) ---------------------------
+# Roles whose members must enrol an authenticator app, comma-separated role codes, e.g.
+# "admin,leader" (default: none; anyone may still enrol).
+SUNSHINE_TOTP_REQUIRED_ROLES = [r.strip() for r in env("SUNSHINE_TOTP_REQUIRED_ROLES", "").split(",") if r.strip()]
+_unknown_roles = set(SUNSHINE_TOTP_REQUIRED_ROLES) - {
+    "admin",
+    "clerk",
+    "customer_manager",
+    "engineer",
+    "leader",
+    "auditor",
+}
+if _unknown_roles:
+    raise ImproperlyConfigured(f"SUNSHINE_TOTP_REQUIRED_ROLES: unknown roles {sorted(_unknown_roles)}")
+OTP_TOTP_ISSUER = env("SUNSHINE_TOTP_ISSUER", "阳光业扩")
+# Wrong codes count in django-axes' lockout with wrong passwords; no second back-off rule.
+OTP_TOTP_THROTTLE_FACTOR = 0
 
 # --- background jobs (django-tasks with the database backend) -------------------------------
 TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}

@@ -48,8 +48,9 @@ def keep_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
-# persona -> requests sent, and persona -> operations run (filled as the tests run).
+# persona -> requests sent, failed checks, and operations run (filled as the tests run).
 SENT: Counter[str] = Counter()
+FAILED: Counter[str] = Counter()
 OPERATIONS: dict[str, set[str]] = {}
 
 
@@ -62,7 +63,12 @@ def fuzz_summary(request):
     from django.conf import settings as django_settings
 
     summary = {
-        persona: {"operations": len(OPERATIONS[persona]), "requests": SENT[persona], "max_examples": MAX_EXAMPLES}
+        persona: {
+            "operations": len(OPERATIONS[persona]),
+            "requests": SENT[persona],
+            "failed": FAILED[persona],
+            "max_examples": MAX_EXAMPLES,
+        }
         for persona in sorted(SENT)
     }
     path = django_settings.VAR_DIR / "fuzz-summary.json"
@@ -73,7 +79,8 @@ def fuzz_summary(request):
         for persona, row in summary.items():
             print(
                 f"\nfuzz {persona}: {row['requests']} requests over {row['operations']} operations "
-                f"(max_examples={MAX_EXAMPLES}), none a 500, every error in the contract's body"
+                f"(max_examples={MAX_EXAMPLES}), {row['failed']} failed (a 500, or an error body "
+                "not in the contract's shape)"
             )
 
 
@@ -115,7 +122,11 @@ def _run(case, persona: str, token: str | None) -> None:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
     SENT[persona] += 1
     OPERATIONS.setdefault(persona, set()).add(f"{case.operation.method.upper()} {case.operation.path}")
-    case.call_and_validate(checks=[not_a_server_error, error_body_follows_the_contract])
+    try:
+        case.call_and_validate(checks=[not_a_server_error, error_body_follows_the_contract])
+    except Exception:
+        FAILED[persona] += 1
+        raise
 
 
 FUZZ = settings(

@@ -126,3 +126,12 @@ def test_the_inbox_api_refuses_bad_input_and_strangers(personas, api_as):
     assert r.status_code == 422 and r.json()["code"] == "validation_error"
     r = api_as("alice").post("/api/v1/inbox/read", {"ids": ["x"]})
     assert r.status_code == 422
+
+
+def test_ids_beyond_a_database_key_are_invalid_input_not_a_server_error(personas, api_as):
+    """Found by the fuzz test: an id past 2^63 made the database driver fail (500)."""
+    r = api_as("alice").post("/api/v1/inbox/read", {"ids": [-1682, 1762, -887937582410226466816]})
+    assert r.status_code == 422
+    body = r.json()
+    assert body["code"] == "validation_error"
+    assert set(body["fields"]) == {"ids.0", "ids.2"}

@@ -23,6 +23,16 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+class SecondStep(Exception):
+    """The password was right but the code is missing (``otp_required``), wrong
+    (``invalid_otp``), or the role requires a code and the user has not enrolled
+    (``otp_enrolment_required``)."""
+
+    def __init__(self, code: str) -> None:
+        super().__init__(code)
+        self.code = code
+
+
 def throttle_key(scope: str, *parts: str) -> str:
     """The cache key of a throttle counter: ``scope`` (a fixed name such as ``login-fail``), then
     a keyed hash (HMAC-SHA256 with SECRET_KEY) of ``parts``. What callers pass — a username, an
@@ -52,10 +62,12 @@ def is_limited(key: str, limit: int) -> bool:
 
 
 def issue_token(
-    username: str, password: str, client: str, request: HttpRequest | None = None
+    username: str, password: str, client: str, request: HttpRequest | None = None, otp: str | None = None
 ) -> tuple[str, datetime] | None:
-    """Returns (raw token, expiry), or None for bad credentials. Raises Throttled. ``request``
-    lets django-axes count the failure against the same lockout as the sign-in page."""
+    """Returns (raw token, expiry), or None for bad credentials. Raises Throttled, and
+    SecondStep when the user enrolled a TOTP device and ``otp`` is not its current code (a
+    wrong code counts as a failed sign-in, here and in django-axes). ``request`` lets
+    django-axes count the failure against the same lockout as the sign-in page."""
     key = throttle_key("login-fail", client, username.lower())
     if is_limited(key, settings.SUNSHINE_LOGIN_FAILURES):
         raise Throttled(settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
@@ -63,6 +75,20 @@ def issue_token(
     if user is None or not user.is_active:
         hit_limit(key, settings.SUNSHINE_LOGIN_FAILURES, settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
         return None
+    from sunshine.accounts import totp
+
+    if totp.must_enrol(user):
+        raise SecondStep("otp_enrolment_required")
+    if totp.needs_code(user):
+        if not otp:
+            raise SecondStep("otp_required")
+        if not totp.verify(user, otp):
+            hit_limit(key, settings.SUNSHINE_LOGIN_FAILURES, settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
+            if request is not None:
+                from django.contrib.auth.signals import user_login_failed
+
+                user_login_failed.send(sender=__name__, credentials={"username": username}, request=request)
+            raise SecondStep("invalid_otp")
     cache.delete(key)
     if request is not None:
         # A successful sign-in clears the django-axes failures too, as the sign-in page does.

@@ -18,8 +18,9 @@ from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import HttpBearer
 from pydantic import Field
 
+from sunshine.accounts import totp
 from sunshine.accounts.models import User
-from sunshine.accounts.services import Throttled, hit_limit, issue_token, throttle_key, user_for_token
+from sunshine.accounts.services import SecondStep, Throttled, hit_limit, issue_token, throttle_key, user_for_token
 from sunshine.api import schemas
 from sunshine.api.errors import ApiError, ApiRenderer, default_message, error_response
 from sunshine.applications import access, selectors, services
@@ -47,7 +48,7 @@ class BearerAuth(HttpBearer):
 def session_auth(request: HttpRequest) -> User | None:
     """Staff signed in to the workbench may call the API from its pages (CSRF-checked)."""
     user = getattr(request, "user", None)
-    if user is not None and access.is_staff_user(user):
+    if user is not None and access.is_staff_user(user) and not totp.must_enrol(user):
         from django.middleware.csrf import CsrfViewMiddleware
 
         if request.method not in ("GET", "HEAD", "OPTIONS"):
@@ -237,6 +238,15 @@ def body_doc(schema: type[Schema]) -> dict[str, Any]:
 auth_router = Router(tags=["auth"])
 
 
+_SECOND_STEP = {
+    "otp_required": lambda: _("This account uses two-step sign-in: send the 6-digit code as otp."),
+    "invalid_otp": lambda: _("Wrong code. Enter the 6 digits your authenticator app shows now."),
+    "otp_enrolment_required": lambda: _(
+        "Your role requires two-step sign-in: set it up in the workbench before using the API."
+    ),
+}
+
+
 @auth_router.post("/token", auth=None, response={200: schemas.TokenOut}, openapi_extra=body_doc(schemas.TokenIn))
 def token(request: HttpRequest) -> dict[str, Any]:
     body = json_body(request)
@@ -244,10 +254,13 @@ def token(request: HttpRequest) -> dict[str, Any]:
     for name in ("username", "password"):
         if not isinstance(body.get(name), str) or not body.get(name):
             errors[name] = [_("This field is required.")]
+    otp = body.get("otp")
+    if otp is not None and not isinstance(otp, str):
+        errors["otp"] = [_("Enter text.")]
     if errors:
         raise ValidationFailed(errors)
     try:
-        issued = issue_token(body["username"], body["password"], client_ip(request), request)
+        issued = issue_token(body["username"], body["password"], client_ip(request), request, otp=otp or None)
     except Throttled as exc:
         raise ApiError(
             429,
@@ -255,6 +268,8 @@ def token(request: HttpRequest) -> dict[str, Any]:
             _("Too many failed sign-ins; try again later."),
             headers={"Retry-After": str(exc.retry_after)},
         ) from None
+    except SecondStep as exc:
+        raise ApiError(401, exc.code, _SECOND_STEP[exc.code]()) from None
     if issued is None:
         raise ApiError(401, "invalid_credentials", _("Wrong username or password."))
     raw, expires = issued

@@ -35,6 +35,8 @@ def inline(schema: type[Schema]) -> dict[str, Any]:
 class TokenIn(Schema):
     username: str
     password: str
+    # The current code of the user's authenticator app; required once they enrolled one.
+    otp: str | None = None
 
 
 class TokenOut(Schema):

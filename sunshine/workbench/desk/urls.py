@@ -5,6 +5,8 @@ from sunshine.workbench.desk import auth_views, export_views, intake_views, queu
 app_name = "workbench_desk"
 urlpatterns = [
     path("accounts/login/", auth_views.StaffLoginView.as_view(), name="login"),
+    path("accounts/login/code/", auth_views.login_code, name="login_code"),
+    path("workbench/security/", auth_views.security, name="security"),
     path("accounts/logout/", auth_views.StaffLogoutView.as_view(), name="logout"),
     path("workbench/", queue_views.queue, name="queue"),
     path("workbench/team/", queue_views.team, name="team"),
