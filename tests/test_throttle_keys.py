@@ -60,6 +60,14 @@ def test_odd_usernames_make_safe_keys_and_are_still_throttled(personas):
         assert sign_in("clerk", "pw-clerk") == 200
 
 
+def test_a_username_longer_than_any_account_is_refused_not_a_server_error(personas):
+    """PostgreSQL refused django-axes' record of a 300-character username (a 500 before)."""
+    long_name = "x" * 300
+    for _ in range(5):
+        assert sign_in(long_name) == 401
+    assert sign_in(long_name) == 429
+
+
 def test_a_known_username_and_the_ip_are_not_in_the_failure_key(personas):
     assert sign_in("clerk") == 401
     assert_no_raw_input("clerk", IP)

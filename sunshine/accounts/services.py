@@ -23,6 +23,9 @@ class Throttled(Exception):
         self.retry_after = retry_after
 
 
+USERNAME_MAX = User._meta.get_field("username").max_length or 150
+
+
 class SecondStep(Exception):
     """The password was right but the code is missing (``otp_required``), wrong
     (``invalid_otp``), or the role requires a code and the user has not enrolled
@@ -71,6 +74,11 @@ def issue_token(
     key = throttle_key("login-fail", client, username.lower())
     if is_limited(key, settings.SUNSHINE_LOGIN_FAILURES):
         raise Throttled(settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
+    if len(username) > USERNAME_MAX:
+        # No account has such a name; django-axes could not even record it (its column holds 255
+        # characters, and PostgreSQL refuses longer values). Counted here all the same.
+        hit_limit(key, settings.SUNSHINE_LOGIN_FAILURES, settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
+        return None
     user = authenticate(request, username=username, password=password)
     if user is None or not user.is_active:
         hit_limit(key, settings.SUNSHINE_LOGIN_FAILURES, settings.SUNSHINE_LOGIN_WINDOW_SECONDS)
