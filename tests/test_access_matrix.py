@@ -136,6 +136,9 @@ PAGES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "workbench/concentration/"): row(302, 403, 403, 403, 403, 403, 302, 302),
     ("GET", "workbench/dashboard/"): row(302, 403, 403, 403, 403, 200, 200, 200),
     ("POST", "workbench/dashboard/"): row(302, 403, 403, 403, 403, 200, 200, 200),
+    # the applications list as CSV: every staff role, scoped like the list (bob: none of alice's).
+    ("GET", "workbench/export.csv"): row(302, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "workbench/export.csv"): row(302, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "workbench/evaluations/"): row(302, 403, 200, 200, 403, 200, 200, 200),
     ("POST", "workbench/evaluations/"): row(302, 403, 403, 403, 403, 302, 403, 302),
     # no snapshot frozen for the period: 404 for those who may read it.
@@ -207,6 +210,39 @@ PAGES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "workbench/visits/<int:pk>/actions/<int:action_pk>/close/"): row(302, 302, 302, 302, 403, 302, 403, 302),
 }
 
+# The Django admin (reference data, /admin/): the index and the list of every registered model.
+# Only the administrator (is_staff) gets in; everyone else is sent to the admin's sign-in page.
+ADMIN_ONLY = row(302, 302, 302, 302, 302, 302, 302, 200)
+ADMIN_PAGES: dict[str, dict[str, int]] = {
+    "": ADMIN_ONLY,
+    "accounts/servicearea/": ADMIN_ONLY,
+    "accounts/user/": ADMIN_ONLY,
+    "applications/application/": ADMIN_ONLY,
+    "applications/customer/": ADMIN_ONLY,
+    "auth/group/": ADMIN_ONLY,
+    "axes/accessattempt/": ADMIN_ONLY,
+    "axes/accessfailurelog/": ADMIN_ONLY,
+    "axes/accesslog/": ADMIN_ONLY,
+    "directory/abolishedcharge/": ADMIN_ONLY,
+    "directory/charge/": ADMIN_ONLY,
+    "directory/contractor/": ADMIN_ONLY,
+    "directory/contractorchoice/": ADMIN_ONLY,
+    "directory/feeschedule/": ADMIN_ONLY,
+    "django_tasks_database/dbtaskresult/": ADMIN_ONLY,
+    "documents/documentkind/": ADMIN_ONLY,
+    "evaluation/evaluationrule/": ADMIN_ONLY,
+    "evaluation/evaluationsnapshot/": ADMIN_ONLY,
+    "notifications/message/": ADMIN_ONLY,
+    "notifications/template/": ADMIN_ONLY,
+    "otp_totp/totpdevice/": ADMIN_ONLY,
+    "processes/processtemplate/": ADMIN_ONLY,
+    "supervision/leadersupervision/": ADMIN_ONLY,
+    "supervision/rungmoment/": ADMIN_ONLY,
+    "workcalendar/calendarchange/": ADMIN_ONLY,
+    "workcalendar/calendarday/": ADMIN_ONLY,
+    "workcalendar/calendaryear/": ADMIN_ONLY,
+}
+
 # Routes that are not staff pages (sign-in itself, the language switch, the public portal).
 NOT_STAFF_PAGES = {
     "i18n/setlang/",
@@ -266,8 +302,16 @@ PUBLIC_PORTAL = {
 }
 
 
+def admin_pages() -> set[str]:
+    from django.contrib import admin
+
+    return {""} | {f"{m._meta.app_label}/{m._meta.model_name}/" for m in admin.site._registry}
+
+
 def test_every_endpoint_has_an_expectation():
-    """A new API operation or staff page fails here until its row is written above."""
+    """A new API operation, staff page or admin model fails here until its row is written above."""
+    assert sorted(admin_pages() - set(ADMIN_PAGES)) == []
+    assert sorted(set(ADMIN_PAGES) - admin_pages()) == []
     assert sorted(api_operations() - set(API)) == []
     assert sorted(set(API) - api_operations()) == []
     routes_with_rows = {route for _, route in PAGES}
@@ -561,6 +605,21 @@ def test_page_cell(world, persona, page):
     if r.status_code == 302 and persona == "anonymous":
         assert r["Location"].startswith("/accounts/login/"), r["Location"]
     if r.status_code in REFUSED or persona == "anonymous":
+        _assert_refusal_changed_nothing(before)
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("persona", PERSONAS)
+@pytest.mark.parametrize("page", sorted(ADMIN_PAGES), ids=lambda p: f"GET /admin/{p}")
+def test_admin_cell(world, persona, page):
+    client = Client()
+    if persona != "anonymous":
+        client.force_login(world["users"][persona])
+    before = snapshot()
+    r = client.get("/admin/" + page)
+    assert r.status_code == ADMIN_PAGES[page][persona], (page, persona)
+    if r.status_code == 302:
+        assert r["Location"].startswith("/admin/login/"), r["Location"]
         _assert_refusal_changed_nothing(before)
 
 
