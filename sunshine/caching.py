@@ -3,7 +3,7 @@
 
 The contract is the working-day calendar's (``sunshine/calendar/workdays.py``): a change made in
 this process is seen at once (the owning app connects ``post_save``/``post_delete`` of the model
-to ``Recent.clear``), a change made by another process within ``SECONDS``. Cached objects are
+to ``Recent.changed``), a change made by another process within ``SECONDS``. Cached objects are
 shared by the threads of a process: callers must treat them as read-only.
 """
 
@@ -13,6 +13,8 @@ import threading
 import time
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
+
+from django.db import transaction
 
 SECONDS = 30.0
 
@@ -41,9 +43,15 @@ class Recent(Generic[V]):
         return value
 
     def clear(self, *args: Any, **kwargs: Any) -> None:
-        """Forget everything (usable as a signal receiver)."""
+        """Forget everything."""
         with self._lock:
             self._data.clear()
+
+    def changed(self, *args: Any, **kwargs: Any) -> None:
+        """Signal receiver for a change of the cached table: forget now and again when the
+        transaction commits (a read by another thread meanwhile still saw the old rows)."""
+        self.clear()
+        transaction.on_commit(self.clear)
 
 
 def clear_all() -> None:

@@ -40,8 +40,8 @@ def masked_recipient(message: Message) -> str:
 # Read on every notifying change: kept per process (sunshine/caching.py), forgotten at once when
 # this process edits a template, within its SECONDS when another one does.
 _templates: Recent[Template | None] = Recent("notification templates")
-post_save.connect(_templates.clear, sender=Template, weak=False, dispatch_uid="notifications_templates_saved")
-post_delete.connect(_templates.clear, sender=Template, weak=False, dispatch_uid="notifications_templates_deleted")
+post_save.connect(_templates.changed, sender=Template, weak=False, dispatch_uid="notifications_templates_saved")
+post_delete.connect(_templates.changed, sender=Template, weak=False, dispatch_uid="notifications_templates_deleted")
 
 
 def _template(code: str) -> Template:
