@@ -61,3 +61,18 @@ def test_a_refused_change_leaves_the_counts_alone(personas):
     with at(), pytest.raises(services.Conflict):
         services.reassign(app.number, personas["admin"], username="alice", reason="同一人")
     assert loads() == {"alice": 1}
+
+
+@pytest.mark.django_db
+def test_the_recount_command_repairs_counts_after_a_load_that_bypassed_the_services(personas):
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    new_app(personas["clerk"], 1)
+    new_app(personas["clerk"], 2)
+    ManagerLoad.objects.all().delete()  # as after a bulk load
+    out = StringIO()
+    call_command("recount_manager_loads", stdout=out)
+    assert out.getvalue().strip() == "2 customer manager(s) with open applications recounted."
+    assert loads() == {"alice": 1, "bob": 1}
