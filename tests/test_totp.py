@@ -171,6 +171,31 @@ def test_the_password_step_expires_after_five_minutes(personas):
     assert c.get("/workbench/")["Location"].startswith(LOGIN)
 
 
+def test_the_admin_sign_in_form_is_not_a_way_around_the_code(personas):
+    admin = personas["admin"]
+    with time_machine.travel(T0, tick=False):
+        enrol(admin)
+        c = Client()
+        r = c.post("/admin/login/?next=/admin/", {"username": "admin", "password": "pw-admin"})
+        assert r.status_code == 302 and r["Location"] == "/accounts/login/?next=/admin/"
+        assert c.get("/admin/")["Location"].startswith("/admin/login/")
+        # the staff sign-in then asks for the code and goes on to the admin
+        r = password_step(c, "admin", "/admin/")
+        assert r["Location"] == CODE
+    # a signed-in member of staff who is not an administrator: the 403 page, not a loop
+    leader = Client()
+    leader.force_login(personas["leader"])
+    assert leader.get("/admin/")["Location"] == "/admin/login/?next=/admin/"
+    assert leader.get("/admin/login/?next=/admin/").status_code == 403
+
+
+@override_settings(SUNSHINE_TOTP_REQUIRED_ROLES=["admin"])
+def test_a_required_admin_cannot_open_the_admin_before_enrolling(personas):
+    c = Client()
+    c.force_login(personas["admin"])
+    assert c.get("/admin/")["Location"] == SECURITY
+
+
 def test_without_a_device_sign_in_is_one_step(personas):
     r = password_step(Client(), "clerk")
     assert r.status_code == 302 and r["Location"] == "/workbench/"

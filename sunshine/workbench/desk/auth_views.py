@@ -125,6 +125,18 @@ def login_code(request: HttpRequest) -> HttpResponse:
     return render(request, "workbench_desk/login_code.html", {"form": form}, status=200)
 
 
+def admin_login(request: HttpRequest) -> HttpResponse:
+    """/admin/login/: the admin's own sign-in form would skip the two-step code, so people are
+    sent to the staff sign-in (which comes back to ``next``); a signed-in member of staff who is
+    not an administrator gets the 403 page (sending them to sign in would loop)."""
+    if request.user.is_authenticated:
+        from sunshine.workbench.desk.guards import forbidden
+
+        return forbidden(request)
+    query = request.META.get("QUERY_STRING", "")
+    return HttpResponseRedirect("/accounts/login/" + (f"?{query}" if query else ""))
+
+
 class StaffLogoutView(LogoutView):
     http_method_names = ["post", "options"]
 

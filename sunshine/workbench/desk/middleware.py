@@ -1,5 +1,6 @@
 """Staff whose role requires two-step sign-in (SUNSHINE_TOTP_REQUIRED_ROLES) and who have not
-enrolled yet can open only the enrolment page until they have (sunshine/accounts/totp.py)."""
+enrolled yet can open only the enrolment page (no other workbench page, not the admin) until they
+have (sunshine/accounts/totp.py)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ class TotpEnrolmentMiddleware:
     def __call__(self, request: HttpRequest) -> HttpResponse:
         if (
             settings.SUNSHINE_TOTP_REQUIRED_ROLES
-            and request.path.startswith("/workbench/")
+            and request.path.startswith(("/workbench/", "/admin/"))
             and request.path != ENROL_URL
         ):
             user = getattr(request, "user", None)
