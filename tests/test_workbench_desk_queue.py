@@ -148,6 +148,26 @@ def test_clerk_queue_holds_the_customer_steps_and_online_acceptances(personas, b
 
 
 @pytest.mark.django_db
+def test_overdue_filter_counts_a_paused_overdue_stage_within_the_queue_only(personas, board):
+    """A stage paused when already overdue stays overdue (its clock counts the running pause): the
+    overdue filter finds it in its manager's queue, never in another manager's, and the opposite
+    filter leaves it out."""
+    with at(2026, 10, 9, 9, 0):
+        services.pause(board["late"].number, personas["alice"], reason_code="customer_request", reason="客户要求延后")
+    with at(2026, 10, 12, 9, 0):
+        alice = client_for(personas["alice"])
+        # today's (deadline 10-09) and later's (10-10) running surveys are overdue by now too; the
+        # paused one sorts after them
+        overdue = [board["today"].number, board["later"].number, board["late"].number]
+        assert rows_of(alice.get("/workbench/?overdue=1").content.decode()) == overdue
+        assert rows_of(client_for(personas["bob"]).get("/workbench/?overdue=1").content.decode()) == [
+            board["bob"].number
+        ]
+        leader = client_for(personas["leader"])
+        assert set(rows_of(leader.get("/workbench/?overdue=1").content.decode())) == {*overdue, board["bob"].number}
+
+
+@pytest.mark.django_db
 def test_filters_and_search(personas, board):
     c = client_for(personas["leader"])
     with at(2026, 10, 9, 9, 0):

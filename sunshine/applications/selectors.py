@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Prefetch, Q, QuerySet
+from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
@@ -248,9 +248,21 @@ def filter_applications(
     if key_project is not None:
         qs = qs.filter(key_project=key_project)
     if overdue is not None:
-        ids = overdue_application_ids(today or timezone.localdate())
-        qs = qs.filter(pk__in=ids) if overdue else qs.exclude(pk__in=ids)
+        cond = _overdue_q(qs, today or timezone.localdate())
+        qs = qs.filter(cond) if overdue else qs.exclude(cond)
     return qs
+
+
+def _overdue_q(qs: QuerySet[Application], today: date) -> Q:
+    """Those of ``qs`` with a utility stage past its deadline, as a condition on ``qs`` itself:
+    at a province's scale a manager's queue must not compute every overdue application first."""
+    running = Exists(
+        StageInstance.objects.filter(
+            application=OuterRef("pk"), status=StageStatus.IN_PROGRESS, owner=Owner.UTILITY, deadline__lt=today
+        )
+    )
+    paused = _paused_overdue_ids(today, within=qs.filter(status=Status.PAUSED).values("pk"))
+    return (Q(status=Status.IN_PROGRESS) & Q(running)) | Q(pk__in=paused)
 
 
 def overdue_application_ids(today: date) -> QuerySet[StageInstance, int] | list[int]:
@@ -265,11 +277,23 @@ def overdue_application_ids(today: date) -> QuerySet[StageInstance, int] | list[
         deadline__lt=today,
         application__status=Status.IN_PROGRESS,
     ).values_list("application_id", flat=True)
+    paused_ids = _paused_overdue_ids(today)
+    if not paused_ids:
+        return running
+    return list(running) + paused_ids
+
+
+def _paused_overdue_ids(today: date, within: QuerySet[Application, Any] | None = None) -> list[int]:
+    """Applications whose paused utility stage is past its deadline counting the running pause
+    (of ``within`` when given). One query."""
     cal = workdays.current()
     paused_ids = []
-    for app_id, started_on, limit, finished, pause_from in StageInstance.objects.filter(
-        status=StageStatus.PAUSED, owner=Owner.UTILITY, pauses__ended_at__isnull=True
-    ).values_list("application_id", "started_on", "time_limit_days", "paused_working_days", "pauses__started_on"):
+    stages = StageInstance.objects.filter(status=StageStatus.PAUSED, owner=Owner.UTILITY, pauses__ended_at__isnull=True)
+    if within is not None:
+        stages = stages.filter(application__in=within)
+    for app_id, started_on, limit, finished, pause_from in stages.values_list(
+        "application_id", "started_on", "time_limit_days", "paused_working_days", "pauses__started_on"
+    ):
         c = stage_clock(
             cal,
             started_on=started_on,
@@ -281,9 +305,7 @@ def overdue_application_ids(today: date) -> QuerySet[StageInstance, int] | list[
         )
         if c.overdue:
             paused_ids.append(app_id)
-    if not paused_ids:
-        return running
-    return list(running) + paused_ids
+    return paused_ids
 
 
 def list_rows(qs: QuerySet[Application], today: date | None = None) -> list[dict[str, Any]]:
