@@ -6,7 +6,7 @@ the counts).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -376,29 +376,36 @@ def events_of(app: Application) -> list[dict[str, Any]]:
 
 # --- CSV export ---------------------------------------------------------------------------------
 
-# Column names of the export: the API's field names (docs/api), so a script reads both alike.
-EXPORT_COLUMNS = (
-    "number",
-    "category",
-    "business_type",
-    "channel",
-    "status",
-    "current_stage",
-    "customer_name",
-    "address",
-    "requested_capacity",
-    "capacity_unit",
-    "key_project",
-    "customer_manager",
-    "accepted_at",
-    "completed_at",
-    "cancelled_at",
-)
-EXPORT_CHUNK = 2000
-
 
 def _export_time(value: Any) -> str:
     return timezone.localtime(value).strftime("%Y-%m-%d %H:%M:%S") if value is not None else ""
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+# The export's columns, named like the API's fields (docs/api) so a script reads both alike: each
+# with the field it reads and how the value becomes text.
+EXPORT_FIELDS: tuple[tuple[str, str, Callable[[Any], str]], ...] = (
+    ("number", "number", _text),
+    ("category", "category", _text),
+    ("business_type", "business_type", _text),
+    ("channel", "channel", _text),
+    ("status", "status", _text),
+    ("current_stage", "current_stage", _text),
+    ("customer_name", "customer_name", _text),
+    ("address", "address", _text),
+    ("requested_capacity", "requested_capacity", _text),
+    ("capacity_unit", "capacity_unit", _text),
+    ("key_project", "key_project", lambda v: "true" if v else "false"),
+    ("customer_manager", "customer_manager__username", _text),
+    ("accepted_at", "accepted_at", _export_time),
+    ("completed_at", "completed_at", _export_time),
+    ("cancelled_at", "cancelled_at", _export_time),
+)
+EXPORT_COLUMNS = tuple(column for column, _field, _fmt in EXPORT_FIELDS)
+EXPORT_CHUNK = 2000
 
 
 def export_rows(qs: QuerySet[Application], chunk: int = EXPORT_CHUNK) -> Iterator[list[str]]:
@@ -407,45 +414,13 @@ def export_rows(qs: QuerySet[Application], chunk: int = EXPORT_CHUNK) -> Iterato
     Read in keyset chunks (``id > last`` … ``LIMIT chunk``), one query each: memory stays that of
     one chunk whatever the number of rows, and unlike a server-side cursor it also works behind a
     transaction-pooling proxy. Times are local (Asia/Shanghai)."""
-    values = qs.order_by("pk").values_list(
-        "pk",
-        "number",
-        "category",
-        "business_type",
-        "channel",
-        "status",
-        "current_stage",
-        "customer_name",
-        "address",
-        "requested_capacity",
-        "capacity_unit",
-        "key_project",
-        "customer_manager__username",
-        "accepted_at",
-        "completed_at",
-        "cancelled_at",
-    )
+    values = qs.order_by("pk").values_list("pk", *(field for _column, field, _fmt in EXPORT_FIELDS))
+    formats = [fmt for _column, _field, fmt in EXPORT_FIELDS]
     last = 0
     while True:
         batch = list(values.filter(pk__gt=last)[:chunk])
         for row in batch:
-            yield [
-                row[1],
-                row[2],
-                row[3],
-                row[4],
-                row[5],
-                row[6] or "",
-                row[7],
-                row[8],
-                str(row[9]),
-                row[10],
-                "true" if row[11] else "false",
-                row[12] or "",
-                _export_time(row[13]),
-                _export_time(row[14]),
-                _export_time(row[15]),
-            ]
+            yield [fmt(value) for fmt, value in zip(formats, row[1:], strict=True)]
         if len(batch) < chunk:
             return
         last = batch[-1][0]
