@@ -8,9 +8,8 @@ import pytest
 
 from sunshine.applications import services as app_services
 from sunshine.applications.models import Application, Event
-from sunshine.applications.services import Conflict, Forbidden, NotFound
-from sunshine.applications.validation import ValidationFailed
 from sunshine.calendar import workdays
+from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.feedback import selectors, services
 from sunshine.feedback.models import CaseNote, SupervisionCase
 from tests.test_services import at, new_app

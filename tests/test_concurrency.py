@@ -11,8 +11,8 @@ from django.utils import timezone
 
 from sunshine.applications import services
 from sunshine.applications.models import Application, Event, IdempotencyRecord, StageInstance
-from sunshine.applications.services import Conflict
 from sunshine.applications.validation import validate_intake
+from sunshine.errors import Conflict, IdempotencyKeyReused
 from tests.conftest import intake_body
 
 pytestmark = [
@@ -142,5 +142,5 @@ def test_same_key_different_body_at_once_is_refused(personas):
     kinds = sorted(kind for kind, _ in results)
     assert kinds == ["error", "ok"], results
     error = next(r for kind, r in results if kind == "error")
-    assert isinstance(error, services.IdempotencyKeyReused)
+    assert isinstance(error, IdempotencyKeyReused)
     assert Application.objects.count() == 1

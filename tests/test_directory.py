@@ -18,10 +18,11 @@ from hypothesis import strategies as st
 
 from sunshine.applications import services as app_services
 from sunshine.applications.models import Application, Event
-from sunshine.applications.validation import ValidationFailed, validate_intake
+from sunshine.applications.validation import validate_intake
 from sunshine.directory import rules, selectors, services
 from sunshine.directory.models import Charge, Contractor, ContractorChoice, FeeItem, FeeSchedule
 from sunshine.directory.seed import DEMO_CONTRACTORS, demo_credit_code, seed_demo_contractors
+from sunshine.errors import Conflict, NotFound, ValidationFailed
 from tests.conftest import intake_body
 
 D = date
@@ -226,9 +227,9 @@ def test_a_per_unit_fee_needs_a_positive_quantity(personas, quantity):
 def test_no_charge_on_a_cancelled_or_unknown_application(personas):
     app = new_app(personas["clerk"])
     app_services.cancel(app.number, personas["alice"], reason="客户撤回")
-    with pytest.raises(app_services.Conflict):
+    with pytest.raises(Conflict):
         services.record_charge(app.number, "high_reliability_10kv", personas["alice"], quantity="1")
-    with pytest.raises(app_services.NotFound):
+    with pytest.raises(NotFound):
         services.record_charge("YK0000000000000", "high_reliability_10kv", personas["alice"], quantity="1")
     assert Charge.objects.count() == 0
 

@@ -15,9 +15,10 @@ from django.test import Client
 
 from sunshine.applications import services
 from sunshine.applications.models import Application, Event
-from sunshine.applications.validation import ValidationFailed, validate_intake
+from sunshine.applications.validation import validate_intake
 from sunshine.documents import services as documents
 from sunshine.documents.models import Document
+from sunshine.errors import ValidationFailed
 from tests.conftest import intake_body
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"

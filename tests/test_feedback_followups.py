@@ -12,8 +12,7 @@ import pytest
 from sunshine.accounts.models import Role
 from sunshine.applications import services as app_services
 from sunshine.applications.models import Application, Event
-from sunshine.applications.services import Conflict, Forbidden
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import Conflict, Forbidden, ValidationFailed
 from sunshine.feedback import selectors, services
 from sunshine.feedback.models import FollowUp, FollowUpAttempt, SupervisionCase
 from sunshine.feedback.services import Answers

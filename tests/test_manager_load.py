@@ -11,6 +11,7 @@ import time_machine
 from sunshine.applications import services
 from sunshine.applications.models import Application, ManagerLoad
 from sunshine.applications.validation import validate_intake
+from sunshine.errors import Conflict
 from tests.conftest import intake_body
 
 
@@ -58,7 +59,7 @@ def test_counts_follow_intake_completion_cancellation_and_reassignment(personas)
 def test_a_refused_change_leaves_the_counts_alone(personas):
     clerk = personas["clerk"]
     app = new_app(clerk, 1)
-    with at(), pytest.raises(services.Conflict):
+    with at(), pytest.raises(Conflict):
         services.reassign(app.number, personas["admin"], username="alice", reason="同一人")
     assert loads() == {"alice": 1}
 

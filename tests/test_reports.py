@@ -50,6 +50,7 @@ from sunshine.accounts.models import User
 from sunshine.applications import services as app_services
 from sunshine.applications.models import Application
 from sunshine.applications.validation import validate_intake
+from sunshine.errors import ValidationFailed
 from sunshine.reports import services
 from sunshine.reports.models import Kind, Report, ReportEvent, ReportStatus
 from sunshine.reports.pdf import fmt_value
@@ -253,7 +254,7 @@ def test_the_snapshot_is_frozen_and_a_new_version_needs_a_reason(story):
     assert first.data == frozen and by_key(first)["headline"]["rows"][0] == ["受理申请（件）", 6, 3, 3]
     assert services.file_path(first, "pdf").exists() and services.file_path(second, "pdf").exists()
     assert services.file_path(first, "pdf") != services.file_path(second, "pdf")
-    with pytest.raises(app_services.ValidationFailed):
+    with pytest.raises(ValidationFailed):
         services.regenerate(first.pk, actor=None, reason="  ")
     assert Report.objects.filter(kind=Kind.HALF_MONTH).count() == 2
 

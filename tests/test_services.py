@@ -14,9 +14,9 @@ import time_machine
 from sunshine.accounts.models import Role
 from sunshine.applications import selectors, services
 from sunshine.applications.models import Application, Event, Pause, StageInstance
-from sunshine.applications.services import Conflict
-from sunshine.applications.validation import ValidationFailed, validate_intake
+from sunshine.applications.validation import validate_intake
 from sunshine.calendar import workdays
+from sunshine.errors import Conflict, IdempotencyKeyReused, NotFound, ValidationFailed
 from tests.conftest import intake_body, make_user
 
 D = date
@@ -218,7 +218,7 @@ def test_completing_a_stage_that_is_not_current_is_a_stage_conflict(personas):
     with pytest.raises(Conflict) as exc, at("2026-11-02"):
         services.complete_stage(app.number, "acceptance", personas["alice"])
     assert exc.value.code == "stage_conflict"
-    with pytest.raises(services.NotFound) as nf, at("2026-11-02"):
+    with pytest.raises(NotFound) as nf, at("2026-11-02"):
         services.complete_stage(app.number, "design_review", personas["alice"])
     assert nf.value.code == "stage_not_found"
     assert ev(app, before) == []
@@ -775,7 +775,7 @@ def test_idempotency_key_replays_the_same_body_and_refuses_another(personas):
     again = submit(intake_body())
     assert (first.replayed, again.replayed) == (False, True)
     assert again.application.number == first.application.number
-    with pytest.raises(services.IdempotencyKeyReused) as exc:
+    with pytest.raises(IdempotencyKeyReused) as exc:
         submit(intake_body(requested_capacity=9))
     assert exc.value.code == "idempotency_key_reused" and exc.value.status == 409
     assert Application.objects.count() == 1

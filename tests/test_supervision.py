@@ -10,8 +10,7 @@ import pytest
 from sunshine.accounts.models import Role
 from sunshine.applications import services as engine
 from sunshine.applications.models import Event
-from sunshine.applications.services import Conflict, Forbidden, NotFound
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.supervision import selectors
 from sunshine.supervision import services as supervision
 from sunshine.supervision.models import LeaderSupervision, SupervisionNote

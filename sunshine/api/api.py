@@ -25,7 +25,8 @@ from sunshine.api import schemas
 from sunshine.api.errors import ApiError, ApiRenderer, default_message, error_response
 from sunshine.applications import access, selectors, services
 from sunshine.applications.models import Application
-from sunshine.applications.validation import ValidationFailed, validate_intake
+from sunshine.applications.validation import validate_intake
+from sunshine.errors import DomainError, NotFound, ValidationFailed
 from sunshine.processes.selectors import processes_in_force
 
 log = logging.getLogger(__name__)
@@ -95,8 +96,8 @@ api.add_exception_handler(OperationalError, _database_unavailable)
 api.add_exception_handler(InterfaceError, _database_unavailable)
 
 
-@api.exception_handler(services.DomainError)
-def _domain_error(request: HttpRequest, exc: services.DomainError) -> HttpResponse:
+@api.exception_handler(DomainError)
+def _domain_error(request: HttpRequest, exc: DomainError) -> HttpResponse:
     return error_response(exc.status, exc.code, exc.message)
 
 
@@ -188,7 +189,7 @@ def _safe_number(number: str, public: bool = False) -> str:
             raise ApiError(
                 404, "application_not_found", _("No application matches this number and phone number ending.")
             )
-        raise services.NotFound(_("No application with this number."), "application_not_found")
+        raise NotFound(_("No application with this number."), "application_not_found")
     return number
 
 

@@ -13,7 +13,7 @@ from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import Role, User
 from sunshine.applications.models import Application
-from sunshine.applications.services import Forbidden, NotFound
+from sunshine.errors import Forbidden, NotFound
 
 STAFF_ROLES = set(Role.values)
 

@@ -42,43 +42,13 @@ from sunshine.applications.models import (
     Status,
 )
 from sunshine.applications.reactions import record_events
-from sunshine.applications.validation import IntakeData, ValidationFailed
+from sunshine.applications.validation import IntakeData
 from sunshine.caching import Recent
 from sunshine.calendar import workdays
+from sunshine.errors import Conflict, IdempotencyKeyReused, NotFound, ValidationFailed
 from sunshine.pii.crypto import id_index
 from sunshine.processes.models import Owner, ProcessTemplate, StageTemplate
 from sunshine.processes.selectors import process_in_force
-
-
-class DomainError(Exception):
-    status = 400
-    code = "domain_error"
-
-    def __init__(self, message: str, code: str | None = None) -> None:
-        super().__init__(message)
-        self.message = message
-        if code:
-            self.code = code
-
-
-class Conflict(DomainError):
-    status = 409
-    code = "conflict"
-
-
-class NotFound(DomainError):
-    status = 404
-    code = "not_found"
-
-
-class Forbidden(DomainError):
-    status = 403
-    code = "forbidden"
-
-
-class IdempotencyKeyReused(Conflict):
-    code = "idempotency_key_reused"
-
 
 # --- helpers ----------------------------------------------------------------------------------
 

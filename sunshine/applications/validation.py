@@ -12,6 +12,7 @@ from django.db.models import TextChoices
 from django.utils.translation import gettext as _
 
 from sunshine.applications.models import BusinessType, CapacityUnit, Channel, IdType
+from sunshine.errors import ValidationFailed
 from sunshine.processes.models import Category
 
 # Plausible requested capacity per category, in kW or kVA (configuration, not law: the
@@ -25,14 +26,6 @@ CAPACITY_RANGE: dict[str, tuple[Decimal, Decimal]] = {
 }
 
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
-
-
-class ValidationFailed(Exception):
-    """``fields`` maps a dotted path to its messages (already translated)."""
-
-    def __init__(self, fields: dict[str, list[str]]) -> None:
-        super().__init__(fields)
-        self.fields = fields
 
 
 def normalise_phone(raw: str) -> str | None:

@@ -16,10 +16,9 @@ from django.utils.translation import gettext as _
 from sunshine.accounts.models import User
 from sunshine.applications.models import Application, Event, Status
 from sunshine.applications.reactions import record_events
-from sunshine.applications.services import Conflict, DomainError, NotFound
-from sunshine.applications.validation import ValidationFailed
 from sunshine.directory import rules, selectors
 from sunshine.directory.models import Charge, ChargeBasis, Contractor, ContractorChoice, ContractorKind
+from sunshine.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 
 class NotInCatalogue(DomainError):

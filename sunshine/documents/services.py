@@ -21,9 +21,8 @@ from django.utils.translation import gettext as _
 from sunshine.accounts.models import Role, User
 from sunshine.applications.models import Application, Event, Status
 from sunshine.applications.reactions import record_events
-from sunshine.applications.services import Conflict, NotFound
-from sunshine.applications.validation import ValidationFailed
 from sunshine.documents.models import Document, DocumentKind, DocumentStatus
+from sunshine.errors import Conflict, NotFound, ValidationFailed
 
 # Who may upload a scan or mark a paper copy received (a customer manager: own cases only).
 DOCUMENT_ROLES = {Role.ADMIN, Role.CLERK, Role.CUSTOMER_MANAGER, Role.ENGINEER, Role.LEADER}

@@ -25,9 +25,8 @@ from django.utils.translation import gettext_lazy
 from sunshine.accounts.models import Role, User
 from sunshine.applications.models import Application, Event, Pause
 from sunshine.applications.reactions import record_events
-from sunshine.applications.services import Conflict, Forbidden, NotFound
-from sunshine.applications.validation import ValidationFailed
 from sunshine.calendar import workdays
+from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.feedback.models import (
     AttemptResult,
     CaseKind,

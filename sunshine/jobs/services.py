@@ -12,7 +12,7 @@ from django_tasks_db.compat import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from sunshine.accounts.models import User
-from sunshine.applications.services import Conflict, NotFound
+from sunshine.errors import Conflict, NotFound
 from sunshine.jobs.models import TaskRetry
 
 

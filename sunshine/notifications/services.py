@@ -25,8 +25,8 @@ from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import User
 from sunshine.applications.models import Application
-from sunshine.applications.services import Conflict, NotFound
 from sunshine.caching import Recent
+from sunshine.errors import Conflict, NotFound
 from sunshine.notifications.defaults import DEFAULT_TEMPLATES
 from sunshine.notifications.models import ChannelKind, Message, MessageStatus, Template
 from sunshine.notifications.rendering import render

@@ -20,9 +20,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import Role, User
-from sunshine.applications.services import Conflict, NotFound
-from sunshine.applications.validation import ValidationFailed
 from sunshine.dbrouters import replica_reads
+from sunshine.errors import Conflict, NotFound, ValidationFailed
 from sunshine.notifications.services import notify_staff
 from sunshine.processes.models import Category
 from sunshine.reports.models import Kind, Report, ReportEvent, ReportStatus
@@ -247,7 +246,7 @@ def run_pending(report_id: int) -> Report | None:
 def publish(report_id: int, *, actor: User, sections: list[str] | None = None) -> Report:
     """Publish the non-personal sections of a finished report to /open-data/ (administrators)."""
     if actor.role != Role.ADMIN:
-        from sunshine.applications.services import Forbidden
+        from sunshine.errors import Forbidden
 
         raise Forbidden(_("Only an administrator may publish open data."))
     with transaction.atomic():
@@ -270,7 +269,7 @@ def publish(report_id: int, *, actor: User, sections: list[str] | None = None) -
 
 def withdraw(report_id: int, *, actor: User) -> Report:
     if actor.role != Role.ADMIN:
-        from sunshine.applications.services import Forbidden
+        from sunshine.errors import Forbidden
 
         raise Forbidden(_("Only an administrator may publish open data."))
     with transaction.atomic():

@@ -25,8 +25,7 @@ from django.utils.translation import gettext as _
 from sunshine.accounts.models import Role, User
 from sunshine.applications.models import Application, Event, StageStatus, Status
 from sunshine.applications.reactions import record_events
-from sunshine.applications.services import Conflict, DomainError, Forbidden, NotFound
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from sunshine.supervision import rungs
 from sunshine.supervision.models import LeaderSupervision, NoteKind, RungMoment, SupervisionNote
 from sunshine.supervision.moments import sync_application

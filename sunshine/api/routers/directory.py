@@ -19,9 +19,9 @@ from pydantic import Field
 from sunshine.api.api import body_doc, json_body, staff
 from sunshine.api.errors import ApiError
 from sunshine.applications import access
-from sunshine.applications.validation import ValidationFailed
 from sunshine.directory import rules, selectors, services, texts
 from sunshine.directory.models import Contractor, FeeItem, FeeSchedule
+from sunshine.errors import ValidationFailed
 
 router = Router(tags=["directory"])
 

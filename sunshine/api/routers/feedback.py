@@ -22,8 +22,7 @@ from django.utils.translation import gettext as _
 from ninja import Router
 
 from sunshine.accounts.models import Role, User
-from sunshine.applications.services import Forbidden, NotFound
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import Forbidden, NotFound, ValidationFailed
 from sunshine.feedback import selectors, services
 from sunshine.feedback.models import CaseStatus, FollowUp, SupervisionCase
 

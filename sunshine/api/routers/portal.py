@@ -69,7 +69,7 @@ def send_verification_code(request: HttpRequest) -> Status:
     phone = body.get("phone")
     purpose = body.get("purpose", "apply")
     if purpose not in ("apply", "complaint"):
-        from sunshine.applications.validation import ValidationFailed
+        from sunshine.errors import ValidationFailed
 
         raise ValidationFailed({"purpose": [_("Choose one of: %(allowed)s.") % {"allowed": "apply, complaint"}]})
     try:

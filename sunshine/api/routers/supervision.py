@@ -17,7 +17,7 @@ from ninja import Router, Schema, Status
 
 from sunshine.accounts.models import Role
 from sunshine.applications import access
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import ValidationFailed
 from sunshine.supervision import selectors, services
 
 router = Router(tags=["supervision"])

@@ -18,7 +18,8 @@ from django.utils.translation import gettext as _
 from sunshine.accounts.services import Throttled, hit_limit, throttle_key
 from sunshine.applications import services, verification
 from sunshine.applications.models import Application, IdempotencyRecord
-from sunshine.applications.validation import ValidationFailed, normalise_phone, validate_intake
+from sunshine.applications.validation import normalise_phone, validate_intake
+from sunshine.errors import ValidationFailed
 from sunshine.pii.crypto import phone_index
 from sunshine.portal.public.messages import code_error_message, throttled_message
 

@@ -15,9 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from sunshine.applications import selectors, services
+from sunshine.applications import selectors
 from sunshine.applications.models import Application
-from sunshine.applications.validation import ValidationFailed, validate_intake
+from sunshine.applications.validation import validate_intake
+from sunshine.errors import DomainError, IdempotencyKeyReused, ValidationFailed
 from sunshine.portal.public import flows, presenters
 from sunshine.portal.public.messages import not_found_message
 from sunshine.portal.public.proposal import propose_category, table_for_page
@@ -118,14 +119,14 @@ def apply(request: HttpRequest) -> HttpResponse:
     except ValidationFailed as exc:
         errors = {PATH_TO_FIELD.get(path, "form"): msgs for path, msgs in exc.fields.items()}
         return render(request, "portal_public/apply.html", _apply_context(request, values, errors), status=422)
-    except services.IdempotencyKeyReused:
+    except IdempotencyKeyReused:
         # This form was already sent with other details (e.g. edited after going back): a new
         # form gets a new key, so the customer can apply again on purpose.
         values["idempotency_key"] = uuid.uuid4().hex
         message = _("This form was already submitted. Check the details and submit again to make a new application.")
         context = _apply_context(request, values, {"form": [message]})
         return render(request, "portal_public/apply.html", context, status=409)
-    except services.DomainError as exc:
+    except DomainError as exc:
         return render(
             request, "portal_public/apply.html", _apply_context(request, values, {"form": [exc.message]}), status=409
         )
@@ -228,7 +229,7 @@ def contest(request: HttpRequest) -> HttpResponse:
         case = flows.contest_pause(number, tail, text, client_ip=_ip(request))
     except flows.Refused as exc:
         return _too_many(request, exc)
-    except (ValidationFailed, services.DomainError) as exc:
+    except (ValidationFailed, DomainError) as exc:
         message = next(iter(exc.fields.values()))[0] if isinstance(exc, ValidationFailed) else exc.message
         return render(
             request,

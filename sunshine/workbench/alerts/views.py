@@ -10,7 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from sunshine.accounts.models import Role
-from sunshine.applications.services import DomainError
+from sunshine.errors import DomainError
 from sunshine.jobs import selectors as job_selectors
 from sunshine.jobs import services as job_services
 from sunshine.notifications import selectors, services

@@ -14,10 +14,10 @@ from django.utils import timezone
 from sunshine.accounts.models import Role, User
 from sunshine.applications import access, selectors
 from sunshine.applications.models import Application, Event, StageStatus, Status
-from sunshine.applications.services import Forbidden
 from sunshine.calendar import workdays
 from sunshine.calendar.explain import Explanation, day_names, explain_deadline
 from sunshine.documents import services as documents
+from sunshine.errors import Forbidden
 from sunshine.processes.models import Owner
 from sunshine.supervision.selectors import leader_supervision_of
 from sunshine.workbench.case import privacy

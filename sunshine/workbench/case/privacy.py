@@ -15,7 +15,7 @@ from django.utils.translation import gettext as _
 from sunshine.accounts.models import Role, User
 from sunshine.applications.models import Application, Event
 from sunshine.applications.reactions import record_events
-from sunshine.applications.services import Forbidden, NotFound
+from sunshine.errors import Forbidden, NotFound
 
 # Roles that may reveal any case they can see; a customer manager only their own cases
 # (access_application already refuses them the others). Clerks and engineers see masked values.

@@ -26,8 +26,8 @@ from django.views.decorators.http import require_GET, require_POST
 from sunshine.accounts.models import User
 from sunshine.applications import access, services
 from sunshine.applications.models import Application, StageInstance, StageStatus
-from sunshine.applications.validation import ValidationFailed
 from sunshine.documents import services as documents
+from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.workbench.case import forms, privacy
 from sunshine.workbench.case.page import page_context, roles
 
@@ -51,7 +51,7 @@ def staff_view(view: View) -> View:
         try:
             app = access.access_application(user, number)
             return view(request, user, app, *args, **kwargs)
-        except (services.NotFound, services.Forbidden) as exc:
+        except (NotFound, Forbidden) as exc:
             return _error_page(request, exc.status, exc.message)
 
     wrapper.__name__ = view.__name__
@@ -140,7 +140,7 @@ def _act(
     except ValidationFailed as exc:
         _fail(form, exc)
         return _render_page(request, user, app, 200, {key: form})
-    except services.Conflict as exc:
+    except Conflict as exc:
         text = _stale_message() if exc.code == "stage_conflict" else exc.message
         return _conflict(request, app, text)
     messages.success(request, success)

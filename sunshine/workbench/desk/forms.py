@@ -16,7 +16,8 @@ from django.utils.translation import gettext_lazy as _
 
 from sunshine.accounts.models import Role, User
 from sunshine.applications.models import BusinessType, CapacityUnit, Channel, IdType
-from sunshine.applications.validation import IntakeData, ValidationFailed, validate_intake
+from sunshine.applications.validation import IntakeData, validate_intake
+from sunshine.errors import ValidationFailed
 from sunshine.processes.models import Category
 from sunshine.workbench.desk.queries import propose_category
 

@@ -17,6 +17,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from sunshine.accounts.models import User
 from sunshine.applications import access, selectors, services
 from sunshine.applications.models import Application, IdType
+from sunshine.errors import Forbidden, IdempotencyKeyReused, NotFound
 from sunshine.processes.models import Category, Owner
 from sunshine.workbench.desk.forms import LIVE_FIELDS, IntakeForm
 from sunshine.workbench.desk.guards import forbidden, staff_page
@@ -71,7 +72,7 @@ def intake(request: HttpRequest) -> HttpResponse:
             idempotency_key=key,
             fingerprint=services.request_fingerprint(form.body),
         )
-    except services.IdempotencyKeyReused:
+    except IdempotencyKeyReused:
         # The same form was sent again with other values after it was accepted: a new form.
         fresh = request.POST.copy()
         fresh["idempotency_key"] = uuid.uuid4().hex
@@ -170,9 +171,9 @@ def receipt_context(app: Application, today: date | None = None) -> dict[str, An
 def _load(request: HttpRequest, number: str) -> Application | HttpResponse:
     try:
         return access.access_application(request.user, number)  # type: ignore[arg-type]
-    except services.NotFound:
+    except NotFound:
         raise Http404(_("No application with this number.")) from None
-    except services.Forbidden as exc:
+    except Forbidden as exc:
         return forbidden(request, exc.message)
 
 

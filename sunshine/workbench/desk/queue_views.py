@@ -18,7 +18,7 @@ from django.views.decorators.http import require_http_methods
 from sunshine.accounts.models import Role, User
 from sunshine.applications import access, selectors, services
 from sunshine.applications.models import OPEN_STATUSES
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import DomainError, ValidationFailed
 from sunshine.processes.models import Category
 from sunshine.workbench.desk import queries
 from sunshine.workbench.desk.forms import ReassignForm
@@ -162,7 +162,7 @@ def _reassign_all(
             access.require_role(actor, {str(r) for r in access.REASSIGN_ROLES}, app)
             with transaction.atomic():
                 services.reassign(number, actor, username=target.username, reason=reason)
-        except services.DomainError as exc:
+        except DomainError as exc:
             failed.append((number, exc.message))
         except ValidationFailed as exc:
             failed.append((number, "; ".join(m for ms in exc.fields.values() for m in ms)))

@@ -22,8 +22,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from sunshine.accounts.models import Role, ServiceArea, User
 from sunshine.applications.access import is_staff_user
 from sunshine.applications.models import Application
-from sunshine.applications.services import Conflict, DomainError, Forbidden, NotFound
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from sunshine.feedback import concentration, selectors, services
 from sunshine.feedback.models import CaseStatus, FollowUp, Visit
 from sunshine.feedback.services import CASE_READ_ROLES, CASE_ROLES, FOLLOWUP_ROLES, VISIT_ROLES, Answers

@@ -16,8 +16,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from sunshine.accounts.models import Role, ServiceArea, User
-from sunshine.applications.services import DomainError
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import DomainError, ValidationFailed
 from sunshine.processes.models import Category
 from sunshine.reports import selectors, services
 from sunshine.reports.models import Kind, Report

@@ -18,8 +18,7 @@ from django.views.decorators.http import require_http_methods
 
 from sunshine.accounts.models import Role, User
 from sunshine.applications import access
-from sunshine.applications.services import DomainError, Forbidden, NotFound
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import DomainError, Forbidden, NotFound, ValidationFailed
 from sunshine.processes.models import Category
 from sunshine.supervision import selectors, services
 from sunshine.workbench.desk.guards import forbidden, staff_page

@@ -11,7 +11,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sunshine.applications.validation import ValidationFailed
+from sunshine.errors import ValidationFailed
 from sunshine.reports.models import ReportStatus
 from sunshine.reports.services import file_path, generate_half_month
 
