@@ -1,4 +1,4 @@
-"""API v1: the published daily fingerprints of the event log (registered in sunshine/api/api.py)."""
+"""API v1: the published daily fingerprints of the event log (added to the API in sunshine/api/api.py)."""
 
 from __future__ import annotations
 

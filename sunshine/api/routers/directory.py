@@ -1,4 +1,4 @@
-"""API v1 endpoints of the directory capability (registered in sunshine/api/api.py).
+"""API v1 endpoints of the directory capability (added to the API in sunshine/api/api.py).
 
 Public: the fee catalogue in force (and the 高可靠性供电费 calculator), the qualified contractors
 in a neutral order. Staff: record a charge or a contractor choice on an application.
@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from sunshine.api.api import body_doc, json_body, staff
+from sunshine.api.common import body_doc, json_body, staff
 from sunshine.api.errors import ApiError
 from sunshine.applications import access
 from sunshine.directory import rules, selectors, services, texts

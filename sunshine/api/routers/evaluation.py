@@ -1,4 +1,4 @@
-"""API v1 endpoints of the customer-manager evaluation (registered in sunshine/api/api.py)."""
+"""API v1 endpoints of the customer-manager evaluation (added to the API in sunshine/api/api.py)."""
 
 from __future__ import annotations
 

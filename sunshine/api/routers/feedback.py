@@ -1,4 +1,4 @@
-"""API v1 endpoints of the feedback capability (registered in sunshine/api/api.py).
+"""API v1 endpoints of the feedback capability (added to the API in sunshine/api/api.py).
 
 - ``GET /followups`` — the caller's open follow-up calls (clerk, admin).
 - ``POST /followups/{id}/attempts`` ``{"result", "note"}`` — an unanswered call.
@@ -22,6 +22,7 @@ from django.utils.translation import gettext as _
 from ninja import Router
 
 from sunshine.accounts.models import Role, User
+from sunshine.api.common import json_body
 from sunshine.errors import Forbidden, NotFound, ValidationFailed
 from sunshine.feedback import selectors, services
 from sunshine.feedback.models import CaseStatus, FollowUp, SupervisionCase
@@ -33,8 +34,6 @@ SATISFACTION_ROLES: set[str] = {Role.LEADER, Role.AUDITOR, Role.ADMIN}
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
-    from sunshine.api.api import json_body
-
     return json_body(request)
 
 

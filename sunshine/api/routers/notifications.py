@@ -1,4 +1,4 @@
-"""API v1 endpoints of the notifications capability (registered in sunshine/api/api.py): the
+"""API v1 endpoints of the notifications capability (added to the API in sunshine/api/api.py): the
 signed-in staff member's in-app inbox."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""API v1 endpoints of the portal capability (registered in sunshine/api/api.py): one-time SMS
+"""API v1 endpoints of the portal capability (added to the API in sunshine/api/api.py): one-time SMS
 codes and online application (网上办电), api-v1.md "Public"."""
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from sunshine.api import schemas
+from sunshine.api.common import json_body
 from sunshine.api.errors import ApiError
 from sunshine.portal.public import flows
 
@@ -47,8 +48,6 @@ def _throttled(exc: flows.Refused) -> ApiError:
 
 
 def _body(request: HttpRequest) -> dict[str, Any]:
-    from sunshine.api.api import json_body  # imported here: api.py imports this module
-
     return json_body(request)
 
 

@@ -1,4 +1,4 @@
-"""API v1 endpoints of the reports capability (registered in sunshine/api/api.py): the stored
+"""API v1 endpoints of the reports capability (added to the API in sunshine/api/api.py): the stored
 snapshots, read-only (generation stays with the scheduler, the command and the pages)."""
 
 from __future__ import annotations

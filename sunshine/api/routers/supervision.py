@@ -1,4 +1,4 @@
-"""API v1 endpoints of the supervision capability (registered in sunshine/api/api.py).
+"""API v1 endpoints of the supervision capability (added to the API in sunshine/api/api.py).
 
 - ``GET /api/v1/supervisions`` — projects under leader supervision (领导挂牌督办), with the
   current stage and its deadline; leaders, auditors and administrators.
@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from sunshine.accounts.models import Role
+from sunshine.api.common import json_body, safe_number, staff
 from sunshine.applications import access
 from sunshine.errors import ValidationFailed
 from sunshine.supervision import selectors, services
@@ -43,8 +44,6 @@ class SupervisionList(Schema):
 
 @router.get("/supervisions", response=SupervisionList)
 def list_supervisions(request: HttpRequest) -> dict[str, Any]:
-    from sunshine.api.api import staff
-
     access.require_role(staff(request), {str(r) for r in READ_ROLES})
     return {
         "results": [
@@ -66,10 +65,8 @@ def list_supervisions(request: HttpRequest) -> dict[str, Any]:
 
 @router.post("/applications/{number}/supervision", response={201: SupervisionOut})
 def take_charge(request: HttpRequest, number: str) -> Status:
-    from sunshine.api.api import _safe_number, json_body, staff
-
     user = staff(request)
-    app = access.access_application(user, _safe_number(number))
+    app = access.access_application(user, safe_number(number))
     body = json_body(request)
     raw = body.get("target_date")
     target: date | None = None

@@ -1,0 +1,207 @@
+"""API v1: applications for staff (intake, list, detail, stage transitions, events)."""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from django.http import HttpRequest
+from django.utils import timezone
+from django.utils.translation import gettext as _
+from ninja import Query, Router, Schema, Status
+from pydantic import Field
+
+from sunshine.api import schemas
+from sunshine.api.common import body_doc, json_body, roles, safe_number, staff, text
+from sunshine.applications import access, selectors, services
+from sunshine.applications.models import Application
+from sunshine.applications.validation import validate_intake
+from sunshine.errors import ValidationFailed
+
+# Operation ids are fixed (API v1: add, never rename). These operations were first defined in
+# sunshine/api/api.py, whose module name ninja puts in the default id, so they keep that id here.
+
+router = Router(tags=["applications"])
+
+
+def _intake_response(result: services.IntakeResult) -> Status:
+    """A replay (same Idempotency-Key, same body) answers like the original: ``201`` with the
+    same application, so a client retrying after a lost response sees what it would have seen."""
+    app = result.application  # a new one comes with its customer, manager and process attached
+    if result.replayed:
+        app = Application.objects.select_related("customer", "customer_manager", "process").get(pk=app.pk)
+    return Status(201, selectors.application_detail(app))
+
+
+@router.post(
+    "/applications",
+    response={201: schemas.ApplicationOut},
+    openapi_extra=body_doc(schemas.IntakeIn),
+    operation_id="sunshine_api_api_create_application",
+)
+def create_application(request: HttpRequest) -> Status:
+    user = staff(request)
+    access.require_role(user, roles(access.INTAKE_ROLES))
+    body = json_body(request)
+    data = validate_intake(body, timezone.localdate())
+    key = request.headers.get("Idempotency-Key", "").strip()[:200] or None
+    result = services.intake(
+        data,
+        user,
+        idempotency_scope=f"user:{user.pk}",
+        idempotency_key=key,
+        fingerprint=services.request_fingerprint(body),
+    )
+    return _intake_response(result)
+
+
+# PostgreSQL text cannot hold NUL: such input is invalid, never a 500.
+_NO_NUL = r"^[^\x00]*$"
+
+
+class ListFilters(Schema):
+    status: Literal["in_progress", "paused", "completed", "cancelled"] | None = None
+    category: Literal["lv_residential", "lv_non_residential", "hv_single", "hv_dual"] | None = None
+    stage: str | None = Field(None, max_length=150, pattern=_NO_NUL)
+    overdue: bool | None = None
+    customer_manager: str | None = Field(None, max_length=150, pattern=_NO_NUL)
+    key_project: bool | None = None
+    page: int = Field(1, ge=1, le=1_000_000)
+    page_size: int = Field(50, ge=1, le=200)
+
+
+@router.get("/applications", response=schemas.ApplicationPage, operation_id="sunshine_api_api_list_applications")
+def list_applications(request: HttpRequest, filters: Query[ListFilters]) -> dict[str, Any]:
+    user = staff(request)
+    qs = selectors.filter_applications(
+        access.visible_applications(user),
+        status=filters.status,
+        category=filters.category,
+        stage=filters.stage,
+        overdue=filters.overdue,
+        customer_manager=filters.customer_manager,
+        key_project=filters.key_project,
+    ).order_by("-accepted_at", "-id")
+    count = qs.count()
+    start = (filters.page - 1) * filters.page_size
+    return {
+        "count": count,
+        "page": filters.page,
+        "page_size": filters.page_size,
+        "results": selectors.list_rows(qs[start : start + filters.page_size]),
+    }
+
+
+@router.get("/applications/{number}", response=schemas.ApplicationOut, operation_id="sunshine_api_api_get_application")
+def get_application(request: HttpRequest, number: str) -> dict[str, Any]:
+    return selectors.application_detail(access.access_application(staff(request), safe_number(number)))
+
+
+def _detail(number: str) -> dict[str, Any]:
+    app = Application.objects.select_related("customer", "customer_manager", "process").get(number=number)
+    return selectors.application_detail(app)
+
+
+@router.post(
+    "/applications/{number}/stages/{code}/complete",
+    response=schemas.ApplicationOut,
+    openapi_extra=body_doc(schemas.CompleteIn),
+    operation_id="sunshine_api_api_complete_stage",
+)
+def complete_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
+    user = staff(request)
+    app = access.access_application(user, safe_number(number))
+    access.require_stage_role(user, app, code)
+    body = json_body(request)
+    outcome = body.get("outcome")
+    if outcome is not None and not isinstance(outcome, str):
+        raise ValidationFailed({"outcome": [_("Choose one of: %(allowed)s.") % {"allowed": "passed, failed"}]})
+    defects = body.get("defects") or []
+    if not isinstance(defects, list) or not all(isinstance(d, str) for d in defects):
+        raise ValidationFailed({"defects": [_("Give the defects as a list of texts.")]})
+    services.complete_stage(number, code, user, outcome=outcome, note=text(body, "note"), defects=defects)
+    return _detail(number)
+
+
+@router.post(
+    "/applications/{number}/stages/{code}/skip",
+    response=schemas.ApplicationOut,
+    openapi_extra=body_doc(schemas.ReasonIn),
+    operation_id="sunshine_api_api_skip_stage",
+)
+def skip_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
+    user = staff(request)
+    app = access.access_application(user, safe_number(number))
+    access.require_stage_role(user, app, code)
+    body = json_body(request)
+    services.skip_stage(number, code, user, reason=text(body, "reason", required=True, max_len=500))
+    return _detail(number)
+
+
+@router.post(
+    "/applications/{number}/pause",
+    response=schemas.ApplicationOut,
+    openapi_extra=body_doc(schemas.PauseIn),
+    operation_id="sunshine_api_api_pause",
+)
+def pause(request: HttpRequest, number: str) -> dict[str, Any]:
+    user = staff(request)
+    app = access.access_application(user, safe_number(number))
+    access.require_role(user, roles(access.PAUSE_ROLES), app)
+    body = json_body(request)
+    code = body.get("reason_code")
+    services.pause(
+        number,
+        user,
+        reason_code=code if isinstance(code, str) else "",
+        reason=text(body, "reason", max_len=500),
+    )
+    return _detail(number)
+
+
+@router.post("/applications/{number}/resume", response=schemas.ApplicationOut, operation_id="sunshine_api_api_resume")
+def resume(request: HttpRequest, number: str) -> dict[str, Any]:
+    user = staff(request)
+    app = access.access_application(user, safe_number(number))
+    access.require_role(user, roles(access.PAUSE_ROLES), app)
+    services.resume(number, user)
+    return _detail(number)
+
+
+@router.post(
+    "/applications/{number}/cancel",
+    response=schemas.ApplicationOut,
+    openapi_extra=body_doc(schemas.ReasonIn),
+    operation_id="sunshine_api_api_cancel",
+)
+def cancel(request: HttpRequest, number: str) -> dict[str, Any]:
+    user = staff(request)
+    app = access.access_application(user, safe_number(number))
+    access.require_role(user, roles(access.CANCEL_ROLES), app)
+    body = json_body(request)
+    services.cancel(number, user, reason=text(body, "reason", required=True, max_len=500))
+    return _detail(number)
+
+
+@router.post(
+    "/applications/{number}/reassign",
+    response=schemas.ApplicationOut,
+    openapi_extra=body_doc(schemas.ReassignIn),
+    operation_id="sunshine_api_api_reassign",
+)
+def reassign(request: HttpRequest, number: str) -> dict[str, Any]:
+    user = staff(request)
+    app = access.access_application(user, safe_number(number))
+    access.require_role(user, roles(access.REASSIGN_ROLES), app)
+    body = json_body(request)
+    services.reassign(
+        number,
+        user,
+        username=text(body, "customer_manager", required=True, max_len=150),
+        reason=text(body, "reason", max_len=500),
+    )
+    return _detail(number)
+
+
+@router.get("/applications/{number}/events", response=schemas.EventList, operation_id="sunshine_api_api_events")
+def events(request: HttpRequest, number: str) -> dict[str, Any]:
+    return {"results": selectors.events_of(access.access_application(staff(request), safe_number(number)))}
