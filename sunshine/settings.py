@@ -381,6 +381,9 @@ SUNSHINE_EVENT_REACTIONS = [
     "sunshine.notifications.reactions.on_events",
     "sunshine.feedback.reactions.on_events",
 ]
+# After a calendar edit the calendar app calls these (it imports none of the apps above it):
+# ``fn(reason, actor) -> number of deadlines moved`` (see sunshine/calendar/services.py).
+SUNSHINE_CALENDAR_REPROJECTIONS = ["sunshine.applications.services.reproject_deadlines"]
 
 # --- domain settings ------------------------------------------------------------------------
 # API tokens live this long after issue.
@@ -397,7 +400,7 @@ SUNSHINE_PROVINCE = env("SUNSHINE_PROVINCE", "shanxi")
 SUNSHINE_HOTLINE = env("SUNSHINE_HOTLINE", "0351-12398")
 
 # --- settings of the portal (online application, SMS codes) ---------------------------------
-# One-time SMS codes (sunshine/applications/verification.py): validity, wrong tries allowed,
+# One-time SMS codes (sunshine/notifications/verification.py): validity, wrong tries allowed,
 # pause between two sends to one phone, sends per phone and per client (IP) per hour.
 SUNSHINE_CODE_TTL_SECONDS = envint("SUNSHINE_CODE_TTL_SECONDS", "300")
 SUNSHINE_CODE_MAX_ATTEMPTS = envint("SUNSHINE_CODE_MAX_ATTEMPTS", "5")

@@ -18,7 +18,7 @@ from django.core.cache import CacheKeyWarning, caches
 from django.test import Client
 
 from sunshine.accounts.services import throttle_key
-from sunshine.applications import verification
+from sunshine.notifications import verification
 
 pytestmark = pytest.mark.django_db
 

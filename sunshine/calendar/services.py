@@ -10,13 +10,16 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.module_loading import import_string
 from django.utils.translation import gettext as _
 
 from sunshine.calendar import workdays
@@ -181,20 +184,27 @@ class NoticeApplied:
     change: CalendarChange
 
 
+# Called after every calendar edit, named in ``settings.SUNSHINE_CALENDAR_REPROJECTIONS``: each
+# recomputes the deadlines it keeps and returns how many moved. The calendar sits below the apps
+# that count working days, so it names none of them (the case engine's is
+# ``sunshine.applications.services.reproject_deadlines``).
+Reprojection = Callable[[str, Any], int]
+
+
+@cache
+def reprojections() -> tuple[Reprojection, ...]:
+    return tuple(import_string(path) for path in getattr(settings, "SUNSHINE_CALENDAR_REPROJECTIONS", []))
+
+
 def reproject(reason: str, actor: Any, years: Iterable[int], summary: str = "") -> CalendarChange:
-    """Re-project open deadlines after a calendar edit and record the edit.
-
-    The calendar app sits below ``applications``; this is the one place it reaches up to it
-    (a local import keeps the dependency one-way at import time).
-    """
-    from sunshine.applications.services import reproject_deadlines
-
+    """Re-project open deadlines after a calendar edit (every function of
+    ``settings.SUNSHINE_CALENDAR_REPROJECTIONS``) and record the edit."""
     reason = (reason or "").strip()
     if not reason:
         raise ValidationError(_("Give the reason for the change."))
     user = actor if getattr(actor, "pk", None) else None
     workdays.invalidate()
-    moved = reproject_deadlines(reason[:REASON_MAX], user)
+    moved = sum(fn(reason[:REASON_MAX], user) for fn in reprojections())
     change = None
     for y in sorted(set(years)):
         change = CalendarChange.objects.create(

@@ -8,29 +8,38 @@ change of the limits or stages is made by copying it into a new version with an 
 
 from __future__ import annotations
 
+import operator
 from datetime import date
+from functools import reduce
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
-from django.db.models import Exists, Max, OuterRef, QuerySet
+from django.db.models import PROTECT, Exists, ForeignObjectRel, Max, Model, OuterRef, QuerySet, Value
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sunshine.processes.models import ProcessTemplate, StageTemplate
 
 
+def _referrers() -> list[tuple[type[Model], str]]:
+    """The models whose rows keep a version alive (a PROTECT foreign key to it: the applications
+    accepted under it), read from the model registry so this app imports none of them."""
+    return [
+        (rel.related_model, rel.field.name)
+        for rel in ProcessTemplate._meta.get_fields(include_hidden=True)
+        if isinstance(rel, ForeignObjectRel) and rel.on_delete is PROTECT and isinstance(rel.related_model, type)
+    ]
+
+
 def in_use(template: ProcessTemplate) -> bool:
     """True once any application was accepted under this version."""
-    from sunshine.applications.models import Application
-
-    return Application.objects.filter(process=template).exists()
+    return any(model._default_manager.filter(**{field: template}).exists() for model, field in _referrers())
 
 
 def with_in_use(qs: QuerySet[ProcessTemplate]) -> QuerySet[ProcessTemplate]:
     """Annotate ``_in_use`` (for lists: no query per row)."""
-    from sunshine.applications.models import Application
-
-    return qs.annotate(_in_use=Exists(Application.objects.filter(process=OuterRef("pk"))))
+    used = [Exists(model._default_manager.filter(**{field: OuterRef("pk")})) for model, field in _referrers()]
+    return qs.annotate(_in_use=reduce(operator.or_, used) if used else Value(False))
 
 
 def new_version(source: ProcessTemplate, *, effective_from: date, source_note: str) -> ProcessTemplate:

@@ -16,10 +16,11 @@ from django.conf import settings
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.services import Throttled, hit_limit, throttle_key
-from sunshine.applications import services, verification
+from sunshine.applications import services
 from sunshine.applications.models import Application, IdempotencyRecord
 from sunshine.applications.validation import normalise_phone, validate_intake
 from sunshine.errors import ValidationFailed
+from sunshine.notifications import verification
 from sunshine.pii.crypto import phone_index
 from sunshine.portal.public.messages import code_error_message, throttled_message
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.utils.translation import gettext as _
 
-from sunshine.applications.verification import CodeError
+from sunshine.notifications.verification import CodeError
 
 
 def code_error_message(exc: CodeError) -> str:

@@ -23,6 +23,8 @@ from dataclasses import dataclass
 from django.conf import settings
 from django.core.cache import cache
 
+from sunshine.notifications.sms import SmsError, send_sms
+
 log = logging.getLogger(__name__)
 
 # Purposes keep a code for one form from being spent on another.
@@ -135,10 +137,8 @@ def check_code(phone: str, code: str, *, purpose: str = APPLY, consume: bool = T
 
 
 def _send(phone: str, text: str, key: str) -> None:
-    """Send now through the notifications app's SMS backend (a code must arrive now, not after a
-    queue): console/file by default, the HTTP gateway by settings, locmem in tests."""
-    from sunshine.notifications.sms import SmsError, send_sms
-
+    """Send now through the SMS backend (a code must arrive now, not after a queue): console/file
+    by default, the HTTP gateway by settings, locmem in tests."""
     try:
         send_sms(phone, text, key=key)
     except SmsError:
