@@ -12,6 +12,7 @@ from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
 from sunshine.accounts.models import ServiceArea
+from sunshine.applications.events import EventType
 from sunshine.pii.fields import BlindIndexField, EncryptedCharField
 from sunshine.processes.models import Category, Owner, ProcessTemplate, StageTemplate
 
@@ -224,7 +225,8 @@ class Event(models.Model):
     """Append-only audit trail and timeline; written in the transaction of every change."""
 
     application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=40)
+    # One of the vocabulary in events.py (also a CHECK constraint: no other type can be stored).
+    type = models.CharField(max_length=40, choices=[(t.value, t.value) for t in EventType])
     at = models.DateTimeField()
     actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
     stage = models.CharField(max_length=40, null=True, blank=True)
@@ -238,6 +240,9 @@ class Event(models.Model):
     class Meta:
         ordering = ["application", "id"]
         indexes = [models.Index(fields=["application", "id"], name="event_application_id")]
+        constraints = [
+            models.CheckConstraint(condition=Q(type__in=[t.value for t in EventType]), name="event_type_known")
+        ]
 
     def __str__(self) -> str:
         return f"{self.type}@{self.at:%Y-%m-%d %H:%M}"

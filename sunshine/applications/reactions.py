@@ -28,17 +28,8 @@ def reactions() -> tuple[Reaction, ...]:
     return tuple(import_string(path) for path in getattr(settings, "SUNSHINE_EVENT_REACTIONS", []))
 
 
-def record_events(events: Sequence[Event], stages: Sequence[StageInstance] = (), *, chained: bool = False) -> None:
-    """Chain ``events`` into their applications' audit trails (audit.py), insert them, and let every
-    configured reaction see them; call inside the transaction. ``chained``: the caller already
-    ran ``audit.chain`` on them (the engine does, to save the new head with its own UPDATE of the
-    application row)."""
-    if events:
-        if not chained:
-            from sunshine.applications.audit import chain
-
-            chain(events)
-        Event.objects.bulk_create(events)
-    if events or stages:
-        for reaction in reactions():
-            reaction(events, stages)
+def react(events: Sequence[Event], stages: Sequence[StageInstance] = ()) -> None:
+    """Let every configured reaction see ``events`` (inserted, with primary keys) and ``stages``;
+    called by ``events.record`` inside the transaction."""
+    for reaction in reactions():
+        reaction(events, stages)

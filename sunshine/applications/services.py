@@ -25,7 +25,9 @@ from django.utils.translation import gettext as _
 from stdnum import luhn
 
 from sunshine.accounts.models import Role, ServiceArea, User
+from sunshine.applications import events as ev
 from sunshine.applications.audit import chain
+from sunshine.applications.events import EventType
 from sunshine.applications.models import (
     OPEN_STATUSES,
     Application,
@@ -41,7 +43,6 @@ from sunshine.applications.models import (
     StageStatus,
     Status,
 )
-from sunshine.applications.reactions import record_events
 from sunshine.applications.validation import IntakeData
 from sunshine.caching import Recent
 from sunshine.calendar import workdays
@@ -51,25 +52,6 @@ from sunshine.processes.models import Owner, ProcessTemplate, StageTemplate
 from sunshine.processes.selectors import process_in_force
 
 # --- helpers ----------------------------------------------------------------------------------
-
-
-def _event(
-    app: Application,
-    type_: str,
-    at: datetime,
-    actor: User | None,
-    stage: StageInstance | None = None,
-    **data: Any,
-) -> Event:
-    return Event(
-        application=app,
-        type=type_,
-        at=at,
-        actor=actor,
-        stage=stage.code if stage else None,
-        round=stage.round if stage else None,
-        data=data,
-    )
 
 
 def new_number(on: date) -> str:
@@ -203,12 +185,12 @@ def _advance(
         _start(nxt, at, today)
         changed.append(nxt)
         app.current_stage = nxt.code
-        events.append(_event(app, "stage_started", at, actor, nxt, deadline=_iso(nxt.deadline)))
+        events.append(ev.new(app, EventType.STAGE_STARTED, at, actor, nxt, deadline=_iso(nxt.deadline)))
     else:
         app.current_stage = None
         app.status = Status.COMPLETED
         app.completed_at = at
-        events.append(_event(app, "completed", at, actor))
+        events.append(ev.new(app, EventType.COMPLETED, at, actor))
 
 
 def _iso(d: date | None) -> str | None:
@@ -269,7 +251,7 @@ def _save(app: Application, changed: list[StageInstance], events: list[Event]) -
     for stage in changed:
         StageInstance.objects.filter(pk=stage.pk).update(**{f: getattr(stage, f) for f in _STAGE_FIELDS})
     app.save(update_fields=[*_APP_FIELDS, "audit_head"])
-    record_events(events, changed, chained=True)
+    ev.record(events, changed, chained=True)
     _adjust_loads(_load_change(app))  # last: the managers' rows stay locked only until commit
 
 
@@ -389,9 +371,9 @@ def _intake_once(
             for i, t in enumerate(templates, start=1)
         ]
         events = [
-            _event(
+            ev.new(
                 app,
-                "intake",
+                EventType.INTAKE,
                 now,
                 actor,
                 channel=data.channel,
@@ -404,11 +386,11 @@ def _intake_once(
         first = stages[0]
         _start(first, now, today)
         app.current_stage = first.code
-        events.append(_event(app, "stage_started", now, actor, first, deadline=_iso(first.deadline)))
+        events.append(ev.new(app, EventType.STAGE_STARTED, now, actor, first, deadline=_iso(first.deadline)))
         if data.channel == Channel.COUNTER:
             first.status = StageStatus.COMPLETED
             first.completed_at, first.completed_on = now, today
-            events.append(_event(app, "stage_completed", now, actor, first, outcome=None))
+            events.append(ev.new(app, EventType.STAGE_COMPLETED, now, actor, first, outcome=None))
             _advance(app, stages, first, now, today, actor, events, [])
         # Everything was planned on unsaved objects: one INSERT each for the application, its
         # stages and its events.
@@ -417,7 +399,7 @@ def _intake_once(
         # A new application's chain starts empty: no need to lock and read its head.
         chain(events, locked=[app])
         Application.objects.filter(pk=app.pk).update(audit_head=app.audit_head)
-        record_events(events, stages, chained=True)
+        ev.record(events, stages, chained=True)
         if key and scope:
             IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=fingerprint, application=app)
         if manager is not None and app.status in OPEN_STATUSES:
@@ -481,9 +463,9 @@ def complete_stage(
         stage.note = note
         changed = [stage]
         events = [
-            _event(
+            ev.new(
                 app,
-                "stage_completed",
+                EventType.STAGE_COMPLETED,
                 now,
                 actor,
                 stage,
@@ -545,7 +527,9 @@ def _send_back(
     _start(back, at, today)
     StageInstance.objects.bulk_create([back, again])
     app.current_stage = back.code
-    events.append(_event(app, "stage_started", at, actor, back, returned_from=failed.code, defects=failed.defects))
+    events.append(
+        ev.new(app, EventType.STAGE_STARTED, at, actor, back, returned_from=failed.code, defects=failed.defects)
+    )
 
 
 def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Application:
@@ -582,7 +566,7 @@ def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Ap
         stage.completed_at, stage.completed_on = now, today
         stage.note = reason
         changed = [stage]
-        events = [_event(app, "stage_skipped", now, actor, stage, reason=reason)]
+        events = [ev.new(app, EventType.STAGE_SKIPPED, now, actor, stage, reason=reason)]
         if was_current:
             _advance(app, stages, stage, now, today, actor, events, changed)
         _save(app, changed, events)
@@ -625,7 +609,7 @@ def pause(number: str, actor: User | None, *, reason_code: str, reason: str) -> 
         _save(
             app,
             [stage],
-            [_event(app, "paused", now, actor, stage, reason_code=reason_code, reason=reason.strip())],
+            [ev.new(app, EventType.PAUSED, now, actor, stage, reason_code=reason_code, reason=reason.strip())],
         )
     return app
 
@@ -651,7 +635,11 @@ def resume(number: str, actor: User | None) -> Application:
         _save(
             app,
             [stage],
-            [_event(app, "resumed", now, actor, stage, paused_working_days=days, deadline=_iso(stage.deadline))],
+            [
+                ev.new(
+                    app, EventType.RESUMED, now, actor, stage, paused_working_days=days, deadline=_iso(stage.deadline)
+                )
+            ],
         )
     return app
 
@@ -681,7 +669,7 @@ def cancel(number: str, actor: User | None, *, reason: str) -> Application:
         app.status = Status.CANCELLED
         app.cancelled_at = now
         app.current_stage = None
-        _save(app, changed, [_event(app, "cancelled", now, actor, reason=reason, stage_code=stage_code)])
+        _save(app, changed, [ev.new(app, EventType.CANCELLED, now, actor, reason=reason, stage_code=stage_code)])
     return app
 
 
@@ -704,7 +692,7 @@ def reassign(number: str, actor: User | None, *, username: str, reason: str) -> 
         app.customer_manager = target
         now = timezone.now()
         data: dict[str, Any] = {"from": previous, "to": username, "reason": reason}
-        _save(app, [], [_event(app, "reassigned", now, actor, **data)])
+        _save(app, [], [ev.new(app, EventType.REASSIGNED, now, actor, **data)])
     return app
 
 
@@ -755,17 +743,17 @@ def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000)
                 _project(stage)
                 if stage.deadline != old:
                     moved += 1
+                    data = {"from": _iso(old), "to": _iso(stage.deadline), "reason": reason}
                     events.append(
-                        Event(
-                            application_id=stage.application_id,
-                            type="calendar_reprojected",
-                            at=now,
-                            actor=actor,
-                            stage=stage.code,
-                            round=stage.round,
-                            data={"from": _iso(old), "to": _iso(stage.deadline), "reason": reason},
+                        ev.new_for(
+                            stage.application_id,
+                            EventType.CALENDAR_REPROJECTED,
+                            now,
+                            actor,
+                            at_stage=(stage.code, stage.round),
+                            **data,
                         )
                     )
                 changed.append(stage)
             StageInstance.objects.bulk_update(changed, ["paused_working_days", "deadline", "deadline_provisional"])
-            record_events(events, changed)
+            ev.record(events, changed)

@@ -1,7 +1,7 @@
 """State changes of the directory that touch an application: charges and contractor choices.
 
 Each function runs in one transaction, locks the application row first and writes its event
-through ``sunshine.applications.reactions.record_events`` in the same transaction. Permission
+through ``sunshine.applications.events.record`` in the same transaction. Permission
 checks happen in the delivery layer (``sunshine.applications.access``) before these are called.
 """
 
@@ -14,8 +14,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import User
-from sunshine.applications.models import Application, Event, Status
-from sunshine.applications.reactions import record_events
+from sunshine.applications import events as ev
+from sunshine.applications.events import EventType
+from sunshine.applications.models import Application, Status
 from sunshine.directory import rules, selectors
 from sunshine.directory.models import Charge, ChargeBasis, Contractor, ContractorChoice, ContractorKind
 from sunshine.errors import Conflict, DomainError, NotFound, ValidationFailed
@@ -97,21 +98,19 @@ def record_charge(
         charge = Charge.objects.create(
             application=app, fee_item=item, quantity=qty, amount=due, recorded_by=actor, recorded_at=now
         )
-        record_events(
+        ev.record(
             [
-                Event(
-                    application=app,
-                    type="charge_recorded",
-                    at=now,
-                    actor=actor,
-                    data={
-                        "code": item.code,
-                        "name": item.name_zh,
-                        "quantity": None if qty is None else str(qty),
-                        "unit": item.unit,
-                        "amount": str(due),
-                        "schedule_version": schedule.version,
-                    },
+                ev.new(
+                    app,
+                    EventType.CHARGE_RECORDED,
+                    now,
+                    actor,
+                    code=item.code,
+                    name=item.name_zh,
+                    quantity=None if qty is None else str(qty),
+                    unit=item.unit,
+                    amount=str(due),
+                    schedule_version=schedule.version,
                 )
             ]
         )
@@ -156,19 +155,17 @@ def record_contractor_choice(number: str, kind: str, contractor_id: int, actor: 
             choice = existing
             choice.contractor, choice.recorded_by, choice.recorded_at = contractor, actor, now
             choice.save(update_fields=["contractor", "recorded_by", "recorded_at"])
-        record_events(
+        ev.record(
             [
-                Event(
-                    application=app,
-                    type="contractor_chosen",
-                    at=now,
-                    actor=actor,
-                    data={
-                        "kind": kind,
-                        "contractor": contractor.name,
-                        "credit_code": contractor.credit_code,
-                        "replaced": replaced.name if replaced else None,
-                    },
+                ev.new(
+                    app,
+                    EventType.CONTRACTOR_CHOSEN,
+                    now,
+                    actor,
+                    kind=kind,
+                    contractor=contractor.name,
+                    credit_code=contractor.credit_code,
+                    replaced=replaced.name if replaced else None,
                 )
             ]
         )

@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import Role, User
+from sunshine.applications import events as ev
+from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event, Status
-from sunshine.applications.reactions import record_events
 from sunshine.documents.models import Document, DocumentKind, DocumentStatus
 from sunshine.errors import Conflict, NotFound, ValidationFailed
 
@@ -112,8 +113,8 @@ def _kind(app: Application, code: str) -> DocumentKind:
     return kind
 
 
-def _event(app: Application, type_: str, actor: User | None, **data: Any) -> Event:
-    return Event(application=app, type=type_, at=timezone.now(), actor=actor, data=data)
+def _event(app: Application, type_: EventType, actor: User | None, **data: Any) -> Event:
+    return ev.new(app, type_, timezone.now(), actor, **data)
 
 
 def _upsert(app: Application, kind: DocumentKind, actor: User | None, **fields: Any) -> Document:
@@ -170,11 +171,11 @@ def upload_document(number: str, kind_code: str, upload: IO[bytes], name: str, a
                 size=len(data),
                 sha256=digest,
             )
-            record_events(
+            ev.record(
                 [
                     _event(
                         app,
-                        "document_uploaded",
+                        EventType.DOCUMENT_UPLOADED,
                         actor,
                         kind=kind.code,
                         name=kind.name_zh,
@@ -196,7 +197,7 @@ def mark_received(number: str, kind_code: str, actor: User | None, *, note: str 
         app = _lock(number)
         kind = _kind(app, kind_code)
         doc = _upsert(app, kind, actor, status=DocumentStatus.RECEIVED, note=note.strip()[:500])
-        record_events([_event(app, "document_received", actor, kind=kind.code, name=kind.name_zh)])
+        ev.record([_event(app, EventType.DOCUMENT_RECEIVED, actor, kind=kind.code, name=kind.name_zh)])
     return doc
 
 
@@ -209,7 +210,7 @@ def waive(number: str, kind_code: str, actor: User | None, *, reason: str) -> Do
         app = _lock(number)
         kind = _kind(app, kind_code)
         doc = _upsert(app, kind, actor, status=DocumentStatus.WAIVED, note=reason[:500])
-        record_events([_event(app, "document_waived", actor, kind=kind.code, name=kind.name_zh, reason=reason)])
+        ev.record([_event(app, EventType.DOCUMENT_WAIVED, actor, kind=kind.code, name=kind.name_zh, reason=reason)])
     return doc
 
 

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sunshine.applications.events import EventType
 from sunshine.applications.models import Event, StageInstance
 
 
 def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
-    connected = [e.application_id for e in events if e.type == "completed"]
+    connected = [e.application_id for e in events if e.type == EventType.COMPLETED]
     if not connected:
         return
     from sunshine.feedback.services import schedule_followups
 
-    schedule_followups(connected, at=max(e.at for e in events if e.type == "completed"))
+    schedule_followups(connected, at=max(e.at for e in events if e.type == EventType.COMPLETED))

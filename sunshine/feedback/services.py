@@ -1,7 +1,7 @@
 """State changes of supervision cases (稽查), follow-up calls (回访) and visits (走访).
 
 Each function runs in one transaction, locks the row it changes, and writes an Event on the
-application's timeline (through ``record_events``) when the change concerns an application.
+application's timeline (through ``events.record``) when the change concerns an application.
 Bad input raises ``ValidationFailed`` (field → messages) or a ``DomainError`` subclass and
 changes nothing. Role checks are here too (``require_*``), so the API and the pages agree.
 """
@@ -23,8 +23,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
 from sunshine.accounts.models import Role, User
-from sunshine.applications.models import Application, Event, Pause
-from sunshine.applications.reactions import record_events
+from sunshine.applications import events as ev
+from sunshine.applications.events import EventType
+from sunshine.applications.models import Application, Pause
 from sunshine.calendar import workdays
 from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.feedback.models import (
@@ -76,10 +77,6 @@ def _notify_customer(application: Application, template: str, context: dict[str,
     from sunshine.notifications.services import notify_customer
 
     return int(notify_customer(application, template, context, key=key))
-
-
-def _app_event(app: Application, type_: str, at: datetime, actor: User | None, **data: Any) -> Event:
-    return Event(application=app, type=type_, at=at, actor=actor, data=data)
 
 
 def _require(user: User | None, roles: set[str]) -> None:
@@ -171,11 +168,11 @@ def open_case(
             dedupe_key=dedupe_key,
         )
         if application is not None:
-            record_events(
+            ev.record(
                 [
-                    _app_event(
+                    ev.new(
                         application,
-                        "case_opened",
+                        EventType.CASE_OPENED,
                         now,
                         actor,
                         tracking_number=case.tracking_number,
@@ -287,12 +284,12 @@ def decide_case(case_id: int, actor: User, *, finding: str, action_taken: str) -
         if case.application_id is not None:
             app = Application.objects.select_for_update().get(pk=case.application_id)
             data: dict[str, Any] = {"tracking_number": case.tracking_number, "finding": finding}
-            events = [_app_event(app, "case_decided", now, actor, kind=case.kind, **data)]
+            events = [ev.new(app, EventType.CASE_DECIDED, now, actor, kind=case.kind, **data)]
             if case.source == CaseSource.PAUSE_CONTEST:
                 events.append(
-                    _app_event(
+                    ev.new(
                         app,
-                        "pause_contest_decided",
+                        EventType.PAUSE_CONTEST_DECIDED,
                         now,
                         actor,
                         pause_started_on=case.pause.started_on.isoformat() if case.pause else None,
@@ -300,7 +297,7 @@ def decide_case(case_id: int, actor: User, *, finding: str, action_taken: str) -
                         **data,
                     )
                 )
-            record_events(events)
+            ev.record(events)
     return case
 
 
@@ -404,7 +401,7 @@ def record_attempt(followup_id: int, actor: User, *, result: str, note: str = ""
             followup.assigned_to = actor
             fields.append("assigned_to")
         app = Application.objects.select_for_update().get(pk=followup.application_id)
-        events = [_app_event(app, "followup_attempt", now, actor, result=result, attempt=followup.attempts)]
+        events = [ev.new(app, EventType.FOLLOWUP_ATTEMPT, now, actor, result=result, attempt=followup.attempts)]
         if followup.attempts >= settings.SUNSHINE_FOLLOWUP_MAX_ATTEMPTS:
             followup.status = FollowUpStatus.DONE
             followup.outcome = FollowUpOutcome.UNREACHABLE
@@ -412,9 +409,9 @@ def record_attempt(followup_id: int, actor: User, *, result: str, note: str = ""
             followup.completed_on = timezone.localdate(now)
             followup.completed_by = actor
             fields += ["status", "outcome", "completed_at", "completed_on", "completed_by"]
-            events.append(_app_event(app, "followup_completed", now, actor, outcome=FollowUpOutcome.UNREACHABLE))
+            events.append(ev.new(app, EventType.FOLLOWUP_COMPLETED, now, actor, outcome=FollowUpOutcome.UNREACHABLE))
         followup.save(update_fields=fields)
-        record_events(events)
+        ev.record(events)
     return followup
 
 
@@ -543,7 +540,7 @@ def complete_followup(followup_id: int, actor: User, *, outcome: str, answers: A
                 extra_charge=followup.extra_charge,
                 told_once=followup.told_once,
             )
-        record_events([_app_event(app, "followup_completed", now, actor, **data)])
+        ev.record([ev.new(app, EventType.FOLLOWUP_COMPLETED, now, actor, **data)])
     return followup
 
 
@@ -608,7 +605,7 @@ def log_visit(visit_id: int, actor: User, *, visited_on: date, raised: str) -> V
         visit.save(update_fields=["status", "visited_on", "raised"])
         if visit.application_id is not None:
             app = Application.objects.get(pk=visit.application_id)
-            record_events([_app_event(app, "visit_logged", timezone.now(), actor, visited_on=visited_on.isoformat())])
+            ev.record([ev.new(app, EventType.VISIT_LOGGED, timezone.now(), actor, visited_on=visited_on.isoformat())])
     return visit
 
 

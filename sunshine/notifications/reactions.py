@@ -16,10 +16,18 @@ from datetime import date
 from typing import Any
 
 from sunshine.accounts.models import User
+from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event, PauseReason, StageInstance
 from sunshine.processes.models import Owner, StageTemplate
 
-TYPES = {"intake", "stage_completed", "stage_started", "paused", "resumed", "reassigned"}
+TYPES = {
+    EventType.INTAKE,
+    EventType.STAGE_COMPLETED,
+    EventType.STAGE_STARTED,
+    EventType.PAUSED,
+    EventType.RESUMED,
+    EventType.REASSIGNED,
+}
 CONNECTION = "connection"
 
 
@@ -84,16 +92,16 @@ def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
 
     for app_id, app_events in by_app.items():
         app = apps[app_id]
-        has_intake = any(e.type == "intake" for e in app_events)
+        has_intake = any(e.type == EventType.INTAKE for e in app_events)
         for i, e in enumerate(app_events):
             key = f"event:{e.pk}"
-            if e.type == "intake":
+            if e.type == EventType.INTAKE:
                 notify_customer(app, "accepted", {"limits": limits_text(stages_of[app_id])}, key=f"{key}:accepted")
                 if app.customer_manager is not None:
                     notify_staff([app.customer_manager], "assigned", {}, application=app, key=f"{key}:assigned")
-            elif e.type == "stage_completed" and not has_intake:
+            elif e.type == EventType.STAGE_COMPLETED and not has_intake:
                 _stage_completed(app, e, app_events[i + 1 :], names, key)
-            elif e.type == "paused":
+            elif e.type == EventType.PAUSED:
                 reason = e.data.get("reason") or ""
                 code = e.data.get("reason_code") or ""
                 label = str(PauseReason(code).label) if code in PauseReason.values else ""
@@ -103,14 +111,14 @@ def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
                     {"reason": reason, "reason_label": label, "stage_name": names.get(app, e.stage)},
                     key=f"{key}:paused",
                 )
-            elif e.type == "resumed":
+            elif e.type == EventType.RESUMED:
                 notify_customer(
                     app,
                     "resumed",
                     {"stage_name": names.get(app, e.stage), "deadline": zh_date(e.data.get("deadline"))},
                     key=f"{key}:resumed",
                 )
-            elif e.type == "reassigned" and app.customer_manager is not None:
+            elif e.type == EventType.REASSIGNED and app.customer_manager is not None:
                 notify_staff(
                     [app.customer_manager],
                     "assigned",
@@ -132,7 +140,7 @@ def _stage_completed(app: Application, e: Event, later: Sequence[Event], names: 
     if e.stage == CONNECTION:
         notify_customer(app, "connected", {"stage_name": stage_name}, key=f"{key}:connected")
         return
-    started = next((x for x in later if x.type == "stage_started"), None)
+    started = next((x for x in later if x.type == EventType.STAGE_STARTED), None)
     context: dict[str, Any] = {"stage_name": stage_name}
     if started is not None:
         context["next_stage_name"] = names.get(app, started.stage)

@@ -16,8 +16,8 @@ from django.db.models import F, Q
 from django.utils import timezone
 from django_tasks import task
 
-from sunshine.applications.models import Event
-from sunshine.applications.reactions import record_events
+from sunshine.applications import events as ev
+from sunshine.applications.events import EventType
 from sunshine.jobs.retry import with_retries
 from sunshine.notifications.models import ChannelKind, Message, MessageStatus
 from sunshine.notifications.services import backoff_seconds, masked_recipient, max_attempts
@@ -63,24 +63,21 @@ def send(message: Message) -> None:
     # An inbox message is delivered by being stored: the job only records it on the timeline.
 
 
-def _timeline(message: Message, type_: str, **extra: Any) -> None:
+def _timeline(message: Message, type_: EventType, **extra: Any) -> None:
     if message.application_id is None:
         return
-    record_events(
+    ev.record(
         [
-            Event(
-                application_id=message.application_id,
-                type=type_,
-                at=timezone.now(),
-                actor=None,
-                data={
-                    "channel": message.channel,
-                    "template": message.template,
-                    "recipient": masked_recipient(message),
-                    "message": message.pk,
-                    "attempts": message.attempts,
-                    **extra,
-                },
+            ev.new_for(
+                message.application_id,
+                type_,
+                timezone.now(),
+                channel=message.channel,
+                template=message.template,
+                recipient=masked_recipient(message),
+                message=message.pk,
+                attempts=message.attempts,
+                **extra,
             )
         ]
     )
@@ -93,7 +90,7 @@ def mark_sent(message: Message) -> bool:
             status=MessageStatus.SENT, sent_at=timezone.now(), last_error="", next_attempt_at=None
         )
         if done == 1:
-            _timeline(message, "notification_sent")
+            _timeline(message, EventType.NOTIFICATION_SENT)
     return done == 1
 
 
@@ -110,7 +107,7 @@ def _on_give_up(message_id: int, *, error: BaseException, attempt: int, **kwargs
         )
         if failed == 1:
             message = Message.objects.select_related("user").get(pk=message_id)
-            _timeline(message, "notification_failed", error=str(error)[:200])
+            _timeline(message, EventType.NOTIFICATION_FAILED, error=str(error)[:200])
     logger.error("message %s failed permanently after %s attempts: %s", message_id, attempt, error)
 
 

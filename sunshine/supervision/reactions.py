@@ -10,16 +10,17 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from sunshine.applications.events import CLOSING_TYPES, EventType
 from sunshine.applications.models import Event, StageInstance
 from sunshine.supervision.moments import sync_stages
 
 
 def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
-    closed = {e.application_id for e in events if e.type in ("cancelled", "completed")}
+    closed = {e.application_id for e in events if e.type in CLOSING_TYPES}
     if stages or closed:
         # A stage whose start is among these events was pending (or created) until now: it has
         # no moments to read or drop. An application whose intake is among them is new.
-        started = {(e.application_id, e.stage, e.round) for e in events if e.type == "stage_started"}
+        started = {(e.application_id, e.stage, e.round) for e in events if e.type == EventType.STAGE_STARTED}
         fresh = {s.pk for s in stages if (s.application_id, s.code, s.round) in started}
-        new = {e.application_id for e in events if e.type == "intake"}
+        new = {e.application_id for e in events if e.type == EventType.INTAKE}
         sync_stages(stages, closed, fresh=fresh, new_applications=new)

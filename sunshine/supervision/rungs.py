@@ -26,9 +26,10 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sunshine.applications.events import RUNG_TYPES
 from sunshine.calendar import workdays
 
-EVENTS = ("warning", "overdue", "escalation")
+EVENTS = tuple(RUNG_TYPES)
 TEMPLATES = ("due_soon", "due_today", "overdue", "escalated")
 RECIPIENTS = ("manager", "team_lead", "leader")
 SUPERVISED = "supervised"

@@ -23,8 +23,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import Role, User
+from sunshine.applications import events as ev
+from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event, StageStatus, Status
-from sunshine.applications.reactions import record_events
 from sunshine.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from sunshine.supervision import rungs
 from sunshine.supervision.models import LeaderSupervision, NoteKind, RungMoment, SupervisionNote
@@ -177,21 +178,18 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
             people = _recipients(rung, app, supervision, leaders or [])
             usernames = tuple(u.username for u in people)
             events.append(
-                Event(
-                    application=app,
-                    type=rung.event,
-                    at=now,
-                    actor=None,
-                    stage=moment.stage.code,
-                    round=moment.stage.round,
-                    data={
-                        "rung": rung.code,
-                        "recipients": list(usernames),
-                        "template": rung.template,
-                        "deadline": moment.deadline.isoformat(),
-                        "due_at": timezone.localtime(moment.due_at).isoformat(),
-                        "supervised": supervision is not None,
-                    },
+                ev.new(
+                    app,
+                    EventType(rung.event),
+                    now,
+                    None,
+                    moment.stage,
+                    rung=rung.code,
+                    recipients=list(usernames),
+                    template=rung.template,
+                    deadline=moment.deadline.isoformat(),
+                    due_at=timezone.localtime(moment.due_at).isoformat(),
+                    supervised=supervision is not None,
                 )
             )
             context = _context(app, moment, rung, supervision)
@@ -211,7 +209,7 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
                     moment.due_at,
                 )
             )
-        record_events(events)
+        ev.record(events)
         write_messages(messages)
     return fired, len(rows)
 
@@ -236,10 +234,6 @@ def _lock(number: str) -> Application:
         return Application.objects.select_for_update().get(number=number)
     except Application.DoesNotExist:
         raise NotFound(_("No application with this number."), "application_not_found") from None
-
-
-def _event(app: Application, type_: str, actor: User, at: datetime, **data: Any) -> Event:
-    return Event(application=app, type=type_, at=at, actor=actor, data=data)
 
 
 def take_charge(number: str, actor: User, *, reason: str, target_date: date | None) -> LeaderSupervision:
@@ -274,13 +268,13 @@ def take_charge(number: str, actor: User, *, reason: str, target_date: date | No
         supervision = LeaderSupervision.objects.create(
             application=app, leader=actor, reason=reason, target_date=target_date, started_at=now
         )
-        record_events(
+        ev.record(
             [
-                _event(
+                ev.new(
                     app,
-                    "supervision_started",
-                    actor,
+                    EventType.SUPERVISION_STARTED,
                     now,
+                    actor,
                     leader=actor.username,
                     reason=reason,
                     target_date=target_date.isoformat(),
@@ -336,7 +330,7 @@ def add_note(
         data: dict[str, Any] = {"kind": kind, "text": text}
         if reviewed_on:
             data["reviewed_on"] = reviewed_on.isoformat()
-        record_events([_event(app, "supervision_note", actor, now, **data)])
+        ev.record([ev.new(app, EventType.SUPERVISION_NOTE, now, actor, **data)])
     return note
 
 
@@ -352,7 +346,7 @@ def end_supervision(number: str, actor: User, *, note: str) -> LeaderSupervision
         now = timezone.now()
         supervision.ended_at, supervision.ended_by, supervision.end_note = now, actor, note[:500]
         supervision.save(update_fields=["ended_at", "ended_by", "end_note"])
-        record_events([_event(app, "supervision_ended", actor, now, leader=supervision.leader.username, note=note)])
+        ev.record([ev.new(app, EventType.SUPERVISION_ENDED, now, actor, leader=supervision.leader.username, note=note)])
         sync_application(app.pk)
     return supervision
 

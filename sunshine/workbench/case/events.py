@@ -7,31 +7,31 @@ from typing import Any
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sunshine.applications.events import EventType
 from sunshine.applications.models import Event, Outcome, PauseReason
 
-LABELS = {
-    "intake": gettext_lazy("Application accepted"),
-    "stage_started": gettext_lazy("Stage started"),
-    "stage_completed": gettext_lazy("Stage completed"),
-    "stage_skipped": gettext_lazy("Stage marked not required"),
-    "paused": gettext_lazy("Paused"),
-    "resumed": gettext_lazy("Resumed"),
-    "completed": gettext_lazy("Application completed (connected)"),
-    "cancelled": gettext_lazy("Application cancelled"),
-    "reassigned": gettext_lazy("Customer manager changed"),
-    "calendar_reprojected": gettext_lazy("Deadline moved by a calendar change"),
-    "pii_viewed": gettext_lazy("Personal data shown in full"),
-    "document_uploaded": gettext_lazy("Document uploaded"),
-    "document_received": gettext_lazy("Document received (paper copy)"),
-    "document_waived": gettext_lazy("Document waived"),
-    "warning": gettext_lazy("Deadline warning"),
-    "overdue": gettext_lazy("Overdue"),
-    "escalation": gettext_lazy("Escalated"),
-    "supervision_started": gettext_lazy("Leader took charge (挂牌督办)"),
-    "supervision_note": gettext_lazy("Supervision note"),
-    "supervision_ended": gettext_lazy("Leader supervision ended"),
-    "notification_queued": gettext_lazy("Notification queued"),
-    "notification_sent": gettext_lazy("Notification sent"),
+LABELS: dict[str, Any] = {
+    EventType.INTAKE: gettext_lazy("Application accepted"),
+    EventType.STAGE_STARTED: gettext_lazy("Stage started"),
+    EventType.STAGE_COMPLETED: gettext_lazy("Stage completed"),
+    EventType.STAGE_SKIPPED: gettext_lazy("Stage marked not required"),
+    EventType.PAUSED: gettext_lazy("Paused"),
+    EventType.RESUMED: gettext_lazy("Resumed"),
+    EventType.COMPLETED: gettext_lazy("Application completed (connected)"),
+    EventType.CANCELLED: gettext_lazy("Application cancelled"),
+    EventType.REASSIGNED: gettext_lazy("Customer manager changed"),
+    EventType.CALENDAR_REPROJECTED: gettext_lazy("Deadline moved by a calendar change"),
+    EventType.PII_VIEWED: gettext_lazy("Personal data shown in full"),
+    EventType.DOCUMENT_UPLOADED: gettext_lazy("Document uploaded"),
+    EventType.DOCUMENT_RECEIVED: gettext_lazy("Document received (paper copy)"),
+    EventType.DOCUMENT_WAIVED: gettext_lazy("Document waived"),
+    EventType.WARNING: gettext_lazy("Deadline warning"),
+    EventType.OVERDUE: gettext_lazy("Overdue"),
+    EventType.ESCALATION: gettext_lazy("Escalated"),
+    EventType.SUPERVISION_STARTED: gettext_lazy("Leader took charge (挂牌督办)"),
+    EventType.SUPERVISION_NOTE: gettext_lazy("Supervision note"),
+    EventType.SUPERVISION_ENDED: gettext_lazy("Leader supervision ended"),
+    EventType.NOTIFICATION_SENT: gettext_lazy("Notification sent"),
 }
 FIELD_LABELS = {"id_number": gettext_lazy("ID number"), "phone": gettext_lazy("phone")}
 
@@ -46,7 +46,7 @@ def detail(e: Event) -> str:
     """The event's particulars in one line ('' when there is nothing to add)."""
     d: dict[str, Any] = e.data or {}
     t = e.type
-    if t == "stage_completed":
+    if t == EventType.STAGE_COMPLETED:
         parts = []
         if d.get("outcome"):
             parts.append(str(Outcome(d["outcome"]).label) if d["outcome"] in Outcome.values else str(d["outcome"]))
@@ -55,43 +55,43 @@ def detail(e: Event) -> str:
         if d.get("note"):
             parts.append(str(d["note"]))
         return " · ".join(parts)
-    if t == "stage_started":
+    if t == EventType.STAGE_STARTED:
         parts = []
         if d.get("deadline"):
             parts.append(_("deadline %(date)s") % {"date": d["deadline"]})
         if d.get("returned_from"):
             parts.append(_("returned to the customer after a failed review"))
         return " · ".join(parts)
-    if t == "paused":
+    if t == EventType.PAUSED:
         code = d.get("reason_code", "")
         label = str(PauseReason(code).label) if code in PauseReason.values else code
         return f"{label}：{d.get('reason', '')}"
-    if t == "resumed":
+    if t == EventType.RESUMED:
         return _("%(n)s working days paused; deadline %(date)s") % {
             "n": d.get("paused_working_days", 0),
             "date": d.get("deadline") or "-",
         }
-    if t in ("stage_skipped", "cancelled"):
+    if t in (EventType.STAGE_SKIPPED, EventType.CANCELLED):
         return str(d.get("reason", ""))
-    if t == "reassigned":
+    if t == EventType.REASSIGNED:
         return _("from %(old)s to %(new)s: %(reason)s") % {
             "old": d.get("from") or "-",
             "new": d.get("to") or "-",
             "reason": d.get("reason", ""),
         }
-    if t == "calendar_reprojected":
+    if t == EventType.CALENDAR_REPROJECTED:
         return _("%(old)s → %(new)s: %(reason)s") % {
             "old": d.get("from") or "-",
             "new": d.get("to") or "-",
             "reason": d.get("reason", ""),
         }
-    if t == "supervision_started":
+    if t == EventType.SUPERVISION_STARTED:
         return _("target %(date)s: %(reason)s") % {"date": d.get("target_date", "-"), "reason": d.get("reason", "")}
-    if t == "pii_viewed":
+    if t == EventType.PII_VIEWED:
         return str(FIELD_LABELS.get(d.get("field", ""), d.get("field", "")))
-    if t in ("document_uploaded", "document_received"):
+    if t in (EventType.DOCUMENT_UPLOADED, EventType.DOCUMENT_RECEIVED):
         return str(d.get("name", ""))
-    if t == "document_waived":
+    if t == EventType.DOCUMENT_WAIVED:
         return f"{d.get('name', '')}：{d.get('reason', '')}"
     return ""
 

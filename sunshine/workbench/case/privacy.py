@@ -13,8 +13,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import Role, User
-from sunshine.applications.models import Application, Event
-from sunshine.applications.reactions import record_events
+from sunshine.applications import events as ev
+from sunshine.applications.events import EventType
+from sunshine.applications.models import Application
 from sunshine.errors import Forbidden, NotFound
 
 # Roles that may reveal any case they can see; a customer manager only their own cases
@@ -57,5 +58,5 @@ def reveal(user: User, app: Application, field: str) -> str:
         raise Forbidden(_("Your role may not see the full personal data."))
     value = app.customer.id_number if field == "id_number" else app.contact_phone
     with transaction.atomic():
-        record_events([Event(application=app, type="pii_viewed", at=timezone.now(), actor=user, data={"field": field})])
+        ev.record([ev.new(app, EventType.PII_VIEWED, timezone.now(), user, field=field)])
     return value

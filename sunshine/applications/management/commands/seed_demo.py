@@ -11,6 +11,7 @@ from django.utils import timezone
 from sunshine.accounts.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_areas, ensure_demo_accounts
 from sunshine.accounts.models import Role
 from sunshine.applications import services
+from sunshine.applications.events import EventType
 from sunshine.applications.models import Event
 from sunshine.applications.synthetic import FIXED_SCENARIOS, Generator, People, Refs, save_batch
 
@@ -32,7 +33,7 @@ def _pad(text: str, width: int) -> str:
 
 
 def demo_application_count() -> int:
-    return Event.objects.filter(type="intake", data__source=SOURCE).count()
+    return Event.objects.filter(type=EventType.INTAKE, data__source=SOURCE).count()
 
 
 class Command(BaseCommand):
