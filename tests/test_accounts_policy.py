@@ -26,7 +26,7 @@ def test_weak_passwords_are_refused_in_chinese(password, message):
 
 
 def test_the_demo_password_meets_the_policy():
-    from sunshine.accounts.demo import DEMO_PASSWORD
+    from sunshine.ops.demo.accounts import DEMO_PASSWORD
 
     validate_password(DEMO_PASSWORD)
 

@@ -245,7 +245,7 @@ def test_clerk_customer_and_auditors_are_notified_once(personas):
 
 
 def test_demo_feedback_schedules_calls_once(personas):
-    from sunshine.feedback.demo import ensure_demo_feedback
+    from sunshine.ops.demo.feedback import ensure_demo_feedback
 
     apps = [connected(personas) for _ in range(3)]
     FollowUp.objects.all().delete()  # as the generated demo data: connected without the reaction

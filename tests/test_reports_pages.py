@@ -9,6 +9,7 @@ from datetime import date
 import pytest
 from django.test import Client
 
+from sunshine.ops.demo.reports import ensure_demo_reports
 from sunshine.reports import services
 from sunshine.reports.models import Kind, Report, ReportEvent, ReportStatus
 from sunshine.reports.tasks import build_report
@@ -233,8 +234,8 @@ def test_only_an_administrator_may_publish(story, personas, who):
 
 def test_the_demo_gets_the_previous_and_the_current_half_month(story):
     with at("2026-10-20", "08:00"):
-        made = services.ensure_demo_reports()
-        again = services.ensure_demo_reports()
+        made = ensure_demo_reports()
+        again = ensure_demo_reports()
     assert [(r.period_start, r.period_end) for r in made] == [
         (date(2026, 10, 1), date(2026, 10, 15)),
         (date(2026, 10, 16), date(2026, 10, 31)),

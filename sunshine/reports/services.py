@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import Role, User
 from sunshine.dbrouters import replica_reads
-from sunshine.errors import Conflict, NotFound, ValidationFailed
+from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.notifications.services import notify_staff
 from sunshine.processes.models import Category
 from sunshine.reports.models import Kind, Report, ReportEvent, ReportStatus
@@ -246,8 +246,6 @@ def run_pending(report_id: int) -> Report | None:
 def publish(report_id: int, *, actor: User, sections: list[str] | None = None) -> Report:
     """Publish the non-personal sections of a finished report to /open-data/ (administrators)."""
     if actor.role != Role.ADMIN:
-        from sunshine.errors import Forbidden
-
         raise Forbidden(_("Only an administrator may publish open data."))
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_id).first()
@@ -269,8 +267,6 @@ def publish(report_id: int, *, actor: User, sections: list[str] | None = None) -
 
 def withdraw(report_id: int, *, actor: User) -> Report:
     if actor.role != Role.ADMIN:
-        from sunshine.errors import Forbidden
-
         raise Forbidden(_("Only an administrator may publish open data."))
     with transaction.atomic():
         report = Report.objects.select_for_update().filter(pk=report_id).first()
@@ -331,11 +327,3 @@ def generate_due(today: date | None = None) -> Report:
     start, _end = half_month_of(today - timedelta(days=1))
     report, _created = generate_half_month(start)
     return report
-
-
-def ensure_demo_reports(today: date | None = None) -> list[Report]:
-    """The previous and the current half-month (so far) for the demo: ``make run`` shows both."""
-    today = today or timezone.localdate()
-    current, _e = half_month_of(today)
-    previous, _e = half_month_of(current - timedelta(days=1))
-    return [generate_half_month(s, email=False)[0] for s in (previous, current)]

@@ -22,7 +22,6 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, connections
 from django.utils import timezone
 
-from sunshine.accounts.demo import ensure_areas
 from sunshine.accounts.models import Role, User
 from sunshine.applications import services
 from sunshine.applications.synthetic import (
@@ -37,6 +36,7 @@ from sunshine.applications.synthetic import (
     save_batch,
     skip_reference_checks,
 )
+from sunshine.ops.demo.accounts import ensure_areas
 
 SOURCE = "generate_load"
 

@@ -12,8 +12,8 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from sunshine.accounts.demo import DEMO_ACCOUNTS, DEMO_PASSWORD
 from sunshine.accounts.models import User
+from sunshine.ops.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 
 class Command(BaseCommand):

@@ -8,12 +8,12 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.utils import timezone
 
-from sunshine.accounts.demo import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_areas, ensure_demo_accounts
 from sunshine.accounts.models import Role
 from sunshine.applications import services
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Event
 from sunshine.applications.synthetic import FIXED_SCENARIOS, Generator, People, Refs, save_batch
+from sunshine.ops.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_areas, ensure_demo_accounts
 
 SOURCE = "seed_demo"
 ROLE_ZH = {
@@ -88,15 +88,15 @@ class Command(BaseCommand):
         seed_demo_contractors(Contractor)
         refresh_statistics()
         if wanted:  # rung moments of the demo cases, one overdue today, one supervised (added by supervision)
-            from sunshine.supervision.demo import ensure_demo_supervision
+            from sunshine.ops.demo.supervision import ensure_demo_supervision
 
             self.stdout.write(ensure_demo_supervision())
         if wanted:  # follow-up calls of the latest connected cases (feedback app)
-            from sunshine.feedback.demo import ensure_demo_feedback
+            from sunshine.ops.demo.feedback import ensure_demo_feedback
 
             self.stdout.write(ensure_demo_feedback())
         if wanted:  # the previous and the current half-monthly report (reports app; last: it reads the rest)
-            from sunshine.reports.services import ensure_demo_reports
+            from sunshine.ops.demo.reports import ensure_demo_reports
 
             ensure_demo_reports()
         self.stdout.write("")
