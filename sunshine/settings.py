@@ -394,6 +394,11 @@ SUNSHINE_LOGIN_WINDOW_SECONDS = envint("SUNSHINE_LOGIN_WINDOW_SECONDS", "900")
 # Public progress look-ups per client before 429, within the window.
 SUNSHINE_PUBLIC_LOOKUPS = envint("SUNSHINE_PUBLIC_LOOKUPS", "20")
 SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS = envint("SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS", "600")
+# Wrong phone endings per application number (from any client) within the window before the
+# number is locked for the lock time and its customer manager is told.
+SUNSHINE_PUBLIC_LOOKUP_MISSES_PER_NUMBER = envint("SUNSHINE_PUBLIC_LOOKUP_MISSES_PER_NUMBER", "10")
+SUNSHINE_PUBLIC_LOOKUP_NUMBER_WINDOW_SECONDS = envint("SUNSHINE_PUBLIC_LOOKUP_NUMBER_WINDOW_SECONDS", "3600")
+SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS = envint("SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS", "3600")
 # The province whose supply-voltage table and holiday calendar apply.
 SUNSHINE_PROVINCE = env("SUNSHINE_PROVINCE", "shanxi")
 # The supervision hotline printed on every public page and notice.

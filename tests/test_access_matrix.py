@@ -68,6 +68,7 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/applications/{number}/reassign"): row(401, 403, 403, 403, 403, 200, 403, 200),
     ("GET", "/api/v1/applications/{number}/events"): row(401, 200, 200, 403, 200, 200, 200, 200),
     ("GET", "/api/v1/public/applications/{number}"): row(200, 200, 200, 200, 200, 200, 200, 200),
+    ("POST", "/api/v1/public/applications/{number}/progress"): row(200, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/public/time-limits"): row(200, 200, 200, 200, 200, 200, 200, 200),
     # no phone in the body: 422 for everyone (public).
     ("POST", "/api/v1/public/verification-codes"): row(422, 422, 422, 422, 422, 422, 422, 422),
@@ -490,6 +491,8 @@ def _api_call(world: dict[str, Any], method: str, path: str) -> tuple[str, dict[
         body = intake_body(customer__name="赵六", customer__phone="13700137000", address="太原市晋源区金胜镇3号")
     elif path == "/api/v1/public/applications/{number}":
         query = {"phone_tail": "8000"}
+    elif path == "/api/v1/public/applications/{number}/progress":
+        body = {"phone_tail": "8000"}
     elif path == "/api/v1/satisfaction" or path == "/api/v1/public/statistics":
         query = {"from": "2026-11-01", "to": "2026-11-30"}
     if path.startswith("/api/v1/cases/"):

@@ -116,7 +116,12 @@ def test_apply_online_from_the_form_with_the_code_from_the_sms(personas, sms):
     # acceptance started Thu 11-26 with 1 working day → Fri 11-27; the next steps have limits
     assert "业务受理 : 2026-11-27 前完成" in text
     assert "现场勘查 : 上一环节完成后 2 个工作日内" in text
-    assert f'href="/progress/?number={app.number}&amp;phone_tail=8000"' in done.content.decode()
+    # "Track progress" posts the number and phone ending: neither lands in a URL
+    html = done.content.decode()
+    assert '<form method="post" action="/progress/" class="track-progress">' in html
+    assert f'<input type="hidden" name="number" value="{app.number}">' in html
+    assert '<input type="hidden" name="phone_tail" value="8000">' in html
+    assert "phone_tail=" not in html
     # another browser cannot see the success page
     assert Client().get("/apply/submitted/").status_code == 302
 

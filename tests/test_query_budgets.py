@@ -72,6 +72,7 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/followups"): 2,
     ("GET", "/api/v1/inbox"): 3,
     ("GET", "/api/v1/public/applications/{number}"): 7,
+    ("POST", "/api/v1/public/applications/{number}/progress"): 7,
     ("GET", "/api/v1/public/audit-digests"): 1,
     ("GET", "/api/v1/public/contractors"): 1,
     ("GET", "/api/v1/public/fees"): 4,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -45,6 +46,21 @@ def throttle_key(scope: str, *parts: str) -> str:
     message = "\x1f".join(parts).encode("utf-8", "surrogatepass")
     digest = hmac.new(settings.SECRET_KEY.encode(), scope.encode() + b"\x1e" + message, hashlib.sha256)
     return f"throttle:{scope}:{digest.hexdigest()[:40]}"
+
+
+def client_network(ip: str) -> str:
+    """The unit a per-client throttle counts: an IPv4 address as it is, an IPv6 address by its
+    /64 network (one subscriber usually holds a whole /64, so counting single addresses would
+    give each of them an unlimited budget). Anything else (``unknown``) as it is."""
+    try:
+        address = ipaddress.ip_address(ip.strip())
+    except ValueError:
+        return ip
+    if isinstance(address, ipaddress.IPv6Address):
+        if address.ipv4_mapped is not None:
+            return str(address.ipv4_mapped)
+        return str(ipaddress.IPv6Network((address, 64), strict=False))
+    return str(address)
 
 
 def hit_limit(key: str, limit: int, window: int) -> None:

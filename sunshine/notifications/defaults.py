@@ -93,6 +93,15 @@ DEFAULT_TEMPLATES: list[tuple[str, str, str, str, str, str]] = [
         "an application was assigned to a customer manager",
     ),
     (
+        "lookup_locked",
+        "staff",
+        "inbox",
+        "进度查询已锁定",
+        "申请{{ number }}的进度查询连续{{ misses }}次输入了错误的手机尾号，已锁定{{ minutes }}分钟。"
+        "如客户本人无法查询，请主动联系客户；如非客户所为，请留意是否有人试图获取该申请的信息。",
+        "wrong phone endings locked the public progress look-up of an application",
+    ),
+    (
         "due_soon",
         "staff",
         "inbox,sms,email",

@@ -5,18 +5,17 @@ from __future__ import annotations
 import logging
 from typing import Any
 
-from django.conf import settings
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Router, Schema
+from pydantic import Field
 
-from sunshine.accounts.services import Throttled, hit_limit, throttle_key
 from sunshine.api import schemas
 from sunshine.api.common import client_ip, safe_number
 from sunshine.api.errors import ApiError
 from sunshine.applications import selectors
-from sunshine.applications.models import Application
+from sunshine.portal.public import flows
+from sunshine.portal.public.messages import not_found_message
 from sunshine.processes.selectors import processes_in_force
 
 log = logging.getLogger(__name__)
@@ -27,31 +26,37 @@ log = logging.getLogger(__name__)
 router = Router(tags=["public"], auth=None)
 
 
-@router.get("/applications/{number}", response=schemas.PublicProgress, operation_id="sunshine_api_api_public_progress")
-def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> dict[str, Any]:
+def _progress(request: HttpRequest, number: str, phone_tail: str) -> dict[str, Any]:
     try:
-        hit_limit(
-            throttle_key("public-lookup", client_ip(request)),
-            settings.SUNSHINE_PUBLIC_LOOKUPS,
-            settings.SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS,
-        )
-    except Throttled as exc:
-        log.warning("public look-up throttled for %s", client_ip(request))
-        raise ApiError(
-            429,
-            "throttled",
-            _("Too many look-ups from this device; try again later."),
-            headers={"Retry-After": str(exc.retry_after)},
-        ) from None
-    app = (
-        Application.objects.select_related("customer_manager", "process")
-        .filter(number=safe_number(number, public=True).strip().upper())
-        .first()
-    )
-    tail = phone_tail.strip()
-    if app is None or len(tail) != 4 or not app.contact_phone.endswith(tail):
-        raise ApiError(404, "application_not_found", _("No application matches this number and phone number ending."))
+        app = flows.lookup(safe_number(number, public=True), phone_tail, client_ip=client_ip(request))
+    except flows.Refused as exc:
+        raise ApiError(429, "throttled", exc.message, headers={"Retry-After": str(exc.retry_after or 60)}) from None
+    if app is None:
+        raise ApiError(404, "application_not_found", not_found_message())
     return selectors.public_progress(app)
+
+
+@router.get(
+    "/applications/{number}",
+    response=schemas.PublicProgress,
+    operation_id="sunshine_api_api_public_progress",
+    description="Kept for API v1 clients. Prefer ``POST /public/applications/{number}/progress``: "
+    "a phone ending in the query string lands in access logs.",
+)
+def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> dict[str, Any]:
+    return _progress(request, number, phone_tail)
+
+
+class ProgressLookupIn(Schema):
+    phone_tail: str = Field(min_length=4, max_length=4, pattern=r"^[0-9]{4}$", description="last 4 digits of the phone")
+
+
+@router.post("/applications/{number}/progress", response=schemas.PublicProgress)
+def public_progress_lookup(request: HttpRequest, number: str, body: ProgressLookupIn) -> dict[str, Any]:
+    """The progress look-up with the phone ending in the body, never in the URL. Wrong pair or
+    unknown number → ``404``; too many attempts from the client, or too many wrong endings for
+    the number (it is then locked for a while) → ``429``."""
+    return _progress(request, number, body.phone_tail)
 
 
 @router.get("/time-limits", response=list[schemas.PublicProcess], operation_id="sunshine_api_api_time_limits")

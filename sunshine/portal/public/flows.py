@@ -8,21 +8,24 @@ Field problems raise ``ValidationFailed`` (fields keyed like the API body); thro
 from __future__ import annotations
 
 import logging
+import uuid
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
 from django.utils.translation import gettext as _
 
-from sunshine.accounts.services import Throttled, hit_limit, throttle_key
+from sunshine.accounts.services import Throttled, client_network, hit_limit, throttle_key
 from sunshine.applications import services
 from sunshine.applications.models import Application, IdempotencyRecord
 from sunshine.applications.validation import normalise_phone, validate_intake
 from sunshine.errors import ValidationFailed
 from sunshine.notifications import verification
 from sunshine.pii.crypto import phone_index
-from sunshine.portal.public.messages import code_error_message, throttled_message
+from sunshine.portal.public.messages import code_error_message, locked_message, throttled_message
 
 log = logging.getLogger("sunshine.portal")
 
@@ -53,7 +56,7 @@ def send_code(phone_raw: str, *, client_ip: str, purpose: str, field: str = "pho
     if not phone:
         raise ValidationFailed({field: [_("Enter an 11-digit mainland mobile number starting with 1.")]})
     try:
-        sent = verification.request_code(phone, client=client_ip, purpose=purpose)
+        sent = verification.request_code(phone, client=client_network(client_ip), purpose=purpose)
     except verification.CodeError as exc:
         if exc.code == "sms_failed":
             raise Refused(code_error_message(exc), 60, status=503) from None
@@ -63,7 +66,8 @@ def send_code(phone_raw: str, *, client_ip: str, purpose: str, field: str = "pho
 
 def _submission(client_ip: str) -> None:
     try:
-        hit_limit(throttle_key("public-submit", client_ip), settings.SUNSHINE_PUBLIC_SUBMISSIONS_PER_HOUR, 3600)
+        key = throttle_key("public-submit", client_network(client_ip))
+        hit_limit(key, settings.SUNSHINE_PUBLIC_SUBMISSIONS_PER_HOUR, 3600)
     except Throttled as exc:
         log.warning("public submissions throttled for client %s", verification.client_key(client_ip))
         raise Refused(throttled_message(), exc.retry_after) from None
@@ -111,13 +115,22 @@ def apply_online(raw: dict[str, Any], *, client_ip: str, idempotency_key: str | 
 
 def lookup(number: str, phone_tail: str, *, client_ip: str) -> Application | None:
     """The application matching ``number`` and the last 4 digits of its phone, or None (the
-    same for an unknown number and a wrong pair). Every attempt counts against the client's
-    look-up budget, shared with ``GET /api/v1/public/applications/{number}``."""
-    who = verification.client_key(client_ip)
+    same for an unknown number and a wrong pair). Two budgets, shared by the progress page and
+    the public API: every attempt counts against the client's (an IPv6 client by its /64), and
+    every wrong phone ending counts against the number's, whoever sends it; once a number has
+    had too many, it is locked for a while (``Refused``, even with the right ending) and its
+    customer manager is told. An unknown number is counted and locked the same way, so the lock
+    tells nobody whether a number exists."""
+    network = client_network(client_ip)
+    who = verification.client_key(network)
     number = (number or "").strip().upper()[:40].replace("\x00", "")
+    locked_key = throttle_key("public-lookup-locked", number)
+    if cache.get(locked_key):
+        log.warning("public progress look-up of a locked number: client %s number %r", who, number)
+        raise Refused(locked_message(), settings.SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS)
     try:
         hit_limit(
-            throttle_key("public-lookup", client_ip),
+            throttle_key("public-lookup", network),
             settings.SUNSHINE_PUBLIC_LOOKUPS,
             settings.SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS,
         )
@@ -128,8 +141,39 @@ def lookup(number: str, phone_tail: str, *, client_ip: str) -> Application | Non
     app = Application.objects.select_related("customer_manager", "process").filter(number=number).first()
     if app is None or len(tail) != 4 or not tail.isdigit() or not app.contact_phone.endswith(tail):
         log.info("public progress look-up missed: client %s number %r", who, number)
+        _count_miss(number, app, locked_key)
         return None
     return app
+
+
+def _count_miss(number: str, app: Application | None, locked_key: str) -> None:
+    try:
+        hit_limit(
+            throttle_key("public-lookup-misses", number),
+            settings.SUNSHINE_PUBLIC_LOOKUP_MISSES_PER_NUMBER - 1,
+            settings.SUNSHINE_PUBLIC_LOOKUP_NUMBER_WINDOW_SECONDS,
+        )
+        return
+    except Throttled:
+        pass
+    if not cache.add(locked_key, 1, settings.SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS):
+        return  # locked already by a concurrent miss; its manager was told then
+    cache.delete(throttle_key("public-lookup-misses", number))
+    log.warning("public progress look-up: number %r locked after too many wrong phone endings", number)
+    if app is not None and app.customer_manager is not None:
+        from sunshine.notifications.services import notify_staff
+
+        with transaction.atomic():
+            notify_staff(
+                [app.customer_manager],
+                "lookup_locked",
+                {
+                    "misses": settings.SUNSHINE_PUBLIC_LOOKUP_MISSES_PER_NUMBER,
+                    "minutes": settings.SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS // 60,
+                },
+                application=app,
+                key=f"lookup-locked:{app.pk}:{uuid.uuid4().hex}",
+            )
 
 
 def contest_pause(number: str, phone_tail: str, text: str, *, client_ip: str) -> Any:

@@ -30,5 +30,14 @@ def throttled_message() -> str:
     return _("Too many requests from this device; try again later.")
 
 
+def locked_message() -> str:
+    from django.conf import settings
+
+    return _(
+        "Too many wrong phone endings were tried for this application number, so it is locked for a while. "
+        "Try again later, or call %(hotline)s."
+    ) % {"hotline": settings.SUNSHINE_HOTLINE}
+
+
 def not_found_message() -> str:
     return _("No application matches this number and phone number ending.")

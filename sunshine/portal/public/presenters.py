@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import urlencode
 
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
@@ -126,10 +125,6 @@ def manager_card(app: Application) -> dict[str, Any] | None:
 
     rating = latest_public_ratings().get(m.username)
     return {"name": m.display_name, "phone": m.work_phone, "rating": f"{rating:.1f}" if rating is not None else None}
-
-
-def progress_url(app: Application) -> str:
-    return "/progress/?" + urlencode({"number": app.number, "phone_tail": app.contact_phone[-4:]})
 
 
 def next_steps(progress: dict[str, Any]) -> list[dict[str, Any]]:

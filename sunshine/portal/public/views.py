@@ -153,7 +153,7 @@ def applied(request: HttpRequest) -> HttpResponse:
             "progress": progress,
             "next_steps": presenters.next_steps(progress),
             "manager": presenters.manager_card(app),
-            "progress_url": presenters.progress_url(app),
+            "phone_tail": app.contact_phone[-4:],
         },
     )
 
@@ -202,12 +202,15 @@ def send_code(request: HttpRequest, purpose: str) -> HttpResponse:
 # --- progress ------------------------------------------------------------------------------------
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def progress(request: HttpRequest) -> HttpResponse:
-    number = request.GET.get("number", "")
-    tail = request.GET.get("phone_tail", "")
+    """The form posts (so the phone ending never lands in a URL or an access log); a GET with
+    ``?number=…&phone_tail=…`` still shows the result, as bookmarks of API v1 expect."""
+    data = request.POST if request.method == "POST" else request.GET
+    number = data.get("number", "")
+    tail = data.get("phone_tail", "")
     context: dict[str, Any] = {"number": number.strip(), "phone_tail": tail.strip()}
-    if "number" not in request.GET and "phone_tail" not in request.GET:
+    if "number" not in data and "phone_tail" not in data:
         return render(request, "portal_public/progress.html", context)
     try:
         app = flows.lookup(number, tail, client_ip=_ip(request))
