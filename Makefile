@@ -32,9 +32,11 @@ serve: migrate
 test: install
 	@$(UV) run --frozen pytest -q
 
+# ruff, then the layers of CONTRIBUTING.md ([tool.importlinter] in pyproject.toml).
 lint: install
 	@$(UV) run --frozen ruff check .
 	@$(UV) run --frozen ruff format --check .
+	@$(UV) run --frozen lint-imports --no-cache
 
 typecheck: install
 	@$(UV) run --frozen mypy sunshine
