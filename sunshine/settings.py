@@ -513,8 +513,9 @@ SUNSHINE_CONCENTRATION_RATIO = envint("SUNSHINE_CONCENTRATION_RATIO", "2")
 # --- settings of reports ---------------------------------------------------------------------
 # E-mail each half-monthly report (xlsx + pdf attached) to the leaders when it is generated.
 SUNSHINE_REPORTS_EMAIL = envbool("SUNSHINE_REPORTS_EMAIL", "true")
-# A TrueType CJK font for the PDF (reportlab cannot read the CFF outlines of Noto CJK).
-SUNSHINE_REPORT_FONT = env("SUNSHINE_REPORT_FONT", "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc")
+# The CJK TrueType font of every PDF: empty = the project's own, fetched by `make install`
+# (sunshine/pdffont.py); a path overrides it (e.g. a system font). SUNSHINE_REPORT_FONT: older name.
+SUNSHINE_PDF_FONT = env("SUNSHINE_PDF_FONT", env("SUNSHINE_REPORT_FONT", ""))
 
 
 # --- settings of trust (audit, encryption, retention) ----------------------------------------

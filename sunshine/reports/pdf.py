@@ -1,8 +1,8 @@
 """The A4 PDF of a report snapshot (reportlab), with the CJK TrueType font embedded and the
 charts drawn by reportlab.graphics.
 
-The font is WenQuanYi Micro Hei (Debian ``fonts-wqy-microhei``): reportlab reads TrueType
-outlines only, not the CFF outlines of Noto CJK. ``SUNSHINE_REPORT_FONT`` may point elsewhere.
+The font is the project's own (``sunshine/pdffont.py``: Noto Sans SC as TrueType, fetched by
+``make install``), subset into each PDF; ``SUNSHINE_PDF_FONT`` may point elsewhere.
 """
 
 from __future__ import annotations
@@ -11,7 +11,6 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
 from reportlab.graphics.charts.piecharts import Pie
@@ -20,22 +19,13 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
-from reportlab.pdfbase import pdfmetrics
-from reportlab.pdfbase.ttfonts import TTFont
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
+from sunshine.pdffont import FONT_NAME as FONT
+from sunshine.pdffont import register_cjk_font
 from sunshine.reports.sections import NO_DATA
 
-FONT = "SunshineCJK"
-DEFAULT_FONT_PATH = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
 PALETTE = [colors.HexColor(c) for c in ("#5470c6", "#91cc75", "#fac858", "#ee6666", "#73c0de", "#3ba272")]
-
-
-def _register_font() -> str:
-    if FONT not in pdfmetrics.getRegisteredFontNames():
-        path = getattr(settings, "SUNSHINE_REPORT_FONT", DEFAULT_FONT_PATH)
-        pdfmetrics.registerFont(TTFont(FONT, path, subfontIndex=0))
-    return FONT
 
 
 def fmt_value(value: Any, fmt: str) -> str:
@@ -55,7 +45,7 @@ def fmt_value(value: Any, fmt: str) -> str:
 
 
 def write(data: dict[str, Any], path: Path) -> Path:
-    font = _register_font()
+    font = register_cjk_font()
     meta = data["meta"]
     title = ParagraphStyle("title", fontName=font, fontSize=15, leading=20, spaceAfter=6)
     h2 = ParagraphStyle("h2", fontName=font, fontSize=11.5, leading=16, spaceBefore=10, spaceAfter=4)

@@ -3,37 +3,13 @@
 from __future__ import annotations
 
 import io
-from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.utils import formats
 from django.utils.translation import gettext as _
 
-# Debian's WenQuanYi Micro Hei (fonts-wqy-microhei); override with SUNSHINE_PDF_FONT.
-DEFAULT_FONT = "/usr/share/fonts/truetype/wqy/wqy-microhei.ttc"
-FONT_NAME = "SunshineCJK"
-
-
-class FontMissing(RuntimeError):
-    pass
-
-
-def font_path() -> Path:
-    return Path(getattr(settings, "SUNSHINE_PDF_FONT", "") or DEFAULT_FONT)
-
-
-def _register_font() -> str:
-    from reportlab.pdfbase import pdfmetrics
-    from reportlab.pdfbase.ttfonts import TTFont
-
-    if FONT_NAME in pdfmetrics.getRegisteredFontNames():
-        return FONT_NAME
-    path = font_path()
-    if not path.exists():
-        raise FontMissing(str(path))
-    pdfmetrics.registerFont(TTFont(FONT_NAME, str(path), subfontIndex=0))
-    return FONT_NAME
+from sunshine.pdffont import register_cjk_font
 
 
 def _date(value: Any) -> str:
@@ -47,7 +23,7 @@ def receipt_pdf(ctx: dict[str, Any]) -> bytes:
     from reportlab.lib.units import mm
     from reportlab.platypus import Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
-    font = _register_font()
+    font = register_cjk_font()
     body = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=16, wordWrap="CJK")
     title = ParagraphStyle("title", parent=body, fontSize=16, leading=22, spaceAfter=6)
     heading = ParagraphStyle("heading", parent=body, fontSize=12, leading=18, spaceBefore=8, spaceAfter=4)
