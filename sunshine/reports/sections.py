@@ -140,7 +140,10 @@ def not_cancelled_by(end_dt: datetime, prefix: str = "") -> Q:
 
 
 def _ordinal_cte(first: date, last: date) -> tuple[str, list[Any]]:
-    """``WITH wd(d, n) AS (VALUES …)`` for every day in [first, last]."""
+    """``WITH wd(d, n) AS (VALUES …)`` for every day in [first, last] (``first <= last``: a VALUES
+    list cannot be empty)."""
+    if first > last:
+        raise ValueError(f"no days from {first} to {last}")
     anchor = first - timedelta(days=1)
     pg = connection.vendor == "postgresql"
     params: list[Any] = []
@@ -215,12 +218,15 @@ class Computer:
 
     def ordinals(self) -> tuple[str, list[Any]] | None:
         """The working-day ordinals from the first day any stage counted here can have started (the
-        earliest acceptance among applications not finished before the previous period: one query on
-        applications, none on stages) to the period's end; None when there is no such application."""
+        earliest acceptance among applications accepted by the period's end and not finished before
+        the previous period: one query on applications, none on stages) to the period's end; None
+        when there is no such application (an empty period, or a past period whose only open
+        applications were accepted after it)."""
         if not hasattr(self, "_ordinals"):
             since, _e = local_bounds(self.prev_start, self.prev_end)
             first = (
-                self.apps.filter(Q(completed_at__isnull=True) | Q(completed_at__gte=since))
+                self.apps.filter(accepted_at__lt=self.end_dt)
+                .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=since))
                 .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=since))
                 .aggregate(m=Min("accepted_at"))["m"]
             )
@@ -417,8 +423,11 @@ class Computer:
 
         Candidates come from one indexed query (open at e, and either past the stored deadline
         or touched by a pause that ended later, which may have moved the stored deadline); the
-        clock of each candidate is then taken as of ``e``, pauses included.
+        clock of each candidate is then taken as of ``e``, pauses included. For a period still
+        running (the current half-month so far) that is as of today: days not yet lived make no
+        stage overdue.
         """
+        e = min(e, timezone.localdate())
         candidates = list(
             StageInstance.objects.filter(
                 self.stage_q,
