@@ -174,13 +174,20 @@ def test_bulk_reassignment(office_page, personas):
     page.click("text=查看其申请")
     page.wait_for_url("**from=alice")
     assert page.locator("table.reassign tbody tr").count() == 3
-    page.uncheck(f"#n-{apps[2].number}")
+    assert page.locator("table.reassign input[type=checkbox]:checked").count() == 0  # nothing ticked
+    page.check(f"#n-{apps[0].number}")
+    page.check(f"#n-{apps[1].number}")
     page.select_option("#id_to_manager", "bob")
     page.fill("#id_reason", "李爱休产假")
     check_a11y(page)
     office_page.screenshot("desk-reassign")
-    page.once("dialog", lambda d: d.accept())
     page.click("text=转派所选申请")
+    page.locator("#reassign-confirm").wait_for()
+    assert page.locator("#confirm-title").inner_text() == "将 2 件申请从李爱转派给包博？"
+    assert not Event.objects.filter(type="reassigned").exists()
+    check_a11y(page)
+    office_page.screenshot("desk-reassign-confirm")
+    page.click("#confirm-move")
     page.locator(".message-success").wait_for()
     assert "已将 2 件申请从李爱转派给包博。" in page.locator(".message-success").inner_text()
     assert Event.objects.filter(type="reassigned").count() == 2

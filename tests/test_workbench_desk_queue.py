@@ -314,11 +314,20 @@ def test_reassign_all_of_a_departing_managers_applications(personas, board):
     r = c.get("/workbench/reassign/?from=alice")
     html = r.content.decode()
     numbers = [board[k].number for k in ("late", "today", "later", "hv")]
-    assert all(f'value="{n}" id="n-{n}" checked' in html for n in numbers)
-    r = c.post(
-        "/workbench/reassign/",
-        {"from_manager": "alice", "to_manager": "bob", "reason": "李爱调岗", "numbers": numbers},
-    )
+    # nothing is ticked at first: a person ticks what moves
+    assert all(f'value="{n}" id="n-{n}">' in html for n in numbers) and " checked" not in html
+    body = {"from_manager": "alice", "to_manager": "bob", "reason": "李爱调岗", "numbers": numbers}
+    r = c.post("/workbench/reassign/", body)
+    # the first POST only asks to confirm the count; nothing moved yet
+    html = r.content.decode()
+    assert r.status_code == 200 and "将 4 件申请从李爱转派给包博？" in html
+    assert '<input type="hidden" name="confirmed" value="4">' in html
+    assert all(f'<input type="hidden" name="numbers" value="{n}">' in html for n in numbers)
+    assert not Event.objects.filter(type="reassigned").exists()
+    # a confirmation of another count (the selection changed) asks again
+    r = c.post("/workbench/reassign/", {**body, "confirmed": "3"})
+    assert r.status_code == 200 and not Event.objects.filter(type="reassigned").exists()
+    r = c.post("/workbench/reassign/", {**body, "confirmed": "4"})
     assert r.status_code == 302 and r["Location"] == "/workbench/reassign/?from=alice"
     assert set(Application.objects.filter(customer_manager__username="bob").values_list("number", flat=True)) == {
         *numbers,
@@ -349,6 +358,18 @@ def test_reassign_selected_only_and_bad_input_changes_nothing(personas, board):
     r = c.post(
         "/workbench/reassign/",
         {"from_manager": "alice", "to_manager": "bob", "reason": "休假", "numbers": [board["late"].number]},
+    )
+    assert r.status_code == 200 and "将 1 件申请从李爱转派给包博？" in r.content.decode()
+    assert not Event.objects.filter(type="reassigned").exists()
+    r = c.post(
+        "/workbench/reassign/",
+        {
+            "from_manager": "alice",
+            "to_manager": "bob",
+            "reason": "休假",
+            "numbers": [board["late"].number],
+            "confirmed": "1",
+        },
     )
     assert r.status_code == 302
     assert list(Event.objects.filter(type="reassigned").values_list("application__number", flat=True)) == [

@@ -122,6 +122,21 @@ def reassign(request: HttpRequest) -> HttpResponse:
     numbers = list(open_qs.values_list("number", flat=True))
     if request.method == "POST":
         form = ReassignForm(request.POST, departing=departing, numbers=numbers)
+        if form.is_valid() and request.POST.get("confirmed") != str(len(form.cleaned_data["numbers"])):
+            # Nothing moves until the count is confirmed: a page of the selection, then a second
+            # POST that carries the same selection and the count the person saw.
+            ctx.update(
+                {
+                    "form": form,
+                    "confirming": {
+                        "numbers": form.cleaned_data["numbers"],
+                        "count": len(form.cleaned_data["numbers"]),
+                        "target": form.cleaned_data["to_manager"],
+                        "reason": form.cleaned_data["reason"],
+                    },
+                }
+            )
+            return render(request, "workbench_desk/reassign_confirm.html", ctx)
         if form.is_valid():
             target: User = form.cleaned_data["to_manager"]
             done, failed = _reassign_all(form.cleaned_data["numbers"], user, target, form.cleaned_data["reason"])
@@ -140,7 +155,7 @@ def reassign(request: HttpRequest) -> HttpResponse:
                 messages.error(request, text)
             return redirect(f"{request.path}?{urlencode({'from': departing.username})}")
     else:
-        form = ReassignForm(departing=departing, numbers=numbers, initial={"numbers": numbers})
+        form = ReassignForm(departing=departing, numbers=numbers)  # nothing ticked until chosen
     rows = selectors.list_rows(open_qs, today)
     names = queries.stage_names()
     for row in rows:

@@ -79,7 +79,7 @@ def evaluation_detail(request: HttpRequest, period: str) -> HttpResponse:
     rows = snapshot_results(snap, only=only)  # type: ignore[arg-type]
     for row in rows:
         b = row["breakdown"]
-        row["components"] = [(label, b.get(code, {})) for code, label in COMPONENTS]
+        row["components"] = [(code, label, b.get(code, {})) for code, label in COMPONENTS]
     return render(
         request,
         "workbench_evaluation/detail.html",
