@@ -1,7 +1,8 @@
 """The .xlsx workbook of a report snapshot: a cover sheet, one sheet per section, a chart sheet.
 
 Chinese headers, frozen header rows, number formats (integers, one decimal, percentages) and
-column widths fitted to the content (a CJK character counts two).
+column widths fitted to the content (a CJK character counts two). Every text cell goes through
+``sunshine.spreadsheets.safe_cell``: a customer name ``=HYPERLINK(…)`` stays text, never a formula.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from sunshine.reports.sections import NO_DATA
+from sunshine.spreadsheets import safe_cell
 
 HEADER_FILL = PatternFill("solid", fgColor="FFF2CC")
 NUMBER_FORMATS = {"int": "0", "num": "0.0", "delta": "+0.0;-0.0;0", "pct": "0.0%", "date": "@", "text": "@"}
@@ -44,7 +46,7 @@ def cell_value(value: Any, fmt: str) -> Any:
         return "—"
     if fmt == "pct":
         return value / 100.0
-    return value
+    return safe_cell(value)
 
 
 def write(data: dict[str, Any], path: Path) -> Path:
@@ -53,7 +55,7 @@ def write(data: dict[str, Any], path: Path) -> Path:
     cover = wb.active
     assert cover is not None
     cover.title = "封面"
-    cover["A1"] = meta.get("title", "")
+    cover["A1"] = safe_cell(meta.get("title", ""))
     cover["A1"].font = Font(bold=True, size=14)
     lines = [
         ("统计期间", f"{meta['period_start']} 至 {meta['period_end']}"),
@@ -65,7 +67,7 @@ def write(data: dict[str, Any], path: Path) -> Path:
     ]
     for i, (k, v) in enumerate(lines, start=3):
         cover.cell(row=i, column=1, value=k).font = Font(bold=True)
-        cover.cell(row=i, column=2, value=v)
+        cover.cell(row=i, column=2, value=safe_cell(v))
     cover.column_dimensions["A"].width = 12
     cover.column_dimensions["B"].width = 40
 
@@ -74,7 +76,7 @@ def write(data: dict[str, Any], path: Path) -> Path:
         ws = wb.create_sheet(SHEET_NAMES.get(sec["key"], sec["key"])[:31])
         cols = sec["columns"]
         for j, col in enumerate(cols, start=1):
-            c = ws.cell(row=1, column=j, value=col["label"])
+            c = ws.cell(row=1, column=j, value=safe_cell(col["label"]))
             c.font = Font(bold=True)
             c.fill = HEADER_FILL
             c.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
@@ -91,7 +93,7 @@ def write(data: dict[str, Any], path: Path) -> Path:
                 shown = f"{value}%" if col["fmt"] == "pct" and value is not None else value
                 widths[j - 1] = max(widths[j - 1], _width(shown))
         if sec.get("note") and not sec["empty"]:
-            ws.cell(row=len(sec["rows"]) + 3, column=1, value=sec["note"])
+            ws.cell(row=len(sec["rows"]) + 3, column=1, value=safe_cell(sec["note"]))
         for j, w in enumerate(widths, start=1):
             ws.column_dimensions[get_column_letter(j)].width = min(max(w + 2, 8), 60)
         if sec.get("chart"):

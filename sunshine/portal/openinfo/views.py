@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET
 
 from sunshine.directory import rules, selectors
 from sunshine.portal.openinfo.forms import CalculatorForm, CatalogueDateForm, ContractorFilterForm, StatisticsForm
+from sunshine.spreadsheets import safe_row
 
 
 def _en() -> bool:
@@ -202,9 +203,9 @@ def statistics_csv(request: HttpRequest) -> HttpResponse:
     buf = io.StringIO()
     buf.write("\ufeff")  # Excel opens UTF-8 CSV as Chinese only with a BOM
     writer = csv.writer(buf)
-    writer.writerow(_header())
+    writer.writerow(safe_row(_header()))
     for r in rows:
-        writer.writerow([_cell(r[c]) for c in TABLE_COLUMNS])
+        writer.writerow(safe_row(_cell(r[c]) for c in TABLE_COLUMNS))
     response = HttpResponse(buf.getvalue(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = f'attachment; filename="{_filename(from_d, to_d, "csv")}"'
     return response
@@ -223,9 +224,9 @@ def statistics_xlsx(request: HttpRequest) -> HttpResponse:
     ws = wb.active
     ws.title = _("Statistics")[:31]
     ws.append([pgettext("public statistics", "Period"), f"{from_d:%Y-%m-%d} – {to_d:%Y-%m-%d}"])
-    ws.append(_header())
+    ws.append(safe_row(_header()))
     for r in rows:
-        ws.append([_cell(r[c]) for c in TABLE_COLUMNS])
+        ws.append(safe_row(_cell(r[c]) for c in TABLE_COLUMNS))
     for col in "CDEFGHIJKL":
         for cell in ws[col][2:]:
             if isinstance(cell.value, Decimal):

@@ -20,6 +20,7 @@ from django.utils import timezone
 from sunshine.accounts.models import User
 from sunshine.applications import access, selectors
 from sunshine.applications.models import OPEN_STATUSES, Application, Status
+from sunshine.spreadsheets import safe_row
 from sunshine.workbench.desk import queries
 from sunshine.workbench.desk.guards import staff_page
 
@@ -65,7 +66,7 @@ def _body(qs: QuerySet[Application]) -> Iterator[str]:
     yield "\ufeff" + writer.writerow(selectors.EXPORT_COLUMNS)  # the BOM: Excel then reads UTF-8
     lines: list[str] = []
     for row in selectors.export_rows(qs):
-        lines.append(writer.writerow(row))
+        lines.append(writer.writerow(safe_row(row)))  # a name "=HYPERLINK(…)" stays text
         if len(lines) == LINES_PER_CHUNK:
             yield "".join(lines)
             lines = []
