@@ -10,6 +10,7 @@ from __future__ import annotations
 import unicodedata
 from pathlib import Path
 from typing import Any
+from xml.sax.saxutils import escape
 
 from reportlab.graphics.charts.barcharts import VerticalBarChart
 from reportlab.graphics.charts.legends import Legend
@@ -44,6 +45,13 @@ def fmt_value(value: Any, fmt: str) -> str:
     return str(value)
 
 
+def _p(text: Any, style: ParagraphStyle) -> Paragraph:
+    """A Paragraph of plain text. reportlab reads a Paragraph's text as markup, so every value
+    is escaped: a customer name ``<b>x`` would stop the whole PDF (a parse error) and
+    ``<link href=…>`` would become a live link (docs/security.md)."""
+    return Paragraph(escape(str(text)), style)
+
+
 def write(data: dict[str, Any], path: Path) -> Path:
     font = register_cjk_font()
     meta = data["meta"]
@@ -52,13 +60,13 @@ def write(data: dict[str, Any], path: Path) -> Path:
     body = ParagraphStyle("body", fontName=font, fontSize=9, leading=12)
     cell = ParagraphStyle("cell", fontName=font, fontSize=7.5, leading=9.5, wordWrap="CJK")
     story: list[Any] = [
-        Paragraph(meta.get("title", ""), title),
-        Paragraph(
+        _p(meta.get("title", ""), title),
+        _p(
             f"统计期间：{meta['period_start']} 至 {meta['period_end']}　上期：{meta['previous_start']} 至 "
             f"{meta['previous_end']}",
             body,
         ),
-        Paragraph(
+        _p(
             f"筛选条件：{meta.get('filters_zh', '全部')}　版本：{meta.get('version', 1)}　"
             f"生成时间：{meta.get('generated_at', '')}"
             + (f"　重新生成原因：{meta['reason']}" if meta.get("reason") else ""),
@@ -68,14 +76,14 @@ def write(data: dict[str, Any], path: Path) -> Path:
     ]
     width = A4[0] - 30 * mm
     for n, sec in enumerate(data["sections"], start=1):
-        story.append(Paragraph(f"{n}. {sec['title']}", h2))
+        story.append(_p(f"{n}. {sec['title']}", h2))
         if sec["empty"]:
-            story.append(Paragraph(NO_DATA, body))
+            story.append(_p(NO_DATA, body))
             continue
         cols = sec["columns"]
-        rows = [[Paragraph(c["label"], cell) for c in cols]]
+        rows = [[_p(c["label"], cell) for c in cols]]
         for r in sec["rows"]:
-            rows.append([Paragraph(fmt_value(v, c["fmt"]), cell) for v, c in zip(r, cols, strict=False)])
+            rows.append([_p(fmt_value(v, c["fmt"]), cell) for v, c in zip(r, cols, strict=False)])
         table = Table(rows, repeatRows=1, colWidths=_col_widths(sec, width))
         table.setStyle(
             TableStyle(
@@ -90,7 +98,7 @@ def write(data: dict[str, Any], path: Path) -> Path:
         story.append(table)
         if sec.get("note"):
             story.append(Spacer(1, 2 * mm))
-            story.append(Paragraph(sec["note"], body))
+            story.append(_p(sec["note"], body))
         if sec.get("chart"):
             drawing = chart_drawing(sec["chart"], width, font)
             if drawing is not None:
