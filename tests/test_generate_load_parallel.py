@@ -16,7 +16,7 @@ from stdnum.cn import ric, uscc
 
 from sunshine.applications import audit
 from sunshine.applications.models import Application, Customer, Event
-from sunshine.applications.synthetic import _event_hash, credit_code, number_for, resident_id
+from sunshine.ops.synthetic import _event_hash, credit_code, number_for, resident_id
 
 NOW = "2026-11-27 10:00 +0800"
 

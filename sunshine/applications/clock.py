@@ -18,6 +18,13 @@ class Calendar(Protocol):
     def add_working_days(self, start: date, n: int) -> date: ...
 
 
+def deadline_on(cal: Calendar, started_on: date, limit: int, paused: int) -> date:
+    """The deadline D of a stage started on S with limit N and P paused working days: the working
+    days in (S, D] number N + P. The one copy of this formula: the engine stores it
+    (``rules.project``), the clock reads it."""
+    return cal.add_working_days(started_on, limit + paused)
+
+
 @dataclass(frozen=True)
 class Clock:
     deadline: date | None
@@ -52,7 +59,7 @@ def stage_clock(
     used = max(cal.working_days_in(started_on, end) - paused, 0)
     if limit is None:
         return Clock(None, paused, used, None, None)
-    deadline = cal.add_working_days(started_on, limit + paused)
+    deadline = deadline_on(cal, started_on, limit, paused)
     if completed_on is not None:
         return Clock(deadline, paused, used, False, completed_on <= deadline)
     return Clock(deadline, paused, used, today > deadline, None)

@@ -26,6 +26,7 @@ from stdnum import luhn
 
 from sunshine.accounts.models import Role, ServiceArea, User
 from sunshine.applications import events as ev
+from sunshine.applications import rules
 from sunshine.applications.audit import chain
 from sunshine.applications.events import EventType
 from sunshine.applications.models import (
@@ -148,24 +149,14 @@ def recount_manager_loads() -> int:
     return len(rows)
 
 
+# The rules themselves are in rules.py (shared with the synthetic data generator); the
+# calendar is the process-wide one, widened on demand.
 def _start(stage: StageInstance, at: datetime, today: date) -> None:
-    stage.status = StageStatus.IN_PROGRESS
-    stage.started_at = at
-    stage.started_on = today
-    if stage.owner == Owner.UTILITY:
-        if stage.time_limit_days is None:  # instances made before limits were copied at intake
-            stage.time_limit_days = stage.template.time_limit_days
-        _project(stage)
+    rules.start(stage, at, today, workdays)
 
 
 def _project(stage: StageInstance) -> None:
-    """Store the deadline of a started utility stage from its finished pauses."""
-    if stage.time_limit_days is None or stage.started_on is None:
-        stage.deadline = None
-        stage.deadline_provisional = False
-        return
-    stage.deadline = workdays.add_working_days(stage.started_on, stage.time_limit_days + stage.paused_working_days)
-    stage.deadline_provisional = workdays.touches_provisional(stage.started_on, stage.deadline)
+    rules.project(stage, workdays)
 
 
 def _advance(
@@ -179,9 +170,8 @@ def _advance(
     changed: list[StageInstance],
 ) -> None:
     """Start the next pending stage after ``done``, or complete the application."""
-    following = [s for s in stages if s.seq > done.seq and s.status == StageStatus.PENDING]
-    if following:
-        nxt = following[0]
+    nxt = rules.next_pending(stages, done)
+    if nxt is not None:
         _start(nxt, at, today)
         changed.append(nxt)
         app.current_stage = nxt.code
@@ -356,20 +346,7 @@ def _intake_once(
             possible_duplicate_of=duplicate,
             accepted_at=now,
         )
-        # The limits are copied now: the application keeps those in force when it was accepted,
-        # even if an administrator later edits the template in place.
-        stages = [
-            StageInstance(
-                application=app,
-                template=t,
-                seq=i,
-                code=t.code,
-                round=1,
-                owner=t.owner,
-                time_limit_days=t.time_limit_days if t.owner == Owner.UTILITY else None,
-            )
-            for i, t in enumerate(templates, start=1)
-        ]
+        stages = [StageInstance(application=app, **vars(new)) for new in rules.initial_stages(templates)]
         events = [
             ev.new(
                 app,
@@ -456,11 +433,7 @@ def complete_stage(
             raise ValidationFailed(errors)
         now = timezone.now()
         today = timezone.localdate(now)
-        stage.status = StageStatus.COMPLETED
-        stage.completed_at, stage.completed_on = now, today
-        stage.outcome = outcome if stage.template.has_outcome else None
-        stage.defects = defects
-        stage.note = note
+        rules.complete(stage, now, today, outcome=outcome, defects=defects, note=note)
         changed = [stage]
         events = [
             ev.new(
@@ -475,7 +448,7 @@ def complete_stage(
                 deadline=_iso(stage.deadline),
             )
         ]
-        if stage.outcome == Outcome.FAILED:
+        if rules.sends_back(stage):
             _send_back(app, stages, stage, now, today, actor, events, changed)
         else:
             _advance(app, stages, stage, now, today, actor, events, changed)
@@ -493,37 +466,16 @@ def _send_back(
     events: list[Event],
     changed: list[StageInstance],
 ) -> None:
-    templates = list(app.process.stages.all())
-    before = [t for t in templates if t.position < failed.template.position and t.owner == Owner.CUSTOMER]
-    if not before:
+    rounds = rules.send_back(list(app.process.stages.all()), stages, failed)
+    if rounds is None:
         raise Conflict(
             _("The process has no customer stage before %(code)s to return to.") % {"code": failed.code},
             "process_misconfigured",
         )
-    back_to = before[-1]
-    rounds = {(s.code, s.round) for s in stages}
-    back_round = 1 + max(r for c, r in rounds if c == back_to.code)
-    again_round = failed.round + 1
     # Make room on the timeline after the failed round for the two new rounds.
     StageInstance.objects.filter(application=app, seq__gt=failed.seq).update(seq=F("seq") + 1000)
     StageInstance.objects.filter(application=app, seq__gt=failed.seq + 1000).update(seq=F("seq") - 998)
-    back = StageInstance(
-        application=app,
-        template=back_to,
-        seq=failed.seq + 1,
-        code=back_to.code,
-        round=back_round,
-        owner=back_to.owner,
-    )
-    again = StageInstance(
-        application=app,
-        template=failed.template,
-        seq=failed.seq + 2,
-        code=failed.code,
-        round=again_round,
-        owner=failed.owner,
-        time_limit_days=failed.time_limit_days,
-    )
+    back, again = (StageInstance(application=app, **vars(new)) for new in rounds)
     _start(back, at, today)
     StageInstance.objects.bulk_create([back, again])
     app.current_stage = back.code
@@ -561,10 +513,7 @@ def skip_stage(number: str, code: str, actor: User | None, *, reason: str) -> Ap
             raise Conflict(_("The application is paused; resume it first."), "application_paused")
         now = timezone.now()
         today = timezone.localdate(now)
-        was_current = stage.status == StageStatus.IN_PROGRESS
-        stage.status = StageStatus.SKIPPED
-        stage.completed_at, stage.completed_on = now, today
-        stage.note = reason
+        was_current = rules.skip(stage, now, today, reason)
         changed = [stage]
         events = [ev.new(app, EventType.STAGE_SKIPPED, now, actor, stage, reason=reason)]
         if was_current:
@@ -624,13 +573,11 @@ def resume(number: str, actor: User | None) -> Application:
         stage = pause_row.stage
         now = timezone.now()
         today = timezone.localdate(now)
-        days = workdays.working_days_in(pause_row.started_on, today)
+        days = rules.pause_days(workdays, pause_row.started_on, today)
         pause_row.ended_at, pause_row.ended_on, pause_row.working_days = now, today, days
         pause_row.resumed_by = actor
         pause_row.save(update_fields=["ended_at", "ended_on", "working_days", "resumed_by"])
-        stage.status = StageStatus.IN_PROGRESS
-        stage.paused_working_days += days
-        _project(stage)
+        rules.resume(stage, days, workdays)
         app.status = Status.IN_PROGRESS
         _save(
             app,
@@ -656,14 +603,12 @@ def cancel(number: str, actor: User | None, *, reason: str) -> Application:
         changed: list[StageInstance] = []
         open_pause = Pause.objects.filter(application=app, ended_at__isnull=True).select_related("stage").first()
         if open_pause:
-            days = workdays.working_days_in(open_pause.started_on, today)
+            days = rules.pause_days(workdays, open_pause.started_on, today)
             open_pause.ended_at, open_pause.ended_on, open_pause.working_days = now, today, days
             open_pause.resumed_by = actor
             open_pause.save(update_fields=["ended_at", "ended_on", "working_days", "resumed_by"])
             stage = open_pause.stage
-            stage.status = StageStatus.IN_PROGRESS
-            stage.paused_working_days += days
-            _project(stage)
+            rules.resume(stage, days, workdays)
             changed.append(stage)
         stage_code = app.current_stage
         app.status = Status.CANCELLED
@@ -739,7 +684,7 @@ def reproject_deadlines(reason: str, actor: User | None, batch_size: int = 2000)
             events: list[Event] = []
             for stage in batch:
                 old = stage.deadline
-                stage.paused_working_days = sum(workdays.working_days_in(a, b) for a, b in finished.get(stage.pk, []))
+                stage.paused_working_days = sum(rules.pause_days(workdays, a, b) for a, b in finished.get(stage.pk, []))
                 _project(stage)
                 if stage.deadline != old:
                     moved += 1

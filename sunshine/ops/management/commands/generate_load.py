@@ -24,7 +24,8 @@ from django.utils import timezone
 
 from sunshine.accounts.models import Role, User
 from sunshine.applications import services
-from sunshine.applications.synthetic import (
+from sunshine.ops.demo.accounts import ensure_areas
+from sunshine.ops.synthetic import (
     SURNAMES,
     Generator,
     Part,
@@ -36,7 +37,6 @@ from sunshine.applications.synthetic import (
     save_batch,
     skip_reference_checks,
 )
-from sunshine.ops.demo.accounts import ensure_areas
 
 SOURCE = "generate_load"
 

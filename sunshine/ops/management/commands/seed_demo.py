@@ -12,8 +12,8 @@ from sunshine.accounts.models import Role
 from sunshine.applications import services
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Event
-from sunshine.applications.synthetic import FIXED_SCENARIOS, Generator, People, Refs, save_batch
 from sunshine.ops.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_areas, ensure_demo_accounts
+from sunshine.ops.synthetic import FIXED_SCENARIOS, Generator, People, Refs, save_batch
 
 SOURCE = "seed_demo"
 ROLE_ZH = {

@@ -1,9 +1,10 @@
 """Synthetic applications for demos and benchmarks, built in memory and bulk-inserted.
 
 Each application's history is *simulated*: a sequence of dated actions (intake, complete,
-skip, pause, resume, cancel) applied with the same rules as ``sunshine.applications.services``
-(stage start, deadline projection, send-back on a failed review, pause accounting, events),
-but on unsaved objects. Actions dated after "now" are not applied, so the result is exactly
+skip, pause, resume, cancel) applied through the engine's own rules
+(``sunshine.applications.rules``: the stages of a new application, stage start and deadline,
+send-back on a failed review, skips, pause accounting), the same functions the services call,
+on plain records instead of rows. Actions dated after "now" are not applied, so the result is exactly
 the state the engine would show today: some stages on time, some overdue, some paused, some
 reviews failed, some applications completed or cancelled.
 
@@ -31,7 +32,9 @@ from stdnum import luhn
 from stdnum.cn import ric, uscc
 
 from sunshine.accounts.models import ServiceArea, User
+from sunshine.applications import rules
 from sunshine.applications.audit import event_hash
+from sunshine.applications.events import EventType
 from sunshine.applications.models import (
     Application,
     BusinessType,
@@ -353,6 +356,32 @@ def _pk(user: User | None) -> int | None:
 # --- the simulator ----------------------------------------------------------------------------
 
 
+class Calendar:
+    """The calendar loaded once for a whole batch (``rules.Calendar``), widened through
+    ``workdays`` (as the services' calendar is) for a date outside it."""
+
+    def __init__(self, cal: workdays.WorkCalendar) -> None:
+        self.cal = cal
+
+    def add_working_days(self, start: date, n: int) -> date:
+        try:
+            return self.cal.add_working_days(start, n)
+        except workdays.OutOfRange:
+            return workdays.add_working_days(start, n)
+
+    def working_days_in(self, a: date, b: date) -> int:
+        try:
+            return self.cal.working_days_in(a, b)
+        except workdays.OutOfRange:
+            return workdays.working_days_in(a, b)
+
+    def touches_provisional(self, a: date, b: date) -> bool:
+        return self.cal.touches_provisional(a, b)
+
+    def is_working_day(self, day: date) -> bool:
+        return self.cal.is_working_day(day)
+
+
 class Stop(Exception):
     """The next action lies after "now": the application stays as it is."""
 
@@ -360,7 +389,7 @@ class Stop(Exception):
 class Simulation:
     """One application's history, following ``services`` rule for rule on plain records."""
 
-    def __init__(self, app: AppRow, templates: list[StageTemplate], now: datetime, cal: workdays.WorkCalendar) -> None:
+    def __init__(self, app: AppRow, templates: list[StageTemplate], now: datetime, cal: rules.Calendar) -> None:
         self.app = app
         self.templates = templates
         self.now = now
@@ -372,11 +401,12 @@ class Simulation:
         self.t: datetime = app.accepted_at
         self.manager: User | None = None  # actor of pauses and cancellations
 
-    # helpers mirroring services.py
-    def _event(self, type_: str, at: datetime, actor: User | None, stage: StageRow | None = None, **data: Any) -> None:
+    def _event(
+        self, type_: EventType, at: datetime, actor: User | None, stage: StageRow | None = None, **data: Any
+    ) -> None:
         self.events.append(
             (
-                type_,
+                type_.value,
                 at,
                 actor.pk if actor is not None else None,
                 stage.code if stage else None,
@@ -386,32 +416,10 @@ class Simulation:
         )
 
     def _add(self, start: date, n: int) -> date:
-        try:
-            return self.cal.add_working_days(start, n)
-        except workdays.OutOfRange:
-            return workdays.add_working_days(start, n)
-
-    def _wd(self, a: date, b: date) -> int:
-        try:
-            return self.cal.working_days_in(a, b)
-        except workdays.OutOfRange:
-            return workdays.working_days_in(a, b)
-
-    def _project(self, stage: StageRow) -> None:
-        if stage.time_limit_days is None or stage.started_on is None:
-            stage.deadline = None
-            stage.deadline_provisional = False
-            return
-        stage.deadline = self._add(stage.started_on, stage.time_limit_days + stage.paused_working_days)
-        stage.deadline_provisional = self.cal.touches_provisional(stage.started_on, stage.deadline)
+        return self.cal.add_working_days(start, n)
 
     def _start(self, stage: StageRow, at: datetime) -> None:
-        stage.status = StageStatus.IN_PROGRESS
-        stage.started_at = at
-        stage.started_on = at.date()
-        if stage.owner == Owner.UTILITY:
-            stage.time_limit_days = stage.template.time_limit_days
-            self._project(stage)
+        rules.start(stage, at, at.date(), self.cal)
 
     def current(self) -> StageRow | None:
         for s in self.stages:
@@ -420,17 +428,16 @@ class Simulation:
         return None
 
     def _advance(self, done: StageRow, at: datetime, actor: User | None) -> None:
-        following = [s for s in self.stages if s.seq > done.seq and s.status == StageStatus.PENDING]
-        if following:
-            nxt = following[0]
+        nxt = rules.next_pending(self.stages, done)
+        if nxt is not None:
             self._start(nxt, at)
             self.app.current_stage = nxt.code
-            self._event("stage_started", at, actor, nxt, deadline=_iso(nxt.deadline))
+            self._event(EventType.STAGE_STARTED, at, actor, nxt, deadline=_iso(nxt.deadline))
         else:
             self.app.current_stage = None
             self.app.status = Status.COMPLETED
             self.app.completed_at = at
-            self._event("completed", at, actor)
+            self._event(EventType.COMPLETED, at, actor)
 
     # time: every action happens at or after the previous one and never after "now"
     def at_on(self, day: date, rng: random.Random) -> datetime:
@@ -449,19 +456,16 @@ class Simulation:
     # actions
     def intake(self, actor: User | None, data: dict[str, Any]) -> None:
         app, at = self.app, self.app.accepted_at
-        self.stages = [
-            StageRow(template=t, seq=i, code=t.code, round=1, owner=t.owner)
-            for i, t in enumerate(self.templates, start=1)
-        ]
-        self._event("intake", at, actor, **data)
+        self.stages = [StageRow(**vars(new)) for new in rules.initial_stages(self.templates)]
+        self._event(EventType.INTAKE, at, actor, **data)
         first = self.stages[0]
         self._start(first, at)
         app.current_stage = first.code
-        self._event("stage_started", at, actor, first, deadline=_iso(first.deadline))
+        self._event(EventType.STAGE_STARTED, at, actor, first, deadline=_iso(first.deadline))
         if app.channel == Channel.COUNTER:
             first.status = StageStatus.COMPLETED
             first.completed_at, first.completed_on = at, at.date()
-            self._event("stage_completed", at, actor, first, outcome=None)
+            self._event(EventType.STAGE_COMPLETED, at, actor, first, outcome=None)
             self._advance(first, at, actor)
 
     def complete(
@@ -476,13 +480,9 @@ class Simulation:
     ) -> None:
         assert stage is self.current() and stage.status == StageStatus.IN_PROGRESS
         defects = defects or []
-        stage.status = StageStatus.COMPLETED
-        stage.completed_at, stage.completed_on = at, at.date()
-        stage.outcome = (outcome or Outcome.PASSED) if stage.template.has_outcome else None
-        stage.defects = defects
-        stage.note = note
+        rules.complete(stage, at, at.date(), outcome=outcome or Outcome.PASSED, defects=defects, note=note)
         self._event(
-            "stage_completed",
+            EventType.STAGE_COMPLETED,
             at,
             actor,
             stage,
@@ -491,40 +491,29 @@ class Simulation:
             note=note,
             deadline=_iso(stage.deadline),
         )
-        if stage.outcome == Outcome.FAILED:
+        if rules.sends_back(stage):
             self._send_back(stage, at, actor)
         else:
             self._advance(stage, at, actor)
 
     def _send_back(self, failed: StageRow, at: datetime, actor: User | None) -> None:
-        before = [t for t in self.templates if t.position < failed.template.position and t.owner == Owner.CUSTOMER]
-        back_to = before[-1]
-        back_round = 1 + max(s.round for s in self.stages if s.code == back_to.code)
+        rounds = rules.send_back(self.templates, self.stages, failed)
+        assert rounds is not None, "every process has a customer stage before its reviews"
         for s in self.stages:
             if s.seq > failed.seq:
                 s.seq += 2
-        back = StageRow(template=back_to, seq=failed.seq + 1, code=back_to.code, round=back_round, owner=back_to.owner)
-        again = StageRow(
-            template=failed.template,
-            seq=failed.seq + 2,
-            code=failed.code,
-            round=failed.round + 1,
-            owner=failed.owner,
-        )
+        back, again = (StageRow(**vars(new)) for new in rounds)
         self._start(back, at)
         self.stages.extend([back, again])
         self.stages.sort(key=lambda s: s.seq)
         self.app.current_stage = back.code
-        self._event("stage_started", at, actor, back, returned_from=failed.code, defects=failed.defects)
+        self._event(EventType.STAGE_STARTED, at, actor, back, returned_from=failed.code, defects=failed.defects)
 
     def skip(self, stage: StageRow, at: datetime, actor: User | None, reason: str) -> None:
         assert stage.template.optional and stage.status in (StageStatus.PENDING, StageStatus.IN_PROGRESS)
         assert self.app.status == Status.IN_PROGRESS
-        was_current = stage.status == StageStatus.IN_PROGRESS
-        stage.status = StageStatus.SKIPPED
-        stage.completed_at, stage.completed_on = at, at.date()
-        stage.note = reason
-        self._event("stage_skipped", at, actor, stage, reason=reason)
+        was_current = rules.skip(stage, at, at.date(), reason)
+        self._event(EventType.STAGE_SKIPPED, at, actor, stage, reason=reason)
         if was_current:
             self._advance(stage, at, actor)
 
@@ -542,18 +531,16 @@ class Simulation:
         self.pauses.append(self.open_pause)
         stage.status = StageStatus.PAUSED
         self.app.status = Status.PAUSED
-        self._event("paused", at, actor, stage, reason_code=reason_code, reason=reason)
+        self._event(EventType.PAUSED, at, actor, stage, reason_code=reason_code, reason=reason)
 
     def _close_pause(self, at: datetime, actor: User | None) -> tuple[StageRow, int]:
         p = self.open_pause
         assert p is not None
         today = at.date()
-        days = self._wd(p.started_on, today)
+        days = rules.pause_days(self.cal, p.started_on, today)
         p.ended_at, p.ended_on, p.working_days, p.resumed_by_id = at, today, days, _pk(actor)
         stage = p.stage
-        stage.status = StageStatus.IN_PROGRESS
-        stage.paused_working_days += days
-        self._project(stage)
+        rules.resume(stage, days, self.cal)
         self.open_pause = None
         return stage, days
 
@@ -561,7 +548,7 @@ class Simulation:
         assert self.app.status == Status.PAUSED
         stage, days = self._close_pause(at, actor)
         self.app.status = Status.IN_PROGRESS
-        self._event("resumed", at, actor, stage, paused_working_days=days, deadline=_iso(stage.deadline))
+        self._event(EventType.RESUMED, at, actor, stage, paused_working_days=days, deadline=_iso(stage.deadline))
 
     def cancel(self, at: datetime, actor: User | None, reason: str) -> None:
         assert self.app.status in (Status.IN_PROGRESS, Status.PAUSED)
@@ -571,7 +558,7 @@ class Simulation:
         self.app.status = Status.CANCELLED
         self.app.cancelled_at = at
         self.app.current_stage = None
-        self._event("cancelled", at, actor, reason=reason, stage_code=stage_code)
+        self._event(EventType.CANCELLED, at, actor, reason=reason, stage_code=stage_code)
 
 
 def _iso(d: date | None) -> str | None:
@@ -797,7 +784,7 @@ class Generator:
         self.now = timezone.localtime(now or timezone.now())
         self.today = self.now.date()
         workdays.add_working_days(self.today, 60)  # widen the index past today once
-        self.cal = workdays.current()
+        self.cal = Calendar(workdays.current())
         days: list[date] = []
         d = self.today - timedelta(days=1)
         while len(days) < window:
