@@ -28,8 +28,11 @@ from django.http import HttpRequest, HttpResponse
 
 _replica_reads: ContextVar[bool] = ContextVar("sunshine_replica_reads", default=False)
 
-# Tables whose state must be current: sessions, sign-in lockouts and tokens, the job queue.
-PRIMARY_ONLY_APPS = frozenset({"sessions", "axes", "accounts", "auth", "django_tasks_db", "jobs", "otp_totp"})
+# Tables whose state must be current: sessions, sign-in lockouts and tokens, the job queue, the
+# database cache (one-time codes, throttles).
+PRIMARY_ONLY_APPS = frozenset(
+    {"sessions", "axes", "accounts", "auth", "django_tasks_db", "jobs", "otp_totp", "django_cache"}
+)
 
 
 @contextmanager

@@ -241,8 +241,11 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- cache (throttles, sessions, cached statistics) -----------------------------------------
 # REDIS_URL (CACHE_URL is the older name of the same setting): one cache shared by every web
-# process on every machine, so throttles count per installation, not per process. Without it
-# each process has its own in-memory cache (fine for one process; per-process limits otherwise).
+# process on every machine, so throttles count per installation, not per process. Without it,
+# Django's database cache: one table (created by `migrate`, see sunshine/ops/apps.py) that every
+# process of the installation shares (web workers, job worker, scheduler), so one-time codes,
+# throttles and lockouts are the same whichever process answers; slower than Redis, right for a
+# trial and a small site.
 REDIS_URL = env("REDIS_URL", "") or env("CACHE_URL", "")
 CACHE_URL = REDIS_URL
 if REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
@@ -259,9 +262,7 @@ if REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
 elif REDIS_URL:
     raise ImproperlyConfigured(f"REDIS_URL must be a redis://, rediss:// or unix:// URL or empty, got {REDIS_URL!r}")
 else:
-    CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
-    # A per-process cache in front of the sessions would let one process trust a session that
-    # another has ended: database sessions only.
+    CACHES = {"default": {"BACKEND": "django.core.cache.backends.db.DatabaseCache", "LOCATION": "sunshine_cache"}}
     SESSION_ENGINE = "django.contrib.sessions.backends.db"
 
 # Staff passwords: at least 10 characters, not common, not all digits, not like the user's name.

@@ -143,13 +143,13 @@ def test_redis_url_and_pool_size_choose_the_cache_sessions_and_connections(tmp_p
     ]
 
 
-def test_a_trial_installation_keeps_in_process_cache_and_database_sessions(tmp_path):
+def test_a_trial_installation_shares_the_database_cache_and_keeps_database_sessions(tmp_path):
     env = production_env(tmp_path)
     for name in ("SUNSHINE_ENV", "SECRET_KEY", "ALLOWED_HOSTS"):
         del env[name]
     env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'trial.sqlite3'}"
     assert show(env) == [
-        "django.core.cache.backends.locmem.LocMemCache",
+        "django.core.cache.backends.db.DatabaseCache",
         "django.contrib.sessions.backends.db",
         None,
         0,

@@ -16,6 +16,42 @@ from sunshine.accounts.models import User
 from sunshine.ops.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD
 
 
+def trial_commands(host: str, port: str, workers: str) -> dict[str, list[str]]:
+    """The processes of a trial installation (``make run``), by name."""
+    return {
+        "web": [
+            sys.executable,
+            "-m",
+            "gunicorn",
+            "sunshine.wsgi:application",
+            "--bind",
+            f"{host}:{port}",
+            "--workers",
+            workers,
+            "--threads",
+            "4",
+            "--access-logfile",
+            "-",
+            "--graceful-timeout",
+            "5",
+        ],
+        # Background jobs (deliveries, sweeps): the worker polls the database queue; with
+        # SQLite it shares the file with the web process (WAL).
+        "worker": [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--queue-name",
+            "*",
+            "--interval",
+            "1",
+            "--no-reload",
+        ],
+        # Periodic jobs of every app's schedule.py, kept single by a database lease.
+        "scheduler": [sys.executable, "manage.py", "run_scheduler"],
+    }
+
+
 class Command(BaseCommand):
     help = "Start the web server, the job worker and the scheduler in the foreground; Ctrl-C stops all."
 
@@ -25,38 +61,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", default=os.environ.get("WEB_WORKERS", "2"))
 
     def handle(self, *args: Any, host: str, port: str, workers: str, **options: Any) -> None:
-        commands = {
-            "web": [
-                sys.executable,
-                "-m",
-                "gunicorn",
-                "sunshine.wsgi:application",
-                "--bind",
-                f"{host}:{port}",
-                "--workers",
-                workers,
-                "--threads",
-                "4",
-                "--access-logfile",
-                "-",
-                "--graceful-timeout",
-                "5",
-            ],
-            # Background jobs (deliveries, sweeps): the worker polls the database queue; with
-            # SQLite it shares the file with the web process (WAL).
-            "worker": [
-                sys.executable,
-                "manage.py",
-                "db_worker",
-                "--queue-name",
-                "*",
-                "--interval",
-                "1",
-                "--no-reload",
-            ],
-            # Periodic jobs of every app's schedule.py, kept single by a database lease.
-            "scheduler": [sys.executable, "manage.py", "run_scheduler"],
-        }
+        commands = trial_commands(host, port, workers)
         self._print_accounts(host, port)
         # Children get their own process group, so Ctrl-C reaches only this command, which then
         # stops them in order (a worker finishes or abandons its task; the stall sweep redelivers).
