@@ -222,3 +222,23 @@ def test_the_weekly_digest_goes_once_per_leader_and_week(people, sent):
     ]
     with at("2026-11-30", "08:00"):
         assert supervision.send_digests() == {"leader": 1, "leader2": 1}
+
+
+@pytest.mark.django_db
+def test_a_project_paused_after_its_deadline_is_overdue_while_paused(people):
+    """The survey of 16 Nov is due on 18 Nov. Paused on 20 Nov, its deadline moves one working
+    day per working day of the pause (19 Nov on 23 Nov): still overdue. Paused on 17 Nov, the
+    deadline keeps ahead (20 Nov on 19 Nov): not overdue."""
+    late = intake("2026-11-16")
+    early = intake("2026-11-16", customer__id_number=rid(1))
+    take(late, people["leader"])
+    take(early, people["leader"])
+    with at("2026-11-17", "09:00"):
+        engine.pause(early.number, None, reason_code="customer_request", reason="客户要求暂缓")
+    with at("2026-11-20", "09:00"):
+        engine.pause(late.number, None, reason_code="customer_request", reason="客户要求暂缓")
+    rows = {r.number: r for r in selectors.supervised_projects(today=D("2026-11-23"))}
+    assert (rows[late.number].stage_status, rows[late.number].overdue) == ("paused", True)
+    assert (rows[early.number].stage_status, rows[early.number].overdue) == ("paused", False)
+    rows = {r.number: r for r in selectors.supervised_projects(today=D("2026-11-19"))}
+    assert rows[early.number].overdue is False

@@ -283,16 +283,18 @@ def overdue_application_ids(today: date) -> QuerySet[StageInstance, int] | list[
     return list(running) + paused_ids
 
 
-def _paused_overdue_ids(today: date, within: QuerySet[Application, Any] | None = None) -> list[int]:
-    """Applications whose paused utility stage is past its deadline counting the running pause
-    (of ``within`` when given). One query."""
+def paused_overdue(today: date, stages: QuerySet[StageInstance] | None = None, *fields: str) -> list[tuple[Any, ...]]:
+    """The paused utility stages (of ``stages`` when given) past their deadline counting the
+    running pause, as the values of ``fields`` for each. Running stages compare their stored
+    deadline in SQL; a paused one's deadline moves with every working day of its pause, so it is
+    computed here (few rows at any time, one query). The one copy of the overdue-while-paused
+    clock: the queues, the statistics and the supervised projects all ask this."""
     cal = workdays.current()
-    paused_ids = []
-    stages = StageInstance.objects.filter(status=StageStatus.PAUSED, owner=Owner.UTILITY, pauses__ended_at__isnull=True)
-    if within is not None:
-        stages = stages.filter(application__in=within)
-    for app_id, started_on, limit, finished, pause_from in stages.values_list(
-        "application_id", "started_on", "time_limit_days", "paused_working_days", "pauses__started_on"
+    qs = stages if stages is not None else StageInstance.objects.all()
+    qs = qs.filter(status=StageStatus.PAUSED, owner=Owner.UTILITY, pauses__ended_at__isnull=True)
+    found = []
+    for started_on, limit, finished, pause_from, *values in qs.values_list(
+        "started_on", "time_limit_days", "paused_working_days", "pauses__started_on", *fields
     ):
         c = stage_clock(
             cal,
@@ -304,8 +306,14 @@ def _paused_overdue_ids(today: date, within: QuerySet[Application, Any] | None =
             today=today,
         )
         if c.overdue:
-            paused_ids.append(app_id)
-    return paused_ids
+            found.append(tuple(values))
+    return found
+
+
+def _paused_overdue_ids(today: date, within: QuerySet[Application, Any] | None = None) -> list[int]:
+    """Applications whose paused utility stage is past its deadline (of ``within`` when given)."""
+    stages = StageInstance.objects.filter(application__in=within) if within is not None else None
+    return [app_id for (app_id,) in paused_overdue(today, stages, "application_id")]
 
 
 def list_rows(qs: QuerySet[Application], today: date | None = None) -> list[dict[str, Any]]:

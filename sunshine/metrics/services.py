@@ -23,7 +23,8 @@ from django.db.models import Count
 from django.utils import timezone
 
 from sunshine.applications.clock import stage_clock
-from sunshine.applications.models import OPEN_STATUSES, Application, Event, Pause, StageInstance, StageStatus, Status
+from sunshine.applications.models import OPEN_STATUSES, Application, Event, StageInstance, StageStatus, Status
+from sunshine.applications.selectors import paused_overdue
 from sunshine.calendar import workdays
 from sunshine.metrics.models import ApplicationFact, DailyStat, OpenSnapshot, RefreshMark, StageFact
 from sunshine.metrics.rules import hist_of
@@ -227,29 +228,10 @@ def _snapshot(today: date) -> None:
         .order_by()
     ):
         counts[(category, code)] += n
-    # Paused stages: the running pause extends the deadline up to today (few rows at any time).
-    cal = workdays.current()
-    for category, code, started_on, limit, finished, pause_from in Pause.objects.filter(
-        ended_at__isnull=True, stage__owner=Owner.UTILITY, application__status__in=OPEN_STATUSES
-    ).values_list(
-        "application__category",
-        "stage__code",
-        "stage__started_on",
-        "stage__time_limit_days",
-        "stage__paused_working_days",
-        "started_on",
-    ):
-        c = stage_clock(
-            cal,
-            started_on=started_on,
-            limit=limit,
-            finished_pause_days=finished,
-            running_pause_from=pause_from,
-            completed_on=None,
-            today=today,
-        )
-        if c.overdue:
-            counts[(category, code)] += 1
+    # Paused stages: the running pause extends the deadline up to today.
+    open_apps = StageInstance.objects.filter(application__status__in=OPEN_STATUSES)
+    for category, code in paused_overdue(today, open_apps, "application__category", "code"):
+        counts[(category, code)] += 1
     from sunshine.processes.models import Category
 
     snaps = [OpenSnapshot(day=today, category=c, stage="", open_past_limit=0) for c in Category.values]

@@ -11,6 +11,7 @@ from django.utils import timezone
 
 from sunshine.accounts.models import Role, User
 from sunshine.applications.models import Application, StageInstance, StageStatus
+from sunshine.applications.selectors import paused_overdue
 from sunshine.supervision import rungs
 from sunshine.supervision.models import LeaderSupervision, NoteKind, RungMoment, SupervisionNote
 
@@ -85,6 +86,12 @@ def supervised_projects(*, today: date | None = None, leader: User | None = None
         .order_by("seq")
     ):
         current.setdefault(open_stage.application_id, open_stage)
+    # A paused stage is overdue once the deadline, moved by its running pause, has passed.
+    paused = [pk for pk, st in current.items() if st.status == StageStatus.PAUSED]
+    paused_late: set[int] = set()
+    if paused:
+        of_these = StageInstance.objects.filter(application_id__in=paused)
+        paused_late = {pk for (pk,) in paused_overdue(today, of_these, "application_id")}
     rows = []
     for s in supervisions:
         app = s.application
@@ -107,7 +114,8 @@ def supervised_projects(*, today: date | None = None, leader: User | None = None
                 stage_name=stage.template.name_zh if stage else None,
                 stage_status=stage.status if stage else None,
                 deadline=deadline,
-                overdue=bool(stage and deadline and stage.status == StageStatus.IN_PROGRESS and today > deadline),
+                overdue=bool(stage and deadline and stage.status == StageStatus.IN_PROGRESS and today > deadline)
+                or (stage is not None and app.pk in paused_late),
                 last_review=s.last_review,
             )
         )
