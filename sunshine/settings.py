@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "sunshine.portal.openinfo",
     "sunshine.portal.opendata",
     "sunshine.ops",
+    "sunshine.design",
 ]
 
 MIDDLEWARE = [

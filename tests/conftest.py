@@ -210,6 +210,7 @@ CHROMIUM_ARGS = [
 ]
 SCREENSHOTS = Path(__file__).resolve().parent.parent / "var" / "screenshots"
 OFFICE = {"width": 1366, "height": 768}
+OFFICE_900 = {"width": 1366, "height": 900}  # the office size of the layout tour (test_browser_layout)
 PHONE = {"width": 390, "height": 844}
 
 
@@ -252,6 +253,7 @@ class BrowserPage:
     def screenshot(self, name: str) -> Path:
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOTS / f"{name}.png"
+        path.parent.mkdir(parents=True, exist_ok=True)
         self.page.screenshot(path=str(path), full_page=True)
         return path
 

@@ -24,7 +24,7 @@ def test_the_inbox_shows_unread_messages_and_marks_them_read(office_page, person
     office_page.login(alice)
     page = office_page.page
     page.goto("/workbench/inbox/")
-    assert page.locator(".staff-nav .count").inner_text() == "2"
+    assert page.locator(".side-nav .count").inner_text() == "2"
     assert page.locator("#unread-summary").inner_text() == "2 条未读消息"
     assert page.locator(".inbox li.unread .msg-title").all_text_contents() == ["未读： 已超期", "未读： 通知"]
     office_page.screenshot("inbox-unread")
@@ -32,11 +32,11 @@ def test_the_inbox_shows_unread_messages_and_marks_them_read(office_page, person
     page.locator(".inbox li").first.get_by_role("button", name="标为已读").focus()
     with page.expect_navigation():
         page.keyboard.press("Enter")
-    assert page.locator(".staff-nav .count").inner_text() == "1"
+    assert page.locator(".side-nav .count").inner_text() == "1"
     assert page.locator(".inbox li.unread").count() == 1
     with page.expect_navigation():
         page.get_by_role("button", name="全部标为已读").click()
-    assert page.locator(".staff-nav .count").count() == 0
+    assert page.locator(".side-nav .count").count() == 0
     assert page.locator(".messages").inner_text() == "已将 1 条消息标为已读。"
     assert Message.objects.filter(user=alice, channel="inbox", read_at__isnull=True).count() == 0
     office_page.screenshot("inbox-read")

@@ -119,7 +119,7 @@ def test_a_pause_reason_a_defect_list_a_contest_and_a_complaint(phone_page, staf
 
     page.goto(f"/progress/?number={paused.number}&phone_tail=8000")
     assert "等您补充资料" in page.locator(".pause-reason .pause-plain").inner_text()
-    assert page.locator(".pause-reason .pause-note").inner_text() == "说明: 请补交房产证明"
+    assert page.locator(".pause-reason .pause-note").inner_text() == "说明：请补交房产证明"
     phone_page.screenshot("portal-pause-phone")
     page.get_by_label("具体情况").fill("房产证明上周已经交到营业厅了。")
     page.get_by_role("button", name="提交申诉").click()

@@ -62,4 +62,4 @@ def test_enrol_then_sign_in_with_password_and_code(office_page, personas):
         with page.expect_navigation():
             page.get_by_role("button", name="登录").click()
         assert page.url.endswith("/workbench/")
-        assert page.locator(".staff-user").inner_text().startswith("爱 李 · 客户经理")
+        assert page.locator(".staff-user").inner_text().startswith("李爱 · 客户经理")

@@ -112,7 +112,7 @@ def test_apply_online_from_the_form_with_the_code_from_the_sms(personas, sms):
     assert (app.channel, app.category, app.key_project) == ("online", "lv_residential", False)
     text = text_of(done)
     assert f"您的申请编号 {app.number}" in text
-    assert "您的客户经理 李爱 工作电话: 0351-1111111" in text
+    assert "您的客户经理 李爱 工作电话： 0351-1111111" in text
     # acceptance started Thu 11-26 with 1 working day → Fri 11-27; the next steps have limits
     assert "业务受理 : 2026-11-27 前完成" in text
     assert "现场勘查 : 上一环节完成后 2 个工作日内" in text

@@ -91,7 +91,7 @@ def test_home_publishes_the_limits_of_the_templates_in_force(personas, django_as
     assert "装表接电 2 个工作日" in card_text
     assert "一证受理" in text and "居民身份证" in text and "营业执照" in text
     assert "95598" in text and "营业厅柜台" in text and "网上办电" in text and "网上国网" in text
-    assert "监督电话: 0351-12398" in text
+    assert "监督电话： 0351-12398" in text
     assert 'href="/complaints/"' in r.content.decode()
 
 
@@ -106,7 +106,7 @@ def test_home_follows_an_administrator_s_change_of_a_limit(personas):
     assert card is not None
     assert "现场勘查</span>" in card.group(1)
     assert re.search(r"现场勘查</span>\s*<span class=\"step-limit\">3 个工作日", card.group(1))
-    assert "监督电话: 0351-7654321" in text_of(r)
+    assert "监督电话： 0351-7654321" in text_of(r)
 
 
 def test_home_speaks_english_on_request(personas):
@@ -140,9 +140,9 @@ def test_progress_shows_the_timeline_with_the_pause_in_plain_words(personas, dja
     # survey from Thu 11-26, 2 days → Mon 11-30; the pause from Fri 11-27 covers Mon 11-30 → Tue 12-01
     assert "现场勘查 暂停中 按时 暂停中 开始 2026-11-26 期限 2026-12-01" in text
     assert "暂停中 2026-11-27 等您补充资料。资料补齐前计时暂停，这段时间不计入供电公司的办理时限。" in text
-    assert "说明: 请补交房产证明" in text
+    assert "说明：请补交房产证明" in text
     assert "装表接电 未开始 时限 2 个工作日" in text
-    assert "您的客户经理 李爱 工作电话: 0351-1111111" in text
+    assert "您的客户经理 李爱 工作电话： 0351-1111111" in text
     assert "这次暂停不是我的原因" in text
     assert "张三" not in text and PHONE not in r.content.decode() and ID_NUMBER not in r.content.decode()
 
@@ -164,7 +164,7 @@ def test_progress_lists_the_defects_to_fix_once(personas):
     text = text_of(r)
     assert "需要整改的问题（一次性告知） 设计文件审查，第 1 次： 配电室防火门未标注耐火等级 电缆通道断面图缺失" in text
     assert "设计文件审查 未通过，需要整改 按时" in text
-    assert "客户设计 (第 2 次) 办理中 由您办理，不计入供电公司时限" in text
+    assert "客户设计（第 2 次） 办理中 由您办理，不计入供电公司时限" in text
 
 
 @pytest.mark.parametrize("tail", ["0000", "800", "", "abcd", PHONE])

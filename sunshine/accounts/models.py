@@ -62,7 +62,16 @@ class User(AbstractUser):
 
     @property
     def display_name(self) -> str:
-        return (self.last_name + self.first_name).strip() or self.username
+        """The one way a staff member's name is written: 姓 then 名, no space (刘主任, 李明);
+        the username when both are empty. Templates use ``|person`` (sunshine.design)."""
+        return ((self.last_name or "") + (self.first_name or "")).strip() or self.username
+
+    def get_full_name(self) -> str:
+        # Django's default is "first last" with a space, the Western order ("主任 刘").
+        return self.display_name
+
+    def get_short_name(self) -> str:
+        return self.display_name
 
 
 def hash_token(raw: str) -> str:

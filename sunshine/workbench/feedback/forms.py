@@ -32,6 +32,10 @@ def _score(label: Any) -> forms.TypedChoiceField:
 
 
 class StaffChoiceField(forms.ModelChoiceField):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("empty_label", _("Choose a person"))
+        super().__init__(*args, **kwargs)
+
     def label_from_instance(self, obj: Any) -> str:
         return f"{obj.display_name}（{obj.get_role_display()}）"
 
@@ -119,6 +123,8 @@ class CloseActionForm(forms.Form):
 
 
 def staff_choices():
+    """Who visits customers and owns follow-up actions: the people who work with customers
+    (managers, engineers, clerks, leaders), not the administrator's technical account."""
     return User.objects.filter(
-        is_active=True, role__in=[Role.CUSTOMER_MANAGER, Role.LEADER, Role.CLERK, Role.ADMIN]
-    ).order_by("username")
+        is_active=True, role__in=[Role.CUSTOMER_MANAGER, Role.ENGINEER, Role.LEADER, Role.CLERK]
+    ).order_by("role", "last_name", "first_name", "username")

@@ -24,4 +24,34 @@
     var el = ev.target.closest && ev.target.closest("[data-print]");
     if (el) { ev.preventDefault(); window.print(); }
   });
+  // <button data-nav-toggle> opens and closes the staff side navigation on narrow screens.
+  document.addEventListener("click", function (ev) {
+    var el = ev.target.closest && ev.target.closest("[data-nav-toggle]");
+    if (!el) return;
+    var open = document.body.classList.toggle("nav-open");
+    el.setAttribute("aria-expanded", open ? "true" : "false");
+  });
+  // <button data-copy="text" data-copied="…"> copies its text (the application number) and says so.
+  document.addEventListener("click", function (ev) {
+    var el = ev.target.closest && ev.target.closest("[data-copy]");
+    if (!el) return;
+    ev.preventDefault();
+    var text = el.getAttribute("data-copy");
+    var done = function () {
+      var status = document.getElementById(el.getAttribute("aria-controls") || "");
+      if (status) status.textContent = el.getAttribute("data-copied") || "";
+    };
+    if (navigator.clipboard && window.isSecureContext) {
+      navigator.clipboard.writeText(text).then(done, function () {});
+    } else {
+      var area = document.createElement("textarea");
+      area.value = text;
+      area.setAttribute("readonly", "");
+      area.className = "visually-hidden";
+      document.body.appendChild(area);
+      area.select();
+      try { document.execCommand("copy"); done(); } catch (e) { /* nothing to copy with */ }
+      document.body.removeChild(area);
+    }
+  });
 })();

@@ -1,0 +1,136 @@
+"""Every page, on a phone (390×844) and an office screen (1366×900), in Chinese and in English:
+nothing wider than the screen (``scrollWidth <= innerWidth``), the public header at most 120 px
+tall, no console error (CSP included). Screenshots go to var/screenshots/layout/ for review.
+
+One browser context per screen size; the pages are visited in a loop, so the whole tour costs
+two contexts and one demo data set.
+"""
+
+from __future__ import annotations
+
+from io import StringIO
+
+import pytest
+import time_machine
+from django.core.management import call_command
+
+from sunshine.accounts.models import User
+from sunshine.applications.models import Application, Status
+from tests.conftest import OFFICE_900, PHONE, BrowserPage
+from tests.test_browser_openinfo import ensure_directory
+
+pytestmark = pytest.mark.browser
+
+NOW = "2026-12-04 10:00 +0800"
+
+PUBLIC = [
+    ("home", "/"),
+    ("apply", "/apply/"),
+    ("progress", "/progress/"),
+    ("fees", "/fees/"),
+    ("contractors", "/contractors/"),
+    ("contractors-construction", "/contractors/?kind=construction"),
+    ("statistics", "/statistics/"),
+    ("open-data", "/open-data/"),
+    ("open-data-audit", "/open-data/audit/"),
+    ("complaints", "/complaints/"),
+    ("staff-login", "/accounts/login/"),
+]
+
+
+def staff_pages() -> list[tuple[str, str, str]]:
+    """(name, path, who): every workbench page, with a real object where the page shows one."""
+    app = Application.objects.filter(status=Status.IN_PROGRESS).order_by("number").first()
+    assert app is not None, "the demo data has an open application"
+    pages = [
+        ("queue", "/workbench/", "manager1"),
+        ("team", "/workbench/team/", "leader"),
+        ("intake", "/workbench/intake/", "clerk"),
+        ("receipt", f"/workbench/intake/{app.number}/receipt/", "clerk"),
+        ("application", f"/workbench/applications/{app.number}/", "manager1"),
+        ("dashboard", "/workbench/dashboard/", "leader"),
+        ("reassign", "/workbench/reassign/", "leader"),
+        ("inbox", "/workbench/inbox/", "manager1"),
+        ("jobs", "/workbench/jobs/", "admin"),
+        ("supervision", "/workbench/supervision/", "leader"),
+        ("deadlines", "/workbench/supervision/deadlines/", "leader"),
+        ("followups", "/workbench/followups/", "clerk"),
+        ("cases", "/workbench/cases/", "auditor"),
+        ("visits", "/workbench/visits/", "manager1"),
+        ("concentration", "/workbench/concentration/", "auditor"),
+        ("evaluations", "/workbench/evaluations/", "leader"),
+        ("reports", "/workbench/reports/", "leader"),
+        ("security", "/workbench/security/", "manager1"),
+        ("admin", "/admin/", "admin"),
+        ("admin-staff", "/admin/accounts/user/", "admin"),
+        ("admin-calendar", "/admin/workcalendar/calendarday/", "admin"),
+    ]
+    return pages
+
+
+def check(bp: BrowserPage, name: str, path: str) -> dict:
+    page = bp.page
+    response = page.goto(path)
+    status = response.status if response is not None else 0
+    page.wait_for_load_state("load")
+    # A phone browser zooms out to show a page wider than the screen, and innerWidth grows with
+    # it; the screen's own width is the viewport's.
+    widths = [page.evaluate("document.documentElement.scrollWidth"), page.viewport_size["width"]]
+    header = page.evaluate(
+        "(() => { const h = document.querySelector('.public-header');"
+        " return h ? h.getBoundingClientRect().height : 0 })()"
+    )
+    bp.screenshot(f"layout/{name}")
+    return {"path": path, "status": status, "scroll": widths[0], "inner": widths[1], "header": header}
+
+
+def verdict(size: str, language: str, got: dict) -> list[str]:
+    where = f"{size} {language} {got['path']}"
+    problems = []
+    if got["status"] != 200:
+        problems.append(f"{where}: HTTP {got['status']}")
+    if got["scroll"] > got["inner"]:
+        problems.append(f"{where}: {got['scroll']} px wide in {got['inner']}")
+    return problems
+
+
+def tour(browser, base_url: str, viewport: dict[str, int], size: str, mobile: bool) -> list[str]:
+    problems: list[str] = []
+    bp = BrowserPage(browser, base_url, viewport, mobile=mobile)
+    try:
+        for language in ("zh-hans", "en"):
+            bp.context.clear_cookies()
+            bp.context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
+            for name, path in PUBLIC:
+                got = check(bp, f"{size}-{language}-{name}", path)
+                problems += verdict(size, language, got)
+                if name != "staff-login" and not 0 < got["header"] <= 120:
+                    problems.append(f"{size} {language} {path}: header {got['header']} px tall")
+            current = None
+            for name, path, who in staff_pages():
+                if who != current:
+                    bp.context.clear_cookies()
+                    bp.context.add_cookies([{"name": "django_language", "value": language, "url": base_url}])
+                    bp.login(User.objects.get(username=who))
+                    current = who
+                got = check(bp, f"{size}-{language}-{name}", path)
+                problems += verdict(size, language, got)
+    finally:
+        errors = list(bp.errors)
+        bp.close()
+    return problems + [f"console: {e}" for e in errors]
+
+
+@pytest.fixture
+def demo(transactional_db):
+    ensure_directory()
+    with time_machine.travel(NOW, tick=True):
+        call_command("seed_demo", applications=40, stdout=StringIO())
+        yield
+
+
+@pytest.mark.django_db(transaction=True)
+@pytest.mark.parametrize(("size", "viewport", "mobile"), [("phone", PHONE, True), ("office", OFFICE_900, False)])
+def test_every_page_fits_the_screen_in_both_languages(browser, live_server, demo, size, viewport, mobile):
+    problems = tour(browser, live_server.url, viewport, size, mobile)
+    assert problems == []
