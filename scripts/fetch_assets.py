@@ -1,6 +1,7 @@
 """Assets from the npm registry, checked against their published integrity hash.
 
-- ECharts goes into ``sunshine/static/vendor/``: pages never load anything from a CDN.
+- ECharts goes into ``sunshine/static/vendor/``, with a gzip copy beside it that whitenoise sends
+  in every mode: pages never load anything from a CDN.
 - The PDF font (Noto Sans SC Regular, TrueType, SIL Open Font License 1.1, from the Google Fonts
   build packaged as ``@expo-google-fonts/noto-sans-sc``) goes into ``sunshine/fonts/`` with its
   licence (``sunshine/pdffont.py`` reads it). The package tarball is checked against the
@@ -13,6 +14,7 @@ the files are already there. htmx comes with django-htmx.
 from __future__ import annotations
 
 import base64
+import gzip
 import hashlib
 import io
 import sys
@@ -111,10 +113,22 @@ def main() -> int:
     try:
         for asset in ASSETS:
             install(asset)
+        compress(VENDOR)
     except (AssetError, OSError) as exc:
         print(exc, file=sys.stderr)
         return 1
     return 0
+
+
+def compress(folder: Path) -> None:
+    """A gzip copy beside each script and style sheet, so that whitenoise sends it compressed to
+    browsers that accept it in every mode (a trial serves the files straight from the apps, with
+    no collectstatic to compress them): ECharts goes from 1 MB to about 330 kB."""
+    for path in [*folder.rglob("*.js"), *folder.rglob("*.css")]:
+        packed = path.with_name(path.name + ".gz")
+        if packed.exists() and packed.stat().st_mtime >= path.stat().st_mtime:
+            continue
+        packed.write_bytes(gzip.compress(path.read_bytes(), compresslevel=9, mtime=0))
 
 
 if __name__ == "__main__":

@@ -171,3 +171,19 @@ def test_without_a_range_the_api_gives_this_month_so_far(dataset, api_as):
         body = api_as(None).get("/api/v1/public/statistics").json()
     assert (body["from"], body["to"]) == ("2026-10-01", "2026-10-16")
     assert (body["overall"]["accepted"], body["overall"]["completed"]) == (2, 4)
+
+
+@pytest.mark.parametrize(
+    ("today", "first", "last"),
+    [
+        ("2026-12-04", "2026-11-01", "2026-11-30"),
+        ("2027-01-01", "2026-12-01", "2026-12-31"),
+        ("2026-03-31", "2026-02-01", "2026-02-28"),
+    ],
+)
+def test_without_a_period_the_page_shows_the_last_full_month(today, first, last):
+    """Four days of the month so far say nothing: the default is the last whole month."""
+    with at(today, "09:00"):
+        html = Client().get("/statistics/").content.decode()
+    assert f"统计期间：{first} 至 {last}。" in html
+    assert f'value="{first[:7]}"' in html

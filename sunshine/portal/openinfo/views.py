@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
@@ -103,10 +103,12 @@ def contractors(request: HttpRequest) -> HttpResponse:
 
 
 def _range(request: HttpRequest) -> tuple[StatisticsForm, date, date, str | None]:
-    """The range and category asked for; this month so far when none (or an invalid one) is given."""
-    form = StatisticsForm(request.GET or None)
+    """The range and category asked for; the last full month when none (or an invalid one) is
+    given (the days of the current month so far are too few to say anything)."""
     today = timezone.localdate()
-    from_d, to_d, category = today.replace(day=1), today, None
+    to_d = today.replace(day=1) - timedelta(days=1)
+    from_d, category = to_d.replace(day=1), None
+    form = StatisticsForm(request.GET or None, initial={"month": f"{from_d:%Y-%m}"})
     if form.is_bound and form.is_valid():
         to_d = form.cleaned_data.get("to_date") or today
         from_d = form.cleaned_data.get("from_date") or to_d.replace(day=1)
