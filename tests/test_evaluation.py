@@ -293,16 +293,16 @@ def test_the_page_explains_every_point(october, personas, client):
     client.force_login(personas["leader"])
     page = client.get("/workbench/evaluations/2026-10/").content.decode()
     alice = page[page.index("alice") : page.index("carol")]
-    assert "<strong>30.00</strong>\n              (4 个环节中 3 个按时)" in alice
+    assert "<strong>30.00</strong>\n              （4 个环节中 3 个按时）" in alice
     assert "= 0.7500 × 40.00" in alice
-    assert "(4 个环节平均用时为时限的 1.00 倍)" in alice and "= 0.5000 × 20.00" in alice
-    assert "(2 次回访平均 4.50 分)" in alice and "= 0.8750 × 30.00" in alice
-    assert "(办结 4 个环节，区域最多 4 个)" in alice and "= 1.0000 × 10.00" in alice
+    assert "（4 个环节平均用时为时限的 1.00 倍）" in alice and "= 0.5000 × 20.00" in alice
+    assert "（2 次回访平均 4.50 分）" in alice and "= 0.8750 × 30.00" in alice
+    assert "（办结 4 个环节，区域最多 4 个）" in alice and "= 1.0000 × 10.00" in alice
     assert "在本服务区域 3 名参评客户经理中排第 1 名" in alice
     # the volume line once said "业务量: 14.29 (130 个环节中 个按时)"
     assert " 个环节中  个按时" not in page and page.count("个按时") == 3
     bob = page[page.index("bob") :]
-    assert "在本服务区域 3 名参评客户经理中排第 3 名: 末位" in bob
+    assert "在本服务区域 3 名参评客户经理中排第 3 名：末位" in bob
     assert "× 57.14" in bob  # Bob's weights scaled up: no follow-up call
 
 

@@ -106,7 +106,7 @@ def test_the_page_shows_the_numbers_and_reads_only_aggregates(dataset):
     }
     lv = html[html.index('data-category="lv_residential"') :]
     survey = lv[lv.index('data-stage="survey"') : lv.index("</tr>", lv.index('data-stage="survey"'))]
-    assert re.findall(r'<td class="num">([^<]+)</td>', survey) == ["3", "66.67%", "1", "1", "2.67", "2.00"]
+    assert re.findall(r'<td class="num"[^>]*>([^<]+)</td>', survey) == ["3", "66.67%", "1", "1", "2.67", "2.00"]
     assert "平均 13.33，中位数 13.00" in lv
     assert "暂无数据" in html  # satisfaction
     assert 'id="chart-data" type="application/json"' in html
