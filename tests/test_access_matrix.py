@@ -555,6 +555,9 @@ PAGE_POSTS: dict[str, dict[str, str]] = {
     "workbench/applications/<str:number>/cancel/": {"cancel-reason": "客户撤回"},
     "workbench/applications/<str:number>/reassign/": {"reassign-customer_manager": "bob", "reassign-reason": "调整"},
     "workbench/supervision/<str:number>/": {"action": "note", "kind": "note", "text": "进展正常"},
+    # the live check of the ID number: alice's cases are possible duplicates of it (what bob sees
+    # of them is checked by _assert_only_readable_rows)
+    "workbench/intake/validate/": {"_field": "id_number", "id_type": "resident_id", "id_number": "11010519491231002X"},
 }
 
 REFUSED = {401, 403, 404}
@@ -562,6 +565,28 @@ REFUSED = {401, 403, 404}
 
 def _assert_refusal_changed_nothing(before: Any) -> None:
     assert snapshot() == before
+
+
+def _unreadable(world: dict[str, Any], persona: str) -> list[str]:
+    """The numbers of the applications the persona may not read (before the call: an intake
+    answers with the application just made, whoever it is assigned to)."""
+    from sunshine.applications.access import can_view
+    from sunshine.applications.models import Application
+
+    if persona == "anonymous":
+        return []
+    user = world["users"][persona]
+    return [a.number for a in Application.objects.select_related("customer_manager") if not can_view(user, a)]
+
+
+def _assert_only_readable_rows(hidden: list[str], persona: str, response: Any) -> None:
+    """An answer the persona was let through (a list, a fragment, an export, a form) names no
+    application it may not read: no number of another manager's case appears anywhere in it."""
+    if not hidden:
+        return
+    body = b"".join(response.streaming_content) if response.streaming else response.content
+    text = body.decode("utf-8", "replace")
+    assert [n for n in hidden if n in text] == [], (persona, response.status_code)
 
 
 @pytest.mark.django_db
@@ -576,6 +601,7 @@ def test_api_cell(world, persona, operation):
     if persona != "anonymous":
         headers["HTTP_AUTHORIZATION"] = "Bearer " + world["tokens"][persona]
     client = Client()
+    hidden = _unreadable(world, persona)
     before = snapshot()
     if method == "GET":
         r = client.get(path, query, **headers)
@@ -589,6 +615,8 @@ def test_api_cell(world, persona, operation):
         assert set(err) <= {"code", "message", "fields"} and err["code"] and err["message"]
     if r.status_code in REFUSED:
         _assert_refusal_changed_nothing(before)
+    elif r.status_code < 300 and not template.startswith("/api/v1/public/"):
+        _assert_only_readable_rows(hidden, persona, r)
 
 
 @pytest.mark.django_db
@@ -600,6 +628,7 @@ def test_page_cell(world, persona, page):
     if persona != "anonymous":
         client.force_login(world["users"][persona])
     path = _page_path(world, route)
+    hidden = _unreadable(world, persona)
     before = snapshot()
     r = client.get(path) if method == "GET" else client.post(path, PAGE_POSTS.get(route, {}))
     if _record("page", page, persona, r.status_code):
@@ -609,6 +638,8 @@ def test_page_cell(world, persona, page):
         assert r["Location"].startswith("/accounts/login/"), r["Location"]
     if r.status_code in REFUSED or persona == "anonymous":
         _assert_refusal_changed_nothing(before)
+    if r.status_code not in REFUSED:
+        _assert_only_readable_rows(hidden, persona, r)
 
 
 @pytest.mark.django_db

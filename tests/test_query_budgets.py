@@ -213,7 +213,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/intake/"): 3,
     ("POST", "workbench/intake/<str:number>/receipt.pdf"): 11,
     ("POST", "workbench/intake/<str:number>/receipt/"): 12,
-    ("POST", "workbench/intake/validate/"): 2,
+    ("POST", "workbench/intake/validate/"): 3,  # posts an ID number: the duplicate look-up (1)
     ("POST", "workbench/jobs/"): 11,
     ("POST", "workbench/jobs/<str:result_id>/retry/"): 2,
     ("POST", "workbench/jobs/messages/<int:pk>/retry/"): 6,

@@ -21,7 +21,12 @@ from sunshine.errors import Forbidden, IdempotencyKeyReused, NotFound
 from sunshine.processes.models import Category, Owner
 from sunshine.workbench.desk.forms import LIVE_FIELDS, IntakeForm
 from sunshine.workbench.desk.guards import forbidden, staff_page
-from sunshine.workbench.desk.queries import already_accepted, documents_still_missing, possible_duplicates
+from sunshine.workbench.desk.queries import (
+    already_accepted,
+    documents_still_missing,
+    duplicate_notices,
+    possible_duplicates,
+)
 
 
 def _category_context(form: IntakeForm) -> dict[str, Any]:
@@ -63,7 +68,8 @@ def intake(request: HttpRequest) -> HttpResponse:
     if not form.cleaned_data.get("confirm_duplicate") and not already_accepted(scope, key):
         duplicates = possible_duplicates(id_number=data.id_number, address=data.address)
         if duplicates:
-            return _render_form(request, form, duplicates=duplicates, must_confirm=True, status=409)
+            notices = duplicate_notices(user, duplicates)
+            return _render_form(request, form, duplicates=notices, must_confirm=True, status=409)
     try:
         result = services.intake(
             data,
@@ -115,10 +121,11 @@ def validate(request: HttpRequest) -> HttpResponse:
         ctx["other_errors"] = form.errors_for(other)
     if field in ("id_number", "address"):
         ctx["swap_duplicates"] = True
-        ctx["duplicates"] = possible_duplicates(
+        found = possible_duplicates(
             id_number=(request.POST.get("id_number") or "") if "id_number" not in form.errors else "",
             address=(request.POST.get("address") or "") if "address" not in form.errors else "",
         )
+        ctx["duplicates"] = duplicate_notices(request.user, found)  # type: ignore[arg-type]
     return render(request, "workbench_desk/_intake_validate.html", ctx)
 
 

@@ -68,6 +68,42 @@ def possible_duplicates(*, id_number: str = "", address: str = "", limit: int = 
     )
 
 
+@dataclass(frozen=True)
+class DuplicateNotice:
+    """One possible duplicate as the clerk or manager at the counter may see it: the case itself
+    when they may open it; otherwise only that it exists and whom to ask (its manager's name and
+    work phone), nothing of its content (no number, customer, address or status)."""
+
+    readable: bool
+    number: str = ""
+    customer_name: str = ""
+    address: str = ""
+    status_label: str = ""
+    manager_name: str = ""
+    manager_phone: str = ""
+
+
+def duplicate_notices(user: User, duplicates: list[Application]) -> list[DuplicateNotice]:
+    out = []
+    for d in duplicates:
+        m = d.customer_manager
+        manager = {"manager_name": m.display_name, "manager_phone": m.work_phone} if m is not None else {}
+        if access.can_view(user, d):
+            out.append(
+                DuplicateNotice(
+                    True,
+                    number=d.number,
+                    customer_name=d.customer_name,
+                    address=d.address,
+                    status_label=d.get_status_display(),
+                    **manager,
+                )
+            )
+        else:
+            out.append(DuplicateNotice(False, **manager))
+    return out
+
+
 def documents_still_missing(app: Application) -> list[str]:
     """The 一次性告知 list of the documents app."""
     from sunshine.documents.services import missing_documents
