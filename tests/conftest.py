@@ -122,8 +122,22 @@ def area(db) -> ServiceArea:
 def personas(db, area) -> dict[str, User]:
     """A clerk, two customer managers (Alice first), an engineer, a leader, an auditor, an admin
     and an outsider with no role."""
-    alice = make_user("alice", Role.CUSTOMER_MANAGER, last_name="李", first_name="爱", work_phone="0351-1111111")
-    bob = make_user("bob", Role.CUSTOMER_MANAGER, last_name="包", first_name="博", work_phone="0351-2222222")
+    alice = make_user(
+        "alice",
+        Role.CUSTOMER_MANAGER,
+        last_name="李",
+        first_name="爱",
+        work_phone="0351-1111111",
+        mobile_phone="13911110001",
+    )
+    bob = make_user(
+        "bob",
+        Role.CUSTOMER_MANAGER,
+        last_name="包",
+        first_name="博",
+        work_phone="0351-2222222",
+        mobile_phone="13922220002",
+    )
     alice.areas.add(area)
     bob.areas.add(area)
     return {

@@ -104,6 +104,13 @@ def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
             "【阳光业扩】您的申请YK2611020000018已恢复办理（装表接电），本环节办结期限2026年11月9日。",
         ),
         (
+            "manager_changed",
+            "sms",
+            f"phone:{phone_index('13800138000')}",
+            "【阳光业扩】您的申请YK2611020000018已改由客户经理包博（电话0351-2222222）负责办理，进度与时限不变。"
+            "如有疑问请致电0351-12398。",
+        ),
+        (
             "assigned",
             "inbox",
             f"user:{bob.pk}",
@@ -131,12 +138,12 @@ def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
         ),
     ]
     # Every SMS went out once through the gateway, with its own idempotency key.
-    assert deliver_all("2026-11-10", "10:05") == 9  # 6 SMS, 3 inbox
+    assert deliver_all("2026-11-10", "10:05") == 10  # 7 SMS, 3 inbox
     # (tasks enqueued in the same instant run in any order)
     assert sorted((s.phone, s.text) for s in sms.outbox) == sorted(
         ("13800138000", body) for _t, channel, _r, body in texts(app) if channel == "sms"
     )
-    assert len({s.key for s in sms.outbox}) == 6
+    assert len({s.key for s in sms.outbox}) == 7
     assert Message.objects.filter(application=app, channel="sms").exclude(status=MessageStatus.SENT).count() == 0
     sent = list(Event.objects.filter(application=app, type="notification_sent").values_list("data", flat=True))
     assert sorted((d["channel"], d["template"], d["recipient"]) for d in sent) == [
@@ -146,9 +153,25 @@ def test_a_residential_case_walked_through_tells_the_customer_each_node_once(
         ("sms", "accepted", "138****8000"),
         ("sms", "connected", "138****8000"),
         ("sms", "followup_coming", "138****8000"),
+        ("sms", "manager_changed", "138****8000"),
         ("sms", "paused", "138****8000"),
         ("sms", "resumed", "138****8000"),
         ("sms", "stage_completed", "138****8000"),
+    ]
+
+
+def test_staff_sms_go_to_the_private_mobile_never_to_the_published_work_phone(personas):
+    alice, bob = personas["alice"], personas["bob"]
+    bob.mobile_phone = ""  # only the work phone customers are given
+    bob.save(update_fields=["mobile_phone"])
+    Template.objects.update_or_create(
+        code="test_sms", defaults={"audience": "staff", "channels": "inbox,sms", "title": "T", "body": "{{ text }}"}
+    )
+    assert notify_staff([alice, bob], "test_sms", {"text": "超期"}, key="k1") == 3
+    assert sorted(Message.objects.values_list("recipient", "channel", "address")) == [
+        (f"user:{alice.pk}", "inbox", ""),
+        (f"user:{alice.pk}", "sms", "13911110001"),
+        (f"user:{bob.pk}", "inbox", ""),
     ]
 
 

@@ -88,7 +88,7 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "/api/v1/applications/{number}/charges"): 2,
     ("POST", "/api/v1/applications/{number}/contractor-choices"): 2,
     ("POST", "/api/v1/applications/{number}/pause"): 20,
-    ("POST", "/api/v1/applications/{number}/reassign"): 18,
+    ("POST", "/api/v1/applications/{number}/reassign"): 20,  # +2: the customer is told (template, SMS row)
     ("POST", "/api/v1/applications/{number}/resume"): 23,
     ("POST", "/api/v1/applications/{number}/stages/{code}/complete"): 22,
     ("POST", "/api/v1/applications/{number}/stages/{code}/skip"): 17,
@@ -192,7 +192,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/applications/<str:number>/documents/upload/"): 18,
     ("POST", "workbench/applications/<str:number>/documents/waive/"): 16,
     ("POST", "workbench/applications/<str:number>/pause/"): 15,
-    ("POST", "workbench/applications/<str:number>/reassign/"): 13,
+    ("POST", "workbench/applications/<str:number>/reassign/"): 15,  # +2: the customer is told
     ("POST", "workbench/applications/<str:number>/resume/"): 22,
     ("POST", "workbench/applications/<str:number>/reveal/<str:field>/"): 21,
     ("POST", "workbench/applications/<str:number>/skip/"): 11,

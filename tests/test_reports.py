@@ -271,6 +271,62 @@ def test_leaders_get_the_report_by_email_with_both_files(story):
     ]
 
 
+class _Inbox:
+    """An aiosmtpd handler that keeps every message it is given."""
+
+    def __init__(self) -> None:
+        self.envelopes: list[Any] = []
+
+    async def handle_DATA(self, server, session, envelope):  # aiosmtpd calls it by this name
+        self.envelopes.append(envelope)
+        return "250 OK"
+
+
+@pytest.fixture
+def smtp_server(settings):
+    """A real SMTP server on a free loopback port, and the project's mail settings pointing at it
+    the way production configures them (EMAIL_BACKEND, EMAIL_HOST, EMAIL_PORT)."""
+    import socket
+
+    from aiosmtpd.controller import Controller
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    inbox = _Inbox()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+    settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", port, False
+    settings.DEFAULT_FROM_EMAIL = "sunshine@example.cn"
+    try:
+        yield inbox
+    finally:
+        controller.stop()
+
+
+def test_the_report_goes_to_the_leaders_through_a_real_smtp_server(story, personas, smtp_server):
+    import email
+    from email import policy
+
+    User.objects.create_user(username="leader2", role="leader", email="leader2@example.cn")
+    User.objects.create_user(username="leader3", role="leader")  # no address: not e-mailed
+    report = generate()
+    assert len(smtp_server.envelopes) == 1
+    envelope = smtp_server.envelopes[0]
+    assert envelope.mail_from == "sunshine@example.cn"
+    assert sorted(envelope.rcpt_tos) == ["leader2@example.cn", "leader@example.cn"]
+    parsed = email.message_from_bytes(envelope.original_content, policy=policy.default)
+    assert parsed["Subject"].strip() == report.data["meta"]["title"]  # folded: a leading space
+    files = {part.get_filename(): part.get_content() for part in parsed.iter_attachments()}
+    assert sorted(files) == ["half-month-2026-10-01-v1.pdf", "half-month-2026-10-01-v1.xlsx"]
+    # the attachments are the stored files, byte for byte
+    assert files["half-month-2026-10-01-v1.pdf"] == services.file_path(report, "pdf").read_bytes()
+    assert files["half-month-2026-10-01-v1.xlsx"] == services.file_path(report, "xlsx").read_bytes()
+    assert files["half-month-2026-10-01-v1.pdf"].startswith(b"%PDF")
+    assert ReportEvent.objects.filter(report=report, type="emailed").count() == 1
+
+
 # --- the same numbers in the HTML page, the workbook and the PDF ------------------------------
 
 

@@ -174,10 +174,11 @@ def test_the_ladder_fires_each_rung_once_to_the_right_people(ladder, sent):
             f"督办：申请{n}“现场勘查”环节已超期3个工作日（期限2026-11-18），客户经理李爱，请督促办理。",
         ),
     ]
-    # alice has a work phone: her three messages also go by SMS, once each
+    # alice has a private mobile: her three messages also go there by SMS, once each, and never
+    # to her work phone (0351-1111111), which customers are given
     assert list(
         Message.objects.filter(key__startswith="rung:", channel="sms").order_by("id").values_list("address", "template")
-    ) == [("0351-1111111", "due_soon"), ("0351-1111111", "due_today"), ("0351-1111111", "overdue")]
+    ) == [("13911110001", "due_soon"), ("13911110001", "due_today"), ("13911110001", "overdue")]
     event = Event.objects.get(application=app, type="escalation")
     assert (event.stage, event.round, event.actor, event.at) == ("survey", 1, None, t("2026-11-23", "08:30"))
     assert event.data["deadline"] == "2026-11-18"

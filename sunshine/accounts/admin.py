@@ -30,17 +30,32 @@ class UserAdmin(BaseUserAdmin):
         "is_active",
     )
     list_filter = ("role", "is_active", "accepts_assignments", "areas")
-    search_fields = ("username", "last_name", "first_name", "work_phone", "email")
+    search_fields = ("username", "last_name", "first_name", "work_phone", "mobile_phone", "email")
     ordering = ("role", "username")
     filter_horizontal = ("areas", "groups", "user_permissions")
     fieldsets = (
         (None, {"fields": ("username", "password")}),
-        (_("Sunshine"), {"fields": ("role", "work_phone", "accepts_assignments", "serves_all_areas", "areas")}),
+        (
+            _("Sunshine"),
+            {
+                "fields": (
+                    "role",
+                    "work_phone",
+                    "mobile_phone",
+                    "accepts_assignments",
+                    "serves_all_areas",
+                    "areas",
+                )
+            },
+        ),
         *BaseUserAdmin.fieldsets[1:],  # type: ignore[index]
     )
     add_fieldsets = (
         (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
-        (_("Sunshine"), {"fields": ("last_name", "first_name", "role", "work_phone", "areas")}),
+        (
+            _("Sunshine"),
+            {"fields": ("last_name", "first_name", "email", "role", "work_phone", "mobile_phone", "areas")},
+        ),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:

@@ -50,7 +50,16 @@ class ServiceArea(models.Model):
 
 class User(AbstractUser):
     role = models.CharField(_("role"), max_length=20, choices=Role.choices, blank=True)
+    # Published to customers (receipts, SMS, the progress page): an office number.
     work_phone = models.CharField(_("work phone"), max_length=20, blank=True)
+    # Private: where the person's own warnings go by SMS. Never shown to customers or on any page
+    # but the administrator's; staff SMS never go to the published work phone.
+    mobile_phone = models.CharField(
+        _("mobile phone (private)"),
+        max_length=20,
+        blank=True,
+        help_text=_("Warnings and notices to this person go here by SMS; never shown to customers."),
+    )
     # Customer managers only: who takes new applications, and where.
     accepts_assignments = models.BooleanField(_("accepts new applications"), default=True)
     serves_all_areas = models.BooleanField(_("serves every area"), default=False)

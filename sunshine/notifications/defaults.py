@@ -49,6 +49,16 @@ DEFAULT_TEMPLATES: list[tuple[str, str, str, str, str, str]] = [
         "the application was resumed",
     ),
     (
+        "manager_changed",
+        "customer",
+        "sms",
+        "客户经理变更",
+        SIGN + "您的申请{{ number }}已改由客户经理{{ manager_name }}"
+        "{% if manager_phone %}（电话{{ manager_phone }}）{% endif %}负责办理，进度与时限不变。"
+        "如有疑问请致电{{ hotline }}。",
+        "the application was reassigned to another customer manager",
+    ),
+    (
         "defects",
         "customer",
         "sms",

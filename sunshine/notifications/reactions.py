@@ -3,9 +3,9 @@
 intake → customer ``accepted`` (number, manager, limits) and staff ``assigned`` to the manager;
 stage_completed → ``stage_completed``, or ``defects`` (一次性告知) when a review/inspection failed,
 or ``connected`` for the connection stage; paused/resumed → ``paused``/``resumed`` with the reason;
-reassigned → staff ``assigned`` to the new manager. Keys are ``event:<id>:<template>``, so a
-replayed reaction never sends twice. Other event types (a calendar re-projection passes
-thousands) are dropped in one pass without a query.
+reassigned → customer ``manager_changed`` naming the new manager and staff ``assigned`` to them.
+Keys are ``event:<id>:<template>``, so a replayed reaction never sends twice. Other event types
+(a calendar re-projection passes thousands) are dropped in one pass without a query.
 """
 
 from __future__ import annotations
@@ -119,6 +119,8 @@ def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
                     key=f"{key}:resumed",
                 )
             elif e.type == EventType.REASSIGNED and app.customer_manager is not None:
+                # The customer hears whom they deal with now (name and the published work phone).
+                notify_customer(app, "manager_changed", {}, key=f"{key}:manager_changed")
                 notify_staff(
                     [app.customer_manager],
                     "assigned",

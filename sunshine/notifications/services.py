@@ -110,8 +110,8 @@ def notify_staff(
     application: Application | None = None,
     key: str,
 ) -> int:
-    """One message per user per channel of ``template`` (inbox always; SMS to the work phone and
-    e-mail when the template lists them and the user has one). Call inside the transaction of the
+    """One message per user per channel of ``template`` (inbox always; SMS to the private mobile
+    phone and e-mail when the template lists them and the user has one). Call inside the transaction of the
     change that causes it."""
     return write_messages(staff_messages(users, template, context, application=application, key=key))
 
@@ -143,8 +143,9 @@ def staff_messages(
             continue
         seen.add(user.pk)
         targets = [(ChannelKind.INBOX, "")]
-        if ChannelKind.SMS in channels and user.work_phone:
-            targets.append((ChannelKind.SMS, user.work_phone))
+        # The private mobile, never the work phone: that one is published to customers.
+        if ChannelKind.SMS in channels and user.mobile_phone:
+            targets.append((ChannelKind.SMS, user.mobile_phone))
         if ChannelKind.EMAIL in channels and user.email:
             targets.append((ChannelKind.EMAIL, user.email))
         for channel, address in targets:

@@ -17,6 +17,12 @@ DEMO_ACCOUNTS = [
     ("auditor", Role.AUDITOR, "陈", "稽查", "0351-5550041"),
 ]
 
+# Private mobiles (staff warnings go there by SMS, never to the published work phone) and e-mail
+# addresses (the leaders get the half-month report by e-mail). Reserved example numbers/domain.
+DEMO_CONTACTS = {
+    username: (f"1390351{i:04d}", f"{username}@example.cn") for i, (username, *_r) in enumerate(DEMO_ACCOUNTS)
+}
+
 TAIYUAN_AREAS = [
     ("xiaodian", "小店区", "小店区,小店"),
     ("yingze", "迎泽区", "迎泽区,迎泽"),
@@ -43,6 +49,7 @@ def ensure_demo_accounts() -> list[User]:
         user.role = role
         user.last_name, user.first_name = last, first
         user.work_phone = phone
+        user.mobile_phone, user.email = DEMO_CONTACTS[username]
         user.is_staff = role == Role.ADMIN
         user.is_superuser = role == Role.ADMIN
         user.serves_all_areas = role == Role.CUSTOMER_MANAGER

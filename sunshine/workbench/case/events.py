@@ -9,6 +9,8 @@ from django.utils.translation import gettext_lazy
 
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Event, Outcome, PauseReason
+from sunshine.notifications.defaults import DEFAULT_TEMPLATES
+from sunshine.notifications.models import ChannelKind
 
 LABELS: dict[str, Any] = {
     EventType.INTAKE: gettext_lazy("Application accepted"),
@@ -33,6 +35,8 @@ LABELS: dict[str, Any] = {
     EventType.SUPERVISION_ENDED: gettext_lazy("Leader supervision ended"),
     EventType.NOTIFICATION_SENT: gettext_lazy("Notification sent"),
 }
+# The shipped title of each message template (what the message was about), without a query.
+TEMPLATE_TITLES = {row[0]: row[3] for row in DEFAULT_TEMPLATES}
 FIELD_LABELS = {"id_number": gettext_lazy("ID number"), "phone": gettext_lazy("phone")}
 
 
@@ -93,6 +97,11 @@ def detail(e: Event) -> str:
         return str(d.get("name", ""))
     if t == EventType.DOCUMENT_WAIVED:
         return f"{d.get('name', '')}：{d.get('reason', '')}"
+    if t == EventType.NOTIFICATION_SENT:
+        channel = d.get("channel", "")
+        how = str(ChannelKind(channel).label) if channel in ChannelKind.values else channel
+        template = d.get("template", "")
+        return f"{how} {d.get('recipient', '')}：{TEMPLATE_TITLES.get(template, template)}"
     return ""
 
 
