@@ -78,19 +78,15 @@ class ServiceAreaAdmin(admin.ModelAdmin):
     ordering = ("code",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceArea]:
-        return (
-            super()
-            .get_queryset(request)
-            .select_related("team_lead")
-            .annotate(
-                _managers=Count(
-                    "managers",
-                    filter=Q(managers__role=Role.CUSTOMER_MANAGER, managers__is_active=True),
-                    distinct=True,
-                )
+        areas: QuerySet[ServiceArea] = super().get_queryset(request)
+        return areas.select_related("team_lead").annotate(
+            _managers=Count(
+                "managers",
+                filter=Q(managers__role=Role.CUSTOMER_MANAGER, managers__is_active=True),
+                distinct=True,
             )
         )
 
     @admin.display(description=_("customer manager"), ordering="_managers")
     def manager_count(self, obj: Any) -> int:
-        return obj._managers
+        return int(obj._managers)

@@ -10,7 +10,9 @@ from django.shortcuts import render
 from django.utils.translation import gettext as _
 
 
-def lockout_response(request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None):
+def lockout_response(
+    request: HttpRequest, original_response: HttpResponse | None = None, credentials: Any = None
+) -> HttpResponse:
     """API callers get the contract's error body: the failure that triggered the lock keeps its
     own answer (401), later attempts get 429. People get a page in their language."""
     retry_after = str(int(settings.AXES_COOLOFF_TIME * 3600))

@@ -30,7 +30,7 @@ def confirmed_device(user: User) -> TOTPDevice | None:
 
 
 def is_enrolled(user: User) -> bool:
-    return TOTPDevice.objects.filter(user=user, confirmed=True).exists()
+    return bool(TOTPDevice.objects.filter(user=user, confirmed=True).exists())
 
 
 def required_for(user: User) -> bool:
@@ -101,4 +101,4 @@ def qr_svg(uri: str) -> str:
     import qrcode.image.svg
 
     image: Any = qrcode.make(uri, image_factory=qrcode.image.svg.SvgPathImage, box_size=8, border=2)
-    return image.to_string(encoding="unicode")
+    return str(image.to_string(encoding="unicode"))

@@ -60,7 +60,7 @@ class ProvisionalWarningMixin:
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
         for year in provisional_years():
             messages.warning(request, provisional_message(year))
-        return super().changelist_view(request, extra_context)  # type: ignore[misc]
+        return super().changelist_view(request, extra_context)  # type: ignore[misc,no-any-return]
 
 
 class YearFilter(admin.SimpleListFilter):

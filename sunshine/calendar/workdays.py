@@ -33,7 +33,7 @@ def statutory_holidays(year: int) -> dict[date, str]:
     """The statutory days off of ``year`` computed from the law (no 调休, no bridging days)."""
     import holidays
 
-    return dict(holidays.China(years=[year], observed=False).items())
+    return dict(holidays.China(years=[year], observed=False).items())  # type: ignore[no-untyped-call]
 
 
 @dataclass(frozen=True)

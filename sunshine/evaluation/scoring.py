@@ -49,7 +49,9 @@ class Facts:
         return bool(self.stages_completed or self.satisfaction_count or self.upheld_complaints or self.veto_findings)
 
 
-def score(facts: Facts, *, area_max_volume: int, weights: dict[str, int], complaint_penalty: Decimal):
+def score(
+    facts: Facts, *, area_max_volume: int, weights: dict[str, int], complaint_penalty: Decimal
+) -> tuple[Decimal | None, dict[str, object]]:
     """Returns (score or None when there is nothing to score, breakdown explaining every point)."""
     if not facts.active:
         return None, {"no_activity": True}

@@ -65,7 +65,9 @@ DEFAULT_KIND = {
 # --- helpers ----------------------------------------------------------------------------------
 
 
-def _notify_staff(users: Sequence[User], template: str, context: dict[str, Any], *, application=None, key: str) -> int:
+def _notify_staff(
+    users: Sequence[User], template: str, context: dict[str, Any], *, application: Application | None = None, key: str
+) -> int:
     from sunshine.notifications.services import notify_staff
 
     if not users:

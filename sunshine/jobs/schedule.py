@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from typing import Any
 
 from django.apps import apps
 
@@ -25,7 +26,7 @@ class Periodic:
         if len(self.cron.split()) != 5:
             raise ValueError(f"Periodic {self.name!r}: cron must have 5 fields, got {self.cron!r}")
 
-    def trigger(self):
+    def trigger(self) -> Any:
         from apscheduler.triggers.cron import CronTrigger
 
         return CronTrigger.from_crontab(self.cron, timezone=TIME_ZONE)

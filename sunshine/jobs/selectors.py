@@ -40,7 +40,7 @@ def _args(args_kwargs: dict[str, Any]) -> str:
     return ", ".join(parts)[:200]
 
 
-def _row(r: DBTaskResult, retried: dict[str, str]) -> JobRow:
+def _row(r: DBTaskResult[..., Any], retried: dict[str, str]) -> JobRow:
     lines = [line for line in (r.traceback or "").strip().splitlines() if line.strip()]
     return JobRow(
         id=str(r.id),

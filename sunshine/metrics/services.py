@@ -17,6 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
+from typing import Any
 
 from django.db import transaction
 from django.db.models import Count
@@ -102,7 +103,7 @@ def _refresh_facts(app_ids: list[int]) -> set[date]:
             "pk", "category", "status", "accepted_at", "completed_at", "process__end_to_end_limit_days"
         )
     )
-    stages: dict[int, list[tuple]] = defaultdict(list)
+    stages: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
     for row in StageInstance.objects.filter(application_id__in=app_ids, owner=Owner.UTILITY).values_list(
         "pk", "application_id", "code", "status", "started_on", "completed_on", "time_limit_days", "paused_working_days"
     ):

@@ -14,7 +14,7 @@ attribute (``save()``, ``create()``, ``bulk_create()``); a queryset ``update()``
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.db import models
 from django.db.models.lookups import Exact, IsNull
@@ -22,11 +22,18 @@ from django.utils.datastructures import DictWrapper
 
 from sunshine.pii import crypto
 
+# The stubs make fields generic in their set and get types; Django's classes are not
+# subscriptable at run time.
+if TYPE_CHECKING:
+    _CharField = models.CharField[Any, Any]
+else:
+    _CharField = models.CharField
 
-class EncryptedCharField(models.CharField):
+
+class EncryptedCharField(_CharField):
     description = "Text encrypted at rest (AES-GCM)"
 
-    def db_type_parameters(self, connection: Any) -> DictWrapper:
+    def db_type_parameters(self, connection: Any) -> DictWrapper[Any]:
         # The column holds the ciphertext: wider than the plaintext limit forms validate.
         params = {**self.__dict__, "max_length": crypto.stored_length(self.max_length or 0)}
         return DictWrapper(params, connection.ops.quote_name, "qn_")
@@ -61,7 +68,7 @@ class EmptyOnlyExact(Exact):
         return self.rhs
 
 
-class BlindIndexField(models.CharField):
+class BlindIndexField(_CharField):
     """The keyed hash of another field of the same row (see ``crypto.blind_index``)."""
 
     description = "Keyed hash of a personal-data field, for look-ups"

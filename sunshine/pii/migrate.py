@@ -8,7 +8,7 @@ key (which is also how ``manage.py reencrypt_pii`` rotates keys), its index reco
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from typing import Any
 
 from sunshine.pii import crypto
@@ -46,7 +46,7 @@ def flush_deferred(connection: Any) -> None:
             cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
 
 
-def _rows(connection: Any, table: str, names: Sequence[str], batch: int):
+def _rows(connection: Any, table: str, names: Sequence[str], batch: int) -> Iterator[list[tuple[Any, ...]]]:
     qn = connection.ops.quote_name
     last = None
     with connection.cursor() as cursor:

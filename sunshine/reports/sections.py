@@ -22,7 +22,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
@@ -69,6 +69,8 @@ SOURCE_ZH = {
 # published as open data.
 PERSONAL = {"overdue", "key_projects", "ranking"}
 CASE_COLUMNS = [("来源", "text"), ("本期新立", "int"), ("本期办结", "int"), ("期末未结", "int")]
+
+T = TypeVar("T")
 
 
 def local_bounds(start: date, end: date) -> tuple[datetime, datetime]:
@@ -487,11 +489,11 @@ class Computer:
         return out
 
     # The headline and the sections ask for the same figures: each is computed once per report.
-    def _memo(self, key: tuple[Any, ...], compute: Callable[[], Any]) -> Any:
+    def _memo(self, key: tuple[Any, ...], compute: Callable[[], T]) -> T:
         cache: dict[tuple[Any, ...], Any] = self.__dict__.setdefault("_cache", {})
         if key not in cache:
             cache[key] = compute()
-        return cache[key]
+        return cast(T, cache[key])
 
     def category_counts(self, start_dt: datetime, end_dt: datetime) -> dict[str, dict[str, Any]]:
         return self._memo(("cat", start_dt, end_dt), lambda: self._category_counts(start_dt, end_dt))

@@ -1,4 +1,5 @@
 from django.contrib import admin
+from django.http import HttpRequest
 
 from sunshine.supervision.models import LeaderSupervision, RungMoment, SupervisionNote
 
@@ -11,10 +12,10 @@ class RungMomentAdmin(admin.ModelAdmin):
     list_filter = ("rung_code",)
     raw_id_fields = ("stage",)
 
-    def has_add_permission(self, request, obj=None) -> bool:
+    def has_add_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: object = None) -> bool:
         return False
 
 

@@ -71,7 +71,9 @@ def _recipients(
     return out
 
 
-def _context(app: Application, moment: RungMoment, rung: rungs.Rung, supervision: LeaderSupervision | None) -> dict:
+def _context(
+    app: Application, moment: RungMoment, rung: rungs.Rung, supervision: LeaderSupervision | None
+) -> dict[str, Any]:
     stage = moment.stage
     manager = app.customer_manager
     return {

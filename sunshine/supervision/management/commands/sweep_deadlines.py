@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from django.core.management.base import BaseCommand
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
 from django.utils import timezone
 
 from sunshine.supervision.services import sweep
@@ -11,10 +13,10 @@ from sunshine.supervision.services import sweep
 class Command(BaseCommand):
     help = "Fire every due rung of the escalation ladder once; print what fired."
 
-    def add_arguments(self, parser) -> None:
+    def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--backfill", action="store_true", help="first store missing rung moments of open stages")
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         if options["backfill"]:
             from sunshine.supervision.moments import backfill
 
