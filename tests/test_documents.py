@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import re
 from datetime import date
+from urllib.parse import quote
 
 import pytest
 import time_machine
@@ -209,6 +210,32 @@ def test_upload_through_the_page_then_download_with_access_checks(personas, medi
     assert Client().get(link).status_code == 302
     # not served under /media/
     assert Client().get(f"/media/documents/{doc.file}").status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("uploaded", "downloaded"),
+    [
+        ("../../evil.html", "evil.pdf"),
+        ("..\\..\\evil.html", "evil.pdf"),
+        ("产权证明.pdf", "产权证明.pdf"),
+        ('a"b;c\r\nSet-Cookie: x=1.html', "a_b_c_Set-Cookie_x_1.pdf"),
+        (".htaccess", "document.pdf"),
+        ("", "document.pdf"),
+        ("房产证.x", "房产证.pdf"),
+    ],
+)
+def test_a_download_is_named_by_a_safe_base_name_and_the_stored_type(personas, media, uploaded, downloaded):
+    app = new_app(personas["clerk"])
+    documents.upload_document(app.number, "property_proof", io.BytesIO(PDF), uploaded, personas["alice"])
+    doc = Document.objects.get(application=app)
+    r = as_(personas["alice"]).get(f"/workbench/applications/{app.number}/documents/{doc.pk}/")
+    assert r.status_code == 200
+    assert r["Content-Type"] == "application/pdf"
+    assert documents.download_name(doc) == downloaded
+    if downloaded.isascii():
+        assert r["Content-Disposition"] == f'attachment; filename="{downloaded}"'
+    else:
+        assert r["Content-Disposition"] == "attachment; filename*=utf-8''" + quote(downloaded)
 
 
 def test_a_document_of_another_application_is_not_found_through_this_one(personas, media):

@@ -74,6 +74,20 @@ def text(body: dict[str, Any], name: str, required: bool = False, max_len: int =
     return value
 
 
+IDEMPOTENCY_KEY_MAX = 200  # the column's length (IdempotencyRecord.key)
+
+
+def idempotency_key(request: HttpRequest) -> str | None:
+    """The ``Idempotency-Key`` header, or None. A key longer than the stored column is refused
+    (422) rather than cut: two keys sharing their first 200 characters must not replay each other."""
+    key = request.headers.get("Idempotency-Key", "").strip()
+    if len(key) > IDEMPOTENCY_KEY_MAX or "\x00" in key:
+        raise ValidationFailed(
+            {"Idempotency-Key": [_("Too long: %(n)s characters at most.") % {"n": IDEMPOTENCY_KEY_MAX}]}
+        )
+    return key or None
+
+
 def client_ip(request: HttpRequest) -> str:
     return str(request.META.get("REMOTE_ADDR", "unknown"))
 

@@ -316,9 +316,9 @@ def _intake_once(
             id_number_index=id_index(data.id_number),
             defaults={"id_number": data.id_number, "name": data.customer_name, "phone": data.phone},
         )
-        if not created and (customer.name != data.customer_name or customer.phone != data.phone):
-            customer.name, customer.phone = data.customer_name, data.phone
-            customer.save(update_fields=["name", "phone"])
+        # A later intake never rewrites an existing customer's name or phone: anyone (an anonymous
+        # online applicant too) can name an ID number. The application keeps the contact it was
+        # submitted with (customer_name, contact_phone below); the customer record is left alone.
         duplicate = None
         if not created:
             duplicate = (

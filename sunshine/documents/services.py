@@ -8,6 +8,7 @@ checks happen in the caller (``sunshine.applications.access`` plus ``DOCUMENT_RO
 from __future__ import annotations
 
 import hashlib
+import re
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
@@ -87,6 +88,22 @@ def required_documents(app: Application) -> list[Requirement]:
 def missing_documents(app: Application) -> list[str]:
     """Names (in the current language) of the documents still missing: the 一次性告知 list."""
     return [r.kind.name for r in required_documents(app) if r.missing]
+
+
+_UNSAFE_IN_NAME = re.compile(r"[^\w\-.]+")
+EXTENSIONS = {content_type: ext for _magic, content_type, ext in SIGNATURES}
+
+
+def download_name(doc: Document) -> str:
+    """The name a stored document is downloaded under: the uploaded name's base, stripped of
+    paths, blanks, control and punctuation characters (letters of any script, digits, ``-``,
+    ``_`` and ``.`` stay), with the extension of the type its content was recognised as. A PDF
+    uploaded as ``../../evil.html`` downloads as ``evil.pdf``, never as HTML."""
+    ext = EXTENSIONS.get(doc.content_type, "bin")
+    base = (doc.original_name or "").replace("\\", "/").rsplit("/", 1)[-1]
+    stem = base.rsplit(".", 1)[0] if "." in base else base
+    stem = _UNSAFE_IN_NAME.sub("_", stem).strip(" ._")[:100]
+    return f"{stem or 'document'}.{ext}"
 
 
 def sniff(head: bytes) -> tuple[str, str] | None:

@@ -11,7 +11,7 @@ from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from sunshine.api import schemas
-from sunshine.api.common import body_doc, json_body, roles, safe_number, staff, text
+from sunshine.api.common import body_doc, idempotency_key, json_body, roles, safe_number, staff, text
 from sunshine.applications import access, selectors, services
 from sunshine.applications.models import Application
 from sunshine.applications.validation import validate_intake
@@ -43,7 +43,7 @@ def create_application(request: HttpRequest) -> Status:
     access.require_role(user, roles(access.INTAKE_ROLES))
     body = json_body(request)
     data = validate_intake(body, timezone.localdate())
-    key = request.headers.get("Idempotency-Key", "").strip()[:200] or None
+    key = idempotency_key(request)
     result = services.intake(
         data,
         user,

@@ -11,7 +11,7 @@ from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
 
 from sunshine.api import schemas
-from sunshine.api.common import json_body
+from sunshine.api.common import idempotency_key, json_body
 from sunshine.api.errors import ApiError
 from sunshine.portal.public import flows
 
@@ -92,7 +92,7 @@ def apply_online(request: HttpRequest) -> Status:
     """网上办电: the intake body plus ``verification_code``; the channel is ``online``. An
     ``Idempotency-Key`` header makes a retry return the first answer (no second application)."""
     body = _body(request)
-    key = request.headers.get("Idempotency-Key", "").strip()[:200] or None
+    key = idempotency_key(request)
     try:
         app = flows.apply_online(body, client_ip=_ip(request), idempotency_key=key, today=timezone.localdate())
     except flows.Refused as exc:

@@ -331,7 +331,7 @@ def waive(request: HttpRequest, user: User, app: Application) -> HttpResponse:
 def download(request: HttpRequest, user: User, app: Application, document_id: int) -> HttpResponseBase:
     path, doc = documents.stored_file(app, document_id)
     response = FileResponse(
-        path.open("rb"), as_attachment=True, filename=doc.original_name, content_type=doc.content_type
+        path.open("rb"), as_attachment=True, filename=documents.download_name(doc), content_type=doc.content_type
     )
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
