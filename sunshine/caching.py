@@ -21,6 +21,7 @@ SECONDS = 30.0
 V = TypeVar("V")
 
 _ALL: list[Recent[Any]] = []
+_CLEARERS: list[Callable[[], None]] = []
 
 
 class Recent(Generic[V]):
@@ -59,3 +60,12 @@ def clear_all() -> None:
     no signal)."""
     for cache in _ALL:
         cache.clear()
+    for clear in _CLEARERS:
+        clear()
+
+
+def register(clear: Callable[[], None]) -> Callable[[], None]:
+    """Have ``clear_all`` call ``clear`` too: for a per-process cache that is not a ``Recent``
+    (token look-ups, rendered look-up answers). Returns ``clear`` (usable as a decorator)."""
+    _CLEARERS.append(clear)
+    return clear

@@ -137,6 +137,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sunshine.dbrouters.ReplicaReadsMiddleware",
+    # the paths of SUNSHINE_LEAN_PATHS run the rest without the middleware of SUNSHINE_LEAN_SKIP
+    "sunshine.ops.lean.LeanPathsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -146,12 +148,25 @@ MIDDLEWARE = [
     "sunshine.workbench.desk.middleware.TotpEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "csp.middleware.CSPMiddleware",
+    "sunshine.ops.lean.OncePolicyCSPMiddleware",  # django-csp's, the policy built once
     "django_htmx.middleware.HtmxMiddleware",
     "sunshine.api.middleware.ApiErrorBodyMiddleware",
     # a database outage raised by a view: 503 with Retry-After, not 500 (handler500 does the rest)
     "sunshine.ops.unavailable.DatabaseUnavailableMiddleware",
     # last, as django-axes asks
+    "axes.middleware.AxesMiddleware",
+]
+
+# The public API is anonymous and keeps no session: it skips sessions, sign-in, CSRF, messages,
+# htmx and the sign-in lockout (sunshine/ops/lean.py; what each costs: docs/bench.md).
+SUNSHINE_LEAN_PATHS = ["/api/v1/public/"]
+SUNSHINE_LEAN_SKIP = [
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "sunshine.workbench.desk.middleware.TotpEnrolmentMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
 
@@ -196,6 +211,12 @@ DATABASE_URL = env("DATABASE_URL", f"sqlite:///{VAR_DIR / 'sunshine.sqlite3'}")
 if DATABASE_URL.startswith("sqlite"):
     VAR_DIR.mkdir(parents=True, exist_ok=True)
 DB_POOL_MAX = envint("DB_POOL_MAX", "0")
+# PostgreSQL: parameters bound by the server and statements prepared once per connection after
+# DB_PREPARE_THRESHOLD executions (psycopg 3), so a repeated query is parsed and planned once.
+# "off" binds client-side and prepares nothing: needed behind a transaction-pooling proxy that
+# does not track prepared statements (PgBouncer before 1.21, or without max_prepared_statements;
+# see docs/deploy.md).
+DB_PREPARE_THRESHOLD = env("DB_PREPARE_THRESHOLD", "2").strip().lower()
 
 
 def _database(url: str) -> dict[str, Any]:
@@ -212,7 +233,12 @@ def _database(url: str) -> dict[str, Any]:
             "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
         }
         db["CONN_MAX_AGE"] = 0
-    elif DB_POOL_MAX > 0:
+        return db
+    if DB_PREPARE_THRESHOLD not in {"off", "none", ""} and "postgresql" in db["ENGINE"]:
+        options = db.setdefault("OPTIONS", {})
+        options["server_side_binding"] = True
+        options["prepare_threshold"] = envint("DB_PREPARE_THRESHOLD", "2")
+    if DB_POOL_MAX > 0:
         db["CONN_MAX_AGE"] = 0  # the pool keeps the connections; Django must not
         db.setdefault("OPTIONS", {})["pool"] = {
             "min_size": envint("DB_POOL_MIN", "1"),
@@ -390,6 +416,9 @@ SUNSHINE_CALENDAR_REPROJECTIONS = ["sunshine.applications.services.reproject_dea
 # --- domain settings ------------------------------------------------------------------------
 # API tokens live this long after issue.
 SUNSHINE_TOKEN_TTL_HOURS = envint("SUNSHINE_TOKEN_TTL_HOURS", "12")
+# A token's look-up is reused by its process this many seconds (0: never): a token or user
+# deleted or deactivated by another process is refused at most this late (docs/security.md).
+SUNSHINE_TOKEN_CACHE_SECONDS = envint("SUNSHINE_TOKEN_CACHE_SECONDS", "10")
 # Failed sign-ins per username and client before 429, within the window.
 SUNSHINE_LOGIN_FAILURES = envint("SUNSHINE_LOGIN_FAILURES", "5")
 SUNSHINE_LOGIN_WINDOW_SECONDS = envint("SUNSHINE_LOGIN_WINDOW_SECONDS", "900")
@@ -401,6 +430,9 @@ SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS = envint("SUNSHINE_PUBLIC_LOOKUP_WINDOW_SE
 SUNSHINE_PUBLIC_LOOKUP_MISSES_PER_NUMBER = envint("SUNSHINE_PUBLIC_LOOKUP_MISSES_PER_NUMBER", "10")
 SUNSHINE_PUBLIC_LOOKUP_NUMBER_WINDOW_SECONDS = envint("SUNSHINE_PUBLIC_LOOKUP_NUMBER_WINDOW_SECONDS", "3600")
 SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS = envint("SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS", "3600")
+# Rendered look-up answers kept per process, one per application version, date, calendar and
+# language (sunshine/applications/progress.py); 0 builds every answer afresh.
+SUNSHINE_LOOKUP_CACHE_SIZE = envint("SUNSHINE_LOOKUP_CACHE_SIZE", "2000")
 # The province whose supply-voltage table and holiday calendar apply.
 SUNSHINE_PROVINCE = env("SUNSHINE_PROVINCE", "shanxi")
 # The supervision hotline printed on every public page and notice.

@@ -71,8 +71,10 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/evaluations/{period}"): 2,
     ("GET", "/api/v1/followups"): 2,
     ("GET", "/api/v1/inbox"): 3,
-    ("GET", "/api/v1/public/applications/{number}"): 7,
-    ("POST", "/api/v1/public/applications/{number}/progress"): 7,
+    # find the row (1), the calendar (4), then build the answer: application, stages, pauses (3);
+    # an answer already kept costs the first query only (tests/test_lookup_cache.py)
+    ("GET", "/api/v1/public/applications/{number}"): 8,
+    ("POST", "/api/v1/public/applications/{number}/progress"): 8,
     ("GET", "/api/v1/public/audit-digests"): 1,
     ("GET", "/api/v1/public/contractors"): 1,
     ("GET", "/api/v1/public/fees"): 4,

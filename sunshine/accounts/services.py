@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import hmac
 import ipaddress
+import threading
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
@@ -13,6 +16,7 @@ from django.core.cache import cache
 from django.http import HttpRequest
 from django.utils import timezone
 
+from sunshine import caching
 from sunshine.accounts.models import ApiToken, User, hash_token
 
 
@@ -125,10 +129,45 @@ def issue_token(
     return raw, expires
 
 
+# Token look-ups of this process: key hash -> (read at, token's expiry, its user). A hit skips the
+# query for settings.SUNSHINE_TOKEN_CACHE_SECONDS; the token's own expiry is still checked on
+# every request. Deleting a token, deactivating or changing a user or a token in this process
+# forgets the entries at once (``forget_tokens``, connected in accounts/apps.py); a change made
+# by another process (or by a bulk UPDATE, which sends no signal) is seen here within those
+# seconds: the revocation delay documented in docs/security.md.
+_tokens: dict[str, tuple[float, datetime, User]] = {}
+_TOKENS_MAX = 10_000
+_tokens_lock = threading.Lock()
+
+
+def forget_tokens(*args: object, **kwargs: object) -> None:
+    """Signal receiver: forget every cached token look-up of this process."""
+    with _tokens_lock:
+        _tokens.clear()
+
+
+caching.register(forget_tokens)
+
+
 def user_for_token(raw: str) -> User | None:
+    """The active user of an unexpired token, or None."""
+    key = hash_token(raw)
+    now = timezone.now()
+    ttl = settings.SUNSHINE_TOKEN_CACHE_SECONDS
+    hit = _tokens.get(key)
+    if hit is not None and time.time() - hit[0] < ttl:
+        # A copy per request: views may set attributes on request.user.
+        return copy.copy(hit[2]) if hit[1] > now else None
     token = (
-        ApiToken.objects.select_related("user")
-        .filter(key_hash=hash_token(raw), expires_at__gt=timezone.now(), user__is_active=True)
-        .first()
+        ApiToken.objects.select_related("user").filter(key_hash=key, expires_at__gt=now, user__is_active=True).first()
     )
-    return token.user if token else None
+    if token is None:
+        with _tokens_lock:
+            _tokens.pop(key, None)
+        return None
+    if ttl > 0:
+        with _tokens_lock:
+            if len(_tokens) >= _TOKENS_MAX:
+                _tokens.clear()
+            _tokens[key] = (time.time(), token.expires_at, token.user)
+    return copy.copy(token.user)

@@ -13,6 +13,7 @@ once when this process changed it (``invalidate()``).
 
 from __future__ import annotations
 
+import hashlib
 import threading
 import time
 from array import array
@@ -20,7 +21,7 @@ from bisect import bisect_left
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 
 FIRST_YEAR = 2004
 # How far past today the index reaches before it is rebuilt wider.
@@ -41,6 +42,19 @@ class Exceptions:
     holidays: frozenset[date]
     workdays: frozenset[date]
     official_years: frozenset[int]
+
+    @cached_property
+    def version(self) -> str:
+        """A fingerprint of the calendar's content: equal for equal calendars in any process,
+        different after any edit (answers computed with the calendar are cached under it)."""
+        text = "|".join(
+            [
+                ",".join(sorted(d.isoformat() for d in self.holidays)),
+                ",".join(sorted(d.isoformat() for d in self.workdays)),
+                ",".join(str(y) for y in sorted(self.official_years)),
+            ]
+        )
+        return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
 class WorkCalendar:

@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import logging
+from datetime import date
 from typing import Any
 
-from django.http import HttpRequest
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, HttpResponseNotModified
 from django.utils import timezone
+from django.utils.http import parse_etags
+from django.utils.translation import get_language
 from ninja import Router, Schema
 from pydantic import Field
 
 from sunshine.api import schemas
 from sunshine.api.common import client_ip, safe_number
-from sunshine.api.errors import ApiError
-from sunshine.applications import selectors
+from sunshine.api.errors import ApiError, ApiRenderer
+from sunshine.applications import progress, selectors
 from sunshine.portal.public import flows
 from sunshine.portal.public.messages import not_found_message
 from sunshine.processes.selectors import processes_in_force
@@ -26,14 +30,39 @@ log = logging.getLogger(__name__)
 router = Router(tags=["public"], auth=None)
 
 
-def _progress(request: HttpRequest, number: str, phone_tail: str) -> dict[str, Any]:
+def _progress(request: HttpRequest, number: str, phone_tail: str) -> HttpResponse:
     try:
-        app = flows.lookup(safe_number(number, public=True), phone_tail, client_ip=client_ip(request))
+        found = flows.lookup(safe_number(number, public=True), phone_tail, client_ip=client_ip(request))
     except flows.Refused as exc:
         raise ApiError(429, "throttled", exc.message, headers={"Retry-After": str(exc.retry_after or 60)}) from None
-    if app is None:
+    if found is None:
         raise ApiError(404, "application_not_found", not_found_message())
-    return selectors.public_progress(app)
+    return progress_answer(request, found)
+
+
+def progress_answer(request: HttpRequest, found: progress.Found) -> HttpResponse:
+    """The look-up's answer for an application the caller has proved they may see: the JSON body
+    kept per version (sunshine/applications/progress.py) with that version as its ETag, or
+    ``304 Not Modified`` to a GET that already holds it (``If-None-Match``; a POST always gets
+    the body)."""
+    today = timezone.localdate()
+    etag = f'"{progress.version(found, today, get_language() or settings.LANGUAGE_CODE)}"'
+    if request.method in ("GET", "HEAD") and etag in parse_etags(request.headers.get("If-None-Match", "")):
+        response: HttpResponse = HttpResponseNotModified()
+    else:
+        body = progress.answer("api", etag, lambda: _progress_body(request, found, today))
+        response = HttpResponse(body, content_type="application/json; charset=utf-8")
+    response["ETag"] = etag
+    # The answer is the applicant's own: no shared cache may keep it; a browser asks again each time.
+    response["Cache-Control"] = "private, no-cache"
+    return response
+
+
+def _progress_body(request: HttpRequest, found: progress.Found, today: date) -> bytes:
+    """The body ninja would send for ``selectors.public_progress``: validated by the response
+    schema, rendered by the API's renderer."""
+    data = schemas.PublicProgress.model_validate(selectors.public_progress(progress.application(found), today))
+    return ApiRenderer().render(request, data.model_dump(), response_status=200).encode()
 
 
 @router.get(
@@ -43,7 +72,7 @@ def _progress(request: HttpRequest, number: str, phone_tail: str) -> dict[str, A
     description="Kept for API v1 clients. Prefer ``POST /public/applications/{number}/progress``: "
     "a phone ending in the query string lands in access logs.",
 )
-def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> dict[str, Any]:
+def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> HttpResponse:
     return _progress(request, number, phone_tail)
 
 
@@ -52,7 +81,7 @@ class ProgressLookupIn(Schema):
 
 
 @router.post("/applications/{number}/progress", response=schemas.PublicProgress)
-def public_progress_lookup(request: HttpRequest, number: str, body: ProgressLookupIn) -> dict[str, Any]:
+def public_progress_lookup(request: HttpRequest, number: str, body: ProgressLookupIn) -> HttpResponse:
     """The progress look-up with the phone ending in the body, never in the URL. Wrong pair or
     unknown number → ``404``; too many attempts from the client, or too many wrong endings for
     the number (it is then locked for a while) → ``429``."""

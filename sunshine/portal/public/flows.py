@@ -19,7 +19,7 @@ from django.db import transaction
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.services import Throttled, client_network, hit_limit, throttle_key
-from sunshine.applications import services
+from sunshine.applications import progress, services
 from sunshine.applications.models import Application, IdempotencyRecord
 from sunshine.applications.validation import normalise_phone, validate_intake
 from sunshine.errors import ValidationFailed
@@ -113,7 +113,7 @@ def apply_online(raw: dict[str, Any], *, client_ip: str, idempotency_key: str | 
     return Application.objects.select_related("customer_manager", "process").get(pk=result.application.pk)
 
 
-def lookup(number: str, phone_tail: str, *, client_ip: str) -> Application | None:
+def lookup(number: str, phone_tail: str, *, client_ip: str) -> progress.Found | None:
     """The application matching ``number`` and the last 4 digits of its phone, or None (the
     same for an unknown number and a wrong pair). Two budgets, shared by the progress page and
     the public API: every attempt counts against the client's (an IPv6 client by its /64), and
@@ -137,16 +137,15 @@ def lookup(number: str, phone_tail: str, *, client_ip: str) -> Application | Non
     except Throttled as exc:
         log.warning("public progress look-up throttled: client %s number %r", who, number)
         raise Refused(throttled_message(), exc.retry_after) from None
-    tail = (phone_tail or "").strip()
-    app = Application.objects.select_related("customer_manager", "process").filter(number=number).first()
-    if app is None or len(tail) != 4 or not tail.isdigit() or not app.contact_phone.endswith(tail):
+    found = progress.find(number)  # one row; the answer itself is kept per version (progress.py)
+    if found is None or not found.phone_ends_with((phone_tail or "").strip()):
         log.info("public progress look-up missed: client %s number %r", who, number)
-        _count_miss(number, app, locked_key)
+        _count_miss(number, found, locked_key)
         return None
-    return app
+    return found
 
 
-def _count_miss(number: str, app: Application | None, locked_key: str) -> None:
+def _count_miss(number: str, found: progress.Found | None, locked_key: str) -> None:
     try:
         hit_limit(
             throttle_key("public-lookup-misses", number),
@@ -160,6 +159,7 @@ def _count_miss(number: str, app: Application | None, locked_key: str) -> None:
         return  # locked already by a concurrent miss; its manager was told then
     cache.delete(throttle_key("public-lookup-misses", number))
     log.warning("public progress look-up: number %r locked after too many wrong phone endings", number)
+    app = progress.application(found) if found is not None else None
     if app is not None and app.customer_manager is not None:
         from sunshine.notifications.services import notify_staff
 

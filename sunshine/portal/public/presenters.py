@@ -153,10 +153,13 @@ def _notice(app: Application) -> list[str]:
     return list(missing_documents(app))
 
 
-def progress_page(app: Application) -> dict[str, Any]:
+def progress_page(app: Application, progress: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The page's context; ``progress`` is ``public_progress(app)`` when the caller has it (kept
+    per version by the look-up: read-only)."""
     from sunshine.applications.selectors import public_progress
 
-    progress = public_progress(app)
+    if progress is None:
+        progress = public_progress(app)
     timeline = nodes(progress)
     # Defects still to fix: a failed review or inspection not yet followed by a passed round.
     passed_after = {(n["code"], n["round"]) for n in timeline if n["outcome"] == "passed"}

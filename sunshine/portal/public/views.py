@@ -9,12 +9,15 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
+from sunshine.applications import progress as progress_reads
 from sunshine.applications import selectors
 from sunshine.applications.models import Application
 from sunshine.applications.validation import validate_intake
@@ -213,13 +216,17 @@ def progress(request: HttpRequest) -> HttpResponse:
     if "number" not in data and "phone_tail" not in data:
         return render(request, "portal_public/progress.html", context)
     try:
-        app = flows.lookup(number, tail, client_ip=_ip(request))
+        found = flows.lookup(number, tail, client_ip=_ip(request))
     except flows.Refused as exc:
         return _too_many(request, exc)
-    if app is None:
+    if found is None:
         context["not_found"] = not_found_message()
         return render(request, "portal_public/progress.html", context, status=404)
-    context.update(presenters.progress_page(app))
+    app = progress_reads.application(found)
+    today = timezone.localdate()
+    version = progress_reads.version(found, today, get_language() or settings.LANGUAGE_CODE)
+    kept = progress_reads.answer("page", version, lambda: selectors.public_progress(app, today))
+    context.update(presenters.progress_page(app, kept))
     return render(request, "portal_public/progress.html", context)
 
 

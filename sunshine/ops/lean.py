@@ -1,0 +1,105 @@
+"""A shorter middleware stack for the paths that need no session (``settings.SUNSHINE_LEAN_PATHS``:
+the public API), and the Content-Security-Policy header built once.
+
+``LeanPathsMiddleware`` stands in ``settings.MIDDLEWARE`` after the middleware every request needs
+(the client address, the security headers, static files, the replica routing). For a request
+under a lean path it runs the middleware listed after it **except** those in
+``settings.SUNSHINE_LEAN_SKIP`` (sessions, sign-in, CSRF, two-step enrolment, messages, htmx,
+django-axes), then the view; every other request goes through the whole stack as before. A
+middleware added to ``MIDDLEWARE`` later runs on the lean paths too unless it is listed in the
+skip list, so forgetting it costs speed, never a missing header.
+
+What a lean request does not have: ``request.session``, ``request.user`` (so no view under a
+lean path may use them: the public API is anonymous), messages, ``request.htmx``. Its answer still
+carries the security headers (``SecurityMiddleware``, ``X-Frame-Options``, the CSP), the
+language (``LocaleMiddleware``), the API's error body and the 503 of a database outage.
+What each skipped middleware cost a public look-up is measured in docs/bench.md.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, cast
+
+from csp.constants import HEADER
+from csp.middleware import CSPMiddleware
+from csp.utils import build_policy
+from django.conf import settings
+from django.core.handlers.base import BaseHandler
+from django.core.handlers.exception import convert_exception_to_response
+from django.http import HttpRequest, HttpResponse
+from django.utils.module_loading import import_string
+
+GATEWAY = "sunshine.ops.lean.LeanPathsMiddleware"
+
+
+class _LeanHandler(BaseHandler):
+    """Django's request handling (URL resolution, view middleware, exception middleware) over a
+    given list of middleware: ``BaseHandler.load_middleware`` for a synchronous stack, with the
+    list as an argument instead of ``settings.MIDDLEWARE``."""
+
+    def __init__(self, paths: list[str]) -> None:
+        self._view_middleware: list[Any] = []
+        self._template_response_middleware: list[Any] = []
+        self._exception_middleware: list[Any] = []
+        handler = convert_exception_to_response(self._get_response)  # type: ignore[attr-defined]
+        for path in reversed(paths):
+            instance = import_string(path)(handler)
+            if hasattr(instance, "process_view"):
+                self._view_middleware.insert(0, instance.process_view)
+            if hasattr(instance, "process_template_response"):
+                self._template_response_middleware.append(instance.process_template_response)
+            if hasattr(instance, "process_exception"):
+                self._exception_middleware.append(instance.process_exception)
+            handler = convert_exception_to_response(instance)
+        self._middleware_chain = handler
+
+
+def lean_stack() -> list[str]:
+    """The middleware a request under a lean path runs after the gateway, in order."""
+    middleware = list(settings.MIDDLEWARE)
+    after = middleware[middleware.index(GATEWAY) + 1 :]
+    skip = set(settings.SUNSHINE_LEAN_SKIP)
+    return [m for m in after if m not in skip]
+
+
+class LeanPathsMiddleware:
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+        self.prefixes = tuple(settings.SUNSHINE_LEAN_PATHS)
+        self.lean = cast(Callable[[HttpRequest], HttpResponse], _LeanHandler(lean_stack())._middleware_chain)
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path_info.startswith(self.prefixes):
+            return self.lean(request)
+        return self.get_response(request)
+
+
+class OncePolicyCSPMiddleware(CSPMiddleware):
+    """django-csp's middleware with the policy string built once per process instead of once per
+    response (it is the same for every response: ``settings.CONTENT_SECURITY_POLICY``, no nonce,
+    no per-view policy). A response that does carry a per-view policy (django-csp's decorators)
+    and every response under DEBUG (django-csp leaves the debug pages alone) still get django-csp's
+    own computation."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        super().__init__(get_response)
+        self.policy = build_policy()
+        self.report_only = build_policy(report_only=True)
+        config = getattr(settings, "CONTENT_SECURITY_POLICY", None) or {}
+        self.simple = not self.report_only and not config.get("EXCLUDE_URL_PREFIXES")
+
+    def process_request(self, request: HttpRequest) -> None:
+        # No nonce is offered: no template has inline script or style (CONTRIBUTING.md).
+        return None
+
+    def process_response(self, request: HttpRequest, response: Any) -> Any:
+        if (
+            settings.DEBUG
+            or not self.simple
+            or any(getattr(response, a, None) is not None for a in ("_csp_config", "_csp_update", "_csp_replace"))
+        ):
+            return super().process_response(request, response)
+        if HEADER not in response and not getattr(response, "_csp_exempt", False):
+            response[HEADER] = self.policy
+        return response

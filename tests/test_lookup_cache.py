@@ -1,0 +1,258 @@
+"""The public progress look-up's answer kept per version (sunshine/applications/progress.py): an
+ETag and 304, a new answer for a changed application, a new day, a calendar edit or another
+language; the kept body equals a freshly built one. The public API's lean middleware stack and the
+CSP header built once (sunshine/ops/lean.py). API tokens looked up once per
+SUNSHINE_TOKEN_CACHE_SECONDS: the revocation delay."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+import time_machine
+from django.test import Client, override_settings
+
+from sunshine import caching
+from sunshine.accounts.models import User
+from sunshine.applications import progress
+from sunshine.applications.models import Application
+from sunshine.calendar import workdays
+from sunshine.calendar.models import CalendarDay
+from sunshine.ops.lean import lean_stack
+from tests.conftest import intake_body
+
+pytestmark = pytest.mark.django_db
+
+PUBLIC = "/api/v1/public/applications"
+CSP = {
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data:",
+    "font-src 'self'",
+    "connect-src 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+    "base-uri 'self'",
+    "object-src 'none'",
+}
+
+
+def policy(response) -> set[str]:
+    return set(response["Content-Security-Policy"].split("; "))
+
+
+@pytest.fixture
+def number(api_as) -> str:
+    """An application accepted Thu 2026-11-26, its survey paused since Fri 11-27."""
+    with time_machine.travel("2026-11-26 10:00 +0800", tick=False):
+        r = api_as("clerk").post("/api/v1/applications", intake_body())
+        assert r.status_code == 201, r.content
+        n = r.json()["number"]
+    with time_machine.travel("2026-11-27 10:00 +0800", tick=False):
+        r = api_as("alice").post(
+            f"/api/v1/applications/{n}/pause", {"reason_code": "missing_documents", "reason": "请补交房产证明"}
+        )
+        assert r.status_code == 200, r.content
+    return n
+
+
+def look(number: str, etag: str | None = None, language: str = "zh-hans", tail: str = "8000"):
+    headers = {"HTTP_ACCEPT_LANGUAGE": language}
+    if etag is not None:
+        headers["HTTP_IF_NONE_MATCH"] = etag
+    return Client().get(f"{PUBLIC}/{number}", {"phone_tail": tail}, **headers)
+
+
+def survey(response) -> dict:
+    return next(s for s in response.json()["stages"] if s["code"] == "survey")
+
+
+def test_an_unchanged_answer_is_304_and_each_change_gives_a_new_one(number, api_as):
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):  # Mon
+        first = look(number)
+        assert first.status_code == 200
+        etag = first["ETag"]
+        assert etag.startswith('"') and len(etag) == 34
+        assert first["Cache-Control"] == "private, no-cache"
+        assert survey(first)["deadline"] == "2026-12-01"
+
+        again = look(number, etag)
+        assert again.status_code == 304
+        assert again.content == b""
+        assert again["ETag"] == etag
+        # A wrong phone tail never learns that the tag was right.
+        assert look(number, etag, tail="0000").status_code == 404
+        # Without the tag, the same body again.
+        assert look(number).content == first.content
+
+        # A change to the application (the stage resumes): a new version.
+        r = api_as("alice").post(f"/api/v1/applications/{number}/resume")
+        assert r.status_code == 200, r.content
+        resumed = look(number, etag)
+        assert resumed.status_code == 200
+        assert resumed["ETag"] != etag
+        assert resumed.json()["status"] == "in_progress"
+        assert survey(resumed)["status"] == "in_progress"
+
+    # A new day: the clocks moved (the survey, paused Fri and resumed Mon, is due Tue 12-01 and is
+    # overdue on Wed 12-02).
+    with time_machine.travel("2026-12-02 10:00 +0800", tick=False):
+        next_day = look(number, resumed["ETag"])
+        assert next_day.status_code == 200
+        assert next_day["ETag"] not in {etag, resumed["ETag"]}
+        assert (survey(resumed)["overdue"], survey(next_day)["overdue"]) == (False, True)
+
+        # A calendar edit: Tue 12-01 becomes a holiday, so the survey is due Wed 12-02 (not overdue).
+        CalendarDay.objects.create(date=date(2026, 12, 1), kind="holiday", name="测试")
+        workdays.invalidate()
+        edited = look(number, next_day["ETag"])
+        assert edited.status_code == 200
+        assert edited["ETag"] != next_day["ETag"]
+        assert (survey(edited)["deadline"], survey(edited)["overdue"]) == ("2026-12-02", False)
+
+        # Another language: another answer (labels and stage names), with its own tag.
+        english = look(number, edited["ETag"], language="en")
+        assert english.status_code == 200
+        assert english["ETag"] != edited["ETag"]
+        assert (english.json()["status_label"], survey(english)["name"]) == ("in progress", "Site survey")
+        assert (edited.json()["status_label"], survey(edited)["name"]) == ("办理中", "现场勘查")
+        assert look(number, english["ETag"], language="en").status_code == 304
+
+
+def test_the_kept_body_equals_a_freshly_built_one(number):
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        built = look(number)  # built and kept
+        kept = look(number)  # served from memory
+        caching.clear_all()
+        rebuilt = look(number)
+        with override_settings(SUNSHINE_LOOKUP_CACHE_SIZE=0):
+            uncached = look(number)
+    assert built.content == kept.content == rebuilt.content == uncached.content
+    assert built["ETag"] == kept["ETag"] == rebuilt["ETag"] == uncached["ETag"]
+    body = built.json()
+    assert (body["number"], body["status"], body["customer_name"]) == (number, "paused", "张*")
+    assert body["customer_manager"] == {"name": "李爱", "phone": "0351-1111111"}
+
+
+@override_settings(SUNSHINE_LOOKUP_CACHE_SIZE=1)
+def test_a_full_cache_still_answers_each_application_with_its_own_body(number, api_as):
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        r = api_as("clerk").post(
+            "/api/v1/applications",
+            intake_body(
+                customer__name="王五",
+                customer__id_number="360426199101010071",
+                customer__phone="13900139001",
+                address="太原市晋源区晋祠路一段9号",
+            ),
+        )
+        assert r.status_code == 201, r.content
+        other = r.json()["number"]
+        for _ in range(2):
+            a, b = look(number), look(other, tail="9001")
+            assert (a.json()["number"], a.json()["customer_name"]) == (number, "张*")
+            assert (b.json()["number"], b.json()["customer_name"]) == (other, "王*")
+            assert a["ETag"] != b["ETag"]
+
+
+def test_a_staff_edit_of_the_managers_phone_gives_a_new_answer(number, personas):
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        before = look(number)
+        personas["alice"].work_phone = "0351-2222222"
+        personas["alice"].save()
+        after = look(number, before["ETag"])
+        assert after.status_code == 200
+        assert after.json()["customer_manager"] == {"name": "李爱", "phone": "0351-2222222"}
+
+
+def test_find_reads_one_row(number, django_assert_num_queries):
+    with django_assert_num_queries(1):
+        found = progress.find(number)
+    assert found is not None
+    app = Application.objects.get(number=number)
+    assert (found.id, found.number, found.phone) == (app.pk, number, "13800138000")
+    assert found.phone_ends_with("8000") and not found.phone_ends_with("0000") and not found.phone_ends_with("")
+    assert progress.find("YK0000000000000") is None
+
+
+def test_a_kept_answer_costs_one_query(number, django_assert_num_queries):
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        look(number)
+        with django_assert_num_queries(1):
+            assert look(number).status_code == 200
+
+
+# --- the lean middleware stack of the public API ------------------------------------------------
+
+
+def test_the_public_api_runs_the_lean_stack():
+    assert lean_stack() == [
+        "django.middleware.locale.LocaleMiddleware",
+        "django.middleware.common.CommonMiddleware",
+        "django.middleware.clickjacking.XFrameOptionsMiddleware",
+        "sunshine.ops.lean.OncePolicyCSPMiddleware",
+        "sunshine.api.middleware.ApiErrorBodyMiddleware",
+        "sunshine.ops.unavailable.DatabaseUnavailableMiddleware",
+    ]
+
+
+def test_public_answers_keep_the_security_headers_and_set_no_cookie(number, personas):
+    c = Client()
+    c.force_login(personas["alice"])  # a signed-in visitor: the public API still ignores the session
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        for r in (
+            c.get(f"{PUBLIC}/{number}", {"phone_tail": "8000"}),
+            c.get(f"{PUBLIC}/{number}", {"phone_tail": "0000"}),  # 404
+            c.get("/api/v1/public/no-such-thing"),  # 404 of the router, with the error body
+            c.get("/api/v1/public/time-limits"),
+        ):
+            assert policy(r) == CSP
+            assert r["X-Frame-Options"] == "DENY"
+            assert r["X-Content-Type-Options"] == "nosniff"
+            assert r["Referrer-Policy"] == "same-origin"
+            assert "Accept-Language" in r["Vary"]
+            assert not r.cookies
+        assert c.get("/api/v1/public/no-such-thing").json()["code"] == "not_found"
+        # The full stack elsewhere: a staff page still sees the session, with the same policy.
+        page = c.get("/workbench/")
+        assert page.status_code == 200
+        assert policy(page) == CSP
+
+
+# --- token look-ups -----------------------------------------------------------------------------
+
+
+@override_settings(SUNSHINE_TOKEN_CACHE_SECONDS=10)
+def test_a_revoked_token_is_refused_within_the_cache_seconds(api_as, personas):
+    with time_machine.travel("2026-11-30 10:00:00 +0800", tick=False):
+        api = api_as("clerk")
+        assert api.get("/api/v1/applications").status_code == 200
+        # Another process deactivates the clerk (a bulk update: no signal reaches this process).
+        User.objects.filter(pk=personas["clerk"].pk).update(is_active=False)
+        assert api.get("/api/v1/applications").status_code == 200
+    with time_machine.travel("2026-11-30 10:00:09 +0800", tick=False):
+        assert api.get("/api/v1/applications").status_code == 200
+    with time_machine.travel("2026-11-30 10:00:10 +0800", tick=False):
+        assert api.get("/api/v1/applications").status_code == 401
+
+
+@override_settings(SUNSHINE_TOKEN_CACHE_SECONDS=10)
+def test_a_change_made_in_this_process_is_seen_at_once(api_as, personas):
+    with time_machine.travel("2026-11-30 10:00:00 +0800", tick=False):
+        api = api_as("clerk")
+        assert api.get("/api/v1/applications").status_code == 200
+        personas["clerk"].api_tokens.all().delete()
+        assert api.get("/api/v1/applications").status_code == 401
+
+
+@override_settings(SUNSHINE_TOKEN_CACHE_SECONDS=600)
+def test_a_cached_token_still_expires_on_time(api_as, settings):
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        api = api_as("clerk")
+        assert api.get("/api/v1/applications").status_code == 200
+    hours = settings.SUNSHINE_TOKEN_TTL_HOURS
+    with time_machine.travel(f"2026-11-30 {9 + hours}:59:55 +0800", tick=False):
+        assert api.get("/api/v1/applications").status_code == 200  # read again and kept
+    with time_machine.travel(f"2026-11-30 {10 + hours}:00:00 +0800", tick=False):
+        assert api.get("/api/v1/applications").status_code == 401  # kept, but expired
