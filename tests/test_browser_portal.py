@@ -72,7 +72,7 @@ def test_apply_online_and_track_progress_on_a_phone(phone_page, staff):
     assert number == app.number and app.channel == "online"
     assert page.locator(".manager-card .manager-name").inner_text() == "李爱"
     phone_page.screenshot("portal-applied-phone")
-    page.locator("main").get_by_role("link", name="进度查询").click()
+    page.locator("main").get_by_role("button", name="进度查询").click()
     page.wait_for_selector("ol.tracker")
     nodes = page.locator("ol.tracker > li .node-name").all_inner_texts()
     assert nodes == ["业务受理", "现场勘查", "装表接电"]
