@@ -409,6 +409,16 @@ SUNSHINE_EVENT_REACTIONS = [
     "sunshine.notifications.reactions.on_events",
     "sunshine.feedback.reactions.on_events",
 ]
+# "worker": reactions run after commit in the job workers, through the outbox (applications/outbox.py);
+# "eager": at once, in the change's transaction (tests; a trial without a worker). docs/engine.md
+SUNSHINE_REACTIONS = env("SUNSHINE_REACTIONS", "worker")
+SUNSHINE_REACTION_BATCH = envint("SUNSHINE_REACTION_BATCH", "100")
+SUNSHINE_REACTION_BACKOFF_SECONDS = envint("SUNSHINE_REACTION_BACKOFF_SECONDS", "10")
+# What a job worker does when no task is ready (sunshine/jobs/polls.py), in order.
+SUNSHINE_WORKER_POLLS = [
+    "sunshine.applications.outbox.poll",
+    "sunshine.notifications.tasks.poll",
+]
 # After a calendar edit the calendar app calls these (it imports none of the apps above it):
 # ``fn(reason, actor) -> number of deadlines moved`` (see sunshine/calendar/services.py).
 SUNSHINE_CALENDAR_REPROJECTIONS = ["sunshine.applications.services.reproject_deadlines"]
@@ -485,6 +495,8 @@ DEFAULT_FROM_EMAIL = env("DEFAULT_FROM_EMAIL", "sunshine@localhost")
 SUNSHINE_DELIVERY_MAX_ATTEMPTS = envint("DELIVERY_MAX_ATTEMPTS", "5")
 SUNSHINE_DELIVERY_BACKOFF_SECONDS = envint("DELIVERY_BACKOFF_SECONDS", "60")
 SUNSHINE_DELIVERY_STALL_SECONDS = envint("DELIVERY_STALL_SECONDS", "300")
+# Messages a worker claims at once.
+SUNSHINE_DELIVERY_BATCH = envint("DELIVERY_BATCH", "50")
 # The scheduler's database lease: renewed every third of this; another scheduler takes over after it.
 SUNSHINE_SCHEDULER_LEASE_SECONDS = envint("SCHEDULER_LEASE_SECONDS", "30")
 

@@ -19,3 +19,7 @@ DATABASES["replica"] = {**DATABASES["default"], "TEST": {"MIRROR": "default"}}  
 # Tests render pages without collectstatic, whatever the profile.
 STORAGES = {**STORAGES, "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"}}  # noqa: F405
 WHITENOISE_USE_FINDERS = True
+
+# Reactions run in the transaction of the change (as a worker would run them after it), so a test
+# sees rung moments and messages at once; tests of the outbox itself switch to "worker".
+SUNSHINE_REACTIONS = "eager"

@@ -11,9 +11,9 @@ the shared cluster on 5432) carries a migrated Sunshine database; real processes
    body; nothing is lost or duplicated, and the audit chains verify. A visitor reloading the
    public home page meanwhile sees the page or the short Chinese 503 page, nothing else.
 2. ``manage.py db_worker`` is killed with SIGKILL while it waits for the SMS gateway's answer; a
-   second worker and the stall sweep finish the work: every message is marked sent once, with one
-   ``notification_sent`` event, and the gateway (which, like a real one, accepts a repeated
-   ``Idempotency-Key`` once) holds exactly one SMS per key.
+   second worker finishes the work (the held message is due again after the stall time): every
+   message is marked sent once, with one ``notification_sent`` event, and the gateway (which,
+   like a real one, accepts a repeated ``Idempotency-Key`` once) holds exactly one SMS per key.
 3. ``manage.py run_scheduler`` is killed with SIGKILL; a second scheduler takes the lease over
    once it has expired, not before.
 
@@ -650,25 +650,19 @@ def test_a_worker_killed_mid_delivery_resumes_without_loss_or_duplicate(site: Si
             in_flight = conn.execute(
                 "SELECT status, attempts FROM notifications_message WHERE delivery_key = %s", [gateway.held_key]
             ).fetchone()
-        # A second worker takes the queue over. The stall sweep (every minute in production, from
-        # the scheduler) finds the message the dead worker held once the stall time (3 s here) has
-        # passed, and queues it again with the same key.
+        # A second worker takes the work over: the reactions the first one had not committed, and
+        # the messages it had claimed; the one it held is due again once the stall time (3 s here)
+        # has passed, and goes out again with the same key.
         second = s.spawn(
             "worker-b", "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.2", "--no-reload",
             "--no-startup-delay", env=worker_env,
         )  # fmt: skip
-        # (Enqueued by a short-lived process that starts now and waits out the stall time.)
-        requeue = (
-            "import time; from sunshine.notifications.tasks import requeue_stalled; "
-            f"time.sleep(max(0.0, {time.time() + 3.5} - time.time())); requeue_stalled.enqueue()"
-        )
-        done = s.manage("shell", "-c", requeue)
-        assert done.returncode == 0, done.stderr[-2000:]
         deadline = time.monotonic() + 180
         while time.monotonic() < deadline and second.poll() is None:
             with s.pg.connect() as conn:
                 waiting = conn.execute(
                     "SELECT (SELECT count(*) FROM notifications_message WHERE status <> 'sent') + "
+                    "(SELECT count(*) FROM applications_outbox) + "
                     "(SELECT count(*) FROM django_tasks_database_dbtaskresult WHERE status = 'READY')"
                 ).fetchone()[0]
             if waiting == 0:
@@ -683,9 +677,10 @@ def test_a_worker_killed_mid_delivery_resumes_without_loss_or_duplicate(site: Si
         assert all(o.number for o in after), after
         while time.monotonic() < deadline and second.poll() is None:
             with s.pg.connect() as conn:
-                waiting = conn.execute("SELECT count(*) FROM notifications_message WHERE status <> 'sent'").fetchone()[
-                    0
-                ]
+                waiting = conn.execute(
+                    "SELECT (SELECT count(*) FROM notifications_message WHERE status <> 'sent') + "
+                    "(SELECT count(*) FROM applications_outbox)"
+                ).fetchone()[0]
             if waiting == 0:
                 break
             time.sleep(0.5)
@@ -803,3 +798,140 @@ def test_the_scheduler_lease_passes_to_a_second_scheduler_when_the_first_dies(si
     }
     write_summary()
     print("\nfaults/scheduler_kill:", json.dumps(SUMMARY["scheduler_kill"], ensure_ascii=False))
+
+
+# --- 4. a worker killed in the middle of a reaction -----------------------------------------------
+
+
+def test_a_worker_killed_mid_reaction_leaves_every_reaction_done_exactly_once(site: Site):
+    """The web process commits each intake with one outbox entry (production: reactions wait for
+    a worker). Worker A (batches of 4) commits the reactions of the first batch, then is SIGKILLed
+    in the middle of the second batch, inside a reaction that has already written its row. Worker B
+    takes over. Every intake's reactions ran exactly once in committed state (one log row of the
+    non-idempotent test reaction each, rung moments, one accepted SMS and one assigned inbox
+    message each), every message was sent once, and the outbox is empty."""
+    s = site
+    with s.pg.connect() as conn:
+        conn.execute(
+            "CREATE TABLE fault_reaction_log (id serial PRIMARY KEY, first_event bigint NOT NULL,"
+            " events int NOT NULL, pid int NOT NULL)"
+        )
+        before = conn.execute("SELECT count(*) FROM applications_outbox").fetchone()[0]
+    assert before == 0  # the workers of the tests above drained everything
+    with ThreadPoolExecutor(4) as pool:
+        made = list(pool.map(lambda i: call(s, "POST", "/api/v1/applications", intake(17_000 + i)), range(12)))
+    assert [m[0] for m in made] == [201] * 12
+    numbers = sorted(json.loads(m[2])["number"] for m in made)
+    with s.pg.connect() as conn:
+        intake_events = sorted(
+            row[0]
+            for row in conn.execute(
+                "SELECT e.id FROM applications_event e JOIN applications_application a ON a.id = e.application_id"
+                " WHERE e.type = 'intake' AND a.number = ANY(%s)",
+                [numbers],
+            ).fetchall()
+        )
+        assert conn.execute("SELECT count(*) FROM applications_outbox").fetchone()[0] == 12
+        assert conn.execute("SELECT count(*) FROM notifications_message").fetchone()[0] > 0  # earlier tests'
+        mine = "SELECT id FROM applications_application WHERE number = ANY(%s)"
+        assert (
+            conn.execute(
+                f"SELECT count(*) FROM notifications_message WHERE application_id IN ({mine})", [numbers]
+            ).fetchone()[0]
+            == 0
+        )
+    flag = s.base / "reaction-held"
+    env = {
+        "DJANGO_SETTINGS_MODULE": "tests.settings_faults",
+        "SUNSHINE_REACTION_BATCH": "4",
+        "FAULT_HOLD_FLAG": str(flag),
+    }
+    t0 = time.monotonic()
+    first = s.spawn(
+        "reactor-a", "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.2", "--no-reload",
+        "--no-startup-delay", env={**env, "FAULT_HOLD_AT": "6"},
+    )  # fmt: skip
+    deadline = time.monotonic() + 120
+    while not flag.exists() and time.monotonic() < deadline and first.poll() is None:
+        time.sleep(0.1)
+    assert flag.exists(), s.log_tail("reactor-a")
+    with s.pg.connect() as conn:
+        # The reaction in flight wrote its row, uncommitted: the test sees the first batch only.
+        committed_before_kill = conn.execute("SELECT count(*) FROM fault_reaction_log").fetchone()[0]
+    stop_process(first, signal.SIGKILL)
+    assert first.returncode == -signal.SIGKILL
+    with s.pg.connect() as conn:
+        left_after_kill = conn.execute("SELECT count(*) FROM applications_outbox").fetchone()[0]
+    second = s.spawn(
+        "reactor-b", "manage.py", "db_worker", "--queue-name", "*", "--interval", "0.2", "--no-reload",
+        "--no-startup-delay", env=env,
+    )  # fmt: skip
+    while time.monotonic() < deadline and second.poll() is None:
+        with s.pg.connect() as conn:
+            waiting = conn.execute(
+                "SELECT (SELECT count(*) FROM applications_outbox) + "
+                "(SELECT count(*) FROM notifications_message WHERE status <> 'sent')"
+            ).fetchone()[0]
+        if waiting == 0:
+            break
+        time.sleep(0.3)
+    assert second.poll() is None, s.log_tail("reactor-b")
+    stop_process(second, signal.SIGTERM)
+    elapsed = time.monotonic() - t0
+
+    with s.pg.connect() as conn:
+        runs = Counter(row[0] for row in conn.execute("SELECT first_event FROM fault_reaction_log").fetchall())
+        outbox_left = conn.execute("SELECT count(*) FROM applications_outbox").fetchone()[0]
+        marks = conn.execute("SELECT count(*) FROM applications_reactiondone").fetchone()[0]
+        messages = conn.execute(
+            "SELECT template, channel, status, delivery_key::text FROM notifications_message"
+            f" WHERE application_id IN ({mine})",
+            [numbers],
+        ).fetchall()
+        sent_events = Counter(
+            row[0]
+            for row in conn.execute(
+                "SELECT data->>'message' FROM applications_event WHERE type = 'notification_sent'"
+                f" AND application_id IN ({mine})",
+                [numbers],
+            ).fetchall()
+        )
+        moments = Counter(
+            row[0]
+            for row in conn.execute(
+                "SELECT s.application_id FROM supervision_rungmoment m"
+                " JOIN applications_stageinstance s ON s.id = m.stage_id"
+                f" WHERE s.application_id IN ({mine})",
+                [numbers],
+            ).fetchall()
+        )
+    sms_keys = {k for _t, c, _s, k in messages if c == "sms"}
+    lines = (s.base / "var" / "sms.log").read_text(encoding="utf-8").splitlines()
+    sms_lines = Counter(k for k in (ln.split("[", 1)[1].split("]", 1)[0] for ln in lines if "[" in ln) if k in sms_keys)
+    SUMMARY["reaction_kill"] = {
+        "changes": 12,
+        "batch": 4,
+        "workers_killed": 1,
+        "reactions_committed_before_kill": committed_before_kill,
+        "entries_left_after_kill": left_after_kill,
+        "test_reaction_runs": sum(runs.values()),
+        "duplicated": sum(1 for n in runs.values() if n > 1),
+        "lost": len(set(intake_events) - set(runs)),
+        "messages": len(messages),
+        "sms_sent_lines": sum(sms_lines.values()),
+        "seconds": round(elapsed, 1),
+    }
+    write_summary()
+    print("\nfaults/reaction_kill:", json.dumps(SUMMARY["reaction_kill"], ensure_ascii=False))
+
+    assert committed_before_kill == 4  # the first batch committed; the second was in flight
+    assert left_after_kill == 8  # the killed batch rolled back: its entries wait again
+    assert runs == Counter({pk: 1 for pk in intake_events})  # every reaction exactly once
+    assert (outbox_left, marks) == (0, 0)
+    assert Counter((t, c, st) for t, c, st, _k in messages) == {
+        ("accepted", "sms", "sent"): 12,
+        ("assigned", "inbox", "sent"): 12,
+    }
+    assert len(sent_events) == 24 and set(sent_events.values()) == {1}
+    assert sms_lines == Counter({k: 1 for k in sms_keys})  # each SMS went out once
+    assert len(moments) == 12 and set(moments.values()) == {4}  # the survey's four rungs each

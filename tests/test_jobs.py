@@ -52,8 +52,8 @@ PING = Periodic("test.ping", "tests.test_jobs.ping", "*/5 * * * *")
 
 def test_each_app_declares_its_periodic_jobs_in_schedule_py():
     jobs = {p.name: p for p in discover()}
-    assert jobs["notifications.requeue_stalled"] == Periodic(
-        "notifications.requeue_stalled", "sunshine.notifications.tasks.requeue_stalled", "* * * * *"
+    assert jobs["notifications.deliver_due"] == Periodic(
+        "notifications.deliver_due", "sunshine.notifications.tasks.deliver_due_task", "* * * * *"
     )
     assert len(jobs) == len(discover())  # names are unique
     with pytest.raises(ValueError, match="5 fields"):

@@ -1,4 +1,5 @@
-"""A real ``manage.py db_worker`` process delivers what the web process queued (shared database)."""
+"""A real ``manage.py db_worker`` process runs the reactions the web process committed to the
+outbox and delivers the messages they wrote (shared database), with no job row per item."""
 
 from __future__ import annotations
 
@@ -8,11 +9,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.conf import settings
 from django.db import connection
 from django_tasks_db.models import DBTaskResult
 
-from sunshine.applications.models import Event
+from sunshine.applications.models import Event, Outbox
 from sunshine.notifications.models import Message
 from tests.test_notifications import new_app
 
@@ -26,9 +26,14 @@ def database_url() -> str:
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_worker_process_delivers_the_queued_messages(personas, tmp_path: Path):
-    app = new_app(personas["clerk"])  # commits: the accepted SMS and the assigned inbox message are queued
-    assert DBTaskResult.objects.filter(status="READY").count() == 2
+def test_a_worker_process_reacts_to_a_committed_intake_and_delivers_its_messages(personas, tmp_path: Path, settings):
+    settings.SUNSHINE_REACTIONS = "worker"
+    app = new_app(personas["clerk"])  # commits the application, its events and one outbox entry
+    assert list(Outbox.objects.values_list("events", flat=True)) == [
+        list(Event.objects.filter(application=app).order_by("id").values_list("id", flat=True))
+    ]
+    assert not Message.objects.exists()  # the notices are the worker's to write
+    assert not DBTaskResult.objects.exists()
     sms_log = tmp_path / "sms.log"
     env = {
         **os.environ,
@@ -58,4 +63,5 @@ def test_a_worker_process_delivers_the_queued_messages(personas, tmp_path: Path)
         (e.data["channel"], e.data["template"], e.data["recipient"])
         for e in Event.objects.filter(application=app, type="notification_sent")
     ) == [("inbox", "assigned", "alice"), ("sms", "accepted", "138****8000")]
-    assert list(DBTaskResult.objects.values_list("status", flat=True)) == ["SUCCESSFUL", "SUCCESSFUL"]
+    assert not Outbox.objects.exists()
+    assert not DBTaskResult.objects.exists()

@@ -1,5 +1,6 @@
-"""Delivery of the outbox through a real HTTP gateway: retries with back-off, permanent failure,
-and a worker killed between the send and the commit (at-least-once, same idempotency key)."""
+"""Delivery of the message table through a real HTTP gateway: workers claim due rows in batches
+(no job per message), retry with back-off, mark permanent failures, and a worker killed between the
+send and the commit redelivers with the same idempotency key."""
 
 from __future__ import annotations
 
@@ -12,7 +13,6 @@ import time_machine
 from django_tasks_db.models import DBTaskResult
 
 from sunshine.applications.models import Event
-from sunshine.jobs.runner import run_ready
 from sunshine.notifications import sms, tasks
 from sunshine.notifications.models import Message, MessageStatus
 from sunshine.notifications.services import notify_customer
@@ -87,8 +87,9 @@ def test_the_gateway_gets_the_text_the_auth_header_and_the_idempotency_key(
     personas, gateway, django_capture_on_commit_callbacks
 ):
     message = queue_one(personas, django_capture_on_commit_callbacks)
+    assert not DBTaskResult.objects.exists()  # no job per message
     with at("2026-11-05", "10:00:01"):
-        assert run_ready() == 1
+        assert tasks.deliver_due() == 1
     key = str(message.delivery_key)
     assert gateway.requests == [
         {
@@ -108,30 +109,29 @@ def test_failures_are_retried_with_backoff_then_marked_failed_for_administrators
     message = queue_one(personas, django_capture_on_commit_callbacks)
     gateway.statuses = [503, 500, 502]
     with at("2026-11-05", "10:00:00"):
-        assert run_ready() == 1
+        assert tasks.deliver_due() == 0
     message.refresh_from_db()
     assert (message.status, message.attempts, message.last_error) == ("pending", 1, "SMS gateway answered HTTP 503")
     assert message.next_attempt_at.isoformat() == "2026-11-05T02:01:00+00:00"
     with at("2026-11-05", "10:00:59"):
-        assert run_ready() == 0  # the back-off holds the next attempt
+        assert tasks.deliver_due() == 0  # the back-off holds the next attempt
+    assert len(gateway.requests) == 1
     with at("2026-11-05", "10:01:00"):
-        assert run_ready() == 1
+        assert tasks.deliver_due() == 0
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("pending", 2)
     assert message.next_attempt_at.isoformat() == "2026-11-05T02:03:00+00:00"  # doubled: 2 minutes
     with at("2026-11-05", "10:03:00"):
-        assert run_ready() == 1
+        assert tasks.deliver_due() == 0
     message.refresh_from_db()
     assert (message.status, message.attempts, message.last_error) == ("failed", 3, "SMS gateway answered HTTP 502")
     assert len(gateway.requests) == 3
     assert len({r["key"] for r in gateway.requests}) == 1
-    # Each failed attempt is a failed job with its error; nothing more is queued.
-    jobs = list(DBTaskResult.objects.order_by("enqueued_at").values_list("status", "exception_class_path"))
-    assert jobs == [
-        ("FAILED", "sunshine.jobs.retry.RetryScheduled"),
-        ("FAILED", "sunshine.jobs.retry.RetryScheduled"),
-        ("FAILED", "sunshine.jobs.retry.GaveUp"),
-    ]
+    # Failed for good: no further attempt, and no job rows at any point.
+    with at("2026-11-06", "10:00:00"):
+        assert tasks.deliver_due() == 0
+    assert len(gateway.requests) == 3
+    assert not DBTaskResult.objects.exists()
     failed = Event.objects.get(application=message.application, type="notification_failed")
     assert failed.data == {
         "channel": "sms",
@@ -156,28 +156,27 @@ def test_a_worker_killed_after_the_send_redelivers_with_the_same_key_and_ends_se
     def die(message: Message) -> bool:
         raise Killed
 
-    with at("2026-11-05", "10:00:01"), monkeypatch.context() as m:
+    with at("2026-11-05", "10:00:01"), monkeypatch.context() as m, pytest.raises(Killed):
         m.setattr(tasks, "mark_sent", die)
-        run_ready()
+        tasks.deliver_due()
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("sending", 1)  # sent, but the row never heard
     assert len(gateway.requests) == 1
     # Within the stall time nobody touches it (it might still be in flight).
-    with at("2026-11-05", "10:04:00"):
-        assert tasks.requeue_stalled.call() == 0
+    with at("2026-11-05", "10:05:00"):
+        assert tasks.deliver_due() == 0
+    assert len(gateway.requests) == 1
     with at("2026-11-05", "10:05:02"):
-        assert tasks.requeue_stalled.call() == 1
-        assert tasks.requeue_stalled.call() == 0  # queued once, not once per sweep
-        assert run_ready() == 1
+        assert tasks.deliver_due() == 1
+        assert tasks.deliver_due() == 0  # claimed once, not once per poll
     message.refresh_from_db()
     assert (message.status, message.attempts) == ("sent", 2)
     assert [r["key"] for r in gateway.requests] == [str(message.delivery_key)] * 2
     sent = Event.objects.filter(type="notification_sent", data__message=message.pk)
     assert [e.data["attempts"] for e in sent] == [2]
-    # A late duplicate of the job finds the message sent and sends nothing.
-    tasks.deliver.enqueue(message.pk)
-    with at("2026-11-05", "10:06:00"):
-        assert run_ready() == 1
+    # Later polls find it sent and send nothing.
+    with at("2026-11-05", "10:20:00"):
+        assert tasks.deliver_due() == 0
     assert len(gateway.requests) == 2
 
 
@@ -201,9 +200,9 @@ def test_an_unreachable_gateway_is_a_failure_not_a_crash(settings):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_two_workers_on_one_message_send_it_once(personas):
-    """Four workers pick up duplicates of the same delivery at the same instant: the conditional
-    claim lets one send; the others find it taken."""
+def test_four_workers_polling_at_once_send_a_message_once(personas):
+    """Four workers poll the message table at the same instant: the claim (one UPDATE of the due
+    rows) gives the message to one of them; the others find nothing due."""
     import threading
 
     from django.db import connection
@@ -214,13 +213,14 @@ def test_two_workers_on_one_message_send_it_once(personas):
     sms.outbox.clear()
     notify_customer(app, "message", {"text": "并发测试"}, key="race")
     message = Message.objects.get(key="race")
+    Message.objects.exclude(pk=message.pk).delete()  # the intake's own notices are not the point
     barrier = threading.Barrier(4)
-    results: list[str] = []
+    results: list[int] = []
 
     def work() -> None:
         try:
             barrier.wait()
-            results.append(tasks.deliver.call(message.pk))
+            results.append(tasks.deliver_due())
         finally:
             connection.close()
 
@@ -229,7 +229,7 @@ def test_two_workers_on_one_message_send_it_once(personas):
         t.start()
     for t in threads:
         t.join(30)
-    assert sorted(results) == ["sent", "skipped", "skipped", "skipped"]
+    assert sorted(results) == [0, 0, 0, 1]
     assert [s.text for s in sms.outbox] == ["并发测试"]
     assert Event.objects.filter(type="notification_sent", data__message=message.pk).count() == 1
     sms.outbox.clear()

@@ -387,7 +387,7 @@ def record(events: Sequence[Event], stages: Sequence[StageInstance] = (), *, cha
     transaction of the change. ``chained``: the caller already ran ``audit.chain`` on them (the
     engine does, to save the new head with its own UPDATE of the application row)."""
     from sunshine.applications.models import Event
-    from sunshine.applications.reactions import react
+    from sunshine.applications.outbox import enqueue
 
     for e in events:
         e.type = validate(e.type, e.data)
@@ -398,4 +398,4 @@ def record(events: Sequence[Event], stages: Sequence[StageInstance] = (), *, cha
             chain(events)
         Event.objects.bulk_create(events)
     if events or stages:
-        react(events, stages)
+        enqueue(events, stages)

@@ -296,3 +296,38 @@ class ManagerLoad(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.open_count}"
+
+
+class Outbox(models.Model):
+    """The reactions still owed to one recorded change (outbox.py): written in the change's
+    transaction, deleted in the transaction that ran them all."""
+
+    created_at = models.DateTimeField()
+    # The change's events (pks, oldest first) and the stage rows it created or updated.
+    events = models.JSONField(default=list)
+    stages = models.JSONField(default=list)
+    # Not before: the creation, or the next attempt after a failure.
+    due_at = models.DateTimeField()
+    attempts = models.PositiveIntegerField(default=0)
+    last_error = models.TextField(blank=True)
+
+    class Meta:
+        indexes = [models.Index(fields=["due_at", "id"], name="outbox_due")]
+
+    def __str__(self) -> str:
+        return f"outbox {self.pk} ({len(self.events)} events)"
+
+
+class ReactionDone(models.Model):
+    """One reaction of an entry that failed in part has run: written with its effects, so a
+    retry runs only the others."""
+
+    entry = models.ForeignKey(Outbox, on_delete=models.CASCADE, related_name="+")
+    reaction = models.CharField(max_length=200)
+    at = models.DateTimeField()
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["entry", "reaction"], name="reaction_done_once")]
+
+    def __str__(self) -> str:
+        return f"{self.entry_id}:{self.reaction}"

@@ -1,4 +1,4 @@
-"""Reaction to case-engine events (see sunshine/applications/reactions.py); runs in the same transaction.
+"""Reaction to case-engine events (see sunshine/applications/reactions.py), run through the outbox.
 
 A ``completed`` event means the application is connected (its last stage finished): schedule
 its follow-up call (回访). Set-based: one query for the applications that already have one.
@@ -19,3 +19,6 @@ def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
     from sunshine.feedback.services import schedule_followups
 
     schedule_followups(connected, at=max(e.at for e in events if e.type == EventType.COMPLETED))
+
+
+on_events.event_types = frozenset({EventType.COMPLETED})  # type: ignore[attr-defined]

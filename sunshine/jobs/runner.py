@@ -1,5 +1,8 @@
 """Run ready tasks of the database backend in this process: what ``db_worker --batch`` does, for
-tests and for commands that want the queue drained now. Returns the number of tasks run."""
+tests and for commands that want the queue drained now. Returns the number of tasks run.
+
+The worker's polls (reactions, due messages: ``sunshine.jobs.polls``) are not run here; call
+``polls.drain_all()`` for them."""
 
 from __future__ import annotations
 

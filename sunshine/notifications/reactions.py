@@ -1,4 +1,4 @@
-"""Customer and staff notifications for case-engine events, written in the engine's transaction.
+"""Customer and staff notifications for case-engine events, written by a reaction (run through the outbox).
 
 intake → customer ``accepted`` (number, manager, limits) and staff ``assigned`` to the manager;
 stage_completed → ``stage_completed``, or ``defects`` (一次性告知) when a review/inspection failed,
@@ -89,6 +89,7 @@ def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
     stages_of: dict[int, list[StageInstance]] = defaultdict(list)
     for s in stages:
         stages_of[s.application_id].append(s)
+    managers = _managers(relevant, apps)
 
     for app_id, app_events in by_app.items():
         app = apps[app_id]
@@ -97,8 +98,9 @@ def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
             key = f"event:{e.pk}"
             if e.type == EventType.INTAKE:
                 notify_customer(app, "accepted", {"limits": limits_text(stages_of[app_id])}, key=f"{key}:accepted")
-                if app.customer_manager is not None:
-                    notify_staff([app.customer_manager], "assigned", {}, application=app, key=f"{key}:assigned")
+                manager = managers.get(e.data.get("customer_manager") or "")
+                if manager is not None:
+                    notify_staff([manager], "assigned", {}, application=app, key=f"{key}:assigned")
             elif e.type == EventType.STAGE_COMPLETED and not has_intake:
                 _stage_completed(app, e, app_events[i + 1 :], names, key)
             elif e.type == EventType.PAUSED:
@@ -118,11 +120,11 @@ def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
                     {"stage_name": names.get(app, e.stage), "deadline": zh_date(e.data.get("deadline"))},
                     key=f"{key}:resumed",
                 )
-            elif e.type == EventType.REASSIGNED and app.customer_manager is not None:
+            elif e.type == EventType.REASSIGNED and e.data.get("to") in managers:
                 # The customer hears whom they deal with now (name and the published work phone).
                 notify_customer(app, "manager_changed", {}, key=f"{key}:manager_changed")
                 notify_staff(
-                    [app.customer_manager],
+                    [managers[e.data["to"]]],
                     "assigned",
                     {"reason": e.data.get("reason") or ""},
                     application=app,
@@ -150,6 +152,19 @@ def _stage_completed(app: Application, e: Event, later: Sequence[Event], names: 
     notify_customer(app, "stage_completed", context, key=f"{key}:stage_completed")
 
 
+def _managers(events: Sequence[Event], apps: dict[int, Application]) -> dict[str, User]:
+    """The managers the events name (assigned at intake, or the new one of a reassignment) by
+    username: the reaction may run after later changes, so the event says who, not the row."""
+    names = {e.data.get("customer_manager") for e in events if e.type == EventType.INTAKE}
+    names |= {e.data.get("to") for e in events if e.type == EventType.REASSIGNED}
+    names.discard(None)
+    found = {a.customer_manager.username: a.customer_manager for a in apps.values() if a.customer_manager is not None}
+    missing = names - found.keys()
+    if missing:
+        found.update({u.username: u for u in User.objects.filter(username__in=missing)})
+    return {name: found[name] for name in names if name in found}
+
+
 def _applications(events: Sequence[Event]) -> dict[int, Application]:
     """The events' applications with their managers, reusing the objects the engine attached."""
     found: dict[int, Application] = {}
@@ -163,3 +178,6 @@ def _applications(events: Sequence[Event]) -> dict[int, Application]:
         if app.customer_manager_id and not Application.customer_manager.is_cached(app):
             app.customer_manager = User.objects.get(pk=app.customer_manager_id)
     return found
+
+
+on_events.event_types = frozenset(TYPES)  # type: ignore[attr-defined]

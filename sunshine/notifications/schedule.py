@@ -1,5 +1,6 @@
 from sunshine.jobs.schedule import Periodic
 
 JOBS = [
-    Periodic("notifications.requeue_stalled", "sunshine.notifications.tasks.requeue_stalled", "* * * * *"),
+    # The workers deliver due messages whenever they are idle; this is the safety net.
+    Periodic("notifications.deliver_due", "sunshine.notifications.tasks.deliver_due_task", "* * * * *"),
 ]

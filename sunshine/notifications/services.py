@@ -2,9 +2,9 @@
 
 ``notify_staff`` and ``notify_customer`` are idempotent per ``key``: a row is unique per
 ``(key, channel, recipient)``, so asking twice with the same key stores and sends nothing new.
-Both return the number of new messages. SMS and e-mail rows are delivered by
-``sunshine.notifications.tasks.deliver``, enqueued when the caller's transaction commits; inbox
-rows are readable at once and marked delivered by the same job. Delivery writes
+Both return the number of new messages. The job workers claim due rows in batches and deliver
+them (``sunshine.notifications.tasks.deliver_due``): SMS and e-mail go out through their channel;
+inbox rows are readable at once and marked delivered the same way. Delivery writes
 ``notification_sent`` (or, after the last failed attempt, ``notification_failed``) on the timeline
 of the application when one is given. (No ``notification_queued`` event: the timeline records
 what happened to the customer's case, and a queued message has not happened yet.)
@@ -13,7 +13,7 @@ what happened to the customer's case, and a queued message has not happened yet.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from typing import Any
 
 from django.conf import settings
@@ -69,14 +69,11 @@ def application_context(app: Application) -> dict[str, Any]:
 
 
 def _write(rows: list[Message]) -> int:
-    """Insert ``rows`` skipping those whose (key, channel, recipient) exists and enqueue the
-    delivery of the new ones on commit. Returns how many were new."""
+    """Insert ``rows`` skipping those whose (key, channel, recipient) exists; the workers deliver
+    the new ones once committed. Returns how many were new."""
     if not rows:
         return 0
-    new = _insert_new(rows)
-    if new:
-        transaction.on_commit(lambda: enqueue_delivery(new))
-    return len(new)
+    return len(_insert_new(rows))
 
 
 def _insert_new(rows: list[Message]) -> list[int]:
@@ -93,13 +90,6 @@ def _insert_new(rows: list[Message]) -> list[int]:
         rows, fields=fields, returning_fields=[opts.pk], on_conflict=OnConflict.IGNORE
     )
     return [row[0] for row in returned or [] if row is not None]  # None: a conflicting single row
-
-
-def enqueue_delivery(message_ids: Sequence[int]) -> None:
-    from sunshine.notifications.tasks import deliver
-
-    for pk in message_ids:
-        deliver.enqueue(pk)
 
 
 def notify_staff(
@@ -221,8 +211,6 @@ def retry_message(message_id: int) -> Message:
         message.attempts = 0
         message.next_attempt_at = timezone.now()
         message.save(update_fields=["status", "attempts", "next_attempt_at"])
-        pk = message.pk
-        transaction.on_commit(lambda: enqueue_delivery([pk]))
     return message
 
 

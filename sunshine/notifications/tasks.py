@@ -1,7 +1,15 @@
-"""Delivery jobs. At-least-once: a message is claimed with a conditional UPDATE, sent with its
-``delivery_key`` (the gateway's idempotency key), then marked sent; a worker that dies between
-the send and the mark leaves the row ``sending``, and ``requeue_stalled`` delivers it again after
-``SUNSHINE_DELIVERY_STALL_SECONDS`` with the same key. The row ends ``sent`` once."""
+"""Delivery of the message table. Workers claim due messages in batches (no job per message):
+``deliver_due`` turns up to a batch of due rows to ``sending`` in one UPDATE (``FOR UPDATE SKIP
+LOCKED`` on PostgreSQL, so two workers take different rows), sends each with its
+``delivery_key`` (the gateway's idempotency key) and marks it sent. A failed attempt puts the row
+back to ``pending`` with a back-off (``SUNSHINE_DELIVERY_BACKOFF_SECONDS``, doubling), and the last
+one (``SUNSHINE_DELIVERY_MAX_ATTEMPTS``) marks it ``failed`` for an administrator. A worker that dies
+between the send and the mark leaves the row ``sending``: it is due again after
+``SUNSHINE_DELIVERY_STALL_SECONDS`` and sent again with the same key. The row ends ``sent`` once.
+
+The job workers call ``poll`` whenever they have no task to run (``SUNSHINE_WORKER_POLLS``); the
+``notifications.deliver_due`` periodic job is the safety net of an installation whose workers
+do not poll."""
 
 from __future__ import annotations
 
@@ -11,14 +19,13 @@ from typing import Any
 
 from django.conf import settings
 from django.core.mail import EmailMessage
-from django.db import transaction
-from django.db.models import F, Q
+from django.db import connection, transaction
 from django.utils import timezone
 from django_tasks import task
 
 from sunshine.applications import events as ev
 from sunshine.applications.events import EventType
-from sunshine.jobs.retry import with_retries
+from sunshine.jobs.retry import backoff
 from sunshine.notifications.models import ChannelKind, Message, MessageStatus
 from sunshine.notifications.services import backoff_seconds, masked_recipient, max_attempts
 from sunshine.notifications.sms import send_sms
@@ -30,22 +37,34 @@ def _stall() -> timedelta:
     return timedelta(seconds=settings.SUNSHINE_DELIVERY_STALL_SECONDS)
 
 
-def _claimable(now: datetime) -> Q:
-    return Q(status=MessageStatus.PENDING) | Q(status=MessageStatus.SENDING, claimed_at__lt=now - _stall())
-
-
-def claim(message_id: int) -> Message | None:
-    """Take the message for one delivery attempt; None when it is sent, failed, or another worker
-    is delivering it right now (the conditional UPDATE's row count decides)."""
-    now = timezone.now()
-    taken = (
-        Message.objects.filter(pk=message_id)
-        .filter(_claimable(now))
-        .update(status=MessageStatus.SENDING, claimed_at=now, next_attempt_at=now, attempts=F("attempts") + 1)
-    )
-    if taken != 1:
-        return None
-    return Message.objects.select_related("user").get(pk=message_id)
+def claim_due(now: datetime, size: int) -> list[Message]:
+    """Take up to ``size`` due messages for one delivery attempt each: pending ones whose moment
+    has come, and ones left ``sending`` longer than the stall time (their worker died). One
+    statement, so exactly one worker takes a row (also on SQLite, which has no row locks)."""
+    table = connection.ops.quote_name(Message._meta.db_table)
+    lock = " FOR UPDATE SKIP LOCKED" if connection.features.has_select_for_update_skip_locked else ""
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET status = %s, claimed_at = %s, next_attempt_at = %s, attempts = attempts + 1"  # noqa: S608
+            f" WHERE id IN (SELECT id FROM {table} WHERE status IN (%s, %s) AND next_attempt_at <= %s"
+            f" AND (status = %s OR next_attempt_at <= %s) ORDER BY next_attempt_at, id LIMIT %s{lock})"
+            " RETURNING id",
+            [
+                MessageStatus.SENDING,
+                now,
+                now,
+                MessageStatus.PENDING,
+                MessageStatus.SENDING,
+                now,
+                MessageStatus.PENDING,
+                now - _stall(),
+                size,
+            ],
+        )
+        pks = sorted(row[0] for row in cursor.fetchall())
+    if not pks:
+        return []
+    return list(Message.objects.filter(pk__in=pks).select_related("user").order_by("pk"))
 
 
 def send(message: Message) -> None:
@@ -94,52 +113,55 @@ def mark_sent(message: Message) -> bool:
     return done == 1
 
 
-def _on_retry(message_id: int, *, error: BaseException, attempt: int, next_at: datetime, **kwargs: Any) -> None:
-    Message.objects.filter(pk=message_id, status=MessageStatus.SENDING).update(
-        status=MessageStatus.PENDING, next_attempt_at=next_at, last_error=str(error)[:2000]
+def _failed(message: Message, error: BaseException) -> None:
+    """Record a failed attempt: pending again after the back-off, or failed after the last one."""
+    text = str(error)[:2000]
+    if message.attempts >= max_attempts():
+        with transaction.atomic():
+            failed = Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+                status=MessageStatus.FAILED, next_attempt_at=None, last_error=text
+            )
+            if failed == 1:
+                _timeline(message, EventType.NOTIFICATION_FAILED, error=str(error)[:200])
+        logger.error("message %s failed permanently after %s attempts: %s", message.pk, message.attempts, error)
+        return
+    next_at = timezone.now() + backoff(message.attempts, backoff_seconds(), 3600)
+    Message.objects.filter(pk=message.pk, status=MessageStatus.SENDING).update(
+        status=MessageStatus.PENDING, next_attempt_at=next_at, last_error=text
     )
+    logger.warning("message %s attempt %s failed: %s; next at %s", message.pk, message.attempts, error, next_at)
 
 
-def _on_give_up(message_id: int, *, error: BaseException, attempt: int, **kwargs: Any) -> None:
-    with transaction.atomic():
-        failed = Message.objects.filter(pk=message_id, status=MessageStatus.SENDING).update(
-            status=MessageStatus.FAILED, next_attempt_at=None, last_error=str(error)[:2000]
-        )
-        if failed == 1:
-            message = Message.objects.select_related("user").get(pk=message_id)
-            _timeline(message, EventType.NOTIFICATION_FAILED, error=str(error)[:200])
-    logger.error("message %s failed permanently after %s attempts: %s", message_id, attempt, error)
+def deliver(message: Message) -> bool:
+    """One attempt at a claimed message; True when it was sent."""
+    try:
+        send(message)
+    except Exception as error:
+        _failed(message, error)
+        return False
+    return mark_sent(message)
+
+
+def deliver_due(*, now: datetime | None = None, batch_size: int | None = None, batches: int | None = None) -> int:
+    """Claim and deliver due messages, a batch at a time, until none is due (or after ``batches``
+    batches); returns how many were sent."""
+    size = batch_size or int(getattr(settings, "SUNSHINE_DELIVERY_BATCH", 50))
+    sent, rounds = 0, 0
+    while batches is None or rounds < batches:
+        rounds += 1
+        claimed = claim_due(now or timezone.now(), size)
+        sent += sum(deliver(m) for m in claimed)
+        if len(claimed) < size:
+            break
+    return sent
+
+
+def poll() -> int:
+    """One batch for a worker with nothing else to do."""
+    return deliver_due(batches=1)
 
 
 @task()
-@with_retries(max_attempts=max_attempts, base_delay=backoff_seconds, on_retry=_on_retry, on_give_up=_on_give_up)
-def deliver(message_id: int, *, attempt: int = 1) -> str:
-    """Deliver one outbox message (SMS, e-mail, inbox). Idempotent: a message already sent is skipped."""
-    message = claim(message_id)
-    if message is None:
-        return "skipped"
-    send(message)
-    mark_sent(message)
-    return "sent"
-
-
-@task()
-def requeue_stalled() -> int:
-    """Enqueue delivery of messages whose attempt is overdue by the stall time: the worker died
-    mid-delivery, or the process died between commit and enqueue. Runs every minute."""
-    now = timezone.now()
-    stale = list(
-        Message.objects.filter(
-            status__in=[MessageStatus.PENDING, MessageStatus.SENDING],
-            next_attempt_at__lt=now - _stall(),
-        ).values_list("pk", "attempts")[:1000]
-    )
-    requeued = 0
-    for pk, attempts in stale:
-        # Push the moment on first, so the next sweep does not queue it again while it waits.
-        if Message.objects.filter(pk=pk, next_attempt_at__lt=now - _stall()).update(next_attempt_at=now) == 1:
-            deliver.enqueue(pk, attempt=min(attempts + 1, max_attempts()))
-            requeued += 1
-    if requeued:
-        logger.warning("requeued %s stalled message(s)", requeued)
-    return requeued
+def deliver_due_task() -> int:
+    """The periodic safety net (``notifications.deliver_due``): deliver whatever is due."""
+    return deliver_due()

@@ -5,7 +5,7 @@ unfired rows), so its cost grows with the due rungs, not with the open applicati
 in batches, one transaction each: the batch's rows are locked with ``SKIP LOCKED`` (PostgreSQL)
 so a concurrent sweep takes other rows, and each row is claimed with a conditional UPDATE
 (``fired_at IS NULL``) whose row count must be 1, so a rung fires exactly once per stage
-instance even with two sweeps at once. The claim, the timeline event and the outbox rows
+instance even with two sweeps at once. The claim, the timeline event and the message rows
 commit together: a sweep that dies half-way leaves the rung to the next one.
 """
 
@@ -26,6 +26,7 @@ from sunshine.accounts.models import Role, User
 from sunshine.applications import events as ev
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event, StageStatus, Status
+from sunshine.applications.outbox import drain
 from sunshine.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from sunshine.supervision import rungs
 from sunshine.supervision.models import LeaderSupervision, NoteKind, RungMoment, SupervisionNote
@@ -217,9 +218,15 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
 
 
 def sweep(*, now: datetime | None = None, batch_size: int | None = None) -> list[Fired]:
-    """Fire every rung whose moment has come; returns what fired (in moment order per batch)."""
+    """Fire every rung whose moment has come; returns what fired (in moment order per batch).
+
+    First the reactions already due are run (``outbox.drain``): a change committed before ``now``
+    whose reactions a busy worker has not run yet has not written (or moved, or dropped) its rung
+    moments, and the sweep must not miss, fire late or fire wrongly a rung because of that. The
+    claim below still checks that the stage and its application are running."""
     now = now or timezone.now()
     size = batch_size or settings.SUNSHINE_SWEEP_BATCH
+    drain(now=now, wait=True)
     fired: list[Fired] = []
     while True:
         batch, seen = _sweep_batch(now, size)

@@ -10,6 +10,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_POST
 
 from sunshine.accounts.models import Role
+from sunshine.applications import outbox
 from sunshine.errors import DomainError
 from sunshine.jobs import selectors as job_selectors
 from sunshine.jobs import services as job_services
@@ -73,6 +74,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
             **job_selectors.job_overview(),
             **job_selectors.scheduler_overview(),
             "failed_messages": selectors.failed_messages(),
+            **dict(zip(("reactions_pending", "failing_reactions"), outbox.failing(), strict=True)),
         },
     )
 

@@ -6,21 +6,30 @@ the unit restarts it after ``RestartSec``. This command (Django finds it first: 
 listed before ``django_tasks_db`` in ``INSTALLED_APPS``) takes the same options, logs the outage,
 drops the connection, waits (1 s, doubling up to 30 s) and goes on polling.
 
+Whenever no task is ready, the worker runs one round of each poll named by
+``settings.SUNSHINE_WORKER_POLLS`` (the reactions of the outbox, due messages) before it sleeps,
+and goes on without sleeping while a poll finds work (``sunshine.jobs.polls``).
+
 A task interrupted by the outage stays ``RUNNING`` in its row, like one whose worker was killed;
-a message it was delivering is delivered again by the stall sweep with the same key
-(``sunshine.notifications.tasks.requeue_stalled``). tests/test_faults_pg.py restarts PostgreSQL
-under a running worker.
+a message it was delivering is delivered again after the stall time with the same key
+(``sunshine.notifications.tasks``). tests/test_faults_pg.py restarts PostgreSQL under a running
+worker.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import random
 import time
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError, close_old_connections, connections
 from django_tasks_db.management.commands import db_worker as base
+from django_tasks_db.models import DBTaskResult
+from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
+
+from sunshine.jobs.polls import poll_all
 
 logger = logging.getLogger("sunshine.jobs.worker")
 
@@ -28,11 +37,50 @@ FIRST_PAUSE, MAX_PAUSE = 1.0, 30.0
 
 
 class ResilientWorker(base.Worker):
+    def _loop(self) -> None:
+        """django-tasks-db's loop, with the polls where it would sleep."""
+        if self.startup_delay and self.interval:
+            time.sleep(random.random())
+        while self.running:
+            close_old_connections()
+            tasks = DBTaskResult.objects.ready().filter(backend_name=self.backend_name)
+            if not self.process_all_queues:
+                tasks = tasks.filter(queue_name__in=self.queue_names)
+            if self.excluded_queue_names:
+                tasks = tasks.exclude(queue_name__in=self.excluded_queue_names)
+            retrieved = True
+            with exclusive_transaction(tasks.db):
+                try:
+                    task_result = tasks.get_locked()
+                    if task_result is not None:
+                        task_result.claim(self.worker_id)
+                except OperationalError as e:
+                    if not is_locked_database_exception(e):
+                        raise
+                    task_result, retrieved = None, False
+            if task_result is not None:
+                self.run_task(task_result)
+            else:
+                self.running_task = True  # a signal lets the poll's transaction finish
+                try:
+                    polled = poll_all()
+                finally:
+                    self.running_task = False
+                if polled:
+                    continue
+            if self.batch and retrieved and task_result is None:
+                return
+            if self.max_tasks is not None and self._run_tasks >= self.max_tasks:
+                return
+            close_old_connections()
+            if self.running and not task_result:
+                time.sleep(self.interval)
+
     def run(self) -> None:
         pause, last_outage = FIRST_PAUSE, 0.0
         while True:
             try:
-                super().run()
+                self._loop()
                 return
             except (OperationalError, InterfaceError) as exc:
                 if not self.running:  # asked to stop: do not wait for the database
