@@ -91,8 +91,9 @@ class Drained:
 
 
 def backoff(attempts: int) -> timedelta:
-    base = timedelta(seconds=float(getattr(settings, "SUNSHINE_REACTION_BACKOFF_SECONDS", 10)))
-    return min(MAX_BACKOFF, base * 2 ** max(0, attempts - 1))
+    base = float(getattr(settings, "SUNSHINE_REACTION_BACKOFF_SECONDS", 10))
+    seconds: float = base * 2 ** max(0, attempts - 1)
+    return min(MAX_BACKOFF, timedelta(seconds=seconds))
 
 
 def _run(
