@@ -1,10 +1,13 @@
-"""schemathesis against /api/v1/openapi.json: for every operation, a bounded number of generated
-requests (valid and invalid) as an anonymous caller, as a customer manager and as an
-administrator; no 500, and every error answer is the contract's body
-``{"code", "message"[, "fields"]}``.
+"""schemathesis against /api/v1/openapi.json: the OpenAPI document is the contract. For every
+operation, a bounded number of generated requests (valid and invalid) as an anonymous caller, as a
+customer manager and as an administrator, with every check: no 500; status codes, content types
+and response bodies as documented; data valid by the schema accepted (2xx, or 401/403/404/409/429);
+data invalid by it rejected; every error answer the contract's body ``{"code", "message"[,
+"fields"]}``. Path parameters ``{number}`` are the fixture's real application numbers half of the
+time, so the operations are exercised past their 404.
 
-The number of requests sent per persona is printed at the end of the module and written to
-``$SUNSHINE_VAR_DIR/fuzz-summary.json`` (the README's security section quotes it)."""
+Counts per persona and per check are printed at the end of the module and written to
+``$SUNSHINE_VAR_DIR/fuzz-summary.json`` (the README's security section quotes them)."""
 
 from __future__ import annotations
 
@@ -16,6 +19,13 @@ import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis.checks import not_a_server_error
+from schemathesis.specs.openapi.checks import (
+    content_type_conformance,
+    negative_data_rejection,
+    positive_data_acceptance,
+    response_schema_conformance,
+    status_code_conformance,
+)
 
 from sunshine.wsgi import application
 
@@ -48,10 +58,29 @@ def keep_test_connection():
     signals.request_finished.connect(close_old_connections)
 
 
-# persona -> requests sent, failed checks, and operations run (filled as the tests run).
+# Checks that must pass on every request.
+ENFORCED = [
+    not_a_server_error,
+    status_code_conformance,
+    content_type_conformance,
+    response_schema_conformance,
+    error_body_follows_the_contract,
+]
+# Checks that run on every request and are counted in the summary, but do not fail the test yet:
+# request bodies are still described through openapi_extra and checked by hand, so the document
+# admits bodies the server refuses with 422 (a wrong check digit, an unknown reason code, a
+# contractor not qualified...) and a few the server accepts though the document does not
+# (docs/security.md, "Not done yet").
+MEASURED = [positive_data_acceptance, negative_data_rejection]
+CHECKS = ENFORCED + MEASURED
+
+# persona -> requests sent, failed requests, operations run, and per check how often it ran and
+# failed (filled as the tests run).
 SENT: Counter[str] = Counter()
 FAILED: Counter[str] = Counter()
 OPERATIONS: dict[str, set[str]] = {}
+CHECKED: dict[str, Counter[str]] = {}
+CHECK_FAILED: dict[str, Counter[str]] = {}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -68,6 +97,10 @@ def fuzz_summary(request):
             "requests": SENT[persona],
             "failed": FAILED[persona],
             "max_examples": MAX_EXAMPLES,
+            "checks": {
+                c.__name__: {"run": CHECKED[persona][c.__name__], "failed": CHECK_FAILED[persona][c.__name__]}
+                for c in CHECKS
+            },
         }
         for persona in sorted(SENT)
     }
@@ -79,8 +112,8 @@ def fuzz_summary(request):
         for persona, row in summary.items():
             print(
                 f"\nfuzz {persona}: {row['requests']} requests over {row['operations']} operations "
-                f"(max_examples={MAX_EXAMPLES}), {row['failed']} failed (a 500, or an error body "
-                "not in the contract's shape)"
+                f"(max_examples={MAX_EXAMPLES}), {row['failed']} failed; per check (run/failed): "
+                + ", ".join(f"{name} {c['run']}/{c['failed']}" for name, c in row["checks"].items())
             )
 
 
@@ -97,36 +130,65 @@ def _token(user) -> str:
 
 
 @pytest.fixture
-def admin_token(personas, keep_test_connection) -> str:
-    return _token(personas["admin"])
-
-
-@pytest.fixture
-def manager_token(personas, keep_test_connection) -> str:
-    """alice, a customer manager, with one application of her own (so her scope is not empty)."""
+def numbers(personas, keep_test_connection) -> list[str]:
+    """Two real applications, the first Alice's (a customer manager, so her scope is not empty),
+    for the fuzzed ``{number}`` to reach past the 404."""
     # Through the service, not the test client: the client would reconnect the signal that
     # keep_test_connection disconnected.
     from django.utils import timezone
 
     from sunshine.applications import services
+    from sunshine.applications.models import Application
     from sunshine.applications.validation import validate_intake
     from tests.conftest import intake_body
 
-    result = services.intake(validate_intake(intake_body(), timezone.localdate()), personas["clerk"])
-    assert result.application.customer_manager == personas["alice"]
+    out = []
+    for body in (intake_body(), intake_body(customer__name="李四", address="太原市晋源区晋祠路二段2号")):
+        result = services.intake(validate_intake(body, timezone.localdate()), personas["clerk"])
+        out.append(result.application.number)
+    assert Application.objects.get(number=out[0]).customer_manager == personas["alice"]
+    return out
+
+
+@pytest.fixture
+def admin_token(personas, numbers) -> str:
+    return _token(personas["admin"])
+
+
+@pytest.fixture
+def manager_token(personas, numbers) -> str:
     return _token(personas["alice"])
 
 
-def _run(case, persona: str, token: str | None) -> None:
+def _run(case, persona: str, token: str | None, numbers: list[str]) -> None:
     if token:
         case.headers = {**(case.headers or {}), "Authorization": f"Bearer {token}"}
+    mode = getattr(getattr(case.meta, "generation", None), "mode", None)
+    positive = mode is not None and mode.is_positive
+    # a real application half of the time (derandomised: chosen from the generated value itself)
+    if numbers and positive and "number" in (case.path_parameters or {}):
+        generated = str(case.path_parameters["number"])
+        if sum(map(ord, generated)) % 2 == 0:
+            case.path_parameters["number"] = numbers[len(generated) % len(numbers)]
     SENT[persona] += 1
     OPERATIONS.setdefault(persona, set()).add(f"{case.operation.method.upper()} {case.operation.path}")
-    try:
-        case.call_and_validate(checks=[not_a_server_error, error_body_follows_the_contract])
-    except Exception:
+    checked = CHECKED.setdefault(persona, Counter())
+    failed = CHECK_FAILED.setdefault(persona, Counter())
+    response = case.call()
+    errors = []
+    for check in CHECKS:
+        checked[check.__name__] += 1
+        try:
+            case.validate_response(response, checks=[check])
+        except (Exception, BaseExceptionGroup) as exc:
+            failed[check.__name__] += 1
+            if check in ENFORCED:
+                errors.append(f"{check.__name__}: {exc}")
+    if errors:
         FAILED[persona] += 1
-        raise
+        raise AssertionError(
+            f"{case.operation.method.upper()} {case.operation.path} -> {response.status_code}\n" + "\n".join(errors)
+        )
 
 
 FUZZ = settings(
@@ -140,19 +202,19 @@ FUZZ = settings(
 @pytest.mark.django_db
 @schema.parametrize()
 @FUZZ
-def test_no_operation_fails_or_breaks_the_error_contract(case, admin_token):
-    _run(case, "admin", admin_token)
+def test_every_operation_keeps_its_contract_for_an_administrator(case, admin_token, numbers):
+    _run(case, "admin", admin_token, numbers)
 
 
 @pytest.mark.django_db
 @schema.parametrize()
 @FUZZ
-def test_no_operation_fails_for_a_customer_manager(case, manager_token):
-    _run(case, "customer_manager", manager_token)
+def test_every_operation_keeps_its_contract_for_a_customer_manager(case, manager_token, numbers):
+    _run(case, "customer_manager", manager_token, numbers)
 
 
 @pytest.mark.django_db
 @schema.parametrize()
 @FUZZ
-def test_no_operation_fails_for_an_anonymous_caller(case, keep_test_connection):
-    _run(case, "anonymous", None)
+def test_every_operation_keeps_its_contract_for_an_anonymous_caller(case, numbers):
+    _run(case, "anonymous", None, numbers)

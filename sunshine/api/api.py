@@ -36,8 +36,74 @@ from sunshine.errors import DomainError, ValidationFailed
 
 log = logging.getLogger(__name__)
 
+# The one error body of every error answer (api-v1.md, "Errors"; sunshine/api/errors.py).
+ERROR_BODY: dict[str, Any] = {
+    "type": "object",
+    "title": "Error",
+    "required": ["code", "message"],
+    "properties": {
+        "code": {"type": "string", "minLength": 1},
+        "message": {"type": "string", "minLength": 1},
+        "fields": {"type": "object", "additionalProperties": {"type": "array", "items": {"type": "string"}}},
+    },
+    "additionalProperties": False,
+}
+ERROR_DESCRIPTIONS = {
+    400: "The body is not a JSON object (malformed_json).",
+    401: "No valid token or session (unauthorized), or wrong credentials.",
+    403: "The caller may not do this (forbidden).",
+    404: "No such resource (not_found, application_not_found, …).",
+    409: "The resource is not in a state that allows this (conflict, …).",
+    422: "Invalid fields (validation_error, with fields).",
+    429: "Too many attempts (throttled), with Retry-After.",
+    503: "The database or the SMS gateway is unavailable for a moment, with Retry-After.",
+}
+# Public operations that are throttled per client (or per number).
+THROTTLED = {"/auth/token", "/public/applications/{number}", "/public/applications/{number}/progress"}
+THROTTLED_PREFIXES = ("/public/verification-codes", "/public/applications")
 
-api = NinjaAPI(
+
+class SunshineAPI(NinjaAPI):
+    """The API whose OpenAPI document lists, for every operation, every error status it can
+    answer with the one error body, so the document is the contract a client (and schemathesis)
+    checks against."""
+
+    def get_openapi_schema(self, *, path_prefix: str | None = None, path_params: Any = None) -> Any:
+        schema = super().get_openapi_schema(path_prefix=path_prefix, path_params=path_params)
+        schema.setdefault("components", {}).setdefault("schemas", {})["Error"] = ERROR_BODY
+        prefix = path_prefix if path_prefix is not None else self.get_root_path(path_params or {})
+        for path, operations in schema["paths"].items():
+            short = "/" + path[len(prefix) :].lstrip("/") if path.startswith(prefix) else path
+            for method, op in operations.items():
+                for status in _error_statuses(short, method, op):
+                    op["responses"].setdefault(
+                        str(status),
+                        {
+                            "description": ERROR_DESCRIPTIONS[status],
+                            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                        },
+                    )
+        return schema
+
+
+def _error_statuses(path: str, method: str, op: dict[str, Any]) -> list[int]:
+    statuses = {422, 503}
+    if method == "post":
+        statuses.add(400)  # every POST reads a JSON body, if only an empty one
+    if op.get("security"):
+        statuses |= {401, 403}
+    if "{" in path:
+        statuses.add(404)
+    if method == "post" and op.get("security"):
+        statuses.add(409)
+    if path in THROTTLED or (method == "post" and path.startswith(THROTTLED_PREFIXES)):
+        statuses.add(429)
+    if path == "/auth/token":
+        statuses.add(401)
+    return sorted(statuses)
+
+
+api = SunshineAPI(
     title="阳光业扩服务平台 API",
     version="1",
     description="The HTTP API of the Sunshine new-connection platform (api-v1.md).",

@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import copy
 from datetime import date, datetime
-from typing import Any, Literal
+from decimal import Decimal
+from typing import Annotated, Any, Literal
 
 from ninja import Schema
+from pydantic import WithJsonSchema
 
 CATEGORY_ORDER = {"lv_residential": 0, "lv_non_residential": 1, "hv_single": 2, "hv_dual": 3}
 
 Category = Literal["lv_residential", "lv_non_residential", "hv_single", "hv_dual"]
+
+
+# A decimal in a response: the API renders it as a JSON number (sunshine/api/errors.py,
+# ApiEncoder), so the document says number, not pydantic's default string.
+JsonNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 
 
 def inline(schema: type[Schema]) -> dict[str, Any]:

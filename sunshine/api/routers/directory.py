@@ -18,6 +18,7 @@ from pydantic import Field
 
 from sunshine.api.common import body_doc, json_body, staff
 from sunshine.api.errors import ApiError
+from sunshine.api.schemas import JsonNumber
 from sunshine.applications import access
 from sunshine.directory import rules, selectors, services, texts
 from sunshine.directory.models import Contractor, FeeItem, FeeSchedule
@@ -40,7 +41,7 @@ class FeeItemOut(Schema):
     name: str
     legal_basis: str
     basis: Literal["fixed", "per_unit"]
-    amount: Decimal = Field(description="fixed amount in yuan, or the rate in yuan per unit")
+    amount: JsonNumber = Field(description="fixed amount in yuan, or the rate in yuan per unit")
     unit: str
     voltage_level: str
     group: str
@@ -74,9 +75,9 @@ class CalculatorQuery(Schema):
 class CalculatorOut(Schema):
     code: str
     name: str
-    capacity_kva: Decimal
-    rate_per_kva: Decimal
-    amount: Decimal
+    capacity_kva: JsonNumber
+    rate_per_kva: JsonNumber
+    amount: JsonNumber
     schedule_version: int
 
 
@@ -126,8 +127,8 @@ class ChargeOut(Schema):
     id: int
     item_code: str
     name: str
-    quantity: Decimal | None
-    amount: Decimal
+    quantity: JsonNumber | None
+    amount: JsonNumber
     recorded_at: Any
 
 
@@ -319,26 +320,26 @@ class StageStats(Schema):
     name: str
     completed: int
     on_time: int
-    on_time_rate: Decimal | None = Field(description="percent of completed on time; null when none completed")
+    on_time_rate: JsonNumber | None = Field(description="percent of completed on time; null when none completed")
     completed_late: int
     open_past_limit: int | None
-    average_working_days: Decimal | None
-    median_working_days: Decimal | None
+    average_working_days: JsonNumber | None
+    median_working_days: JsonNumber | None
 
 
 class OverallStats(Schema):
     accepted: int
     completed: int
     on_time: int
-    on_time_rate: Decimal | None
+    on_time_rate: JsonNumber | None
     completed_late: int = Field(description="completed beyond the limit")
     open_past_limit: int | None = Field(description="still open past the limit at snapshot_on; null: no snapshot")
-    average_working_days: Decimal | None = Field(
+    average_working_days: JsonNumber | None = Field(
         description="utility working days (pauses and customer steps excluded)"
     )
-    median_working_days: Decimal | None
-    average_calendar_days: Decimal | None
-    median_calendar_days: Decimal | None
+    median_working_days: JsonNumber | None
+    average_calendar_days: JsonNumber | None
+    median_calendar_days: JsonNumber | None
     stages: list[StageStats]
 
 
