@@ -51,7 +51,11 @@ def test_an_administrator_sees_a_failed_job_and_retries_it(office_page, personas
     page = office_page.page
     page.goto("/workbench/jobs/")
     assert page.locator("#count-failed").inner_text() == "1"
-    assert "gateway down (job-0, attempt 4)" in page.locator("#h-failed + p + .table-wrap").inner_text()
+    failures = page.locator("#h-failed + p + .table-wrap")
+    assert failures.locator(".job-label").inner_text() == "flaky"  # a test task: no description, its name
+    assert failures.locator(".job-reason").inner_text() == "已失败 4 次，不再自动重试。"
+    failures.get_by_text("技术细节").click()
+    assert "gateway down (job-0, attempt 4)" in failures.inner_text()
     office_page.screenshot("jobs-failed")
     with page.expect_navigation():
         page.get_by_role("button", name="重试").click()

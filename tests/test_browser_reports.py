@@ -9,6 +9,7 @@ import pytest
 
 from sunshine.reports.models import Kind, Report
 from sunshine.reports.tasks import build_report
+from tests.test_pdffont import unregistered  # noqa: F401 (fixture)
 from tests.test_reports import build_story, generate
 
 pytestmark = pytest.mark.browser
@@ -74,3 +75,51 @@ def test_an_ad_hoc_report_shows_its_progress_then_its_results(office_page, story
     assert rows.nth(1).locator("td").all_inner_texts() == ["高压单电源", "1", "0", "0", "1"]
     page.wait_for_function("document.querySelectorAll('.report-chart canvas').length >= 1")
     office_page.screenshot("report-adhoc-done")
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_failed_report_is_on_the_jobs_page_and_a_leader_regenerates_it(
+    office_page,
+    story,
+    personas,
+    settings,
+    tmp_path,
+    unregistered,  # noqa: F811
+):
+    """The PDF font was missing when the report ran: the administrator sees the failure and its
+    reason on the jobs page; once the font is back, the leader regenerates it from its page."""
+    from django.test import override_settings
+
+    with override_settings(SUNSHINE_PDF_FONT=str(tmp_path / "gone.ttf")):
+        failed = generate()
+    assert failed.status == "failed"
+    office_page.login(personas["admin"])
+    page = office_page.page
+    page.goto("/workbench/jobs/")
+    row = page.locator(f"#failed-report-{failed.pk}")
+    assert row.locator("a").inner_text() == "2026年10月上半月业扩报装工作半月报（10-01至10-15）"
+    assert row.locator(".job-reason").inner_text() == (
+        "缺少 PDF 字体：请管理员运行 make install（或更正 SUNSHINE_PDF_FONT 设置），然后重新生成报表。"
+    )
+    office_page.screenshot("jobs-failed-report")
+
+    office_page.login(personas["leader"])
+    page.goto("/workbench/reports/")
+    assert page.locator(".versions .status-failed").inner_text() == "失败"
+    page.get_by_role("link", name="第 1 版").click()
+    page.wait_for_url(f"**/workbench/reports/{failed.pk}/")
+    assert page.locator("h1").inner_text() == "2026年10月上半月业扩报装工作半月报（10-01至10-15）"
+    assert "缺少 PDF 字体" in page.locator(".status-failed").inner_text()
+    page.get_by_label("原因").fill("已安装字体，重新生成")
+    with page.expect_navigation():
+        page.get_by_role("button", name="重新生成").click()
+    new = Report.objects.get(kind=Kind.HALF_MONTH, period_start=failed.period_start, version=2)
+    assert (new.status, new.reason) == ("done", "已安装字体，重新生成")
+    assert page.url.endswith(f"/workbench/reports/{new.pk}/")
+    assert "已生成第 2 版。" in page.locator(".messages").inner_text()
+    page.wait_for_function("document.querySelectorAll('.report-chart canvas').length === 4")
+    office_page.screenshot("report-regenerated")
+
+    office_page.login(personas["admin"])
+    page.goto("/workbench/jobs/")
+    assert page.locator(f"#failed-report-{failed.pk}").count() == 0

@@ -149,7 +149,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "workbench/intake/<str:number>/receipt.pdf"): 11,
     ("GET", "workbench/intake/<str:number>/receipt/"): 12,
     ("GET", "workbench/intake/validate/"): 2,
-    ("GET", "workbench/jobs/"): 13,
+    ("GET", "workbench/jobs/"): 14,  # the failed reports (1)
     ("GET", "workbench/reassign/"): 9,
     ("GET", "workbench/security/"): 6,
     ("GET", "workbench/reports/"): 7,
@@ -216,7 +216,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/intake/<str:number>/receipt.pdf"): 11,
     ("POST", "workbench/intake/<str:number>/receipt/"): 12,
     ("POST", "workbench/intake/validate/"): 3,  # posts an ID number: the duplicate look-up (1)
-    ("POST", "workbench/jobs/"): 13,
+    ("POST", "workbench/jobs/"): 14,
     ("POST", "workbench/jobs/<str:result_id>/retry/"): 2,
     ("POST", "workbench/jobs/messages/<int:pk>/retry/"): 6,
     ("POST", "workbench/reassign/"): 9,

@@ -32,6 +32,8 @@ class JobRow:
     error_line: str
     traceback: str
     retried_as: str | None
+    args_kwargs: dict[str, Any]
+    exception_class_path: str
 
 
 def _args(args_kwargs: dict[str, Any]) -> str:
@@ -56,6 +58,8 @@ def _row(r: DBTaskResult[..., Any], retried: dict[str, str]) -> JobRow:
         error_line=lines[-1] if lines else "",
         traceback=r.traceback,
         retried_as=retried.get(str(r.id)),
+        args_kwargs=r.args_kwargs or {},
+        exception_class_path=r.exception_class_path,
     )
 
 

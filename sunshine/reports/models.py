@@ -12,6 +12,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 
 class Kind(models.TextChoices):
@@ -20,10 +21,11 @@ class Kind(models.TextChoices):
 
 
 class ReportStatus(models.TextChoices):
-    PENDING = "pending", _("waiting")
-    RUNNING = "running", _("computing")
-    DONE = "done", _("ready")
-    FAILED = "failed", _("failed")
+    # With a context: the bare word "failed" is an inspection result (不通过) elsewhere.
+    PENDING = "pending", pgettext_lazy("report status", "waiting")
+    RUNNING = "running", pgettext_lazy("report status", "computing")
+    DONE = "done", pgettext_lazy("report status", "ready")
+    FAILED = "failed", pgettext_lazy("report status", "failed")
 
 
 class Report(models.Model):

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils.translation import gettext as _
 
 from sunshine.reports.models import Kind, Report, ReportStatus
 from sunshine.reports.sections import PERSONAL
@@ -40,4 +41,43 @@ def published_reports() -> QuerySet[Report]:
         Report.objects.filter(status=ReportStatus.DONE, published_at__isnull=False)
         .defer("data")
         .order_by("-period_start", "-version")
+    )
+
+
+# The exception class at the head of Report.error -> what a person can do about it.
+_DATABASE_ERRORS = {"OperationalError", "DatabaseError", "InterfaceError", "ProgrammingError", "IntegrityError"}
+_FILE_ERRORS = {"OSError", "PermissionError", "FileNotFoundError", "IsADirectoryError", "NotADirectoryError"}
+
+
+def failure_reason(error: str) -> str:
+    """Why a report failed, in the user's language, from its stored error ("Class: message")."""
+    cls = error.split(":", 1)[0].strip() if error else ""
+    if cls == "FontMissing":
+        return _(
+            "The PDF font is missing: the administrator runs `make install` (or corrects SUNSHINE_PDF_FONT), "
+            "then the report is regenerated."
+        )
+    if cls == "TTFError":
+        return _("The PDF font cannot be read: SUNSHINE_PDF_FONT must name a TrueType font file.")
+    if cls in _DATABASE_ERRORS:
+        return _("The database failed while the report was computed; regenerate it when the database is back.")
+    if cls in _FILE_ERRORS:
+        return _("The report files could not be written (disk full or no permission on the media directory).")
+    return _("An unexpected error stopped the report; the technical detail below helps the administrator.")
+
+
+def failed_reports(limit: int = 50) -> list[Report]:
+    """Failed reports that nothing has replaced yet (a half-month with no later finished version),
+    newest first (1 query)."""
+    replaced = Report.objects.filter(
+        kind=Kind.HALF_MONTH,
+        period_start=OuterRef("period_start"),
+        version__gt=OuterRef("version"),
+        status=ReportStatus.DONE,
+    )
+    return list(
+        Report.objects.filter(status=ReportStatus.FAILED)
+        .filter(Q(kind=Kind.ADHOC) | ~Exists(replaced))
+        .defer("data")
+        .order_by("-created_at", "-id")[:limit]
     )

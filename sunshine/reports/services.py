@@ -104,7 +104,10 @@ def _build(report: Report, actor: User | None) -> Report:
         pdf_path = pdf.write(data, folder / f"{stem}.pdf")
     except Exception as exc:
         log.exception("report %s failed", report.pk)
-        Report.objects.filter(pk=report.pk).update(status=ReportStatus.FAILED, error=str(exc)[:2000])
+        # "ExceptionClass: message": the class chooses the Chinese reason shown to people
+        # (selectors.failure_reason), the message stays for whoever fixes it.
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        Report.objects.filter(pk=report.pk).update(status=ReportStatus.FAILED, error=error)
         report.refresh_from_db()
         return report
     with transaction.atomic():

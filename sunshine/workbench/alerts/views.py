@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -15,6 +17,10 @@ from sunshine.errors import DomainError
 from sunshine.jobs import selectors as job_selectors
 from sunshine.jobs import services as job_services
 from sunshine.notifications import selectors, services
+from sunshine.reports import selectors as report_selectors
+from sunshine.reports import services as report_services
+from sunshine.reports.models import Report
+from sunshine.workbench.alerts import describe
 from sunshine.workbench.desk.guards import staff_page
 
 PAGE = 30
@@ -65,14 +71,63 @@ def inbox_read_all(request: HttpRequest) -> HttpResponse:
     return _back_to_inbox(request)
 
 
+def _first_arg(row: job_selectors.JobRow, kwarg: str) -> Any:
+    args = row.args_kwargs.get("args") or []
+    return args[0] if args else row.args_kwargs.get("kwargs", {}).get(kwarg)
+
+
+def _readable(overview: dict[str, Any]) -> dict[str, Any]:
+    """Each job row with what it does, what it is about and, for a failure, why (one query when
+    report jobs are listed)."""
+    lists = ("queued", "waiting", "running", "failed")
+    rows = [r for name in lists for r in overview[name]]
+    report_ids = {_first_arg(r, "report_id") for r in rows if r.path == "sunshine.reports.tasks.build_report"}
+    reports = {}
+    if report_ids:
+        reports = {r.pk: r for r in Report.objects.filter(pk__in=[i for i in report_ids if isinstance(i, int)])}
+
+    def subject(r: job_selectors.JobRow) -> dict[str, str]:
+        report = reports.get(_first_arg(r, "report_id")) if r.path == "sunshine.reports.tasks.build_report" else None
+        if report is not None:
+            return {"text": report_services.title_of(report), "url": f"/workbench/reports/{report.pk}/"}
+        return {"text": "", "url": ""}
+
+    out = dict(overview)
+    for name in lists:
+        out[name] = [
+            {
+                "row": r,
+                "label": describe.task_label(r.path),
+                "subject": subject(r),
+                "reason": describe.failure_text(r.exception_class_path, r.error_line) if name == "failed" else "",
+            }
+            for r in overview[name]
+        ]
+    return out
+
+
 @staff_page([Role.ADMIN])
 def jobs(request: HttpRequest) -> HttpResponse:
+    scheduler = job_selectors.scheduler_overview()
+    failed_reports = report_selectors.failed_reports()
     return render(
         request,
         "workbench_alerts/jobs.html",
         {
-            **job_selectors.job_overview(),
-            **job_selectors.scheduler_overview(),
+            **_readable(job_selectors.job_overview()),
+            **scheduler,
+            "periodic": [
+                {"row": p, "label": describe.task_label(p.task), "schedule": describe.schedule_text(p.cron)}
+                for p in scheduler["periodic"]
+            ],
+            "failed_reports": [
+                {
+                    "report": r,
+                    "title": report_services.title_of(r),
+                    "reason": report_selectors.failure_reason(r.error),
+                }
+                for r in failed_reports
+            ],
             "failed_messages": selectors.failed_messages(),
             **dict(zip(("reactions_pending", "failing_reactions"), outbox.failing(), strict=True)),
         },
@@ -83,11 +138,11 @@ def jobs(request: HttpRequest) -> HttpResponse:
 @staff_page([Role.ADMIN])
 def job_retry(request: HttpRequest, result_id: str) -> HttpResponse:
     try:
-        new_id = job_services.retry_task(result_id, request.user)  # type: ignore[arg-type]
+        job_services.retry_task(result_id, request.user)  # type: ignore[arg-type]
     except DomainError as e:
         messages.error(request, e.message)
     else:
-        messages.success(request, _("The job was queued again as %(id)s.") % {"id": new_id})
+        messages.success(request, _("The job was queued again."))
     return redirect("/workbench/jobs/")
 
 

@@ -19,7 +19,7 @@ from sunshine.accounts.models import Role, ServiceArea, User
 from sunshine.errors import DomainError, ValidationFailed
 from sunshine.processes.models import Category
 from sunshine.reports import selectors, services
-from sunshine.reports.models import Kind, Report
+from sunshine.reports.models import Kind, Report, ReportStatus
 from sunshine.reports.sections import PERSONAL
 
 VIEW_ROLES: set[str] = {Role.LEADER.value, Role.AUDITOR.value, Role.ADMIN.value}
@@ -124,6 +124,8 @@ def detail(request: HttpRequest, report_id: int) -> HttpResponse:
         "workbench_reports/detail.html",
         {
             "report": report,
+            "title": report.data.get("meta", {}).get("title") or services.title_of(report),
+            "failure_reason": selectors.failure_reason(report.error) if report.status == ReportStatus.FAILED else "",
             "meta": report.data.get("meta", {}),
             "sections": sections,
             "versions": versions,
@@ -143,7 +145,8 @@ def status(request: HttpRequest, report_id: int) -> HttpResponse:
         response = HttpResponse(status=200)
         response["HX-Redirect"] = reverse("workbench_reports:detail", args=[report.pk])
         return response
-    return render(request, "workbench_reports/_progress.html", {"report": report})
+    reason = selectors.failure_reason(report.error) if report.status == ReportStatus.FAILED else ""
+    return render(request, "workbench_reports/_progress.html", {"report": report, "failure_reason": reason})
 
 
 @login_required
