@@ -287,8 +287,8 @@ def test_every_statistic_matches_the_hand_computed_values(dataset):
 @pytest.mark.django_db
 def test_the_facts_agree_with_the_application_api(dataset, api_as):
     """Each application's utility working days and on-time verdict are the API's own."""
-    client = api_as("auditor")
     with at("2026-10-16", "19:00"):
+        client = api_as("auditor")  # the token is issued when it is used (it lives 12 hours)
         for number in dataset.values():
             body = client.get(f"/api/v1/applications/{number}").json()
             fact = ApplicationFact.objects.get(application__number=number)

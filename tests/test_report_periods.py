@@ -1,6 +1,6 @@
-"""Half-month reports on short and awkward periods: nothing in them, one application, the first
-days of a half-month, a past period whose applications all came later. A report must never fail
-and never count days not yet lived.
+"""Half-month reports and the evaluation on short and awkward periods: nothing in them, one
+application, the first days of a half-month, a past period whose applications all came later. A
+report must never fail and never count days not yet lived.
 
 Calendar: November 2026 has no holidays; Thu 12, Fri 13, Mon 16, Tue 17 are working days.
 Residential survey limit 2 working days: an application accepted on Thu 12 has its survey due on
@@ -10,10 +10,13 @@ Mon 16 (13, 16) and is overdue by one working day on Tue 17.
 from __future__ import annotations
 
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 import pytest
 
+from sunshine.evaluation.periods import parse_period
+from sunshine.evaluation.services import freeze
 from sunshine.ops.demo.reports import ensure_demo_reports
 from sunshine.reports import services
 from sunshine.reports.models import Report, ReportStatus
@@ -136,3 +139,42 @@ def test_the_first_days_of_a_half_month_carry_the_previous_half_months_open_appl
         # overdue by one working day as of today (Tue 17), not as of the 30th
         "overdue": [[number, "王一", "低压居民", "现场勘查", "李爱", "2026-11-12", "2026-11-16", 1, "未说明"]],
     }
+
+
+# --- the customer-manager evaluation on the same short periods ---------------------------------
+
+
+def _results(snapshot) -> dict[str, tuple[Any, ...]]:
+    return {
+        r.manager.username: (r.score, r.rank, r.ranked_in_area, r.veto, r.warning)
+        for r in snapshot.results.select_related("manager")
+    }
+
+
+def test_the_evaluation_of_an_empty_month_ranks_no_one(personas):
+    with at("2026-11-02"):
+        snapshot = freeze(parse_period("2026-10"))
+    assert (snapshot.starts_on, snapshot.ends_on) == (date(2026, 10, 1), date(2026, 10, 31))
+    assert _results(snapshot) == {"alice": (None, None, 0, False, False), "bob": (None, None, 0, False, False)}
+    assert all(r.breakdown == {"no_activity": True, "bottom": False} for r in snapshot.results.all())
+
+
+def test_the_evaluation_of_the_first_day_of_a_month_with_one_application(personas):
+    """Accepted at 09:00 on Mon 2 Nov (the acceptance stage completes at intake, on time, within
+    its 1-day limit), November frozen at noon: alice has done everything on time, bob nothing."""
+    intake("2026-11-02", "王一")
+    with at("2026-11-02", "12:00"):
+        snapshot = freeze(parse_period("2026-11"))
+    assert _results(snapshot) == {
+        "alice": (Decimal("100.00"), 1, 1, False, False),
+        "bob": (None, None, 1, False, False),
+    }
+    alice = snapshot.results.get(manager__username="alice").breakdown
+    assert alice["on_time"] == {
+        "on_time": 1,
+        "completed": 1,
+        "fraction": "1.0000",
+        "weight": "57.14",
+        "points": "57.14",
+    }
+    assert alice["satisfaction"] == {"no_data": True, "points": "0.00"}

@@ -87,15 +87,15 @@ def test_downloads_are_the_stored_files(story, personas):
 
 def test_a_leader_regenerates_with_a_reason_and_the_old_version_stays(story, personas):
     report = generate()
-    c = logged_in(personas["leader"])
     with at("2026-10-16", "09:00"):
+        c = logged_in(personas["leader"])  # signed in that morning (a session lasts 8 hours)
         r = c.post(f"/workbench/reports/{report.pk}/regenerate/", {"reason": "日历更正"})
-    new = Report.objects.get(kind=Kind.HALF_MONTH, version=2)
-    assert r.status_code == 302 and r["Location"] == f"/workbench/reports/{new.pk}/"
-    assert (new.reason, new.requested_by) == ("日历更正", personas["leader"])
-    page = c.get(f"/workbench/reports/{new.pk}/").content.decode()
-    assert f'href="/workbench/reports/{report.pk}/"' in page  # the list of versions links the old one
-    assert c.get(f"/workbench/reports/{report.pk}/").status_code == 200
+        new = Report.objects.get(kind=Kind.HALF_MONTH, version=2)
+        assert r.status_code == 302 and r["Location"] == f"/workbench/reports/{new.pk}/"
+        assert (new.reason, new.requested_by) == ("日历更正", personas["leader"])
+        page = c.get(f"/workbench/reports/{new.pk}/").content.decode()
+        assert f'href="/workbench/reports/{report.pk}/"' in page  # the list of versions links the old one
+        assert c.get(f"/workbench/reports/{report.pk}/").status_code == 200
 
 
 @pytest.mark.parametrize("reason", ["", "   "])
