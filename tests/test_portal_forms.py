@@ -15,6 +15,7 @@ from django.test import Client, override_settings
 
 from sunshine.applications.models import Application
 from sunshine.feedback.models import SupervisionCase
+from tests.conftest import intake_body
 from tests.test_portal_api import SmsInbox
 from tests.test_portal_pages import at, paused_residential, text_of
 
@@ -114,8 +115,8 @@ def test_apply_online_from_the_form_with_the_code_from_the_sms(personas, sms):
     assert f"您的申请编号 {app.number}" in text
     assert "您的客户经理 李爱 工作电话： 0351-1111111" in text
     # acceptance started Thu 11-26 with 1 working day → Fri 11-27; the next steps have limits
-    assert "业务受理 : 2026-11-27 前完成" in text
-    assert "现场勘查 : 上一环节完成后 2 个工作日内" in text
+    assert "业务受理 ： 2026-11-27 前完成" in text
+    assert "现场勘查 ： 上一环节完成后 2 个工作日内" in text
     # "Track progress" posts the number and phone ending: neither lands in a URL
     html = done.content.decode()
     assert '<form method="post" action="/progress/" class="track-progress">' in html
@@ -286,3 +287,46 @@ def test_a_resent_form_with_other_details_is_not_a_silent_duplicate(personas, sm
     assert "这份表单已经提交过。请核对信息，如确需再次申请，请再次提交。" in text_of(r)
     assert 'name="idempotency_key" value="same"' not in r.content.decode()
     assert Application.objects.count() == 1
+
+
+def _field_of(html: str, name: str) -> str:
+    """The markup of the .field that holds the input ``name`` (up to the next field)."""
+    start = html.rindex('<div class="field', 0, html.index(f'id="id_{name}"'))
+    return html[start : html.index('<div class="field', html.index(f'id="id_{name}"'))]
+
+
+def test_an_empty_form_puts_each_error_under_its_own_field_and_never_asks_for_the_optional_category(personas):
+    empty = form(name="", id_number="", phone="", address="", requested_capacity="", idempotency_key="k2")
+    r = Client().post("/apply/", empty)
+    assert r.status_code == 422
+    html = r.content.decode()
+    capacity = _field_of(html, "requested_capacity")
+    # the capacity's message sits in the capacity's own field (it once showed under "unit")
+    assert 'id="err-requested_capacity"' in capacity and "此项为必填项。" in capacity
+    unit_at, error_at = capacity.index('id="id_capacity_unit"'), capacity.index('id="err-requested_capacity"')
+    assert unit_at < error_at
+    # the category is proposed from the type and capacity: optional, no error while those are wrong
+    category = html[html.index('<label for="id_category">') : html.index('id="err-category"') + 200]
+    assert "（可不选）" in category and "field-error-line" not in category and "required" not in category
+    assert Application.objects.count() == 0
+
+
+@pytest.mark.parametrize("address", ["晋", "晋源区", "1号"])
+def test_an_address_too_short_to_find_is_refused_here_and_in_the_api(personas, address, api_as):
+    r = Client().post("/apply/check/?field=address", form(address=address))
+    assert text_of(r) == "地址太短：请写明区县、街道和门牌号（至少 5 个字）。"
+    r = api_as("clerk").post("/api/v1/applications", intake_body(address=address))
+    assert r.status_code == 422
+    assert r.json()["fields"] == {"address": ["地址太短：请写明区县、街道和门牌号（至少 5 个字）。"]}
+    assert Application.objects.count() == 0
+
+
+def test_the_page_after_applying_offers_to_copy_the_number_and_save_the_receipt(personas, sms):
+    c = Client()
+    c.post("/apply/code/", {"phone": PHONE}, HTTP_HX_REQUEST="true")
+    r = c.post("/apply/", form(verification_code=sms.code_for(PHONE), idempotency_key="k3"))
+    assert r.status_code == 302
+    html = c.get("/apply/submitted/").content.decode()
+    number = Application.objects.get().number
+    assert f'data-copy="{number}"' in html and "复制编号" in html
+    assert "data-print" in html and "保存或打印回执" in html

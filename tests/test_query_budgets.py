@@ -145,7 +145,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "workbench/followups/<int:pk>/"): 5,
     ("GET", "workbench/followups/<int:pk>/attempt/"): 2,
     ("GET", "workbench/inbox/"): 4,
-    ("GET", "workbench/intake/"): 3,
+    ("GET", "workbench/intake/"): 4,  # + the document kinds of the "documents brought" checklist
     ("GET", "workbench/intake/<str:number>/receipt.pdf"): 11,
     ("GET", "workbench/intake/<str:number>/receipt/"): 12,
     ("GET", "workbench/intake/validate/"): 2,
@@ -212,7 +212,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/inbox/"): 4,
     ("POST", "workbench/inbox/<int:pk>/read/"): 3,
     ("POST", "workbench/inbox/read-all/"): 3,
-    ("POST", "workbench/intake/"): 3,
+    ("POST", "workbench/intake/"): 4,  # + the document kinds of the "documents brought" checklist
     ("POST", "workbench/intake/<str:number>/receipt.pdf"): 11,
     ("POST", "workbench/intake/<str:number>/receipt/"): 12,
     ("POST", "workbench/intake/validate/"): 3,  # posts an ID number: the duplicate look-up (1)

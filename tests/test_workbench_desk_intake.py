@@ -298,3 +298,38 @@ def test_intake_page_is_english_on_request(personas):
     with translation.override("zh-hans"):
         html = c.get("/workbench/intake/").content.decode()
     assert "Counter intake" in html
+
+
+@pytest.mark.django_db
+def test_documents_ticked_as_brought_are_received_with_the_intake_and_left_off_the_receipt(personas):
+    """一次性告知 exactly: the receipt lists only what the customer did not bring. A business
+    customer (high-voltage) brings the proof of property and the equipment list; the receipt then
+    asks for the rest and nothing else."""
+    form = {
+        **FORM,
+        "customer_name": "太原示例科技有限公司",
+        "id_type": "uscc",
+        "id_number": "91140100MA0K000004",
+        "requested_capacity": "800",
+        "capacity_unit": "kVA",
+        "category": "hv_single",
+        "idempotency_key": "k-docs",
+        "documents_brought": ["property_proof", "load_list"],
+    }
+    c = client_for(personas["clerk"])
+    with at(2026, 9, 29, 10, 0):
+        intake_page = c.get("/workbench/intake/").content.decode()
+        r = c.post("/workbench/intake/", form)
+        assert r.status_code == 302, r.content.decode()[:2000]
+        number = r["Location"].split("/")[3]
+        html = c.get(f"/workbench/intake/{number}/receipt/").content.decode()
+    assert 'name="documents_brought" value="property_proof"' in intake_page
+    assert 'value="id_card"' not in intake_page  # the identity document is registered by its number
+    app = Application.objects.get(number=number)
+    received = list(app.documents.order_by("kind__position").values_list("kind__code", "status", "by__username"))
+    assert received == [("property_proof", "received", "clerk"), ("load_list", "received", "clerk")]
+    events = Event.objects.filter(application=app, type="document_received").order_by("id")
+    assert [e.data["kind"] for e in events] == ["property_proof", "load_list"]
+    missing = html[html.index('<ol class="missing-documents">') : html.index("</ol>", html.index("missing-documents"))]
+    assert "房屋或土地产权证明" not in missing and "用电设备清单" not in missing
+    assert "设计文件及图纸" in missing

@@ -27,6 +27,9 @@ CAPACITY_RANGE: dict[str, tuple[Decimal, Decimal]] = {
 
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 
+# "晋源区1号" is the shortest address a surveyor can find; one or two characters never are.
+ADDRESS_MIN_LENGTH = 5
+
 
 def normalise_phone(raw: str) -> str | None:
     """The 11-digit mobile number, or None when ``raw`` is not a mainland mobile number."""
@@ -148,6 +151,10 @@ def validate_intake(raw: dict[str, Any], today: date) -> IntakeData:
     address = need("address", raw.get("address"))
     if len(address) > 200:
         errors.setdefault("address", []).append(_("The address is too long (200 characters at most)."))
+    elif address and len(address) < ADDRESS_MIN_LENGTH:
+        errors.setdefault("address", []).append(
+            _("The address is too short: give the district, street and number (at least 5 characters).")
+        )
 
     capacity = Decimal(0)
     cap_raw = raw.get("requested_capacity")

@@ -218,6 +218,30 @@ def mark_received(number: str, kind_code: str, actor: User | None, *, note: str 
     return doc
 
 
+def brought_at_intake_choices() -> list[tuple[str, str, list[str]]]:
+    """(code, name, categories) of the documents a customer may bring to the counter, for the
+    intake form's checklist: every active kind but the identity document (registered by its
+    number)."""
+    kinds = DocumentKind.objects.filter(active=True, identity=False).order_by("position", "code")
+    return [(k.code, k.name, list(k.categories)) for k in kinds]
+
+
+def received_at_intake(app: Application, kind_codes: list[str], actor: User | None) -> list[Document]:
+    """The documents ticked at the counter as brought: received, one event each. Call it inside
+    the intake's transaction; codes this application does not need are ignored (the checklist
+    shows them all before the category is settled)."""
+    wanted = set(kind_codes)
+    kinds = [k for k in _kinds_for(app) if k.code in wanted and not k.identity]
+    docs = []
+    events = []
+    for kind in kinds:
+        docs.append(_upsert(app, kind, actor, status=DocumentStatus.RECEIVED, note=""))
+        events.append(_event(app, EventType.DOCUMENT_RECEIVED, actor, kind=kind.code, name=kind.name_zh))
+    if events:
+        ev.record(events)
+    return docs
+
+
 def waive(number: str, kind_code: str, actor: User | None, *, reason: str) -> Document:
     """The customer need not give this document (e.g. not applicable); the reason is kept."""
     reason = (reason or "").strip()

@@ -121,6 +121,10 @@ def apply(request: HttpRequest) -> HttpResponse:
         return _too_many(request, exc)
     except ValidationFailed as exc:
         errors = {PATH_TO_FIELD.get(path, "form"): msgs for path, msgs in exc.fields.items()}
+        if not values.get("category") and ("requested_capacity" in errors or "id_type" in errors):
+            # The category is optional (proposed from the type and capacity): while those are
+            # wrong nothing can be proposed, and their own messages say what to fix.
+            errors.pop("category", None)
         return render(request, "portal_public/apply.html", _apply_context(request, values, errors), status=422)
     except IdempotencyKeyReused:
         # This form was already sent with other details (e.g. edited after going back): a new

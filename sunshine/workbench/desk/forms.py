@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import uuid
 from decimal import Decimal, InvalidOperation
+from functools import cached_property
 from typing import Any
 
 from django import forms
@@ -56,6 +57,11 @@ class IntakeForm(forms.Form):
     key_project = forms.BooleanField(label=_("Key project (重点项目)"), required=False)
     # The category proposed last time: a category still equal to it follows new proposals.
     proposed_category = forms.CharField(widget=forms.HiddenInput, required=False)
+    # 一次性告知: what the customer brought is received at once, so the receipt lists only what is
+    # still missing. The choices are the documents app's kinds (set in __init__).
+    documents_brought = forms.MultipleChoiceField(
+        label=_("Documents brought to the counter"), required=False, widget=forms.CheckboxSelectMultiple
+    )
     confirm_duplicate = forms.BooleanField(
         label=_("I have checked: this is not a duplicate, accept it anyway"), required=False
     )
@@ -66,6 +72,10 @@ class IntakeForm(forms.Form):
         category = self.fields["category"]
         assert isinstance(category, forms.ChoiceField)
         category.choices = _blank(_("— choose —")) + list(Category.choices)
+        brought = self.fields["documents_brought"]
+        assert isinstance(brought, forms.MultipleChoiceField)
+        # Read when the checklist is shown or a ticked box is checked, not for every htmx check.
+        brought.choices = lambda: [(code, name) for code, name, _categories in self.document_kinds]
         if not self.is_bound:
             self.initial.setdefault("idempotency_key", uuid.uuid4().hex)
         self.intake_data: IntakeData | None = None
@@ -87,6 +97,12 @@ class IntakeForm(forms.Form):
         self.fields["phone"].widget.attrs.update({"inputmode": "tel", "autocomplete": "off"})
         self.fields["requested_capacity"].widget.attrs.update({"inputmode": "decimal"})
         self.fields["id_number"].widget.attrs.update({"autocapitalize": "characters", "spellcheck": "false"})
+
+    @cached_property
+    def document_kinds(self) -> list[tuple[str, str, list[str]]]:
+        from sunshine.documents.services import brought_at_intake_choices
+
+        return brought_at_intake_choices()
 
     # -- the API body and the domain validation ---------------------------------------------------
     def api_body(self) -> dict[str, Any]:

@@ -7,6 +7,7 @@ from datetime import date
 from typing import Any
 
 from django.contrib import messages
+from django.db import transaction
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import NoReverseMatch, reverse
@@ -17,6 +18,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 from sunshine.accounts.models import User
 from sunshine.applications import access, selectors, services
 from sunshine.applications.models import Application, IdType
+from sunshine.documents.services import received_at_intake
 from sunshine.errors import Forbidden, IdempotencyKeyReused, NotFound
 from sunshine.processes.models import Category, Owner
 from sunshine.workbench.desk.forms import LIVE_FIELDS, IntakeForm
@@ -71,13 +73,18 @@ def intake(request: HttpRequest) -> HttpResponse:
             notices = duplicate_notices(user, duplicates)
             return _render_form(request, form, duplicates=notices, must_confirm=True, status=409)
     try:
-        result = services.intake(
-            data,
-            user,
-            idempotency_scope=scope,
-            idempotency_key=key,
-            fingerprint=services.request_fingerprint(form.body),
-        )
+        # One transaction: the application and the documents ticked as brought.
+        with transaction.atomic():
+            result = services.intake(
+                data,
+                user,
+                idempotency_scope=scope,
+                idempotency_key=key,
+                fingerprint=services.request_fingerprint(form.body),
+            )
+            brought = form.cleaned_data.get("documents_brought") or []
+            if brought and not result.replayed:
+                received_at_intake(result.application, list(brought), user)
     except IdempotencyKeyReused:
         # The same form was sent again with other values after it was accepted: a new form.
         fresh = request.POST.copy()

@@ -24,6 +24,35 @@
     var el = ev.target.closest && ev.target.closest("[data-print]");
     if (el) { ev.preventDefault(); window.print(); }
   });
+  // Field checks as you type (htmx swaps a field's messages into #err-<name>): the field loses
+  // its red border once its messages are gone, and the form's summary banner
+  // ([data-error-summary]) goes when no field has an error left. Fields checked only on submit
+  // (the SMS code) drop their stale message as soon as they are edited.
+  function refreshSummary() {
+    var summary = document.querySelector("[data-error-summary]");
+    if (!summary) return;
+    var left = Array.prototype.some.call(document.querySelectorAll(".field-error, .errorlist"), function (el) {
+      return el.textContent.trim() !== "";
+    });
+    summary.hidden = !left;
+  }
+  document.addEventListener("htmx:afterSwap", function (ev) {
+    var target = ev.detail && ev.detail.target;
+    if (!target || !target.id || target.id.indexOf("err-") !== 0) return;
+    var field = target.closest(".field");
+    if (field) field.classList.toggle("has-error", target.textContent.trim() !== "");
+    refreshSummary();
+  });
+  document.addEventListener("input", function (ev) {
+    var el = ev.target;
+    if (!el || !el.closest || el.hasAttribute("hx-post")) return;
+    var field = el.closest(".field.has-error");
+    if (!field) return;
+    var errors = field.querySelector(".field-error");
+    if (errors && !errors.querySelector("[data-keep]")) errors.textContent = "";
+    field.classList.remove("has-error");
+    refreshSummary();
+  });
   // <button data-nav-toggle> opens and closes the staff side navigation on narrow screens.
   document.addEventListener("click", function (ev) {
     var el = ev.target.closest && ev.target.closest("[data-nav-toggle]");
