@@ -55,6 +55,7 @@ def surveyed(app: Application, started: str, completed: str, deadline: str, paus
         deadline=D.fromisoformat(deadline),
         paused_working_days=paused,
         time_limit_days=2,
+        manager=app.customer_manager,  # the manager who held it (set by hand like the rest)
     )
     return app
 

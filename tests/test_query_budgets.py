@@ -90,7 +90,7 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "/api/v1/applications/{number}/charges"): 2,
     ("POST", "/api/v1/applications/{number}/contractor-choices"): 2,
     ("POST", "/api/v1/applications/{number}/pause"): 18,
-    ("POST", "/api/v1/applications/{number}/reassign"): 17,
+    ("POST", "/api/v1/applications/{number}/reassign"): 19,  # +2: the running stage read and moved
     ("POST", "/api/v1/applications/{number}/resume"): 18,
     ("POST", "/api/v1/applications/{number}/stages/{code}/complete"): 18,
     ("POST", "/api/v1/applications/{number}/stages/{code}/skip"): 17,
@@ -194,7 +194,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/applications/<str:number>/documents/upload/"): 18,
     ("POST", "workbench/applications/<str:number>/documents/waive/"): 16,
     ("POST", "workbench/applications/<str:number>/pause/"): 13,
-    ("POST", "workbench/applications/<str:number>/reassign/"): 12,
+    ("POST", "workbench/applications/<str:number>/reassign/"): 14,  # as the API
     ("POST", "workbench/applications/<str:number>/resume/"): 17,
     ("POST", "workbench/applications/<str:number>/reveal/<str:field>/"): 21,
     ("POST", "workbench/applications/<str:number>/skip/"): 11,

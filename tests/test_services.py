@@ -407,6 +407,7 @@ def test_reassign(personas):
         "from": "alice",
         "to": "bob",
         "reason": "workload",
+        "stages_moved": ["survey"],  # the running survey moves to Bob; the completed acceptance stays
     }
     app.refresh_from_db()
     assert app.customer_manager == personas["bob"]

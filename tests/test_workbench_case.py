@@ -333,7 +333,12 @@ def test_reassign_by_a_leader(personas, app):
     app.refresh_from_db()
     assert app.customer_manager.username == "bob"
     e = Event.objects.get(application=app, type="reassigned")
-    assert e.data == {"from": "alice", "to": "bob", "reason": "李爱休假"}
+    assert e.data == {
+        "from": "alice",
+        "to": "bob",
+        "reason": "李爱休假",
+        "stages_moved": [app.current_stage],
+    }
 
 
 def test_cancel_needs_a_reason_then_closes_the_case(personas, app):

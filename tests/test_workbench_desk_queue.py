@@ -335,7 +335,10 @@ def test_reassign_all_of_a_departing_managers_applications(personas, board):
     }
     events = Event.objects.filter(type="reassigned").order_by("id")
     assert [e.application.number for e in events] == numbers  # urgency order, one event each
-    assert all(e.data == {"from": "alice", "to": "bob", "reason": "李爱调岗"} for e in events)
+    assert all(
+        e.data == {"from": "alice", "to": "bob", "reason": "李爱调岗", "stages_moved": [e.application.current_stage]}
+        for e in events
+    )
     assert all(e.actor == personas["leader"] for e in events)
     follow = c.get(r["Location"]).content.decode()
     assert "已将 4 件申请从李爱转派给包博。" in follow

@@ -123,7 +123,11 @@ class Cancelled(TypedDict):
     stage_code: str | None
 
 
-Reassigned = TypedDict("Reassigned", {"from": str | None, "to": str, "reason": str})
+# stages_moved: the codes of the running utility stages whose holder changed with the application
+# (the stages completed before stay with the manager who held them; StageInstance.manager).
+Reassigned = TypedDict(
+    "Reassigned", {"from": str | None, "to": str, "reason": str, "stages_moved": NotRequired[list[str]]}
+)
 CalendarReprojected = TypedDict("CalendarReprojected", {"from": str | None, "to": str | None, "reason": str})
 
 

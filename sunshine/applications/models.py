@@ -169,6 +169,12 @@ class StageInstance(models.Model):
     outcome = models.CharField(max_length=8, choices=Outcome.choices, null=True, blank=True)
     defects = models.JSONField(default=list, blank=True)
     note = models.TextField(blank=True)
+    # The customer manager who held the work while this utility stage ran: set when it starts; a
+    # reassignment moves only the stages not yet completed. Evaluations, reports and statistics
+    # count the stage for this person, not for whoever holds the application later.
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["application", "seq"]

@@ -151,8 +151,10 @@ def recount_manager_loads() -> int:
 
 # The rules themselves are in rules.py (shared with the synthetic data generator); the
 # calendar is the process-wide one, widened on demand.
-def _start(stage: StageInstance, at: datetime, today: date) -> None:
+def _start(stage: StageInstance, at: datetime, today: date, app: Application) -> None:
     rules.start(stage, at, today, workdays)
+    if stage.owner == Owner.UTILITY:  # who holds the work while it runs (models.StageInstance.manager)
+        stage.manager_id = app.customer_manager_id
 
 
 def _project(stage: StageInstance) -> None:
@@ -172,7 +174,7 @@ def _advance(
     """Start the next pending stage after ``done``, or complete the application."""
     nxt = rules.next_pending(stages, done)
     if nxt is not None:
-        _start(nxt, at, today)
+        _start(nxt, at, today, app)
         changed.append(nxt)
         app.current_stage = nxt.code
         events.append(ev.new(app, EventType.STAGE_STARTED, at, actor, nxt, deadline=_iso(nxt.deadline)))
@@ -228,6 +230,7 @@ _STAGE_FIELDS = [
     "outcome",
     "defects",
     "note",
+    "manager_id",  # the column: reading ``manager`` would load the user
 ]
 _APP_FIELDS = ["status", "current_stage", "completed_at", "cancelled_at", "customer_manager"]
 
@@ -361,7 +364,7 @@ def _intake_once(
             ),
         ]
         first = stages[0]
-        _start(first, now, today)
+        _start(first, now, today, app)
         app.current_stage = first.code
         events.append(ev.new(app, EventType.STAGE_STARTED, now, actor, first, deadline=_iso(first.deadline)))
         if data.channel == Channel.COUNTER:
@@ -476,7 +479,7 @@ def _send_back(
     StageInstance.objects.filter(application=app, seq__gt=failed.seq).update(seq=F("seq") + 1000)
     StageInstance.objects.filter(application=app, seq__gt=failed.seq + 1000).update(seq=F("seq") - 998)
     back, again = (StageInstance(application=app, **vars(new)) for new in rounds)
-    _start(back, at, today)
+    _start(back, at, today, app)
     StageInstance.objects.bulk_create([back, again])
     app.current_stage = back.code
     events.append(
@@ -637,6 +640,14 @@ def reassign(number: str, actor: User | None, *, username: str, reason: str) -> 
         app.customer_manager = target
         now = timezone.now()
         data: dict[str, Any] = {"from": previous, "to": username, "reason": reason}
+        # The running stage moves to the new manager; completed ones stay with whoever did them.
+        held = StageInstance.objects.filter(
+            application=app, owner=Owner.UTILITY, status__in=[StageStatus.IN_PROGRESS, StageStatus.PAUSED]
+        )
+        moved = list(held.order_by("seq").values_list("pk", "code"))
+        if moved:
+            held.filter(pk__in=[pk for pk, _code in moved]).update(manager=target)
+        data["stages_moved"] = [code for _pk, code in moved]
         _save(app, [], [ev.new(app, EventType.REASSIGNED, now, actor, **data)])
     return app
 

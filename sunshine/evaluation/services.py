@@ -9,6 +9,7 @@ from typing import Any
 
 from django.db import transaction
 from django.db.models import Count, Max, Q, Sum
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -33,21 +34,29 @@ def rule_in_force(on: date) -> EvaluationRule:
 
 
 def _stage_facts(period: Period) -> dict[int, dict[str, Any]]:
-    """Utility stages completed in the period, per current customer manager of the application."""
+    """Utility stages completed in the period, per customer manager who held each stage while it
+    ran (``StageInstance.manager``: a reassignment afterwards does not move a completed stage).
+    A stage without a recorded holder (rows written outside the services, e.g. by a bulk load)
+    counts for the application's manager."""
     cal = workdays.current()
-    rows = StageInstance.objects.filter(
-        owner=Owner.UTILITY,
-        status=StageStatus.COMPLETED,
-        completed_on__range=(period.starts_on, period.ends_on),
-        time_limit_days__gt=0,
-        application__customer_manager__isnull=False,
-    ).values_list(
-        "application__customer_manager_id",
-        "started_on",
-        "completed_on",
-        "deadline",
-        "time_limit_days",
-        "paused_working_days",
+    holder = Coalesce("manager_id", "application__customer_manager_id")
+    rows = (
+        StageInstance.objects.filter(
+            owner=Owner.UTILITY,
+            status=StageStatus.COMPLETED,
+            completed_on__range=(period.starts_on, period.ends_on),
+            time_limit_days__gt=0,
+        )
+        .annotate(holder=holder)
+        .filter(holder__isnull=False)
+        .values_list(
+            "holder",
+            "started_on",
+            "completed_on",
+            "deadline",
+            "time_limit_days",
+            "paused_working_days",
+        )
     )
     facts: dict[int, dict[str, Any]] = defaultdict(lambda: {"n": 0, "on_time": 0, "ratios": []})
     for manager_id, started, completed, deadline, limit, paused in rows.iterator(chunk_size=5000):

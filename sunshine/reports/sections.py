@@ -444,7 +444,7 @@ class Computer:
             )
             .exclude(status=StageStatus.PENDING)
             .distinct()
-            .select_related("application", "application__customer_manager")
+            .select_related("application", "application__customer_manager", "manager")
             .order_by("deadline", "id")
         )
         if not candidates:
@@ -470,7 +470,7 @@ class Computer:
             if not clock.overdue or clock.deadline is None:
                 continue
             app = st.application
-            manager = app.customer_manager
+            manager = st.manager or app.customer_manager  # who held the stage while it ran late
             reason = (own[-1].reason if own else "") or st.note or "未说明"
             out.append(
                 {
