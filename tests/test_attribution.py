@@ -77,6 +77,6 @@ def test_the_late_stage_counts_for_the_first_manager_only(case, personas, capsys
 
 def test_the_migration_fills_existing_stages_from_the_reassignment_history(case, personas):
     StageInstance.objects.update(manager=None)
-    migration = importlib.import_module("sunshine.applications.migrations.0011_stage_manager")
+    migration = importlib.import_module("sunshine.applications.migrations.0012_stage_manager")
     migration.fill(django_apps, None)
     assert holders(case) == [("acceptance", "alice", True), ("survey", "alice", False), ("connection", "bob", True)]

@@ -49,7 +49,7 @@ def fill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("applications", "0010_event_type_vocabulary"),
+        ("applications", "0011_outbox"),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
