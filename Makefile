@@ -2,11 +2,16 @@
 SHELL := /bin/bash
 # uv from PATH, else the copy pip installs (run as a module, wherever pip put it).
 UV ?= $(shell command -v uv 2>/dev/null || echo python3 -m uv)
-PY := $(UV) run --frozen python
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# An unpacked offline archive (`make dist`) carries wheels/requirements.txt: install from its
+# wheels with pip alone (no uv, no registry); the assets and the font are in the archive.
+OFFLINE := $(wildcard wheels/requirements.txt)
 
-.PHONY: run test install uv assets migrate demo serve lint typecheck check-migrations ci messages bench
+.PHONY: run test install uv assets migrate demo serve lint typecheck check-migrations ci messages bench dist
+
+ifeq ($(OFFLINE),)
+PY := $(UV) run --frozen python
 
 uv:
 	@command -v uv >/dev/null 2>&1 || python3 -m uv --version >/dev/null 2>&1 || \
@@ -15,6 +20,23 @@ uv:
 install: uv
 	@$(UV) sync --frozen --quiet
 	@$(UV) run --frozen python scripts/fetch_assets.py
+else
+PY := .venv/bin/python
+
+install: .venv/.offline-installed
+	@$(PY) scripts/fetch_assets.py
+
+.venv/.offline-installed: wheels/requirements.txt
+	@test -x .venv/bin/python || python3 -m venv .venv
+	@echo "Installing from the bundled wheels (offline)…"
+	@.venv/bin/python -m pip install --quiet --disable-pip-version-check --no-index --find-links wheels \
+		--require-hashes -r wheels/requirements.txt
+	@touch $@
+endif
+
+# The offline archive for a machine with no registry access (docs/deploy.md, "Offline installation").
+dist: install
+	@python3 scripts/make_dist.py
 
 migrate: install
 	@$(PY) manage.py migrate --no-input -v0
