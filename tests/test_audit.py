@@ -171,4 +171,4 @@ def test_the_digests_are_published_on_the_portal_and_the_api(walked, client):
         {"day": "2026-11-03", "events": 2, "digest": first.digest, "previous": ""},
     ]
     page = client.get("/open-data/audit/").content.decode()
-    assert first.digest in page and second.digest in page and "每天的记录指纹" in page
+    assert first.digest in page and second.digest in page and "核对我们的办理记录没有被事后改动" in page

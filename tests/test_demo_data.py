@@ -259,3 +259,21 @@ def test_generate_load_leaves_the_id_sequences_usable():
     assert Pause.objects.get(application=app).pk > highest[Pause]
     with time_machine.travel(NOW, tick=False):
         check_consistency(Application.objects.get(pk=app.pk))
+
+
+@pytest.mark.django_db
+def test_the_demo_publishes_open_data_so_the_public_pages_are_not_empty():
+    out = seed(12)
+    assert "Open data: 1 report published, fingerprints of the last 14 days." in out
+    from django.test import Client
+
+    from sunshine.applications.models import AuditDigest
+    from sunshine.reports.models import Report
+
+    published = Report.objects.exclude(published_at=None).get()
+    assert (published.period_start, published.period_end) == (date(2026, 11, 1), date(2026, 11, 15))
+    assert AuditDigest.objects.count() == 14
+    index = Client().get("/open-data/").content.decode()
+    assert f'href="/open-data/{published.pk}/"' in index
+    audit = Client().get("/open-data/audit/").content.decode()
+    assert audit.count("<code>") == 14

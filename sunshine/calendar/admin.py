@@ -98,7 +98,7 @@ class CalendarDayForm(forms.ModelForm):
 @admin.register(CalendarDay)
 class CalendarDayAdmin(ProvisionalWarningMixin, admin.ModelAdmin):
     form = CalendarDayForm
-    list_display = ("date", "weekday", "kind", "name", "source")
+    list_display = ("date", "weekday", "kind", "holiday_name", "source")
     list_filter = (YearFilter, "kind")
     search_fields = ("name", "source")
     date_hierarchy = "date"
@@ -106,6 +106,12 @@ class CalendarDayAdmin(ProvisionalWarningMixin, admin.ModelAdmin):
     @admin.display(description=gettext_lazy("weekday"))
     def weekday(self, obj: CalendarDay) -> str:
         return formats.date_format(obj.date, "l")  # 星期一 … / Monday …
+
+    @admin.display(description=gettext_lazy("name"), ordering="name")
+    def holiday_name(self, obj: CalendarDay) -> str:
+        # The seeded names are the calendar package's English ones ("National Day"); the
+        # catalogue has them in Chinese (the same words as the deadline explanation).
+        return _(obj.name) if obj.name else ""
 
     def save_model(self, request: HttpRequest, obj: CalendarDay, form: Any, change: bool) -> None:
         years = [obj.date.year]

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 
@@ -27,7 +28,12 @@ class CalendarYear(models.Model):
     status = models.CharField(_("status"), max_length=16, choices=YearStatus.choices)
     source = models.CharField(_("source"), max_length=300, help_text=_("e.g. the notice's title and number"))
     confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("confirmed by"),
     )
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
@@ -54,7 +60,8 @@ class CalendarDay(models.Model):
         verbose_name_plural = _("calendar days")
 
     def __str__(self) -> str:
-        return f"{self.date} {self.get_kind_display()} {self.name}"
+        # The seeded names are English ("National Day"); the catalogues have them in Chinese.
+        return f"{self.date} {self.get_kind_display()} {gettext(self.name) if self.name else ''}".rstrip()
 
 
 class CalendarChange(models.Model):
@@ -67,7 +74,12 @@ class CalendarChange(models.Model):
     year = models.PositiveSmallIntegerField(_("year"))
     at = models.DateTimeField(_("at"), auto_now_add=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("changed by"),
     )
     reason = models.CharField(_("reason"), max_length=500)
     summary = models.CharField(_("summary"), max_length=300, blank=True)

@@ -7,3 +7,8 @@ class DesignConfig(AppConfig):
 
     name = "sunshine.design"
     label = "design"
+
+    def ready(self) -> None:
+        from sunshine.design.admin_names import name_the_apps
+
+        name_the_apps()

@@ -21,6 +21,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
+from sunshine.accounts.models import Role
 from sunshine.processes import services
 from sunshine.processes.models import ProcessTemplate, StageTemplate
 
@@ -37,16 +38,41 @@ STAGE_FIELDS = (
 )
 
 
+class StageTemplateForm(forms.ModelForm):
+    # The roles as ticks with their Chinese names, not a JSON list to type.
+    actor_roles = forms.MultipleChoiceField(
+        label=gettext_lazy("roles that act"),
+        choices=Role.choices,
+        widget=forms.CheckboxSelectMultiple,
+        required=False,
+    )
+
+    class Meta:
+        model = StageTemplate
+        fields = STAGE_FIELDS
+
+
 class StageTemplateInline(admin.TabularInline):
     model = StageTemplate
+    form = StageTemplateForm
     extra = 0
     fields = STAGE_FIELDS
 
     def _locked(self, obj: ProcessTemplate | None) -> bool:
         return obj is not None and obj.pk is not None and services.in_use(obj)
 
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if self._locked(obj):
+            return tuple("roles" if f == "actor_roles" else f for f in STAGE_FIELDS)
+        return STAGE_FIELDS
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return STAGE_FIELDS if self._locked(obj) else ()
+        return self.get_fields(request, obj) if self._locked(obj) else ()
+
+    @admin.display(description=gettext_lazy("roles that act"))
+    def roles(self, obj: StageTemplate) -> str:
+        labels = dict(Role.choices)
+        return "、".join(str(labels.get(r, r)) for r in obj.actor_roles or [])
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return not self._locked(obj) and super().has_add_permission(request, obj)

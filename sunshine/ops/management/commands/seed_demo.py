@@ -96,9 +96,10 @@ class Command(BaseCommand):
 
             self.stdout.write(ensure_demo_feedback())
         if wanted:  # the previous and the current half-monthly report (reports app; last: it reads the rest)
+            from sunshine.ops.demo.opendata import ensure_demo_open_data
             from sunshine.ops.demo.reports import ensure_demo_reports
 
-            ensure_demo_reports()
+            self.stdout.write(ensure_demo_open_data(ensure_demo_reports()))
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD})")
         self.stdout.write("  " + _pad("username", 10) + _pad("role", 22) + "password")
