@@ -53,6 +53,9 @@ def _clear_cache():
     cache.clear()
 
 
+# What a test that needs PostgreSQL says when it is skipped.
+NEEDS_POSTGRES = "run with DATABASE_URL=postgres://… (apt-get install postgresql)"
+
 # CI runs the date-sensitive modules again with "today" at awkward dates (.ci/run): every test
 # starts at 10:00 Beijing time on SUNSHINE_TEST_TODAY (YYYY-MM-DD), the clock running; a test's
 # own time_machine.travel still wins inside it.

@@ -150,7 +150,10 @@ def test_verify_audit_exits_0_when_intact_and_1_naming_the_first_problem(walked,
 
 
 @pytest.mark.postgres_only
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="the append-only trigger is PostgreSQL's")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="the append-only trigger is PostgreSQL's: run with DATABASE_URL=postgres://… (apt-get install postgresql)",
+)
 def test_postgresql_refuses_update_and_delete_of_events(walked):
     event = Event.objects.filter(application=walked).first()
     for statement in (

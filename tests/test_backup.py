@@ -41,7 +41,7 @@ def some_cases(personas):
 
 
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite path")
+@pytest.mark.skipif(connection.vendor != "sqlite", reason="the SQLite path: run without DATABASE_URL")
 def test_a_sqlite_backup_restores_into_an_empty_database(some_cases, tmp_path, capsys):
     apps, events = some_cases
     call_command("backup", "--output", str(tmp_path / "sunshine.backup"))
@@ -61,7 +61,10 @@ def test_a_sqlite_backup_restores_into_an_empty_database(some_cases, tmp_path, c
 
 @pytest.mark.postgres_only
 @pytest.mark.django_db(transaction=True)
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="pg_dump/pg_restore")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="pg_dump/pg_restore: run with DATABASE_URL=postgres://… (apt-get install postgresql)",
+)
 def test_a_postgresql_backup_restores_into_an_empty_database(some_cases, tmp_path):
     apps, events = some_cases
     call_command("backup", "--output", str(tmp_path / "sunshine.dump"))

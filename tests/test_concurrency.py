@@ -20,7 +20,8 @@ pytestmark = [
     pytest.mark.django_db(transaction=True, serialized_rollback=True),
     pytest.mark.skipif(
         connection.vendor != "postgresql",
-        reason="needs PostgreSQL: SELECT ... FOR UPDATE across threads (SQLite has no row locks)",
+        reason="SELECT ... FOR UPDATE across threads needs PostgreSQL (SQLite has no row locks): "
+        "run with DATABASE_URL=postgres://… (apt-get install postgresql)",
     ),
 ]
 

@@ -22,6 +22,7 @@ from django.utils import timezone
 
 from sunshine.calendar import workdays
 from sunshine.calendar.models import CalendarYear, YearStatus
+from tests.conftest import NEEDS_POSTGRES
 from tests.test_jobs_worker import database_url
 
 ROOT = Path(settings.BASE_DIR)
@@ -114,7 +115,7 @@ def show(env: dict[str, str]) -> list:
 @pytest.mark.postgres_only
 def test_redis_url_and_pool_size_choose_the_cache_sessions_and_connections(tmp_path):
     if connection.vendor != "postgresql":
-        pytest.skip("the connection pool is PostgreSQL's (psycopg_pool); SQLite keeps no connections")
+        pytest.skip(f"the connection pool is PostgreSQL's (psycopg_pool): {NEEDS_POSTGRES}")
     redis, cached_db = "django.core.cache.backends.redis.RedisCache", "django.contrib.sessions.backends.cached_db"
     manifest = "whitenoise.storage.CompressedManifestStaticFilesStorage"
     proxy = ["HTTP_X_FORWARDED_PROTO", "https"]

@@ -31,7 +31,7 @@ from sunshine.workbench.desk import queries
 pytestmark = [
     pytest.mark.skipif(
         connection.vendor != "postgresql",
-        reason="EXPLAIN plans are PostgreSQL's; set DATABASE_URL=postgres://… to run these",
+        reason="EXPLAIN plans are PostgreSQL's: run with DATABASE_URL=postgres://… (apt-get install postgresql)",
     ),
     pytest.mark.django_db,
 ]

@@ -64,10 +64,17 @@ def _no_postgres_user() -> bool:
 
 
 pytestmark = [
-    pytest.mark.skipif(not ON_POSTGRES, reason="fault tests run on PostgreSQL (DATABASE_URL=postgres://…)"),
-    pytest.mark.skipif(not PG_BINS, reason="PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin"),
     pytest.mark.skipif(
-        os.geteuid() == 0 and _no_postgres_user(), reason="as root, PostgreSQL must run as a 'postgres' user"
+        not ON_POSTGRES,
+        reason="fault tests run on PostgreSQL: run with DATABASE_URL=postgres://… (apt-get install postgresql)",
+    ),
+    pytest.mark.skipif(
+        not PG_BINS,
+        reason="PostgreSQL server binaries not found in /usr/lib/postgresql/*/bin: apt-get install postgresql",
+    ),
+    pytest.mark.skipif(
+        os.geteuid() == 0 and _no_postgres_user(),
+        reason="as root, PostgreSQL must run as a 'postgres' user: apt-get install postgresql creates it",
     ),
     pytest.mark.timeout(300),
 ]

@@ -17,6 +17,7 @@ from stdnum.cn import ric, uscc
 from sunshine.applications import audit
 from sunshine.applications.models import Application, Customer, Event
 from sunshine.ops.synthetic import _event_hash, credit_code, number_for, resident_id
+from tests.conftest import NEEDS_POSTGRES
 
 NOW = "2026-11-27 10:00 +0800"
 
@@ -66,7 +67,7 @@ def test_the_generator_hash_is_the_audit_hash():
 @pytest.mark.django_db(transaction=True)
 def test_two_writer_processes_load_valid_chains():
     if connection.vendor != "postgresql":
-        pytest.skip("--jobs needs PostgreSQL (SQLite always loads with one process)")
+        pytest.skip(f"--jobs needs PostgreSQL (SQLite loads with one process): {NEEDS_POSTGRES}")
     out = StringIO()
     with time_machine.travel(NOW, tick=False):
         call_command("generate_load", applications=400, seed=2, batch_size=100, managers=3, jobs=2, stdout=out)

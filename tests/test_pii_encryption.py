@@ -305,7 +305,10 @@ def test_check_deploy_in_the_production_profile_warns_when_the_pii_keys_are_miss
 # --- the blind indexes are indexed (PostgreSQL plans) ---------------------------------------------
 
 
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="EXPLAIN plans are PostgreSQL's")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="EXPLAIN plans are PostgreSQL's: run with DATABASE_URL=postgres://… (apt-get install postgresql)",
+)
 def test_the_desk_search_by_phone_or_id_uses_the_blind_index_indexes():
     from sunshine.workbench.desk import queries
     from tests.test_explain_pg import indexes_used

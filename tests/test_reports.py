@@ -490,7 +490,7 @@ def test_the_pdf_pages_render_to_non_blank_images(story):
     from PIL import Image
 
     if shutil.which("pdftoppm") is None:
-        pytest.skip("pdftoppm (poppler-utils) is not installed")
+        pytest.skip("pdftoppm not found: apt-get install poppler-utils (CI installs it)")
     report = generate()
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for old in SCREENSHOTS.glob("report-pdf-*.png"):

@@ -138,7 +138,7 @@ def test_two_web_and_two_worker_processes_lose_and_duplicate_nothing(personas, p
     if connection.vendor != "postgresql":
         pytest.skip(
             "scale-out means several processes on several machines sharing PostgreSQL (jobs claimed with "
-            "SKIP LOCKED); SQLite serves one machine. Run with DATABASE_URL=postgres://…"
+            "SKIP LOCKED); SQLite serves one machine. Run with DATABASE_URL=postgres://… (apt-get install postgresql)"
         )
     if not REDIS_SERVER:
         pytest.skip("redis-server not found: `apt-get install redis-server` (.ci/run installs it)")

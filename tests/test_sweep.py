@@ -26,7 +26,7 @@ from sunshine.calendar import services as calendar_services
 from sunshine.supervision import moments as moments_mod
 from sunshine.supervision.models import RungMoment
 from sunshine.supervision.services import sweep
-from tests.conftest import intake_body, make_user
+from tests.conftest import NEEDS_POSTGRES, intake_body, make_user
 from tests.test_calendar_notice import NOTICE_2027, SOURCE
 
 SH = ZoneInfo("Asia/Shanghai")
@@ -409,7 +409,10 @@ def test_a_sweep_batch_costs_the_same_for_2_or_6_due_rungs(ladder, sent):
 
 
 @pytest.mark.postgres_only
-@pytest.mark.skipif(connection.vendor != "postgresql", reason="row locks with SKIP LOCKED: PostgreSQL only")
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason=f"row locks with SKIP LOCKED, PostgreSQL only: {NEEDS_POSTGRES}",
+)
 @pytest.mark.django_db(transaction=True)
 def test_two_concurrent_sweeps_send_one_notification_per_rung(ladder, sent):
     apps = [intake("2026-11-16", "09:00", customer__id_number=rid(200 + i)) for i in range(12)]
