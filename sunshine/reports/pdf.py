@@ -7,6 +7,7 @@ The font is the project's own (``sunshine/pdffont.py``: Noto Sans SC as TrueType
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,7 @@ from reportlab.lib import colors
 from reportlab.lib.pagesizes import A4
 from reportlab.lib.styles import ParagraphStyle
 from reportlab.lib.units import mm
+from reportlab.pdfbase.pdfmetrics import stringWidth
 from reportlab.platypus import KeepTogether, Paragraph, SimpleDocTemplate, Spacer, Table, TableStyle
 
 from sunshine.pdffont import FONT_NAME as FONT
@@ -132,7 +134,34 @@ def _col_widths(sec: dict[str, Any], width: float) -> list[float]:
         floor = 11 if c["fmt"] == "date" or (j == 0 and longest >= 14) else 6
         need.append(min(max(longest, min(_text_width(c["label"]), 10), floor), 20))
     total = sum(need)
-    return [width * n / total for n in need]
+    widths = [width * n / total for n in need]
+    return _keep_numbers_whole(sec, widths, width)
+
+
+# An application or case number (YK2610151008780) is one token: a cell never breaks it.
+_UNBREAKABLE = re.compile(r"^[A-Z]{1,4}\d{6,}$")
+_CELL_PADDING = 13.0  # the table's left and right cell padding, with a little room
+
+
+def _keep_numbers_whole(sec: dict[str, Any], widths: list[float], width: float) -> list[float]:
+    """Widen a column of numbers to its longest number at the cell font size (7.5 pt), taking
+    the room from the other columns in proportion; the total width stays ``width``."""
+    cols = sec["columns"]
+    floor = [0.0] * len(cols)
+    for j, c in enumerate(cols):
+        tokens = [str(fmt_value(r[j], c["fmt"])) for r in sec["rows"]]
+        whole = [t for t in tokens if _UNBREAKABLE.match(t)]
+        if whole:
+            font = register_cjk_font()
+            floor[j] = max(stringWidth(t, font, 7.5) for t in whole) + _CELL_PADDING
+    short = [j for j in range(len(cols)) if widths[j] < floor[j]]
+    if not short:
+        return widths
+    fixed = {j: floor[j] for j in short}
+    rest = [j for j in range(len(cols)) if j not in fixed]
+    room = width - sum(fixed.values())
+    free = sum(widths[j] for j in rest) or 1.0
+    return [fixed[j] if j in fixed else widths[j] * room / free for j in range(len(cols))]
 
 
 def _footer(canvas: Any, doc: Any) -> None:
