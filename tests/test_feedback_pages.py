@@ -266,3 +266,16 @@ def test_the_clerks_work_queue_shows_their_follow_up_calls(personas):
     with at("2026-11-05"):
         _, body = queries(client_for(personas["alice"]), "/workbench/")
     assert 'id="my-followups"' not in body
+
+
+def test_visitors_and_action_owners_are_the_people_who_work_with_customers(personas):
+    """Named 姓名 with their role, engineers included, the administrator's account and Django's
+    "---------" left out."""
+    import re
+
+    html = client_for(personas["leader"]).get("/workbench/visits/").content.decode()
+    select = html[html.index('name="visitor"') : html.index("</select>", html.index('name="visitor"'))]
+    options = re.findall(r'<option value="[^"]*"[^>]*>([^<]*)</option>', select)
+    assert options[0] == "请选择人员" and "---------" not in select
+    assert "李爱（客户经理）" in options and "engineer（工程师）" in options
+    assert not [o for o in options if "admin" in o or "系统管理员" in o]
