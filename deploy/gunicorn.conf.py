@@ -13,7 +13,10 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
+import tempfile
 import time
+from typing import Any
 
 
 def _int(name: str, default: int) -> int:
@@ -52,10 +55,46 @@ worker_tmp_dir = os.environ.get("WEB_WORKER_TMP_DIR", _SHM if os.path.isdir(_SHM
 preload_app = False
 # nginx on the same machine sets X-Forwarded-For/-Proto; trust them from loopback only.
 forwarded_allow_ips = os.environ.get("WEB_FORWARDED_ALLOW_IPS", "127.0.0.1,::1")
-# "-": stdout (the journal); empty: no access log (nginx keeps one).
-accesslog = os.environ.get("WEB_ACCESS_LOG", "-") or None
+_PRODUCTION = os.environ.get("SUNSHINE_ENV", "trial").strip().lower() == "production"
+# "-": stdout (the journal); empty: no access log. Production default: none, because every
+# request is already one JSON line of the application's own (logger sunshine.request, with the
+# request id, route, status, duration and user id; docs/deploy.md#logs).
+accesslog = os.environ.get("WEB_ACCESS_LOG", "" if _PRODUCTION else "-") or None
 errorlog = "-"
 loglevel = os.environ.get("WEB_LOG_LEVEL", "info")
+# gunicorn's own lines (start, workers booted or killed) in the application's format: JSON lines
+# in production (LOG_FORMAT, as in sunshine/settings.py).
+if os.environ.get("LOG_FORMAT", "json" if _PRODUCTION else "plain").strip().lower() == "json":
+    logconfig_dict = {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"json": {"()": "sunshine.observe.logs.JsonFormatter"}},
+        "handlers": {
+            "console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stdout"},
+            "error_console": {"class": "logging.StreamHandler", "formatter": "json", "stream": "ext://sys.stderr"},
+        },
+        "loggers": {
+            "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"], "propagate": False},
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+        },
+    }
+
+# Probes and scrapes are not requests anyone reads: kept out of the access log.
+QUIET_PATHS = frozenset({"/healthz", "/readyz", "/metrics"})
+
+
+def _access_logger() -> type:
+    from gunicorn.glogging import Logger
+
+    class AccessLogger(Logger):
+        def access(self, resp: Any, req: Any, environ: dict[str, Any], request_time: Any) -> None:
+            if environ.get("PATH_INFO") not in QUIET_PATHS:
+                super().access(resp, req, environ, request_time)
+
+    return AccessLogger
+
+
+logger_class = _access_logger()
 proc_name = "sunshine-web"
 # gunicorn ≥ 24's control socket (gunicornc) defaults to one path per user: two instances on one
 # machine would take each other's. Off unless WEB_CONTROL_SOCKET names a path of its own.
@@ -100,3 +139,45 @@ def post_worker_init(worker) -> None:  # type: ignore[no-untyped-def]
         logging.getLogger("gunicorn.error").exception("warm-up of worker %s failed", worker.pid)
         return
     worker.log.info("worker %s warmed up in %.2fs", worker.pid, seconds)
+
+
+# --- Prometheus metrics of the web processes (sunshine/observe/metrics.py) ----------------------
+# Multiprocess mode: each worker writes its figures into files of one directory and /metrics adds
+# every worker's up, so the figures are the service's whatever worker answers a scrape.
+# WEB_METRICS_DIR names the directory (emptied at start: figures of an earlier run must not be
+# added in); default: a directory of this server's own under /dev/shm, removed when it stops.
+_metrics_dir_is_ours = False
+
+
+def _metrics_dir() -> str:
+    global _metrics_dir_is_ours
+    configured = os.environ.get("WEB_METRICS_DIR", "")
+    if configured:
+        return configured
+    _metrics_dir_is_ours = True
+    return tempfile.mkdtemp(prefix="sunshine-metrics-", dir=_SHM if os.path.isdir(_SHM) else None)
+
+
+def on_starting(server: Any) -> None:
+    """In the master, before the first worker is forked (workers inherit the environment)."""
+    path = _metrics_dir()
+    os.makedirs(path, exist_ok=True)
+    for name in os.listdir(path):
+        if name.endswith(".db"):
+            os.unlink(os.path.join(path, name))
+    os.environ["PROMETHEUS_MULTIPROC_DIR"] = path
+    server.log.info("metrics of the workers in %s", path)
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker stopped (recycled, killed, reloaded): its live gauges no longer count; its
+    counters stay in the sums, so nothing the service did is forgotten."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid)
+
+
+def on_exit(server: Any) -> None:
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    if _metrics_dir_is_ours and path:
+        shutil.rmtree(path, ignore_errors=True)

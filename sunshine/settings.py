@@ -6,6 +6,7 @@ fails loudly at start-up instead of being silently ignored.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from pathlib import Path
 from typing import Any
@@ -13,6 +14,8 @@ from typing import Any
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 from django.utils.translation import gettext_lazy as _
+
+from sunshine.observe.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(os.environ.get("SUNSHINE_VAR_DIR", BASE_DIR / "var"))
@@ -134,6 +137,8 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     # first: every throttle and the sign-in lockout count the real client, not the proxy
     "sunshine.ops.proxy.ClientAddressMiddleware",
+    # request id, request metrics and log line; answers /healthz, /readyz and /metrics itself
+    "sunshine.ops.telemetry.TelemetryMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "sunshine.dbrouters.ReplicaReadsMiddleware",
@@ -385,7 +390,8 @@ OTP_TOTP_ISSUER = env("SUNSHINE_TOTP_ISSUER", "阳光业扩")
 OTP_TOTP_THROTTLE_FACTOR = 0
 
 # --- background jobs (django-tasks with the database backend) -------------------------------
-TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "django_tasks_db.DatabaseBackend")}}
+# (sunshine.jobs.backend: django-tasks-db's, storing the enqueuing request's id with each job)
+TASKS = {"default": {"BACKEND": env("TASKS_BACKEND", "sunshine.jobs.backend.DatabaseBackend")}}
 
 # --- Content-Security-Policy (django-csp): no inline script or style anywhere -----------------
 CONTENT_SECURITY_POLICY = {
@@ -570,10 +576,20 @@ SUNSHINE_PDF_FONT = env("SUNSHINE_PDF_FONT", env("SUNSHINE_REPORT_FONT", ""))
 SUNSHINE_RETENTION_DAYS = envint("SUNSHINE_RETENTION_DAYS", str(5 * 365))
 
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "handlers": {"console": {"class": "logging.StreamHandler"}},
-    "root": {"handlers": ["console"], "level": env("LOG_LEVEL", "INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- operations: logs, metrics (docs/deploy.md#monitoring) -----------------------------------
+# JSON lines (production default) or plain lines (trial default); sunshine/observe/logs.py.
+LOG_FORMAT = env("LOG_FORMAT", "json" if PRODUCTION else "plain").strip().lower()
+if LOG_FORMAT not in {"json", "plain"}:
+    raise ImproperlyConfigured(f"LOG_FORMAT must be json or plain, got {LOG_FORMAT!r}")
+LOGGING = logging_config(LOG_FORMAT, env("LOG_LEVEL", "INFO"))
+# /metrics answers these addresses or networks (after X-Real-IP from TRUSTED_PROXIES), or any
+# client sending "Authorization: Bearer <SUNSHINE_METRICS_TOKEN>"; everyone else gets 404.
+SUNSHINE_METRICS_ALLOW = [a.strip() for a in env("SUNSHINE_METRICS_ALLOW", "127.0.0.1,::1").split(",") if a.strip()]
+for _net in SUNSHINE_METRICS_ALLOW:
+    try:
+        ipaddress.ip_network(_net, strict=False)
+    except ValueError:
+        raise ImproperlyConfigured(f"SUNSHINE_METRICS_ALLOW: {_net!r} is not an address or network") from None
+SUNSHINE_METRICS_TOKEN = env("SUNSHINE_METRICS_TOKEN", "")
+# The database figures of /metrics are read at most this often per process.
+SUNSHINE_METRICS_CACHE_SECONDS = envint("SUNSHINE_METRICS_CACHE_SECONDS", "15")

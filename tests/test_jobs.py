@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 import pytest
@@ -211,7 +212,9 @@ def test_an_administrator_retries_a_failed_job_once(personas, client):
     assert r.status_code == 200
     again = DBTaskResult.objects.get(status="READY")
     assert again.task_path == "tests.test_jobs.flaky"
-    assert again.args_kwargs == {"args": ["job-0"], "kwargs": {}}  # starts again at attempt 1
+    # starts again at attempt 1; stored with the id of the administrator's request (logs)
+    assert again.args_kwargs == {"args": ["job-0"], "kwargs": {}, "request_id": again.args_kwargs["request_id"]}
+    assert re.fullmatch(r"[0-9a-f]{32}", again.args_kwargs["request_id"])
     assert TaskRetry.objects.get(original_id=str(failed.pk)).new_id == str(again.pk)
     r = client.post(f"/workbench/jobs/{failed.pk}/retry/", follow=True)
     assert "这个任务已经重试过了" in r.content.decode() or "already retried" in r.content.decode()

@@ -11,12 +11,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from sunshine.applications.clock import Clock, stage_clock
-from sunshine.applications.models import Application, Event, Pause, StageInstance, StageStatus, Status
+from sunshine.applications.models import OPEN_STATUSES, Application, Event, Pause, StageInstance, StageStatus, Status
 from sunshine.calendar import workdays
 from sunshine.processes.models import Owner
 
@@ -432,3 +432,20 @@ def export_rows(qs: QuerySet[Application], chunk: int = EXPORT_CHUNK) -> Iterato
         if len(batch) < chunk:
             return
         last = batch[-1][0]
+
+
+def open_counts() -> dict[tuple[str, str], int]:
+    """Open applications by (status, category): one index-only count on ``app_status_category``."""
+    rows = (
+        Application.objects.filter(status__in=OPEN_STATUSES)
+        .order_by()
+        .values_list("status", "category")
+        .annotate(n=Count("pk"))
+    )
+    return {(status, category): n for status, category, n in rows}
+
+
+def overdue_stage_count(today: date) -> int:
+    """Running utility stages past their deadline: one count on the partial index
+    ``stage_open_deadline`` (a paused stage's clock is stopped, so it is not counted)."""
+    return StageInstance.objects.filter(status=StageStatus.IN_PROGRESS, owner=Owner.UTILITY, deadline__lt=today).count()

@@ -7,10 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Max
+from django.db.models import Count, Max, Min, Q
 from django.utils import timezone
 from django_tasks_db.compat import TaskResultStatus
-from django_tasks_db.models import DBTaskResult
+from django_tasks_db.models import DBTaskResult, get_date_max
 
 from sunshine.jobs.models import Lease, PeriodicRun, TaskRetry
 from sunshine.jobs.schedule import discover
@@ -126,3 +126,38 @@ def scheduler_overview() -> dict[str, Any]:
         "lease_alive": bool(lease and lease.expires_at > timezone.now()),
         "periodic": [PeriodicRow(j.name, j.cron, j.task, last.get(j.name)) for j in jobs],
     }
+
+
+def queue_figures(now: datetime) -> dict[str, Any]:
+    """The job queue as the operations team watches it (``/metrics``), in one query over the rows
+    not yet successful: queued (due now), waiting (a retry or a job scheduled for later),
+    running, failed, and since when the oldest queued job has been due and the oldest running
+    one has run (None when there is none)."""
+    never = get_date_max()
+    ready = Q(status=TaskResultStatus.READY)
+    row = DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING, TaskResultStatus.FAILED]
+    ).aggregate(
+        queued=Count("pk", filter=ready & (Q(run_after=never) | Q(run_after__lte=now))),
+        waiting=Count("pk", filter=ready & Q(run_after__gt=now) & ~Q(run_after=never)),
+        running=Count("pk", filter=Q(status=TaskResultStatus.RUNNING)),
+        failed=Count("pk", filter=Q(status=TaskResultStatus.FAILED)),
+        # due since it was enqueued (no run_after) or since its run_after (a retry, a slot)
+        oldest_enqueued=Min("enqueued_at", filter=ready & Q(run_after=never)),
+        oldest_scheduled=Min("run_after", filter=ready & Q(run_after__lte=now)),
+        oldest_running=Min("started_at", filter=Q(status=TaskResultStatus.RUNNING)),
+    )
+    due = [t for t in (row["oldest_enqueued"], row["oldest_scheduled"]) if t is not None]
+    return {
+        "queued": row["queued"],
+        "waiting": row["waiting"],
+        "running": row["running"],
+        "failed": row["failed"],
+        "oldest_queued": min(due) if due else None,
+        "oldest_running": row["oldest_running"],
+    }
+
+
+def scheduler_lease_expires_at() -> datetime | None:
+    """When the active scheduler's lease runs out (None: no scheduler ever ran)."""
+    return Lease.objects.filter(name=LEASE_NAME).values_list("expires_at", flat=True).first()

@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+from typing import Any
+
+from django.db.models import Count, Min, Q
+
 from sunshine.accounts.models import User
 from sunshine.notifications.models import ChannelKind, Message, MessageStatus
 
@@ -24,3 +29,21 @@ def failed_messages(limit: int = 50) -> list[Message]:
         .select_related("application", "user")
         .order_by("-created_at", "-id")[:limit]
     )
+
+
+def delivery_figures() -> dict[str, Any]:
+    """What the operations team watches of the outbox (``/metrics``): undelivered messages
+    (waiting, being sent), permanently failed ones, and the creation time of the oldest
+    undelivered one (None when none waits). One query over the undelivered and failed rows
+    (index ``message_status_created``); sent rows, the bulk of the table, are not read."""
+    undelivered = Q(status__in=[MessageStatus.PENDING, MessageStatus.SENDING])
+    row = Message.objects.filter(
+        status__in=[MessageStatus.PENDING, MessageStatus.SENDING, MessageStatus.FAILED]
+    ).aggregate(
+        pending=Count("pk", filter=Q(status=MessageStatus.PENDING)),
+        sending=Count("pk", filter=Q(status=MessageStatus.SENDING)),
+        failed=Count("pk", filter=Q(status=MessageStatus.FAILED)),
+        oldest=Min("created_at", filter=undelivered),
+    )
+    oldest: datetime | None = row["oldest"]
+    return {"pending": row["pending"], "sending": row["sending"], "failed": row["failed"], "oldest_undelivered": oldest}

@@ -15,10 +15,13 @@ def create_cache_table(sender: AppConfig, using: str = "default", **kwargs: Any)
 
 
 class OpsConfig(AppConfig):
-    """Operations: commands that run the installation (no models)."""
+    """Operations: commands that run the installation, health checks and metrics (no models)."""
 
     name = "sunshine.ops"
     label = "ops"
 
     def ready(self) -> None:
         post_migrate.connect(create_cache_table, dispatch_uid="sunshine-ops-cache-table")
+        from sunshine.observe import db
+
+        db.connect()

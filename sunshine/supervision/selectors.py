@@ -5,8 +5,9 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from typing import Any
 
-from django.db.models import Max, Q, QuerySet
+from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from sunshine.accounts.models import Role, User
@@ -213,3 +214,15 @@ def fired_rungs(
     since = since or timezone.now() - timedelta(days=since_days)
     moments = list(_moments_for(user, numbers).filter(fired_at__gte=since).order_by("-fired_at", "-id")[:limit])
     return _rows(moments)
+
+
+def sweep_figures(now: datetime, since: datetime) -> dict[str, Any]:
+    """The deadline sweep as the operations team watches it (``/metrics``): rungs due and not yet
+    fired, the moment of the oldest of them (how far the sweep is behind; None when it is not),
+    and rungs fired since ``since``. Two queries, each on its partial index
+    (``rung_moment_unfired_due``, ``rung_moment_fired``), so the cost follows the due rungs."""
+    due = RungMoment.objects.filter(fired_at__isnull=True, due_at__lte=now).aggregate(
+        n=Count("pk"), oldest=Min("due_at")
+    )
+    fired = RungMoment.objects.filter(fired_at__isnull=False, fired_at__gte=since).count()
+    return {"due": due["n"], "oldest_due": due["oldest"], "fired_since": fired}

@@ -20,11 +20,13 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import random
 import time
 from typing import Any
 
 from django.db import InterfaceError, OperationalError, close_old_connections, connections
+from django.utils.autoreload import DJANGO_AUTORELOAD_ENV
 from django_tasks_db.management.commands import db_worker as base
 from django_tasks_db.models import DBTaskResult
 from django_tasks_db.utils import exclusive_transaction, is_locked_database_exception
@@ -106,7 +108,28 @@ class ResilientWorker(base.Worker):
 class Command(base.Command):
     help = "Run a database background worker that outlives a database outage (django-tasks-db's db_worker)"
 
+    def add_arguments(self, parser: Any) -> None:
+        super().add_arguments(parser)
+        parser.add_argument(
+            "--metrics-port",
+            type=int,
+            default=int(os.environ.get("WORKER_METRICS_PORT") or 0),
+            help="Serve this worker's Prometheus figures on this port (WORKER_METRICS_PORT; 0: off)",
+        )
+        parser.add_argument(
+            "--metrics-addr",
+            default=os.environ.get("WORKER_METRICS_ADDR", "127.0.0.1"),
+            help="Address of the figures' port (WORKER_METRICS_ADDR; default loopback)",
+        )
+
     def handle(self, *args: Any, **options: Any) -> None:
+        port, addr = options.pop("metrics_port"), options.pop("metrics_addr")
+        # With --reload the worker runs in a child process: serve from there, not from the parent.
+        if port and (not options.get("reload") or os.environ.get(DJANGO_AUTORELOAD_ENV) == "true"):
+            from sunshine.observe import metrics
+
+            metrics.serve(port, addr)
+            logger.info("worker figures at http://%s:%s/metrics", addr, port)
         original = base.Worker
         setattr(base, "Worker", ResilientWorker)  # noqa: B010 (the base command builds base.Worker)
         try:

@@ -30,8 +30,6 @@ def trial_commands(host: str, port: str, workers: str) -> dict[str, list[str]]:
             workers,
             "--threads",
             "4",
-            "--access-logfile",
-            "-",
             "--graceful-timeout",
             "5",
         ],
@@ -66,8 +64,9 @@ class Command(BaseCommand):
         # Children get their own process group, so Ctrl-C reaches only this command, which then
         # stops them in order (a worker finishes or abandons its task; the stall sweep redelivers).
         children = {
-            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True)  # noqa: S603
+            name: subprocess.Popen(cmd, cwd=settings.BASE_DIR, start_new_session=True, env=env)  # noqa: S603
             for name, cmd in commands.items()
+            for env in [self._metrics_env() if name == "web" else None]
         }
         stopping = False
 
@@ -94,6 +93,15 @@ class Command(BaseCommand):
                 except subprocess.TimeoutExpired:
                     proc.kill()
             self.stdout.write("Stopped.")
+
+    def _metrics_env(self) -> dict[str, str]:
+        """The web workers add up their metrics in one directory (as deploy/gunicorn.conf.py does
+        in production), emptied at each start."""
+        path = settings.VAR_DIR / "metrics"
+        path.mkdir(parents=True, exist_ok=True)
+        for old in path.glob("*.db"):
+            old.unlink()
+        return {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(path)}
 
     def _print_accounts(self, host: str, port: str) -> None:
         base = f"http://{host}:{port}"
