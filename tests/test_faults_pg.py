@@ -942,3 +942,30 @@ def test_a_worker_killed_mid_reaction_leaves_every_reaction_done_exactly_once(si
     assert len(sent_events) == 24 and set(sent_events.values()) == {1}
     assert sms_lines == Counter({k: 1 for k in sms_keys})  # each SMS went out once
     assert len(moments) == 12 and set(moments.values()) == {4}  # the survey's four rungs each
+
+
+def test_readiness_is_503_while_postgresql_is_stopped_and_200_again_once_it_is_back(site: Site):
+    """Issue 21's check: /readyz on gunicorn says 200 with everything up and 503 with PostgreSQL
+    stopped; /healthz (liveness) stays 200 meanwhile, so a supervisor does not restart healthy
+    web processes for a database outage."""
+    up = {"status": "ok", "checks": {"database": "ok", "migrations": "ok"}}
+    down = {"status": "unavailable", "checks": {"database": "unavailable", "migrations": "skipped"}}
+    status, _, body = call(site, "GET", "/readyz", auth=False)
+    assert (status, json.loads(body)) == (200, up)
+    site.pg.run("pg_ctl", "-D", str(site.pg.data), "-m", "fast", "-w", "-t", "60", "stop")
+    try:
+        for _ in range(4):  # whichever worker and thread answers
+            status, headers, body = call(site, "GET", "/readyz", auth=False)
+            assert (status, json.loads(body), headers["cache-control"]) == (503, down, "no-store")
+            assert call(site, "GET", "/healthz", auth=False)[:1] == (200,)
+    finally:
+        site.pg.start()
+    answers = []
+    deadline = time.monotonic() + 20
+    while time.monotonic() < deadline:
+        status, _, body = call(site, "GET", "/readyz", auth=False)
+        answers.append(status)
+        if status == 200:
+            break
+        time.sleep(0.2)
+    assert (answers[-1], json.loads(body)) == (200, up), answers
