@@ -593,3 +593,6 @@ for _net in SUNSHINE_METRICS_ALLOW:
 SUNSHINE_METRICS_TOKEN = env("SUNSHINE_METRICS_TOKEN", "")
 # The database figures of /metrics are read at most this often per process.
 SUNSHINE_METRICS_CACHE_SECONDS = envint("SUNSHINE_METRICS_CACHE_SECONDS", "15")
+# The office's figures (open applications, overdue stages) are refreshed every 5 minutes by a
+# periodic job; a scrape computes them itself only when they are older than this.
+SUNSHINE_METRICS_OFFICE_SECONDS = envint("SUNSHINE_METRICS_OFFICE_SECONDS", "900")

@@ -289,3 +289,41 @@ def test_a_database_that_cannot_be_read_is_reported_as_down_not_as_zeros(monkeyp
     s = _samples(Client().get("/metrics").content)
     assert _one(s, "sunshine_database_up") == 0.0
     assert not [k for k in s if k[0] in {"sunshine_jobs", "sunshine_applications_open", "sunshine_sweep_rungs_due"}]
+
+
+@pytest.mark.django_db
+def test_the_office_figures_are_kept_by_a_periodic_job_and_a_scrape_reads_them_without_counting(
+    personas, api_as, django_assert_num_queries
+):
+    """Counting every open application takes about a second at a million: the job
+    ops.office_figures does it every 5 minutes for the installation; a scrape runs only the five
+    queries of the queue, the lease, the sweep and the outbox."""
+    from sunshine.calendar.checks import provisional_years
+    from sunshine.jobs.schedule import discover
+    from sunshine.ops.tasks import refresh_office_figures
+
+    assert [(p.task, p.cron) for p in discover() if p.name == "ops.office_figures"] == [
+        ("sunshine.ops.tasks.refresh_office_figures", "*/5 * * * *")
+    ]
+    with time_machine.travel(NOW, tick=False):
+        r = api_as("clerk").post("/api/v1/applications", intake_body(), HTTP_IDEMPOTENCY_KEY="o-1")
+        assert r.status_code == 201
+        assert refresh_office_figures.call() == 1
+    provisional_years()  # the calendar is built once per process (gunicorn warms it at start)
+    with time_machine.travel(NOW + timedelta(minutes=4), tick=False), django_assert_num_queries(5):
+        s = _samples(Client().get("/metrics").content)
+    assert _one(s, "sunshine_applications_open", status="in_progress", category="lv_residential") == 1.0
+    assert _one(s, "sunshine_office_figures_age_seconds") == 240.0
+    # A second application is not counted until the job runs again (or the figures grow too old).
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        body = intake_body(customer__id_number=_rid(801), customer__phone="13800138011", address="太原市晋祠路8号")
+        assert api_as("clerk").post("/api/v1/applications", body, HTTP_IDEMPOTENCY_KEY="o-2").status_code == 201
+    figures._cached = None
+    with time_machine.travel(NOW + timedelta(minutes=6), tick=False):
+        s = _samples(Client().get("/metrics").content)
+    assert _one(s, "sunshine_applications_open", status="in_progress", category="lv_residential") == 1.0
+    figures._cached = None
+    with time_machine.travel(NOW + timedelta(minutes=16), tick=False):  # older than 15 minutes
+        s = _samples(Client().get("/metrics").content)
+    assert _one(s, "sunshine_applications_open", status="in_progress", category="lv_residential") == 2.0
+    assert _one(s, "sunshine_office_figures_age_seconds") == 0.0

@@ -5,9 +5,11 @@ lease, the business gauges the office watches — and the process figures of eve
 The database figures are the same whichever web process answers: with several web machines,
 aggregate them with ``max without (instance, pid)`` (deploy/prometheus/sunshine-rules.yml does).
 Each comes from a selector of its domain app (``queue_figures``, ``sweep_figures``,
-``delivery_figures``, ``open_counts``, ``overdue_stage_count``) that runs one indexed query,
-and the whole set is computed at most once per ``SUNSHINE_METRICS_CACHE_SECONDS`` per process, so
-a scrape costs at most eight queries and usually none, whatever the number of applications.
+``delivery_figures``, ``scheduler_lease_expires_at``) that runs one query on a partial index
+of the rows still to do, so its cost follows the queue, not the history; the set is read at
+most once per ``SUNSHINE_METRICS_CACHE_SECONDS`` per process (a scrape: five queries or none).
+The office's figures (open applications, overdue stages) count every open application: a
+periodic job keeps them in the shared cache (below), so a scrape reads one cache key.
 When the database cannot be read, ``sunshine_database_up`` is 0 and the database figures are
 left out (not reported as zeros, which would look healthy).
 """
@@ -24,6 +26,7 @@ from datetime import datetime
 from typing import Any
 
 from django.conf import settings
+from django.core.cache import cache
 from django.utils import timezone
 from prometheus_client import CollectorRegistry, ProcessCollector
 from prometheus_client.core import GaugeMetricFamily, Metric
@@ -49,8 +52,6 @@ def _gauge(name: str, doc: str, value: float, labels: dict[str, str] | None = No
 
 def database_figures(now: datetime | None = None) -> list[Metric]:
     """Every database figure, freshly read (raises when the database cannot be read)."""
-    from sunshine.applications.selectors import open_counts, overdue_stage_count
-    from sunshine.calendar.checks import provisional_years
     from sunshine.jobs.selectors import queue_figures, scheduler_lease_expires_at
     from sunshine.notifications.selectors import delivery_figures
     from sunshine.supervision.selectors import sweep_figures
@@ -110,20 +111,54 @@ def database_figures(now: datetime | None = None) -> list[Metric]:
         ),
     ]
 
+    out += office_metrics(now)
+    return out
+
+
+# --- the office's figures: kept by a periodic job ---------------------------------------------
+# Open applications by status and category and the overdue stages take a count over every open
+# application (≈ 1 s at a million applications, measured on the bench database): too much for
+# every scrape of every web process. The periodic job ``ops.office_figures`` (every 5 minutes)
+# computes them once for the installation and stores them in the shared cache; a scrape reads
+# them from there, and computes them itself only when they are missing or older than
+# ``SUNSHINE_METRICS_OFFICE_SECONDS`` (a cache flushed, the scheduler down).
+OFFICE_KEY = "sunshine:ops:office-figures"
+
+
+def compute_office_figures(now: datetime | None = None) -> dict[str, Any]:
+    from sunshine.applications.selectors import open_counts, overdue_stage_count
+
+    now = now or timezone.now()
+    return {
+        "at": now.timestamp(),
+        "open": [[status, category, n] for (status, category), n in sorted(open_counts().items())],
+        "overdue": overdue_stage_count(timezone.localtime(now).date()),
+    }
+
+
+def refresh_office_figures(now: datetime | None = None) -> dict[str, Any]:
+    figures = compute_office_figures(now)
+    cache.set(OFFICE_KEY, figures, timeout=24 * 3600)
+    return figures
+
+
+def office_figures(now: datetime) -> dict[str, Any]:
+    figures = cache.get(OFFICE_KEY)
+    if not figures or now.timestamp() - figures["at"] > settings.SUNSHINE_METRICS_OFFICE_SECONDS:
+        figures = refresh_office_figures(now)
+    return figures
+
+
+def office_metrics(now: datetime) -> list[Metric]:
+    from sunshine.calendar.checks import provisional_years
+
+    local = timezone.localtime(now)
+    office = office_figures(now)
     open_ = GaugeMetricFamily(
         "sunshine_applications_open", "Open applications by status and category", labels=["status", "category"]
     )
-    for (status, category), n in sorted(open_counts().items()):
+    for status, category, n in office["open"]:
         open_.add_metric([status, category], n)
-    out += [
-        open_,
-        _gauge(
-            "sunshine_stages_overdue",
-            "Running utility stages past their deadline",
-            overdue_stage_count(local.date()),
-        ),
-    ]
-
     provisional = set(provisional_years())
     calendar = GaugeMetricFamily(
         "sunshine_calendar_year_provisional",
@@ -132,8 +167,16 @@ def database_figures(now: datetime | None = None) -> list[Metric]:
     )
     calendar.add_metric([str(local.year), "this"], float(local.year in provisional))
     calendar.add_metric([str(local.year + 1), "next"], float(local.year + 1 in provisional))
-    out.append(calendar)
-    return out
+    return [
+        open_,
+        _gauge("sunshine_stages_overdue", "Running utility stages past their deadline", office["overdue"]),
+        _gauge(
+            "sunshine_office_figures_age_seconds",
+            "Age of the open-application and overdue figures (computed every 5 minutes)",
+            max(0.0, now.timestamp() - office["at"]),
+        ),
+        calendar,
+    ]
 
 
 def _cached_database_figures() -> list[Metric]:
@@ -160,9 +203,11 @@ def _cached_database_figures() -> list[Metric]:
 
 
 def reset() -> None:
+    """Forget the figures read so far, the office's included (tests)."""
     global _cached
     with _lock:
         _cached = None
+    cache.delete(OFFICE_KEY)
 
 
 class DatabaseCollector(Collector):

@@ -10,3 +10,12 @@ from sunshine.ops.retention import anonymise
 @task()
 def anonymise_past_retention() -> int:
     return anonymise().applications
+
+
+@task()
+def refresh_office_figures() -> int:
+    """Open applications and overdue stages for /metrics (sunshine/ops/figures.py); returns the
+    number of open applications."""
+    from sunshine.ops import figures
+
+    return sum(n for _status, _category, n in figures.refresh_office_figures()["open"])
