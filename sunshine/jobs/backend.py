@@ -18,7 +18,7 @@ from sunshine.observe import context
 
 
 class DatabaseBackend(BaseBackend):
-    def _task_to_db_task(self, task: Any, args: Any, kwargs: Any) -> DBTaskResult:
+    def _task_to_db_task(self, task: Any, args: Any, kwargs: Any) -> DBTaskResult[Any, Any]:
         request_id = context.request_id()
         if not request_id:
             return super()._task_to_db_task(task, args, kwargs)
