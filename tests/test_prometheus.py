@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from django.core.management import call_command
 from django.utils import timezone
 
 from sunshine.applications.models import Application
@@ -98,6 +99,8 @@ def test_prometheus_reads_request_job_sweep_and_office_figures_of_gunicorn_and_a
     prometheus_binary = _need(PROMETHEUS, "prometheus")
     started = time.monotonic()
     token = ApiClient(personas["clerk"]).headers["HTTP_AUTHORIZATION"]  # committed: the servers see it
+    # The processes run a trial's settings: their shared cache is the database's (tests use memory).
+    call_command("createcachetable", "sunshine_cache", verbosity=0)
     web_port, worker_port, prom_port = _free_port(), _free_port(), _free_port()
     env = {
         **{

@@ -16,6 +16,7 @@ left out (not reported as zeros, which would look healthy).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import re
@@ -143,9 +144,17 @@ def refresh_office_figures(now: datetime | None = None) -> dict[str, Any]:
 
 
 def office_figures(now: datetime) -> dict[str, Any]:
-    figures = cache.get(OFFICE_KEY)
+    """The stored figures, or fresh ones when they are missing or too old. A cache that cannot be
+    read or written (Redis down) costs the count, not the figures."""
+    try:
+        figures = cache.get(OFFICE_KEY)
+    except Exception as exc:
+        logger.warning("office figures not read from the cache: %s", (str(exc).strip().splitlines() or [""])[0][:200])
+        figures = None
     if not figures or now.timestamp() - figures["at"] > settings.SUNSHINE_METRICS_OFFICE_SECONDS:
-        figures = refresh_office_figures(now)
+        figures = compute_office_figures(now)
+        with contextlib.suppress(Exception):
+            cache.set(OFFICE_KEY, figures, timeout=24 * 3600)
     return figures
 
 
@@ -207,7 +216,8 @@ def reset() -> None:
     global _cached
     with _lock:
         _cached = None
-    cache.delete(OFFICE_KEY)
+    with contextlib.suppress(Exception):
+        cache.delete(OFFICE_KEY)
 
 
 class DatabaseCollector(Collector):
