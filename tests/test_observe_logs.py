@@ -16,6 +16,7 @@ import sys
 import pytest
 from django.conf import settings
 from django.test import Client
+from django_tasks import task
 
 from sunshine.observe.logs import ContextFilter, JsonFormatter
 from tests.conftest import intake_body
@@ -52,17 +53,16 @@ def test_every_response_carries_a_request_id_and_a_well_formed_one_is_kept():
     assert HEX32.fullmatch(forged)
 
 
-@pytest.mark.django_db(transaction=True)  # jobs are enqueued when the intake commits, as in production
+@pytest.mark.django_db
 def test_production_lines_are_json_with_the_request_and_no_personal_data(personas, api_as, json_lines):
-    from sunshine.jobs.runner import run_ready
+    from sunshine.jobs.polls import drain_all
 
     body = intake_body()
-    clerk = api_as("clerk")
-    r = clerk.post("/api/v1/applications", body, HTTP_IDEMPOTENCY_KEY="log-1")
+    r = api_as("clerk").post("/api/v1/applications", body, HTTP_IDEMPOTENCY_KEY="log-1")
     assert r.status_code == 201
     request_id, number = r["X-Request-ID"], r.json()["number"]
     assert Client().get(f"/api/v1/public/applications/{number}", {"phone_tail": "8000"}).status_code == 200
-    assert run_ready() == 2  # the receipt SMS and the manager's notice, enqueued by the intake
+    assert drain_all() == 2  # a worker sends the receipt SMS and the manager's notice
 
     lines = json_lines()
     text = "\n".join(json.dumps(line, ensure_ascii=False) for line in lines)
@@ -81,9 +81,37 @@ def test_production_lines_are_json_with_the_request_and_no_personal_data(persona
     assert intake["duration_ms"] > 0 and intake["db_queries"] > 0
     public = next(line for line in lines if line.get("route") == "api/v1/public/applications/<number>")
     assert "user_id" not in public and public["request_id"] != request_id
-    # the jobs the intake enqueued: stored with its id, and the worker's lines of them carry it
-    jobs = [line for line in lines if line["logger"] == "sunshine.jobs"]
-    assert [(j["request_id"], j["job"], j["outcome"]) for j in jobs] == [(request_id, "deliver", "successful")] * 2
+
+
+@task()
+def count_to(n: int) -> int:
+    """A job that logs (tests below)."""
+    logging.getLogger("sunshine.demo").info("counted to %s", n)
+    return n
+
+
+@pytest.mark.django_db
+def test_a_job_started_by_a_request_logs_with_the_request_id(personas, client, json_lines):
+    """An administrator retries a failed job: the new job is stored with the id of that request,
+    and the worker's lines while it runs carry it."""
+    from django_tasks_db.models import DBTaskResult
+
+    from sunshine.jobs.runner import run_ready
+
+    failed = count_to.enqueue(7)
+    DBTaskResult.objects.filter(pk=failed.id).update(status="FAILED")
+    client.force_login(personas["admin"])
+    r = client.post(f"/workbench/jobs/{failed.id}/retry/")
+    assert r.status_code == 302
+    request_id = r["X-Request-ID"]
+    again = DBTaskResult.objects.get(status="READY")
+    assert again.args_kwargs == {"args": [7], "kwargs": {}, "request_id": request_id}
+    assert run_ready() == 1
+    worker_lines = [line for line in json_lines() if line["logger"] in ("sunshine.demo", "sunshine.jobs")]
+    assert [(line["message"], line["request_id"], line["job"]) for line in worker_lines] == [
+        ("counted to 7", request_id, "count_to"),
+        ("job count_to successful", request_id, "count_to"),
+    ]
 
 
 @pytest.mark.django_db

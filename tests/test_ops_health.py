@@ -228,43 +228,64 @@ def _one(samples, name: str, **labels: str) -> float:
 
 
 @pytest.mark.django_db
-def test_database_figures_match_what_was_done(personas, api_as, django_capture_on_commit_callbacks):
-    """Three counter intakes on Thursday 3 December; their survey is due Monday 7 December, the
-    `due_soon` rung fires Friday 08:30. The figures follow the story step by step."""
-    from sunshine.jobs.runner import run_ready
+def test_database_figures_match_what_was_done(personas, api_as, settings):
+    """Three counter intakes on Thursday 3 December, their reactions left to the workers (as in
+    production); their survey is due Monday 7 December, the `due_soon` rung fires Friday 08:30.
+    The figures follow the story step by step."""
+    from sunshine.jobs.polls import drain_all
     from sunshine.supervision.services import sweep
 
+    settings.SUNSHINE_REACTIONS = "worker"
     with time_machine.travel(NOW, tick=False):
         client = api_as("clerk")
         for i in range(3):
-            with django_capture_on_commit_callbacks(execute=True):
-                r = client.post(
-                    "/api/v1/applications",
-                    intake_body(
-                        customer__id_number=_rid(700 + i),
-                        customer__phone=f"1380013800{i}",
-                        address=f"太原市晋源区晋祠路{i + 10}号",
-                    ),
-                    HTTP_IDEMPOTENCY_KEY=f"k-{i}",
-                )
+            r = client.post(
+                "/api/v1/applications",
+                intake_body(
+                    customer__id_number=_rid(700 + i),
+                    customer__phone=f"1380013800{i}",
+                    address=f"太原市晋源区晋祠路{i + 10}号",
+                ),
+                HTTP_IDEMPOTENCY_KEY=f"k-{i}",
+            )
             assert r.status_code == 201, r.content
 
     s = _scrape(NOW + timedelta(minutes=2))
     assert _one(s, "sunshine_database_up") == 1.0
     assert _one(s, "sunshine_applications_open", status="in_progress", category="lv_residential") == 3.0
     assert _one(s, "sunshine_stages_overdue") == 0.0
-    # two messages per intake (the receipt to the customer, the new case to its manager), each a job
+    # the three intakes' reactions (rung moments, messages) wait for a worker
+    assert _one(s, "sunshine_reactions_pending") == 3.0
+    assert _one(s, "sunshine_reactions_oldest_age_seconds") == 120.0
+    assert _one(s, "sunshine_reactions_failing") == 0.0
+    assert _one(s, "sunshine_messages", state="pending") == 0.0
+    assert _one(s, "sunshine_jobs", state="queued") == 0.0
+
+    def counted(name: str, outcome: str) -> float:
+        return REGISTRY.get_sample_value(name, {"outcome": outcome}) or 0.0
+
+    done, sent = (
+        counted("sunshine_reaction_entries_total", "done"),
+        counted("sunshine_messages_delivered_total", "sent"),
+    )
+    with time_machine.travel(NOW + timedelta(minutes=3), tick=False):
+        from sunshine.applications.outbox import drain
+
+        assert drain().entries == 3
+    assert counted("sunshine_reaction_entries_total", "done") - done == 3
+    s = _scrape(NOW + timedelta(minutes=4))
+    assert (_one(s, "sunshine_reactions_pending"), _one(s, "sunshine_reactions_oldest_age_seconds")) == (0.0, 0.0)
+    # two messages per intake (the receipt to the customer, the new case to its manager)
     assert _one(s, "sunshine_messages", state="pending") == 6.0
-    assert _one(s, "sunshine_messages_oldest_undelivered_age_seconds") == 120.0
-    assert _one(s, "sunshine_jobs", state="queued") == 6.0
-    assert _one(s, "sunshine_jobs_oldest_queued_age_seconds") == 120.0
+    assert _one(s, "sunshine_messages_oldest_undelivered_age_seconds") == 60.0
     assert _one(s, "sunshine_sweep_rungs_due") == 0.0
     assert _one(s, "sunshine_sweep_lag_seconds") == 0.0
 
-    with time_machine.travel(NOW + timedelta(minutes=3), tick=False):
-        assert run_ready() == 6
-    s = _scrape(NOW + timedelta(minutes=3))
-    assert (_one(s, "sunshine_jobs", state="queued"), _one(s, "sunshine_messages", state="pending")) == (0.0, 0.0)
+    with time_machine.travel(NOW + timedelta(minutes=5), tick=False):
+        assert drain_all() == 6
+    assert counted("sunshine_messages_delivered_total", "sent") - sent == 6
+    s = _scrape(NOW + timedelta(minutes=5))
+    assert _one(s, "sunshine_messages", state="pending") == 0.0
     assert _one(s, "sunshine_messages_oldest_undelivered_age_seconds") == 0.0
 
     rung_time = datetime(2026, 12, 4, 0, 30, tzinfo=UTC)  # Friday 08:30 in Shanghai
@@ -296,8 +317,8 @@ def test_the_office_figures_are_kept_by_a_periodic_job_and_a_scrape_reads_them_w
     personas, api_as, django_assert_num_queries
 ):
     """Counting every open application takes about a second at a million: the job
-    ops.office_figures does it every 5 minutes for the installation; a scrape runs only the five
-    queries of the queue, the lease, the sweep and the outbox."""
+    ops.office_figures does it every 5 minutes for the installation; a scrape runs only the six
+    queries of the job queue, the lease, the reactions, the sweep (two) and the messages."""
     from sunshine.calendar.checks import provisional_years
     from sunshine.jobs.schedule import discover
     from sunshine.ops.tasks import refresh_office_figures
@@ -310,7 +331,7 @@ def test_the_office_figures_are_kept_by_a_periodic_job_and_a_scrape_reads_them_w
         assert r.status_code == 201
         assert refresh_office_figures.call() == 1
     provisional_years()  # the calendar is built once per process (gunicorn warms it at start)
-    with time_machine.travel(NOW + timedelta(minutes=4), tick=False), django_assert_num_queries(5):
+    with time_machine.travel(NOW + timedelta(minutes=4), tick=False), django_assert_num_queries(6):
         s = _samples(Client().get("/metrics").content)
     assert _one(s, "sunshine_applications_open", status="in_progress", category="lv_residential") == 1.0
     assert _one(s, "sunshine_office_figures_age_seconds") == 240.0

@@ -55,7 +55,7 @@ def test_the_alert_rules_and_the_example_configuration_pass_promtool():
         done = subprocess.run([promtool, *args], cwd=RULES, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout + done.stderr
     assert (
-        "SUCCESS: 11 rules found"
+        "SUCCESS: 12 rules found"
         in subprocess.run(
             [promtool, "check", "rules", "sunshine-rules.yml"], cwd=RULES, capture_output=True, text=True, timeout=60
         ).stdout
@@ -189,7 +189,8 @@ def test_prometheus_reads_request_job_sweep_and_office_figures_of_gunicorn_and_a
             headers = {"Authorization": token, "Content-Type": "application/json", "Idempotency-Key": f"prom-{n}"}
             assert _request(web + "/api/v1/applications", body, headers)[0] == 201
         assert _request(web + "/api/v1/applications/YK0000000000000", headers={"Authorization": token})[0] == 404
-        # The worker delivers the four messages of the two intakes (receipt SMS, manager's notice).
+        # The worker runs the intakes' reactions and delivers their four messages (receipt SMS,
+        # manager's notice).
         while Message.objects.filter(status="sent").count() < 4:
             procs.alive()
             assert time.monotonic() - started < DEADLINE_S, "the worker did not deliver"
@@ -222,11 +223,10 @@ def test_prometheus_reads_request_job_sweep_and_office_figures_of_gunicorn_and_a
         prom.wait_for(
             f'{w} (sunshine_applications_open{{status="in_progress",category="lv_residential"}})', 2, procs, started
         )
-        prom.wait_for(
-            'sum(sunshine_jobs_finished_total{job="sunshine-worker",task="deliver",outcome="successful"})',
-            4, procs, started,
-        )  # fmt: skip
-        prom.wait_for('sum(sunshine_messages_delivered_total{outcome="sent"})', 4, procs, started)
+        # the worker ran the two intakes' reactions and sent their four messages
+        prom.wait_for('sum(sunshine_reaction_entries_total{job="sunshine-worker",outcome="done"})', 2, procs, started)
+        prom.wait_for('sum(sunshine_messages_delivered_total{job="sunshine-worker",outcome="sent"})', 4, procs, started)
+        prom.wait_for(f"{w} (sunshine_reactions_pending)", 0, procs, started)
         prom.wait_for(f'{w} (sunshine_messages{{state="pending"}})', 0, procs, started)
         prom.wait_for(f"{w} (sunshine_sweep_rungs_due)", rungs, procs, started)
         assert prom.value(f"{w} (sunshine_sweep_lag_seconds)") >= 100
@@ -246,7 +246,7 @@ def test_prometheus_reads_request_job_sweep_and_office_figures_of_gunicorn_and_a
 
         # The alert rules are loaded, and every figure they and the dashboard use exists.
         groups = prom.get("/api/v1/rules")["data"]["groups"]
-        assert sum(len(g["rules"]) for g in groups) == 11
+        assert sum(len(g["rules"]) for g in groups) == 12
         active = {r["name"] for g in groups for r in g["rules"] if r["state"] != "inactive"}
         # No scheduler runs in this test: its alert is on its way. The calendar's depends on the real
         # month (Prometheus has no time machine): in December next year's notice may be missing.

@@ -40,6 +40,7 @@ from django.utils import timezone
 
 from sunshine.applications.models import Event, Outbox, ReactionDone, StageInstance
 from sunshine.applications.reactions import anyone_interested, interested, reactions
+from sunshine.observe import metrics
 
 log = logging.getLogger("sunshine.reactions")
 
@@ -138,6 +139,9 @@ def _run(
     if finished:
         _delete(finished)
         result.entries += len(finished)
+    metrics.REACTION_ENTRIES.labels("done").inc(len(finished))
+    if result.failed:
+        metrics.REACTION_ENTRIES.labels("failed").inc(result.failed)
     return result
 
 

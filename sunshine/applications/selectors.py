@@ -8,15 +8,24 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
-from django.db.models import Count, Exists, OuterRef, Prefetch, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
 from sunshine.applications.clock import Clock, stage_clock
-from sunshine.applications.models import OPEN_STATUSES, Application, Event, Pause, StageInstance, StageStatus, Status
+from sunshine.applications.models import (
+    OPEN_STATUSES,
+    Application,
+    Event,
+    Outbox,
+    Pause,
+    StageInstance,
+    StageStatus,
+    Status,
+)
 from sunshine.calendar import workdays
 from sunshine.processes.models import Owner
 
@@ -449,3 +458,17 @@ def overdue_stage_count(today: date) -> int:
     """Running utility stages past their deadline: one count on the partial index
     ``stage_open_deadline`` (a paused stage's clock is stopped, so it is not counted)."""
     return StageInstance.objects.filter(status=StageStatus.IN_PROGRESS, owner=Owner.UTILITY, deadline__lt=today).count()
+
+
+def outbox_figures(now: datetime) -> dict[str, Any]:
+    """The reactions' outbox as the operations team watches it (``/metrics``): entries waiting
+    (due now or after a failure's back-off), those that failed at least once, and the creation
+    time of the oldest (None when empty). One query over a table that holds only the changes
+    whose reactions have not run yet."""
+    row = Outbox.objects.aggregate(
+        entries=Count("pk"),
+        due=Count("pk", filter=Q(due_at__lte=now)),
+        failing=Count("pk", filter=Q(attempts__gt=0)),
+        oldest=Min("created_at"),
+    )
+    return row

@@ -1,8 +1,10 @@
 """What a worker records of the jobs it runs: the scope of its log lines (the job's name and the
 id of the request that enqueued it, ``sunshine/jobs/backend.py``) and the job metrics of
-``sunshine/observe/metrics.py`` (started, finished by outcome, run time, wait, sweep and delivery
-outcomes). Connected to django-tasks' ``task_started``/``task_finished`` signals, which the worker
-sends around each job in the thread that runs it."""
+``sunshine/observe/metrics.py`` (started, finished by outcome, run time, wait, rungs fired by the
+sweep). Connected to django-tasks' ``task_started``/``task_finished`` signals, which the worker
+sends around each job in the thread that runs it. (Reactions and messages, which workers take
+from their tables without a job, count themselves: ``applications/outbox.py``,
+``notifications/tasks.py``.)"""
 
 from __future__ import annotations
 
@@ -24,7 +26,6 @@ _local = threading.local()
 
 # Tasks whose return value counts something the operations team watches.
 SWEEP_TASK = "sunshine.supervision.tasks.sweep_deadlines"
-DELIVERY_TASK = "sunshine.notifications.tasks.deliver"
 
 
 def _name(task_result: Any) -> str:
@@ -76,12 +77,6 @@ def on_finished(sender: Any, task_result: Any, **kwargs: Any) -> None:
         if isinstance(fired, int):
             metrics.SWEEP_FIRED.inc(fired)
         metrics.SWEEP_LAST.set(time.time())
-    elif path == DELIVERY_TASK:
-        if outcome == "successful":
-            if task_result.return_value == "sent":
-                metrics.MESSAGES_DELIVERED.labels("sent").inc()
-        else:
-            metrics.MESSAGES_DELIVERED.labels(outcome).inc()
     logger.info("job %s %s", name, outcome, extra={"task": name, "outcome": outcome})
     if running is not None:
         # (finished in another context than it started: nothing to undo)

@@ -29,6 +29,7 @@ from sunshine.jobs.retry import backoff
 from sunshine.notifications.models import ChannelKind, Message, MessageStatus
 from sunshine.notifications.services import backoff_seconds, masked_recipient, max_attempts
 from sunshine.notifications.sms import send_sms
+from sunshine.observe import metrics
 
 logger = logging.getLogger("sunshine.notifications")
 
@@ -138,8 +139,12 @@ def deliver(message: Message) -> bool:
         send(message)
     except Exception as error:
         _failed(message, error)
+        metrics.MESSAGES_DELIVERED.labels("failed" if message.attempts >= max_attempts() else "retry").inc()
         return False
-    return mark_sent(message)
+    sent = mark_sent(message)
+    if sent:
+        metrics.MESSAGES_DELIVERED.labels("sent").inc()
+    return sent
 
 
 def deliver_due(*, now: datetime | None = None, batch_size: int | None = None, batches: int | None = None) -> int:

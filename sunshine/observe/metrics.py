@@ -70,6 +70,11 @@ SWEEP_LAST = Gauge(
     "When a deadline sweep last finished without error (Unix time)",
     multiprocess_mode="max",
 )
+REACTION_ENTRIES = Counter(
+    "sunshine_reaction_entries",
+    "Outbox entries whose reactions ran (done) or failed and wait for a retry (failed)",
+    ["outcome"],
+)
 MESSAGES_DELIVERED = Counter(
     "sunshine_messages_delivered", "Outbox messages handled by delivery, by outcome (sent, retry, failed)", ["outcome"]
 )

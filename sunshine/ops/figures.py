@@ -4,10 +4,10 @@ lease, the business gauges the office watches — and the process figures of eve
 
 The database figures are the same whichever web process answers: with several web machines,
 aggregate them with ``max without (instance, pid)`` (deploy/prometheus/sunshine-rules.yml does).
-Each comes from a selector of its domain app (``queue_figures``, ``sweep_figures``,
-``delivery_figures``, ``scheduler_lease_expires_at``) that runs one query on a partial index
+Each comes from a selector of its domain app (``queue_figures``, ``outbox_figures``,
+``sweep_figures``, ``delivery_figures``, ``scheduler_lease_expires_at``) that runs one query on a partial index
 of the rows still to do, so its cost follows the queue, not the history; the set is read at
-most once per ``SUNSHINE_METRICS_CACHE_SECONDS`` per process (a scrape: five queries or none).
+most once per ``SUNSHINE_METRICS_CACHE_SECONDS`` per process (a scrape: six queries or none).
 The office's figures (open applications, overdue stages) count every open application: a
 periodic job keeps them in the shared cache (below), so a scrape reads one cache key.
 When the database cannot be read, ``sunshine_database_up`` is 0 and the database figures are
@@ -53,6 +53,7 @@ def _gauge(name: str, doc: str, value: float, labels: dict[str, str] | None = No
 
 def database_figures(now: datetime | None = None) -> list[Metric]:
     """Every database figure, freshly read (raises when the database cannot be read)."""
+    from sunshine.applications.selectors import outbox_figures
     from sunshine.jobs.selectors import queue_figures, scheduler_lease_expires_at
     from sunshine.notifications.selectors import delivery_figures
     from sunshine.supervision.selectors import sweep_figures
@@ -97,6 +98,17 @@ def database_figures(now: datetime | None = None) -> list[Metric]:
             _age(now, s["oldest_due"]),
         ),
         _gauge("sunshine_sweep_rungs_fired_today", "Rungs fired since local midnight", s["fired_since"]),
+    ]
+
+    o = outbox_figures(now)
+    out += [
+        _gauge("sunshine_reactions_pending", "Changes whose reactions have not run yet (outbox entries)", o["entries"]),
+        _gauge("sunshine_reactions_failing", "Outbox entries whose reactions failed at least once", o["failing"]),
+        _gauge(
+            "sunshine_reactions_oldest_age_seconds",
+            "Age of the oldest change whose reactions have not run (0: none waiting)",
+            _age(now, o["oldest"]),
+        ),
     ]
 
     d = delivery_figures()
