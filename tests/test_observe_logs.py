@@ -62,6 +62,7 @@ def test_production_lines_are_json_with_the_request_and_no_personal_data(persona
     assert r.status_code == 201
     request_id, number = r["X-Request-ID"], r.json()["number"]
     assert Client().get(f"/api/v1/public/applications/{number}", {"phone_tail": "8000"}).status_code == 200
+    assert Client().get(f"/no/such/page/{body['customer']['phone']}/").status_code == 404
     assert drain_all() == 2  # a worker sends the receipt SMS and the manager's notice
 
     lines = json_lines()
@@ -81,6 +82,8 @@ def test_production_lines_are_json_with_the_request_and_no_personal_data(persona
     assert intake["duration_ms"] > 0 and intake["db_queries"] > 0
     public = next(line for line in lines if line.get("route") == "api/v1/public/applications/<number>")
     assert "user_id" not in public and public["request_id"] != request_id
+    missing = next(line for line in lines if line.get("route") == "<unmatched>")
+    assert (missing["message"], missing["path"], missing["status"]) == ("GET <unmatched> 404", "<unmatched>", 404)
 
 
 @task()

@@ -30,6 +30,7 @@ logger = logging.getLogger("sunshine.request")
 
 LIVENESS, READINESS, METRICS = "/healthz", "/readyz", "/metrics"
 OPS_PATHS = frozenset({LIVENESS, READINESS, METRICS})
+UNMATCHED = "<unmatched>"
 
 
 def _json(status: int, body: dict[str, object]) -> HttpResponse:
@@ -89,7 +90,7 @@ def route_of(request: HttpRequest) -> str:
         return str(match.route)
     if request.path_info.startswith("/" + settings.STATIC_URL.lstrip("/")):
         return "<static>"
-    return "<unmatched>"
+    return UNMATCHED
 
 
 class TelemetryMiddleware:
@@ -118,15 +119,18 @@ class TelemetryMiddleware:
             metrics.HTTP_DURATION.labels(route, method).observe(duration)
             if queries[0]:
                 metrics.HTTP_DB_QUERIES.labels(route).inc(queries[0])
+            # A path no route matched is whatever the client typed (it may hold a phone number):
+            # the line says <unmatched> instead.
+            path = request.path_info if route != UNMATCHED else UNMATCHED
             logger.log(
                 logging.WARNING if status >= 500 else logging.INFO,
                 "%s %s %s",
                 method,
-                request.path_info,
+                path,
                 status,
                 extra={
                     "method": method,
-                    "path": request.path_info,
+                    "path": path,
                     "status": status,
                     "duration_ms": round(duration * 1000, 1),
                     "db_queries": queries[0],
