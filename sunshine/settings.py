@@ -420,6 +420,8 @@ SUNSHINE_EVENT_REACTIONS = [
 SUNSHINE_REACTIONS = env("SUNSHINE_REACTIONS", "worker")
 SUNSHINE_REACTION_BATCH = envint("SUNSHINE_REACTION_BATCH", "100")
 SUNSHINE_REACTION_BACKOFF_SECONDS = envint("SUNSHINE_REACTION_BACKOFF_SECONDS", "10")
+# The engine's hot paths write with one raw statement per table (applications/writes.py).
+SUNSHINE_FAST_WRITES = envbool("SUNSHINE_FAST_WRITES", "true")
 # What a job worker does when no task is ready (sunshine/jobs/polls.py), in order.
 SUNSHINE_WORKER_POLLS = [
     "sunshine.applications.outbox.poll",

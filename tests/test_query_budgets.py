@@ -85,14 +85,14 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/reports/{report_id}"): 2,
     ("GET", "/api/v1/satisfaction"): 2,
     ("GET", "/api/v1/supervisions"): 2,
-    ("POST", "/api/v1/applications"): 22,
+    ("POST", "/api/v1/applications"): 21,
     ("POST", "/api/v1/applications/{number}/cancel"): 17,
     ("POST", "/api/v1/applications/{number}/charges"): 2,
     ("POST", "/api/v1/applications/{number}/contractor-choices"): 2,
     ("POST", "/api/v1/applications/{number}/pause"): 18,
     ("POST", "/api/v1/applications/{number}/reassign"): 19,  # +2: the running stage read and moved
     ("POST", "/api/v1/applications/{number}/resume"): 18,
-    ("POST", "/api/v1/applications/{number}/stages/{code}/complete"): 18,
+    ("POST", "/api/v1/applications/{number}/stages/{code}/complete"): 17,
     ("POST", "/api/v1/applications/{number}/stages/{code}/skip"): 17,
     ("POST", "/api/v1/applications/{number}/supervision"): 18,
     ("POST", "/api/v1/auth/token"): 0,
@@ -189,7 +189,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "statistics/download.xlsx"): 0,
     ("POST", "workbench/"): 13,
     ("POST", "workbench/applications/<str:number>/cancel/"): 11,
-    ("POST", "workbench/applications/<str:number>/complete/"): 17,
+    ("POST", "workbench/applications/<str:number>/complete/"): 16,
     ("POST", "workbench/applications/<str:number>/documents/received/"): 16,
     ("POST", "workbench/applications/<str:number>/documents/upload/"): 18,
     ("POST", "workbench/applications/<str:number>/documents/waive/"): 16,
@@ -430,8 +430,8 @@ def test_intake_and_a_transition_cost_a_fixed_number_of_queries_in_a_warm_proces
     intake: customer look-up and insert (3 with the savepoint of get_or_create), manager, the
     application, its stages, its audit head, its events, the outbox entry, the manager's open
     count (plus the savepoint and its release: 13).
-    complete_stage: lock (with the manager), stages, 2 stage updates, the application (with the
-    audit head), events, the outbox entry (plus the savepoint and its release: 9).
+    complete_stage: lock (with the manager), stages, the 2 stages in one UPDATE, the application
+    (with the audit head), events, the outbox entry (plus the savepoint and its release: 8).
     The worker's batch for that transition: claim, events, stages, the reaction savepoint and its
     release, supervision look-up, old moments dropped, new ones, 1 message, the entry deleted
     (with its marks), in a savepoint of its own."""
@@ -451,7 +451,7 @@ def test_intake_and_a_transition_cost_a_fixed_number_of_queries_in_a_warm_proces
     outbox.drain()
     with CaptureQueriesContext(connection) as ctx:
         services.complete_stage(number, "survey", admin)
-    assert len(ctx.captured_queries) == 9
+    assert len(ctx.captured_queries) == 8
     with CaptureQueriesContext(connection) as ctx:
         assert outbox.drain() == outbox.Drained(entries=1)
     assert len(ctx.captured_queries) == 14

@@ -390,6 +390,7 @@ def record(events: Sequence[Event], stages: Sequence[StageInstance] = (), *, cha
     to them and to ``stages`` (the stage rows the same change created or updated). Call inside the
     transaction of the change. ``chained``: the caller already ran ``audit.chain`` on them (the
     engine does, to save the new head with its own UPDATE of the application row)."""
+    from sunshine.applications import writes
     from sunshine.applications.models import Event
     from sunshine.applications.outbox import enqueue
 
@@ -400,6 +401,9 @@ def record(events: Sequence[Event], stages: Sequence[StageInstance] = (), *, cha
             from sunshine.applications.audit import chain
 
             chain(events)
-        Event.objects.bulk_create(events)
+        if writes.enabled():
+            writes.insert_rows(Event, events)
+        else:
+            Event.objects.bulk_create(events)
     if events or stages:
         enqueue(events, stages)

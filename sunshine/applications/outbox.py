@@ -38,6 +38,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
+from sunshine.applications import writes
 from sunshine.applications.models import Event, Outbox, ReactionDone, StageInstance
 from sunshine.applications.reactions import anyone_interested, interested, reactions
 from sunshine.observe import metrics
@@ -63,12 +64,16 @@ def enqueue(events: Sequence[Event], stages: Sequence[StageInstance]) -> Outbox 
     if not anyone_interested(events, stages):
         return None
     now = timezone.now()
-    entry = Outbox.objects.create(
+    entry = Outbox(
         created_at=now,
         due_at=now,
         events=[e.pk for e in events],
         stages=[s.pk for s in stages if s.pk is not None],
     )
+    if writes.enabled():
+        writes.insert_rows(Outbox, [entry])
+    else:
+        entry.save(force_insert=True)
     if eager():
         token = _in_change.set(True)
         try:
