@@ -75,7 +75,8 @@ if os.environ.get("LOG_FORMAT", "json" if _PRODUCTION else "plain").strip().lowe
         },
         "loggers": {
             "gunicorn.error": {"level": loglevel.upper(), "handlers": ["error_console"], "propagate": False},
-            "gunicorn.access": {"level": "INFO", "handlers": ["console"], "propagate": False},
+            # with a logging configuration gunicorn always logs access: only where one is wanted
+            "gunicorn.access": {"level": "INFO", "handlers": ["console"] if accesslog else [], "propagate": False},
         },
     }
 

@@ -12,6 +12,9 @@ import os
 import re
 import subprocess
 import sys
+import time
+import urllib.error
+import urllib.request
 
 import pytest
 from django.conf import settings
@@ -155,3 +158,43 @@ def test_the_production_profile_logs_json_lines_and_a_trial_plain_ones(tmp_path)
     plain = _first_line({"SUNSHINE_VAR_DIR": str(tmp_path)})
     assert re.fullmatch(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d WARNING sunshine\.demo hello 42", plain)
     assert json.loads(_first_line({**production, "LOG_FORMAT": "json"}))["message"] == "hello 42"
+
+
+def test_gunicorn_in_json_writes_json_lines_and_no_access_line_with_the_raw_path(tmp_path):
+    """The production log configuration of deploy/gunicorn.conf.py: gunicorn's own lines are JSON,
+    the access log is off by default, so the raw path a client typed is nowhere."""
+    from tests.test_scale_out import Processes, _free_port
+
+    port = _free_port()
+    env = {
+        **{k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "WEB_", "LOG_", "PROMETHEUS_"))},
+        "DJANGO_SETTINGS_MODULE": "sunshine.settings",
+        "SUNSHINE_VAR_DIR": str(tmp_path / "var"),
+        "LOG_FORMAT": "json",
+        "WEB_ACCESS_LOG": "",
+    }
+    procs = Processes(env, tmp_path)
+    try:
+        conf = str(settings.BASE_DIR / "deploy" / "gunicorn.conf.py")
+        procs.start("web", "-m", "gunicorn", "-c", conf, WEB_BIND=f"127.0.0.1:{port}", WEB_WORKERS="1")
+        deadline = time.monotonic() + 90
+        while True:
+            procs.alive()
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/healthz", timeout=10) as r:
+                    assert r.status == 200
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, procs.tail("web")
+                time.sleep(0.3)
+        with pytest.raises(urllib.error.HTTPError) as missing:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/13800138000/", timeout=30)
+        assert missing.value.code == 404
+    finally:
+        procs.stop()
+    lines = [json.loads(line) for line in (tmp_path / "web.log").read_text().splitlines() if line.strip()]
+    assert "13800138000" not in json.dumps(lines)
+    assert not [line for line in lines if line["logger"] == "gunicorn.access"]
+    assert any(line["logger"] == "gunicorn.error" and line["message"].startswith("Booting worker") for line in lines)
+    [request] = [line for line in lines if line["logger"] == "sunshine.request"]  # the probe is not logged
+    assert (request["message"], request["status"]) == ("GET <unmatched> 404", 404)
