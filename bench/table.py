@@ -2,7 +2,8 @@
 
 A figure is ``{"value", "baseline", "ratio", "target", "unit"}`` plus optional keys: ``better``
 ("higher", the default, or "lower": for times and memory), ``min_value`` / ``max_value`` (an
-absolute bound on the value, e.g. intake ≥ 300/s), ``invalid`` (why the numbers cannot be
+absolute bound on the value, e.g. intake ≥ 300/s), ``max_p99_ms`` (a bound on the 99th
+percentile latency ``p99_ms``: 50 ms at 8 connections in issue 17), ``invalid`` (why the numbers cannot be
 trusted: errors during the run), ``note`` and any details (p99s, request counts, queries).
 ``ratio`` is always value / baseline; the target bounds it from below when higher is better,
 from above when lower is better.
@@ -49,7 +50,7 @@ def verdict(f: dict[str, Any]) -> str:
     if f.get("invalid"):
         return f"INVALID: {f['invalid']}"
     lower = f.get("better") == "lower"
-    bounds = f["target"] is not None or f.get("min_value") is not None or f.get("max_value") is not None
+    bounds = any(f.get(k) is not None for k in ("target", "min_value", "max_value", "max_p99_ms"))
     if not bounds:
         return "—"
     if f["value"] is None or (f["target"] is not None and f["ratio"] is None):
@@ -64,6 +65,8 @@ def verdict(f: dict[str, Any]) -> str:
         misses.append(f"{_num(f['value'])} < {_num(f['min_value'])} {f['unit']}")
     if f.get("max_value") is not None and f["value"] > f["max_value"]:
         misses.append(f"{_num(f['value'])} > {_num(f['max_value'])} {f['unit']}")
+    if f.get("max_p99_ms") is not None and (f.get("p99_ms") is None or f["p99_ms"] > f["max_p99_ms"]):
+        misses.append(f"p99 {_num(f.get('p99_ms'))} ms > {_num(f['max_p99_ms'])} ms")
     return "MISSED: " + "; ".join(misses) if misses else "met"
 
 
@@ -85,6 +88,8 @@ def _target(f: dict[str, Any]) -> str:
         parts.append(f"≥ {_num(f['min_value'])} {f['unit']}")
     if f.get("max_value") is not None:
         parts.append(f"≤ {_num(f['max_value'])} {f['unit']}")
+    if f.get("max_p99_ms") is not None:
+        parts.append(f"p99 ≤ {_num(f['max_p99_ms'])} ms")
     return ", ".join(parts) or "—"
 
 

@@ -19,6 +19,20 @@ def test_verdicts_name_every_missed_bound():
     assert verdict(figure(3.0, 1.0, None, "calls/s")) == "—"
 
 
+def test_a_p99_bound_is_a_target_of_its_own():
+    fast = figure(900.0, 1000.0, 0.8, "req/s", p99_ms=12.0, max_p99_ms=50)
+    assert verdict(fast) == "met"
+    slow = figure(900.0, 1000.0, 0.8, "req/s", p99_ms=75.5, max_p99_ms=50)
+    assert verdict(slow) == "MISSED: p99 75.50 ms > 50.00 ms"
+    assert verdict(figure(500.0, 1000.0, 0.8, "req/s", p99_ms=75.5, max_p99_ms=50)) == (
+        "MISSED: ratio 0.50 < 0.8; p99 75.50 ms > 50.00 ms"
+    )
+    assert verdict(figure(900.0, 1000.0, None, "req/s", max_p99_ms=50)) == "MISSED: p99 — ms > 50.00 ms"
+    assert table({"x": slow})[2] == (
+        "| x | 900 req/s (p99 75.50 ms) | 1,000 req/s | 0.90 | ≥ 0.8, p99 ≤ 50.00 ms | MISSED: p99 75.50 ms > 50.00 ms |"
+    )
+
+
 def test_lower_is_better_figures_bound_the_ratio_from_above():
     assert verdict(figure(110.0, 100.0, 1.1, "MB", better="lower")) == "met"
     assert verdict(figure(150.0, 100.0, 1.1, "MB", better="lower")) == "MISSED: ratio 1.50 > 1.1"
