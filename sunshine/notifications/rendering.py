@@ -9,11 +9,11 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 from django.conf import settings
-from django.template import Context, Engine, TemplateSyntaxError
+from django.template import Context, Engine, Template, TemplateSyntaxError
 
 PLAIN = (str, int, float, Decimal, bool, date, datetime, type(None))
 
@@ -22,6 +22,13 @@ PLAIN = (str, int, float, Decimal, bool, date, datetime, type(None))
 def engine() -> Engine:
     # No loaders, no extra tag libraries: the built-in tags and filters only.
     return Engine(autoescape=False, libraries={}, loaders=[], string_if_invalid="")
+
+
+@lru_cache(maxsize=512)
+def compiled(source: str) -> Template:
+    """``source`` parsed once per process: keyed by the text itself, so an edited template is a
+    new entry and nothing needs invalidating (a broken one raises and is not kept)."""
+    return engine().from_string(source)
 
 
 def restrict(context: dict[str, Any]) -> dict[str, Any]:
@@ -42,6 +49,6 @@ def render(source: str, context: dict[str, Any]) -> str:
     context values rather than losing the message."""
     values = {"hotline": settings.SUNSHINE_HOTLINE, **restrict(context)}
     try:
-        return engine().from_string(source).render(Context(values, autoescape=False)).strip()
+        return compiled(source).render(Context(values, autoescape=False)).strip()
     except TemplateSyntaxError:
         return source + " " + " ".join(f"{k}={v}" for k, v in values.items())
