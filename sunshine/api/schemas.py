@@ -8,7 +8,7 @@ from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import WithJsonSchema
+from pydantic import Field, WithJsonSchema
 
 CATEGORY_ORDER = {"lv_residential": 0, "lv_non_residential": 1, "hv_single": 2, "hv_dual": 3}
 
@@ -39,9 +39,15 @@ def inline(schema: type[Schema]) -> dict[str, Any]:
     return result
 
 
+# The request bodies below are documentation of what the views check by hand (api-v1.md): the
+# lengths, patterns and choices are the server's own; rules across fields (a capacity plausible
+# for its category, an ID's check digit) are the server's alone.
+_TEXT = r"\S"  # at least one character that is not blank
+
+
 class TokenIn(Schema):
-    username: str
-    password: str
+    username: str = Field(min_length=1, max_length=150)
+    password: str = Field(min_length=1)
     # The current code of the user's authenticator app; required once they enrolled one.
     otp: str | None = None
 
@@ -52,10 +58,10 @@ class TokenOut(Schema):
 
 
 class CustomerIn(Schema):
-    name: str
+    name: str = Field(min_length=1, max_length=100, pattern=_TEXT)
     id_type: Literal["resident_id", "uscc"]
-    id_number: str
-    phone: str
+    id_number: str = Field(min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$")
+    phone: str = Field(description="a mainland mobile number; +86, blanks and dashes are ignored", pattern=r"1[3-9]")
 
 
 class IntakeIn(Schema):
@@ -63,30 +69,30 @@ class IntakeIn(Schema):
     business_type: Literal["new_connection", "capacity_increase"]
     channel: Literal["counter", "online", "mobile_app", "hotline"]
     customer: CustomerIn
-    address: str
-    requested_capacity: float
+    address: str = Field(min_length=1, max_length=200, pattern=_TEXT)
+    requested_capacity: float = Field(gt=0, description="at most two decimal places; its range depends on the category")
     capacity_unit: Literal["kW", "kVA"]
     key_project: bool = False
 
 
 class CompleteIn(Schema):
     outcome: Literal["passed", "failed"] | None = None
-    note: str = ""
+    note: str = Field("", max_length=2000)
     defects: list[str] = []
 
 
 class ReasonIn(Schema):
-    reason: str
+    reason: str = Field(min_length=1, max_length=500, pattern=_TEXT)
 
 
 class PauseIn(Schema):
     reason_code: Literal["missing_documents", "customer_request", "government_approval", "force_majeure"]
-    reason: str
+    reason: str = Field(min_length=1, max_length=500, pattern=_TEXT, description="shown to the customer")
 
 
 class ReassignIn(Schema):
-    customer_manager: str
-    reason: str
+    customer_manager: str = Field(min_length=1, max_length=150, pattern=_TEXT, description="a username")
+    reason: str = Field("", max_length=500)
 
 
 class CustomerOut(Schema):
