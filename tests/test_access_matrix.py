@@ -143,6 +143,9 @@ PAGES: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "workbench/evaluations/"): row(302, 403, 200, 200, 403, 200, 200, 200),
     ("POST", "workbench/evaluations/"): row(302, 403, 403, 403, 403, 302, 403, 302),
     # no snapshot frozen for the period: 404 for those who may read it.
+    # alice's own history: she and the readers see it, bob (another manager) does not
+    ("GET", "workbench/evaluations/managers/<str:username>/"): row(302, 403, 200, 403, 403, 200, 200, 200),
+    ("POST", "workbench/evaluations/managers/<str:username>/"): row(302, 405, 405, 405, 405, 405, 405, 405),
     ("GET", "workbench/evaluations/<str:period>/"): row(302, 403, 404, 404, 403, 404, 404, 404),
     ("POST", "workbench/evaluations/<str:period>/"): row(302, 403, 404, 404, 403, 404, 404, 404),
     ("GET", "workbench/followups/"): row(302, 200, 403, 403, 403, 403, 403, 200),
@@ -517,6 +520,7 @@ def _page_path(world: dict[str, Any], route: str) -> str:
             "action_pk": str(world["action"]),
             "report_id": str(world["report"]),
             "period": "2026-10",
+            "username": "alice",
             "field": "phone",
             "fmt": "xlsx",
             "document_id": "999999",

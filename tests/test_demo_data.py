@@ -37,6 +37,7 @@ DEMO_ROLES = {
     "clerk": Role.CLERK,
     "manager1": Role.CUSTOMER_MANAGER,
     "manager2": Role.CUSTOMER_MANAGER,
+    "manager3": Role.CUSTOMER_MANAGER,
     "engineer": Role.ENGINEER,
     "leader": Role.LEADER,
     "auditor": Role.AUDITOR,
@@ -96,6 +97,8 @@ def check_consistency(app: Application) -> None:
     assert events[0].type == "intake"
     assert all(a.at <= b.at for a, b in itertools.pairwise(events))
     assert max(e.at for e in events).date() <= TODAY
+    # (the demo's contractor choices are recorded on the timeline after the rest: not a state change)
+    events = [e for e in events if e.type != "contractor_chosen"]
     started = [e for e in events if e.type == "stage_started"]
     assert len(started) == len([s for s in stages if s.started_on is not None])
     if app.status == Status.COMPLETED:
@@ -120,7 +123,7 @@ def test_seed_demo_accounts_applications_and_idempotence():
 
     seed(40)
     assert Application.objects.count() == 40
-    assert User.objects.filter(username__in=DEMO_ROLES).count() == 7
+    assert User.objects.filter(username__in=DEMO_ROLES).count() == 8
     seed(45)  # tops up
     assert Application.objects.count() == 45
 
@@ -128,9 +131,46 @@ def test_seed_demo_accounts_applications_and_idempotence():
 @pytest.mark.django_db
 def test_seed_demo_zero_creates_accounts_and_areas_only():
     seed(0)
-    assert User.objects.filter(username__in=DEMO_ROLES).count() == 7
+    assert User.objects.filter(username__in=DEMO_ROLES).count() == 8
     assert ServiceArea.objects.count() == 6
     assert Application.objects.count() == 0
+
+
+@pytest.mark.django_db
+def test_the_demo_shows_elimination_steering_choices_and_contacts():
+    from sunshine.directory.models import ContractorChoice
+    from sunshine.evaluation.models import EvaluationResult
+    from sunshine.feedback import concentration
+
+    out = seed(60)
+    # staff have a private mobile beside the published work phone, and an e-mail address
+    m1 = User.objects.get(username="manager1")
+    assert (m1.work_phone, m1.mobile_phone, m1.email) == ("0351-5550011", "13903510002", "manager1@example.cn")
+    # three managers ranked in one area (末位淘汰 needs three)
+    assert sorted(User.objects.filter(areas__code="jinyuan").values_list("username", flat=True)) == [
+        "manager1",
+        "manager2",
+        "manager3",
+    ]
+    # September and October frozen; 孙强 vetoed (upheld steering) and at the bottom twice: warned in October
+    assert "Demo evaluations: 2026-09 and 2026-10 frozen." in out, out
+    results = {
+        (r.snapshot.period, r.manager.username): r
+        for r in EvaluationResult.objects.select_related("snapshot", "manager", "area")
+    }
+    for period in ("2026-09", "2026-10"):
+        assert [results[(period, m)].ranked_in_area for m in ("manager1", "manager2", "manager3")] == [3, 3, 3]
+        assert (results[(period, "manager3")].rank, results[(period, "manager3")].veto) == (3, True)
+    assert [k for k, r in results.items() if r.warning] == [("2026-10", "manager3")]
+    warned = results[("2026-10", "manager3")].breakdown
+    assert warned["warning"] == {"consecutive_periods": 2, "bottom_n": 1} and warned["bottom"] is True
+    assert all("points" in warned[c] for c in ("on_time", "speed", "satisfaction", "volume", "complaints"))
+    # contractor choices of October: every kind, every manager, each a contractor_chosen event
+    choices = ContractorChoice.objects.all()
+    assert choices.count() == Event.objects.filter(type="contractor_chosen").count() > 0
+    shares = concentration.shares(date(2026, 10, 1), date(2026, 10, 31))
+    assert {s.kind for s in shares} == {"design", "construction", "supply"}
+    assert {User.objects.get(pk=s.group_id).username for s in shares} == {"manager1", "manager2", "manager3"}
 
 
 @pytest.mark.django_db
@@ -138,7 +178,7 @@ def test_seed_demo_covers_every_case_with_valid_data():
     seed(40)
     apps = list(Application.objects.select_related("customer", "customer_manager", "area"))
     assert {a.category for a in apps} == set(Category.values)
-    assert {a.customer_manager.username for a in apps} == {"manager1", "manager2"}
+    assert {a.customer_manager.username for a in apps} == {"manager1", "manager2", "manager3"}
     for a in apps:
         assert services.is_well_formed_number(a.number)
         assert re.fullmatch(r"1[3-9]\d{9}", a.contact_phone)

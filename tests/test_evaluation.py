@@ -342,3 +342,22 @@ def test_the_monthly_job_freezes_last_month_and_quarter_once(october):
     assert EvaluationSnapshot.objects.get(period="2026-Q4").results.get(manager__username="alice").score == Decimal(
         "76.25"
     )
+
+
+@pytest.mark.django_db
+def test_a_leader_sees_a_managers_score_history_and_a_manager_only_their_own(october, personas, client):
+    september = parse_period("2026-09")
+    freeze(september)
+    freeze(parse_period("2026-10"))
+    freeze(parse_period("2026-10"), reason="补录回访")  # the latest version counts
+    client.force_login(personas["leader"])
+    page = client.get("/workbench/evaluations/managers/bob/").content.decode()
+    rows = page[page.index("<tbody>") : page.index("</tbody>")]
+    assert rows.index("2026-10") < rows.index("2026-09")  # newest first
+    assert '<a href="/workbench/evaluations/2026-10/">2026-10</a> <span class="muted">v2</span>' in rows
+    assert "0.00" in rows and "3 / 3" in rows and "一票否决" in rows and "末位" in rows
+    assert "2026-09" in rows and "不参评" in rows  # nothing to score in September
+    client.force_login(personas["alice"])
+    assert client.get("/workbench/evaluations/managers/alice/").status_code == 200
+    assert client.get("/workbench/evaluations/managers/bob/").status_code == 403
+    assert client.get("/workbench/evaluations/managers/nobody/").status_code == 404

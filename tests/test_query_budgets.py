@@ -141,6 +141,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "workbench/dashboard/"): 14,
     ("GET", "workbench/evaluations/"): 4,
     ("GET", "workbench/evaluations/<str:period>/"): 3,
+    ("GET", "workbench/evaluations/managers/<str:username>/"): 5,
     ("GET", "workbench/followups/"): 4,
     ("GET", "workbench/followups/<int:pk>/"): 5,
     ("GET", "workbench/followups/<int:pk>/attempt/"): 2,

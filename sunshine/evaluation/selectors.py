@@ -56,3 +56,30 @@ def latest_public_ratings() -> dict[str, Decimal]:
         if ratings:
             return ratings
     return {}
+
+
+def score_history(manager: User) -> list[dict[str, Any]]:
+    """The manager's result in the latest version of every frozen period, newest first: a
+    leader's view of how someone does over time. Two queries."""
+    latest: dict[str, int] = {}
+    for pk, period in EvaluationSnapshot.objects.order_by("period", "-version").values_list("pk", "period"):
+        latest.setdefault(period, pk)
+    results = (
+        EvaluationResult.objects.filter(snapshot_id__in=latest.values(), manager=manager)
+        .select_related("snapshot", "area")
+        .order_by("-snapshot__starts_on", "snapshot__period")
+    )
+    return [
+        {
+            "period": r.snapshot.period,
+            "version": r.snapshot.version,
+            "area": r.area.name if r.area else None,
+            "score": r.score,
+            "rank": r.rank,
+            "ranked_in_area": r.ranked_in_area,
+            "bottom": bool((r.breakdown or {}).get("bottom")),
+            "veto": r.veto,
+            "warning": r.warning,
+        }
+        for r in results
+    ]

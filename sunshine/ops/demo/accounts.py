@@ -12,6 +12,7 @@ DEMO_ACCOUNTS = [
     ("clerk", Role.CLERK, "王", "受理", "0351-5550001"),
     ("manager1", Role.CUSTOMER_MANAGER, "李", "明", "0351-5550011"),
     ("manager2", Role.CUSTOMER_MANAGER, "赵", "芳", "0351-5550012"),
+    ("manager3", Role.CUSTOMER_MANAGER, "孙", "强", "0351-5550013"),
     ("engineer", Role.ENGINEER, "张", "工", "0351-5550021"),
     ("leader", Role.LEADER, "刘", "主任", "0351-5550031"),
     ("auditor", Role.AUDITOR, "陈", "稽查", "0351-5550041"),
@@ -41,6 +42,11 @@ def ensure_areas() -> list[ServiceArea]:
     return areas
 
 
+# The customer managers' own area (where they are ranked: 末位淘汰 needs three in one area). They
+# still take applications of every area (serves_all_areas) so the small demo spreads over all.
+MANAGER_AREA = "jinyuan"
+
+
 def ensure_demo_accounts() -> list[User]:
     """Create the demo accounts if missing (idempotent; an existing password is reset)."""
     users = []
@@ -56,5 +62,7 @@ def ensure_demo_accounts() -> list[User]:
         user.is_active = True
         user.set_password(DEMO_PASSWORD)
         user.save()
+        if role == Role.CUSTOMER_MANAGER:
+            user.areas.add(*ServiceArea.objects.filter(code=MANAGER_AREA))
         users.append(user)
     return users

@@ -13,9 +13,9 @@ from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
-from sunshine.accounts.models import Role
+from sunshine.accounts.models import Role, User
 from sunshine.evaluation.periods import BadPeriod, parse_period
-from sunshine.evaluation.selectors import latest_snapshot, snapshot_results, snapshots
+from sunshine.evaluation.selectors import latest_snapshot, score_history, snapshot_results, snapshots
 from sunshine.evaluation.services import EvaluationError, freeze
 
 READERS: set[str] = {Role.LEADER, Role.AUDITOR, Role.ADMIN}
@@ -84,4 +84,24 @@ def evaluation_detail(request: HttpRequest, period: str) -> HttpResponse:
         request,
         "workbench_evaluation/detail.html",
         {"snapshot": snap, "rows": rows, "own_only": only is not None},
+    )
+
+
+@login_required
+@require_http_methods(["GET"])
+def manager_history(request: HttpRequest, username: str) -> HttpResponse:
+    """One manager's score, rank and warnings over every frozen period (leaders, auditors and
+    administrators; a manager sees their own)."""
+    user = request.user
+    if not _may_read(user):
+        raise PermissionDenied
+    manager = User.objects.filter(username=username[:150], role=Role.CUSTOMER_MANAGER).first()
+    if manager is None:
+        raise Http404
+    if user.role == Role.CUSTOMER_MANAGER and user.pk != manager.pk:  # type: ignore[union-attr]
+        raise PermissionDenied
+    return render(
+        request,
+        "workbench_evaluation/history.html",
+        {"manager": manager, "rows": score_history(manager)},
     )

@@ -372,8 +372,15 @@ def concentration_page(request: HttpRequest) -> HttpResponse:
         )
     group_model = ServiceArea if by == "area" else User
     groups = group_model.objects.in_bulk({r.group_id for r in rows})
+    kinds = dict(directory.ContractorKind.choices) if hasattr(directory, "ContractorKind") else {}
     table = [
-        {"row": r, "unit": names.get(r.contractor_id, r.contractor_id), "group": groups.get(r.group_id)} for r in rows
+        {
+            "row": r,
+            "kind": kinds.get(r.kind, r.kind),  # the 类别 column
+            "unit": names.get(r.contractor_id, r.contractor_id),
+            "group": groups.get(r.group_id),
+        }
+        for r in rows
     ]
     return render(
         request,

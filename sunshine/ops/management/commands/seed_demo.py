@@ -62,7 +62,7 @@ class Command(BaseCommand):
             faker = Faker("zh_CN")
             faker.seed_instance(options["seed"] + existing)
             people = People(
-                managers=[users["manager1"], users["manager2"]],
+                managers=[users["manager1"], users["manager2"], users["manager3"]],
                 clerk=users["clerk"],
                 engineer=users["engineer"],
             )
@@ -95,6 +95,11 @@ class Command(BaseCommand):
             from sunshine.ops.demo.feedback import ensure_demo_feedback
 
             self.stdout.write(ensure_demo_feedback())
+        if wanted:  # contractor choices of last month and the frozen evaluations (三不指定, 末位淘汰)
+            from sunshine.ops.demo.fairness import ensure_demo_choices, ensure_demo_evaluation
+
+            self.stdout.write(ensure_demo_choices())
+            self.stdout.write(ensure_demo_evaluation())
         if wanted:  # the previous and the current half-monthly report (reports app; last: it reads the rest)
             from sunshine.ops.demo.opendata import ensure_demo_open_data
             from sunshine.ops.demo.reports import ensure_demo_reports
