@@ -207,6 +207,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/dashboard/"): 14,
     ("POST", "workbench/evaluations/"): 2,
     ("POST", "workbench/evaluations/<str:period>/"): 3,
+    ("POST", "workbench/evaluations/managers/<str:username>/"): 2,
     ("POST", "workbench/followups/"): 4,
     ("POST", "workbench/followups/<int:pk>/"): 5,
     ("POST", "workbench/followups/<int:pk>/attempt/"): 4,
