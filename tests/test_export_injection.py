@@ -33,7 +33,7 @@ HYPERLINK = '=HYPERLINK("http://evil.example/","点此查看")'
 HOSTILE = [
     (HYPERLINK, "太原市小店区长风街1号"),
     ("+1+1", "@SUM(1+1)*cmd|' /C calc'!A0"),
-    ("-2+3", "=1+1"),
+    ("-2+3", "=1+1+1+1"),
     ("@SUM(A1:A9)", "-太原市迎泽区"),
 ]
 

@@ -69,7 +69,7 @@ class IntakeIn(Schema):
     business_type: Literal["new_connection", "capacity_increase"]
     channel: Literal["counter", "online", "mobile_app", "hotline"]
     customer: CustomerIn
-    address: str = Field(min_length=1, max_length=200, pattern=_TEXT)
+    address: str = Field(min_length=5, max_length=200, pattern=_TEXT)
     requested_capacity: float = Field(gt=0, description="at most two decimal places; its range depends on the category")
     capacity_unit: Literal["kW", "kVA"]
     key_project: bool = False
