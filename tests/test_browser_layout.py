@@ -40,8 +40,13 @@ PUBLIC = [
 
 def staff_pages() -> list[tuple[str, str, str]]:
     """(name, path, who): every workbench page, with a real object where the page shows one."""
-    app = Application.objects.filter(status=Status.IN_PROGRESS).order_by("number").first()
-    assert app is not None, "the demo data has an open application"
+    # manager1's own open case: the demo has other managers' too, which manager1 may not open
+    app = (
+        Application.objects.filter(status=Status.IN_PROGRESS, customer_manager__username="manager1")
+        .order_by("number")
+        .first()
+    )
+    assert app is not None, "the demo data has an open application of manager1's"
     pages = [
         ("queue", "/workbench/", "manager1"),
         ("team", "/workbench/team/", "leader"),

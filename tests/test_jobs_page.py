@@ -39,6 +39,7 @@ def test_every_task_of_the_project_says_what_it_does():
 def test_every_schedule_reads_in_words():
     assert {p.cron: describe.schedule_text(p.cron) for p in discover()} == {
         "* * * * *": "每分钟",
+        "*/5 * * * *": "每 5 分钟",
         "*/10 * * * *": "每 10 分钟",
         "5 0 * * *": "每天 00:05",
         "20 0 * * *": "每天 00:20",

@@ -36,6 +36,9 @@ TASKS: dict[str, Any] = {
     "sunshine.applications.tasks.publish_yesterdays_audit_digest": gettext_lazy(
         "Publishes the fingerprint of yesterday's records"
     ),
+    "sunshine.ops.tasks.refresh_office_figures": gettext_lazy(
+        "Counts open applications and overdue stages for the monitoring figures"
+    ),
     "sunshine.ops.tasks.anonymise_past_retention": gettext_lazy(
         "Anonymises personal data kept longer than the retention period"
     ),
