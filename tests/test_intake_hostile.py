@@ -4,6 +4,7 @@ cut; a later intake never rewrites an existing customer's name or phone."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 import time_machine
@@ -88,3 +89,29 @@ def test_a_later_intake_never_rewrites_the_customers_contact(personas, api_as, s
         first.json()["number"]: ("张三", "13800138000", customer.pk),
         second.json()["number"]: ("冒名者", phone, customer.pk),
     }
+
+
+@time_machine.travel("2026-11-26 10:00 +0800", tick=False)
+def test_the_apply_pages_hidden_key_is_at_most_64_characters_and_never_cut(personas, sms):  # noqa: F811
+    """The page's own key is 32 hex characters; a hand-made one above 64 is refused like the API's
+    over-long Idempotency-Key (not cut, so two keys sharing 64 characters never replay each other),
+    and the page answers with a fresh key of its own."""
+    from tests.test_portal_forms import PHONE, form
+
+    c = Client()
+    assert c.post("/apply/code/", {"phone": PHONE}).status_code == 200
+    code = sms.code_for(PHONE)
+    shared = "k" * 64
+    refused = c.post("/apply/", form(verification_code=code, idempotency_key=shared + "A"))
+    assert refused.status_code == 422
+    page = refused.content.decode()
+    assert "内容过长：最多 64 个字符。" in page
+    fresh = re.search(r'name="idempotency_key" value="([^"]*)"', page)
+    assert fresh is not None and re.fullmatch(r"[0-9a-f]{32}", fresh.group(1))
+    assert (Application.objects.count(), IdempotencyRecord.objects.count()) == (0, 0)
+    # 64 characters is the most: accepted and stored whole; a second key sharing them is refused
+    assert c.post("/apply/", form(verification_code=code, idempotency_key=shared)).status_code == 302
+    assert list(IdempotencyRecord.objects.values_list("key", flat=True)) == [f"form:{shared}"]
+    again = c.post("/apply/", form(verification_code=code, idempotency_key=shared + "B"))
+    assert again.status_code == 422
+    assert Application.objects.count() == 1

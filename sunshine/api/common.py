@@ -18,6 +18,7 @@ from ninja import Schema
 from sunshine.accounts.models import User
 from sunshine.api import schemas
 from sunshine.api.errors import ApiError
+from sunshine.applications import validation
 from sunshine.errors import NotFound, ValidationFailed
 
 
@@ -74,18 +75,13 @@ def text(body: dict[str, Any], name: str, required: bool = False, max_len: int =
     return value
 
 
-IDEMPOTENCY_KEY_MAX = 200  # the column's length (IdempotencyRecord.key)
+IDEMPOTENCY_KEY_MAX = validation.IDEMPOTENCY_KEY_MAX  # the column's length (IdempotencyRecord.key)
 
 
 def idempotency_key(request: HttpRequest) -> str | None:
     """The ``Idempotency-Key`` header, or None. A key longer than the stored column is refused
     (422) rather than cut: two keys sharing their first 200 characters must not replay each other."""
-    key = request.headers.get("Idempotency-Key", "").strip()
-    if len(key) > IDEMPOTENCY_KEY_MAX or "\x00" in key:
-        raise ValidationFailed(
-            {"Idempotency-Key": [_("Too long: %(n)s characters at most.") % {"n": IDEMPOTENCY_KEY_MAX}]}
-        )
-    return key or None
+    return validation.check_idempotency_key(request.headers.get("Idempotency-Key", ""), field="Idempotency-Key")
 
 
 def client_ip(request: HttpRequest) -> str:

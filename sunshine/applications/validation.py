@@ -27,6 +27,23 @@ CAPACITY_RANGE: dict[str, tuple[Decimal, Decimal]] = {
 
 _PHONE_RE = re.compile(r"^1[3-9]\d{9}$")
 
+# The idempotency key of an intake (IdempotencyRecord.key holds 200 characters). A longer key is
+# refused, never cut: two keys sharing their first characters must not replay each other. The
+# online application page makes its own key (a uuid4 in hex, 32 characters) and stores it as
+# "form:<key>"; it accepts at most 64 characters by the same rule (docs/security.md).
+IDEMPOTENCY_KEY_MAX = 200
+FORM_IDEMPOTENCY_KEY_MAX = 64
+
+
+def check_idempotency_key(raw: str, *, field: str, max_len: int = IDEMPOTENCY_KEY_MAX) -> str | None:
+    """The key without surrounding blanks, or None when there is none; ``ValidationFailed`` on
+    ``field`` when it is longer than ``max_len`` or holds a NUL."""
+    key = raw.strip()
+    if len(key) > max_len or "\x00" in key:
+        raise ValidationFailed({field: [_("Too long: %(n)s characters at most.") % {"n": max_len}]})
+    return key or None
+
+
 # "晋源区1号" is the shortest address a surveyor can find; one or two characters never are.
 ADDRESS_MIN_LENGTH = 5
 

@@ -18,7 +18,7 @@ from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from sunshine.applications import progress as progress_reads
-from sunshine.applications import selectors
+from sunshine.applications import selectors, validation
 from sunshine.applications.models import Application
 from sunshine.applications.validation import validate_intake
 from sunshine.errors import DomainError, IdempotencyKeyReused, ValidationFailed
@@ -111,16 +111,22 @@ def apply(request: HttpRequest) -> HttpResponse:
     if not body["category"]:
         body["category"] = propose_category(body["customer"]["id_type"], body["requested_capacity"]) or ""
     try:
+        # at most 64 characters, refused like the API's over-long Idempotency-Key, never cut
+        key = validation.check_idempotency_key(
+            values["idempotency_key"], field="form", max_len=validation.FORM_IDEMPOTENCY_KEY_MAX
+        )
         app = flows.apply_online(
             body,
             client_ip=_ip(request),
-            idempotency_key=f"form:{values['idempotency_key'][:64]}",
+            idempotency_key=f"form:{key}" if key else None,
             today=timezone.localdate(),
         )
     except flows.Refused as exc:
         return _too_many(request, exc)
     except ValidationFailed as exc:
         errors = {PATH_TO_FIELD.get(path, "form"): msgs for path, msgs in exc.fields.items()}
+        if len(values["idempotency_key"]) > validation.FORM_IDEMPOTENCY_KEY_MAX:
+            values["idempotency_key"] = uuid.uuid4().hex  # the page's own key from now on
         if not values.get("category") and ("requested_capacity" in errors or "id_type" in errors):
             # The category is optional (proposed from the type and capacity): while those are
             # wrong nothing can be proposed, and their own messages say what to fix.
