@@ -283,7 +283,7 @@ CACHE_URL = REDIS_URL
 if REDIS_URL.startswith(("redis://", "rediss://", "unix://")):
     CACHES = {
         "default": {
-            "BACKEND": "django.core.cache.backends.redis.RedisCache",
+            "BACKEND": "sunshine.rediscache.RedisCache",  # Django's, one client per server (rediscache.py)
             "LOCATION": REDIS_URL,
             "KEY_PREFIX": env("CACHE_KEY_PREFIX", "sunshine"),
         }

@@ -116,7 +116,7 @@ def show(env: dict[str, str]) -> list:
 def test_redis_url_and_pool_size_choose_the_cache_sessions_and_connections(tmp_path):
     if connection.vendor != "postgresql":
         pytest.skip(f"the connection pool is PostgreSQL's (psycopg_pool): {NEEDS_POSTGRES}")
-    redis, cached_db = "django.core.cache.backends.redis.RedisCache", "django.contrib.sessions.backends.cached_db"
+    redis, cached_db = "sunshine.rediscache.RedisCache", "django.contrib.sessions.backends.cached_db"
     manifest = "whitenoise.storage.CompressedManifestStaticFilesStorage"
     proxy = ["HTTP_X_FORWARDED_PROTO", "https"]
     assert show(production_env(tmp_path, REDIS_URL="redis://cache.internal:6379/1", DB_POOL_MAX="8")) == [

@@ -67,16 +67,29 @@ def client_network(ip: str) -> str:
     return str(address)
 
 
+def count_attempt(key: str, window: int, *, unless: str | None = None) -> int | None:
+    """Count one attempt under ``key`` (from ``throttle_key``; the count lives ``window``
+    seconds from the first) and return the count so far; ``None``, counting nothing, while the
+    key ``unless`` is set (a lock). One round trip on Redis (``sunshine.rediscache``), a few
+    cache operations on another backend."""
+    count = getattr(cache, "count", None)
+    if count is not None:
+        n = count(key, window, unless)
+        return None if n is None else int(n)
+    if unless is not None and cache.get(unless):
+        return None
+    cache.add(key, 0, window)
+    try:
+        return int(cache.incr(key))
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, window)
+        return 1
+
+
 def hit_limit(key: str, limit: int, window: int) -> None:
     """Count one attempt under ``key`` (from ``throttle_key``); raise ``Throttled`` once
     ``limit`` attempts were made."""
-    cache.add(key, 0, window)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, window)
-        count = 1
-    if count > limit:
+    if (count_attempt(key, window) or 0) > limit:
         raise Throttled(window)
 
 

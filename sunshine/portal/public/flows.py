@@ -18,7 +18,7 @@ from django.core.cache import cache
 from django.db import transaction
 from django.utils.translation import gettext as _
 
-from sunshine.accounts.services import Throttled, client_network, hit_limit, throttle_key
+from sunshine.accounts.services import Throttled, client_network, count_attempt, hit_limit, throttle_key
 from sunshine.applications import progress, services
 from sunshine.applications.models import Application, IdempotencyRecord
 from sunshine.applications.validation import normalise_phone, validate_intake
@@ -125,18 +125,16 @@ def lookup(number: str, phone_tail: str, *, client_ip: str) -> progress.Found | 
     who = verification.client_key(network)
     number = (number or "").strip().upper()[:40].replace("\x00", "")
     locked_key = throttle_key("public-lookup-locked", number)
-    if cache.get(locked_key):
+    # The number's lock and the client's budget in one cache round trip (sunshine/rediscache.py):
+    # a locked number counts nothing against the client.
+    window = settings.SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS
+    count = count_attempt(throttle_key("public-lookup", network), window, unless=locked_key)
+    if count is None:
         log.warning("public progress look-up of a locked number: client %s number %r", who, number)
         raise Refused(locked_message(), settings.SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS)
-    try:
-        hit_limit(
-            throttle_key("public-lookup", network),
-            settings.SUNSHINE_PUBLIC_LOOKUPS,
-            settings.SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS,
-        )
-    except Throttled as exc:
+    if count > settings.SUNSHINE_PUBLIC_LOOKUPS:
         log.warning("public progress look-up throttled: client %s number %r", who, number)
-        raise Refused(throttled_message(), exc.retry_after) from None
+        raise Refused(throttled_message(), window)
     found = progress.find(number)  # one row; the answer itself is kept per version (progress.py)
     if found is None or not found.phone_ends_with((phone_tail or "").strip()):
         log.info("public progress look-up missed: client %s number %r", who, number)

@@ -1,0 +1,81 @@
+"""Django's Redis cache with one redis-py client per server (instead of a new one per command),
+and the throttle counter in one round trip (docs/bench.md, "The look-up's Redis round trips").
+
+Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every cache operation
+(≈ 170 response callbacks copied each time) over a shared connection pool; the client is
+thread-safe (each command takes a connection from the pool), so this backend keeps one per pool.
+
+``count()`` is ``add(key, 0, window)`` + ``incr(key)`` of the throttles (three commands with
+Django's ``incr``, which asks ``EXISTS`` first) as one Lua script run by Redis in one step:
+``INCR``, and ``EXPIRE`` when the key was just created. ``count(..., unless=lock)`` answers
+``None`` without counting while the ``unless`` key exists (the public look-up's lock of a
+number, one more command before). Callers go through ``sunshine.accounts.services``, which falls
+back to the generic cache operations for any other backend (the trial's database cache, tests).
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, cast
+
+from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
+from django.core.cache.backends.redis import RedisCacheClient
+
+# KEYS[1] the counter, KEYS[2] (optional) a key whose presence refuses the count;
+# ARGV[1] the window in seconds. Returns the new count, or -1 when KEYS[2] exists.
+_COUNT = """
+if KEYS[2] and redis.call('EXISTS', KEYS[2]) == 1 then return -1 end
+local n = redis.call('INCR', KEYS[1])
+if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
+return n
+"""
+
+
+class ReusingRedisCacheClient(RedisCacheClient):
+    """One ``redis.Redis`` per connection pool, made on first use and then shared."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._clients: dict[int, Any] = {}
+        self._scripts: dict[int, Any] = {}
+        self._made = threading.Lock()
+
+    def get_client(self, key: Any = None, *, write: bool = False) -> Any:
+        django: Any = self  # RedisCacheClient's own attributes (untyped in the stubs)
+        index = django._get_connection_pool_index(write)
+        client = self._clients.get(index)
+        if client is None:
+            with self._made:
+                client = self._clients.get(index)
+                if client is None:
+                    pool = django._pools.get(index)
+                    if pool is None:  # as RedisCacheClient._get_connection_pool, for this index
+                        pool = django._pool_class.from_url(django._servers[index], **django._pool_options)
+                        django._pools[index] = pool
+                    client = self._clients[index] = django._client(connection_pool=pool)
+        return client
+
+    def count(self, key: str, window: int, unless: str | None) -> int | None:
+        client = self.get_client(key, write=True)
+        script = self._scripts.get(id(client))
+        if script is None:
+            script = self._scripts[id(client)] = client.register_script(_COUNT)
+        n = int(script(keys=[key] if unless is None else [key, unless], args=[window]))
+        return None if n < 0 else n
+
+
+class RedisCache(DjangoRedisCache):
+    """``django.core.cache.backends.redis.RedisCache`` over ``ReusingRedisCacheClient``, plus
+    ``count()``."""
+
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = ReusingRedisCacheClient
+
+    def count(self, key: str, window: int, unless: str | None = None, version: int | None = None) -> int | None:
+        """Add one to the counter ``key`` (created with a lifetime of ``window`` seconds) and
+        return its new value; ``None``, counting nothing, while the key ``unless`` exists."""
+        full = self.make_and_validate_key(key, version=version)
+        other = None if unless is None else self.make_and_validate_key(unless, version=version)
+        client = cast(ReusingRedisCacheClient, self._cache)
+        return client.count(full, max(int(window), 1), other)
