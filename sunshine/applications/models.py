@@ -73,10 +73,10 @@ class Customer(models.Model):
     id_type = models.CharField(_("ID type"), max_length=12, choices=IdType.choices)
     # Encrypted at rest (sunshine.pii); found through id_number_index, never by value.
     id_number = EncryptedCharField(_("ID number"), max_length=18)
-    id_number_index = BlindIndexField(source="id_number", kind="id")
+    id_number_index = BlindIndexField(_("ID number (search index)"), source="id_number", kind="id")
     name = models.CharField(_("name"), max_length=100)
     phone = EncryptedCharField(_("phone"), max_length=11)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         constraints = [
@@ -97,30 +97,45 @@ class Application(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
     # Code of the stage in progress or paused; None when completed or cancelled.
     current_stage = models.CharField(_("current stage"), max_length=40, null=True, blank=True)
-    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="applications")
+    customer = models.ForeignKey(
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="applications"
+    )
     # The name and phone given with this application (what notices and the look-up use).
     customer_name = models.CharField(_("customer name"), max_length=100)
     contact_phone = EncryptedCharField(_("phone"), max_length=11)
     # Serves the desk's search by phone (sunshine.pii blind index).
-    contact_phone_index = BlindIndexField(source="contact_phone", kind="phone")
+    contact_phone_index = BlindIndexField(_("phone (search index)"), source="contact_phone", kind="phone")
     address = models.CharField(_("address"), max_length=200)
-    area = models.ForeignKey(ServiceArea, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    area = models.ForeignKey(
+        ServiceArea, verbose_name=_("service area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     requested_capacity = models.DecimalField(_("requested capacity"), max_digits=10, decimal_places=2)
     capacity_unit = models.CharField(_("unit"), max_length=4, choices=CapacityUnit.choices)
     key_project = models.BooleanField(_("key project"), default=False)
     customer_manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="managed_applications"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer manager"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="managed_applications",
     )
-    process = models.ForeignKey(ProcessTemplate, on_delete=models.PROTECT, related_name="+")
+    process = models.ForeignKey(
+        ProcessTemplate, verbose_name=_("process template"), on_delete=models.PROTECT, related_name="+"
+    )
     # An open application of the same customer at the same address existed at intake.
     possible_duplicate_of = models.ForeignKey(
-        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        "self",
+        verbose_name=_("possible duplicate of"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
     )
     accepted_at = models.DateTimeField(_("accepted at"))
     completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
     cancelled_at = models.DateTimeField(_("cancelled at"), null=True, blank=True)
     # Hash of the application's latest event: the head of its audit chain (see audit.py).
-    audit_head = models.CharField(max_length=64, blank=True, default="")
+    audit_head = models.CharField(_("audit chain head"), max_length=64, blank=True, default="")
 
     class Meta:
         indexes = [
@@ -147,33 +162,42 @@ class Application(models.Model):
 class StageInstance(models.Model):
     """One round of one stage of one application."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="stages")
-    template = models.ForeignKey(StageTemplate, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="stages"
+    )
+    template = models.ForeignKey(
+        StageTemplate, verbose_name=_("stage template"), on_delete=models.PROTECT, related_name="+"
+    )
     # Order on the timeline; a failed review inserts its new rounds after itself.
-    seq = models.PositiveSmallIntegerField()
-    code = models.CharField(max_length=40)
-    round = models.PositiveSmallIntegerField(default=1)
-    owner = models.CharField(max_length=10, choices=Owner.choices)
-    status = models.CharField(max_length=12, choices=StageStatus.choices, default=StageStatus.PENDING)
+    seq = models.PositiveSmallIntegerField(_("order"))
+    code = models.CharField(_("code"), max_length=40)
+    round = models.PositiveSmallIntegerField(_("round"), default=1)
+    owner = models.CharField(_("owner"), max_length=10, choices=Owner.choices)
+    status = models.CharField(_("status"), max_length=12, choices=StageStatus.choices, default=StageStatus.PENDING)
     # Copied from the template when the stage starts: later template edits do not move it.
-    time_limit_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    started_at = models.DateTimeField(null=True, blank=True)
-    started_on = models.DateField(null=True, blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    completed_on = models.DateField(null=True, blank=True)
+    time_limit_days = models.PositiveSmallIntegerField(_("time limit (working days)"), null=True, blank=True)
+    started_at = models.DateTimeField(_("started at"), null=True, blank=True)
+    started_on = models.DateField(_("started on"), null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
     # Working days covered by finished pauses (a running pause is added on read).
-    paused_working_days = models.PositiveSmallIntegerField(default=0)
+    paused_working_days = models.PositiveSmallIntegerField(_("working days paused"), default=0)
     # Stored for sorting and sweeps: add_working_days(started_on, limit + paused_working_days).
-    deadline = models.DateField(null=True, blank=True)
-    deadline_provisional = models.BooleanField(default=False)
-    outcome = models.CharField(max_length=8, choices=Outcome.choices, null=True, blank=True)
-    defects = models.JSONField(default=list, blank=True)
-    note = models.TextField(blank=True)
+    deadline = models.DateField(_("due date"), null=True, blank=True)
+    deadline_provisional = models.BooleanField(_("due date provisional"), default=False)
+    outcome = models.CharField(_("outcome"), max_length=8, choices=Outcome.choices, null=True, blank=True)
+    defects = models.JSONField(_("defects"), default=list, blank=True)
+    note = models.TextField(_("note"), blank=True)
     # The customer manager who held the work while this utility stage ran: set when it starts; a
     # reassignment moves only the stages not yet completed. Evaluations, reports and statistics
     # count the stage for this person, not for whoever holds the application later.
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer manager"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
@@ -193,6 +217,8 @@ class StageInstance(models.Model):
             # serves the reports: stages completed in a period (time per node, on time per node)
             models.Index(fields=["completed_on"], name="stage_completed_on", condition=Q(status="completed")),
         ]
+        verbose_name = _("application stage")
+        verbose_name_plural = _("application stages")
 
     def __str__(self) -> str:
         return f"{self.application_id}:{self.code}#{self.round}"
@@ -201,18 +227,27 @@ class StageInstance(models.Model):
 class Pause(models.Model):
     """A customer-caused pause of one utility stage; it extends that stage's deadline."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="pauses")
-    stage = models.ForeignKey(StageInstance, on_delete=models.CASCADE, related_name="pauses")
-    reason_code = models.CharField(max_length=24, choices=PauseReason.choices)
-    reason = models.CharField(max_length=500)
-    started_at = models.DateTimeField()
-    started_on = models.DateField()
-    ended_at = models.DateTimeField(null=True, blank=True)
-    ended_on = models.DateField(null=True, blank=True)
-    working_days = models.PositiveSmallIntegerField(null=True, blank=True)
-    paused_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="pauses"
+    )
+    stage = models.ForeignKey(StageInstance, verbose_name=_("stage"), on_delete=models.CASCADE, related_name="pauses")
+    reason_code = models.CharField(_("pause reason"), max_length=24, choices=PauseReason.choices)
+    reason = models.CharField(_("reason"), max_length=500)
+    started_at = models.DateTimeField(_("started at"))
+    started_on = models.DateField(_("started on"))
+    ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
+    ended_on = models.DateField(_("ended on"), null=True, blank=True)
+    working_days = models.PositiveSmallIntegerField(_("working days"), null=True, blank=True)
+    paused_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("paused by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
     resumed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("resumed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
@@ -222,6 +257,8 @@ class Pause(models.Model):
                 fields=["application"], condition=Q(ended_at__isnull=True), name="one_open_pause_per_application"
             )
         ]
+        verbose_name = _("pause")
+        verbose_name_plural = _("pauses")
 
     def __str__(self) -> str:
         return f"{self.get_reason_code_display()} {self.started_on}–{self.ended_on or ''}"
@@ -230,18 +267,22 @@ class Pause(models.Model):
 class Event(models.Model):
     """Append-only audit trail and timeline; written in the transaction of every change."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="events")
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="events"
+    )
     # One of the vocabulary in events.py (also a CHECK constraint: no other type can be stored).
-    type = models.CharField(max_length=40, choices=[(t.value, t.value) for t in EventType])
-    at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    stage = models.CharField(max_length=40, null=True, blank=True)
-    round = models.PositiveSmallIntegerField(null=True, blank=True)
-    data = models.JSONField(default=dict, blank=True)
+    type = models.CharField(_("type"), max_length=40, choices=[(t.value, t.value) for t in EventType])
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    stage = models.CharField(_("stage"), max_length=40, null=True, blank=True)
+    round = models.PositiveSmallIntegerField(_("round"), null=True, blank=True)
+    data = models.JSONField(_("data"), default=dict, blank=True)
     # Tamper evidence (audit.py): the hash of the application's previous event ("" for the first)
     # and of this event's content chained to it.
-    prev_hash = models.CharField(max_length=64, blank=True, default="")
-    hash = models.CharField(max_length=64, blank=True, default="")
+    prev_hash = models.CharField(_("previous hash"), max_length=64, blank=True, default="")
+    hash = models.CharField(_("hash"), max_length=64, blank=True, default="")
 
     class Meta:
         ordering = ["application", "id"]
@@ -249,6 +290,8 @@ class Event(models.Model):
         constraints = [
             models.CheckConstraint(condition=Q(type__in=[t.value for t in EventType]), name="event_type_known")
         ]
+        verbose_name = _("event")
+        verbose_name_plural = _("events")
 
     def __str__(self) -> str:
         return f"{self.type}@{self.at:%Y-%m-%d %H:%M}"
@@ -257,14 +300,16 @@ class Event(models.Model):
 class AuditDigest(models.Model):
     """The published fingerprint of one day's events, chained to the day before (audit.py)."""
 
-    day = models.DateField(unique=True)
-    events = models.PositiveIntegerField()
-    digest = models.CharField(max_length=64)
-    previous = models.CharField(max_length=64, blank=True)
-    created_at = models.DateTimeField()
+    day = models.DateField(_("day"), unique=True)
+    events = models.PositiveIntegerField(_("event count"))
+    digest = models.CharField(_("check code"), max_length=64)
+    previous = models.CharField(_("previous day's check code"), max_length=64, blank=True)
+    created_at = models.DateTimeField(_("created at"))
 
     class Meta:
         ordering = ["-day"]
+        verbose_name = _("daily check code")
+        verbose_name_plural = _("daily check codes")
 
     def __str__(self) -> str:
         return f"{self.day} {self.digest[:12]}"
@@ -273,14 +318,18 @@ class AuditDigest(models.Model):
 class IdempotencyRecord(models.Model):
     """The first answer given to an intake carrying ``Idempotency-Key``, per caller."""
 
-    scope = models.CharField(max_length=150)  # "user:<id>" or "public:<blind index of the phone>"
-    key = models.CharField(max_length=200)
-    request_hash = models.CharField(max_length=64)
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="+")
-    created_at = models.DateTimeField(auto_now_add=True)
+    scope = models.CharField(_("scope"), max_length=150)  # "user:<id>" or "public:<blind index of the phone>"
+    key = models.CharField(_("idempotency key"), max_length=200)
+    request_hash = models.CharField(_("request hash"), max_length=64)
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="+"
+    )
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="idempotency_scope_key_unique")]
+        verbose_name = _("idempotency record")
+        verbose_name_plural = _("idempotency records")
 
     def __str__(self) -> str:
         return f"{self.scope}:{self.key}"
@@ -296,9 +345,17 @@ class ManagerLoad(models.Model):
     services (generated data)."""
 
     user = models.OneToOneField(
-        settings.AUTH_USER_MODEL, primary_key=True, on_delete=models.CASCADE, related_name="open_load"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer manager"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="open_load",
     )
-    open_count = models.IntegerField(default=0)
+    open_count = models.IntegerField(_("open applications"), default=0)
+
+    class Meta:
+        verbose_name = _("manager load")
+        verbose_name_plural = _("manager loads")
 
     def __str__(self) -> str:
         return f"{self.user_id}: {self.open_count}"
@@ -308,17 +365,19 @@ class Outbox(models.Model):
     """The reactions still owed to one recorded change (outbox.py): written in the change's
     transaction, deleted in the transaction that ran them all."""
 
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(_("created at"))
     # The change's events (pks, oldest first) and the stage rows it created or updated.
-    events = models.JSONField(default=list)
-    stages = models.JSONField(default=list)
+    events = models.JSONField(_("events"), default=list)
+    stages = models.JSONField(_("stages"), default=list)
     # Not before: the creation, or the next attempt after a failure.
-    due_at = models.DateTimeField()
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.TextField(blank=True)
+    due_at = models.DateTimeField(_("due at"))
+    attempts = models.PositiveIntegerField(_("attempts"), default=0)
+    last_error = models.TextField(_("last error"), blank=True)
 
     class Meta:
         indexes = [models.Index(fields=["due_at", "id"], name="outbox_due")]
+        verbose_name = _("outbox entry")
+        verbose_name_plural = _("outbox entries")
 
     def __str__(self) -> str:
         return f"outbox {self.pk} ({len(self.events)} events)"
@@ -328,12 +387,14 @@ class ReactionDone(models.Model):
     """One reaction of an entry that failed in part has run: written with its effects, so a
     retry runs only the others."""
 
-    entry = models.ForeignKey(Outbox, on_delete=models.CASCADE, related_name="+")
-    reaction = models.CharField(max_length=200)
-    at = models.DateTimeField()
+    entry = models.ForeignKey(Outbox, verbose_name=_("outbox entry"), on_delete=models.CASCADE, related_name="+")
+    reaction = models.CharField(_("reaction"), max_length=200)
+    at = models.DateTimeField(_("at"))
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["entry", "reaction"], name="reaction_done_once")]
+        verbose_name = _("reaction done")
+        verbose_name_plural = _("reactions done")
 
     def __str__(self) -> str:
         return f"{self.entry_id}:{self.reaction}"

@@ -26,7 +26,7 @@ class FeeSchedule(models.Model):
     # The pricing authority's document that publishes these fees (e.g. the provincial notice).
     published_reference = models.CharField(_("published reference"), max_length=300)
     note = models.TextField(_("note"), blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["-effective_from", "-version"]
@@ -52,7 +52,9 @@ class VoltageLevel(models.TextChoices):
 
 
 class FeeItem(models.Model):
-    schedule = models.ForeignKey(FeeSchedule, on_delete=models.CASCADE, related_name="items")
+    schedule = models.ForeignKey(
+        FeeSchedule, verbose_name=_("fee schedule"), on_delete=models.CASCADE, related_name="items"
+    )
     # Stable code across versions (e.g. ``high_reliability_10kv``): charges name it.
     code = models.SlugField(_("code"), max_length=60)
     name_zh = models.CharField(_("Chinese name"), max_length=100)
@@ -100,12 +102,16 @@ class AbolishedCharge(models.Model):
 class Charge(models.Model):
     """A fee recorded on an application; always an item of the catalogue in force that day."""
 
-    application = models.ForeignKey("applications.Application", on_delete=models.CASCADE, related_name="charges")
-    fee_item = models.ForeignKey(FeeItem, on_delete=models.PROTECT, related_name="charges")
+    application = models.ForeignKey(
+        "applications.Application", verbose_name=_("application"), on_delete=models.CASCADE, related_name="charges"
+    )
+    fee_item = models.ForeignKey(FeeItem, verbose_name=_("fee item"), on_delete=models.PROTECT, related_name="charges")
     # The units charged for a per-unit item (e.g. kVA); None for a fixed amount.
     quantity = models.DecimalField(_("quantity"), max_digits=12, decimal_places=2, null=True, blank=True)
     amount = models.DecimalField(_("amount (yuan)"), max_digits=14, decimal_places=2)
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(_("recorded at"))
 
     class Meta:
@@ -151,7 +157,7 @@ class Contractor(models.Model):
     contact_phone = models.CharField(_("company phone"), max_length=20)
     area_served = models.CharField(_("area served"), max_length=200)
     active = models.BooleanField(_("active"), default=True)
-    updated_at = models.DateTimeField(auto_now=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["kind", "name_pinyin"]
@@ -167,11 +173,18 @@ class ContractorChoice(models.Model):
     """The unit a customer chose for one kind of work on one application (one per kind)."""
 
     application = models.ForeignKey(
-        "applications.Application", on_delete=models.CASCADE, related_name="contractor_choices"
+        "applications.Application",
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="contractor_choices",
     )
     kind = models.CharField(_("kind"), max_length=12, choices=ContractorKind.choices)
-    contractor = models.ForeignKey(Contractor, on_delete=models.PROTECT, related_name="choices")
-    recorded_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    contractor = models.ForeignKey(
+        Contractor, verbose_name=_("contractor"), on_delete=models.PROTECT, related_name="choices"
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
     recorded_at = models.DateTimeField(_("recorded at"))
 
     class Meta:

@@ -55,18 +55,22 @@ class DocumentStatus(models.TextChoices):
 
 
 class Document(models.Model):
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="documents")
-    kind = models.ForeignKey(DocumentKind, on_delete=models.PROTECT, related_name="+")
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="documents"
+    )
+    kind = models.ForeignKey(DocumentKind, verbose_name=_("document kind"), on_delete=models.PROTECT, related_name="+")
     status = models.CharField(_("status"), max_length=10, choices=DocumentStatus.choices)
     note = models.CharField(_("note"), max_length=500, blank=True)
     # The latest uploaded scan: a path relative to SUNSHINE_DOCUMENTS_DIR (blank: paper only).
-    file = models.CharField(max_length=300, blank=True)
-    original_name = models.CharField(max_length=200, blank=True)
-    content_type = models.CharField(max_length=40, blank=True)
-    size = models.PositiveIntegerField(default=0)
-    sha256 = models.CharField(max_length=64, blank=True)
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    at = models.DateTimeField()
+    file = models.CharField(_("stored file"), max_length=300, blank=True)
+    original_name = models.CharField(_("original file name"), max_length=200, blank=True)
+    content_type = models.CharField(_("file type"), max_length=40, blank=True)
+    size = models.PositiveIntegerField(_("size (bytes)"), default=0)
+    sha256 = models.CharField(_("SHA-256 checksum"), max_length=64, blank=True)
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    at = models.DateTimeField(_("at"))
 
     class Meta:
         ordering = ["application", "kind__position"]

@@ -53,13 +53,15 @@ class EvaluationSnapshot(models.Model):
     """One frozen evaluation of one period. Freezing again makes a new version; old ones stay."""
 
     period = models.CharField(_("period"), max_length=8)  # "2026-10" or "2026-Q4"
-    starts_on = models.DateField()
-    ends_on = models.DateField()
-    version = models.PositiveSmallIntegerField(default=1)
-    frozen_at = models.DateTimeField()
-    frozen_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    starts_on = models.DateField(_("starts on"))
+    ends_on = models.DateField(_("ends on"))
+    version = models.PositiveSmallIntegerField(_("version"), default=1)
+    frozen_at = models.DateTimeField(_("frozen at"))
+    frozen_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("frozen by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
     reason = models.CharField(_("reason"), max_length=300, blank=True)
-    rule = models.JSONField()
+    rule = models.JSONField(_("rule as frozen"))
 
     class Meta:
         ordering = ["-starts_on", "period", "-version"]
@@ -72,20 +74,28 @@ class EvaluationSnapshot(models.Model):
 
 
 class EvaluationResult(models.Model):
-    snapshot = models.ForeignKey(EvaluationSnapshot, on_delete=models.CASCADE, related_name="results")
-    manager = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
-    area = models.ForeignKey(ServiceArea, null=True, on_delete=models.PROTECT, related_name="+")
+    snapshot = models.ForeignKey(
+        EvaluationSnapshot, verbose_name=_("evaluation snapshot"), on_delete=models.CASCADE, related_name="results"
+    )
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("customer manager"), on_delete=models.PROTECT, related_name="+"
+    )
+    area = models.ForeignKey(
+        ServiceArea, verbose_name=_("service area"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
     # None when the manager had nothing to score in the period (not ranked).
-    score = models.DecimalField(max_digits=6, decimal_places=2, null=True)
-    rank = models.PositiveSmallIntegerField(null=True)
-    ranked_in_area = models.PositiveSmallIntegerField(default=0)
-    veto = models.BooleanField(default=False)
-    warning = models.BooleanField(default=False)
-    breakdown = models.JSONField(default=dict)
+    score = models.DecimalField(_("score"), max_digits=6, decimal_places=2, null=True)
+    rank = models.PositiveSmallIntegerField(_("rank"), null=True)
+    ranked_in_area = models.PositiveSmallIntegerField(_("managers ranked in the area"), default=0)
+    veto = models.BooleanField(_("veto"), default=False)
+    warning = models.BooleanField(_("elimination warning"), default=False)
+    breakdown = models.JSONField(_("score breakdown"), default=dict)
 
     class Meta:
         ordering = ["snapshot", "area", "rank", "manager__username"]
         constraints = [models.UniqueConstraint(fields=["snapshot", "manager"], name="evaluation_result_once")]
+        verbose_name = _("evaluation result")
+        verbose_name_plural = _("evaluation results")
 
     def __str__(self) -> str:
         return f"{self.snapshot_id}:{self.manager_id} {self.score}"

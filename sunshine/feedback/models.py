@@ -50,21 +50,41 @@ class SupervisionCase(models.Model):
     subject = models.CharField(_("subject"), max_length=200)
     details = models.TextField(_("details"), blank=True)
     application = models.ForeignKey(
-        "applications.Application", null=True, blank=True, on_delete=models.PROTECT, related_name="supervision_cases"
+        "applications.Application",
+        verbose_name=_("application"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="supervision_cases",
     )
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="cases_about"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer manager"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases_about",
     )
     # The pause a customer contests (source pause_contest).
     pause = models.ForeignKey(
-        "applications.Pause", null=True, blank=True, on_delete=models.PROTECT, related_name="contests"
+        "applications.Pause",
+        verbose_name=_("pause"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="contests",
     )
     reporter_name = models.CharField(_("reporter name"), max_length=100, blank=True)
     reporter_phone = EncryptedCharField(_("reporter phone"), max_length=20, blank=True)
     opened_at = models.DateTimeField(_("opened at"))
     opened_on = models.DateField(_("opened on"))
     opened_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("opened by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     time_limit_days = models.PositiveSmallIntegerField(_("time limit (working days)"))
     due_on = models.DateField(_("due on"))
@@ -74,12 +94,17 @@ class SupervisionCase(models.Model):
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     # Set when the same fact must never open two cases (a monitor run, a follow-up answer).
-    dedupe_key = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    dedupe_key = models.CharField(_("deduplication key"), max_length=200, null=True, blank=True, unique=True)
     # Overdue reminders already sent (the schedule reminds once per case).
-    reminded_at = models.DateTimeField(null=True, blank=True)
+    reminded_at = models.DateTimeField(_("reminded at"), null=True, blank=True)
 
     class Meta:
         ordering = ["due_on", "id"]
@@ -101,13 +126,19 @@ class SupervisionCase(models.Model):
 class CaseNote(models.Model):
     """One investigation note; notes are never edited or deleted."""
 
-    case = models.ForeignKey(SupervisionCase, on_delete=models.CASCADE, related_name="notes")
-    at = models.DateTimeField()
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    text = models.TextField()
+    case = models.ForeignKey(
+        SupervisionCase, verbose_name=_("supervision case"), on_delete=models.CASCADE, related_name="notes"
+    )
+    at = models.DateTimeField(_("at"))
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    text = models.TextField(_("text"))
 
     class Meta:
         ordering = ["case", "id"]
+        verbose_name = _("case note")
+        verbose_name_plural = _("case notes")
 
     def __str__(self) -> str:
         return f"{self.case_id}@{self.at:%Y-%m-%d %H:%M}"
@@ -138,15 +169,27 @@ class AttemptResult(models.TextChoices):
 class FollowUp(models.Model):
     """The follow-up call (回访) of one connected application."""
 
-    application = models.OneToOneField("applications.Application", on_delete=models.CASCADE, related_name="followup")
+    application = models.OneToOneField(
+        "applications.Application", verbose_name=_("application"), on_delete=models.CASCADE, related_name="followup"
+    )
     # Copied at creation so queues and statistics need no join; the manager is never the caller.
     manager = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer manager"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="followups"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("assigned to"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="followups",
     )
-    created_at = models.DateTimeField()
+    created_at = models.DateTimeField(_("created at"))
     due_on = models.DateField(_("due on"))
     status = models.CharField(_("status"), max_length=8, choices=FollowUpStatus.choices, default=FollowUpStatus.OPEN)
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
@@ -164,10 +207,15 @@ class FollowUp(models.Model):
     extra_charge_what = models.CharField(_("what was charged"), max_length=200, blank=True)
     told_once = models.BooleanField(_("missing items told at once"), null=True, blank=True)
     comments = models.TextField(_("comments"), blank=True)
-    completed_at = models.DateTimeField(null=True, blank=True)
-    completed_on = models.DateField(null=True, blank=True)
+    completed_at = models.DateTimeField(_("completed at"), null=True, blank=True)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True)
     completed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("completed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
@@ -204,14 +252,20 @@ class FollowUp(models.Model):
 class FollowUpAttempt(models.Model):
     """One call that did not reach the customer (append-only)."""
 
-    followup = models.ForeignKey(FollowUp, on_delete=models.CASCADE, related_name="attempt_log")
-    at = models.DateTimeField()
-    by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    result = models.CharField(max_length=16, choices=AttemptResult.choices)
-    note = models.CharField(max_length=300, blank=True)
+    followup = models.ForeignKey(
+        FollowUp, verbose_name=_("follow-up call"), on_delete=models.CASCADE, related_name="attempt_log"
+    )
+    at = models.DateTimeField(_("at"))
+    by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("called by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    result = models.CharField(_("result"), max_length=16, choices=AttemptResult.choices)
+    note = models.CharField(_("note"), max_length=300, blank=True)
 
     class Meta:
         ordering = ["followup", "id"]
+        verbose_name = _("follow-up attempt")
+        verbose_name_plural = _("follow-up attempts")
 
     def __str__(self) -> str:
         return f"{self.followup_id}:{self.result}"
@@ -232,17 +286,26 @@ class Visit(models.Model):
     customer_name = models.CharField(_("customer"), max_length=100)
     contact = EncryptedCharField(_("contact person and phone"), max_length=100, blank=True)
     application = models.ForeignKey(
-        "applications.Application", null=True, blank=True, on_delete=models.SET_NULL, related_name="visits"
+        "applications.Application",
+        verbose_name=_("application"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="visits",
     )
     key_customer = models.BooleanField(_("key customer"), default=False)
-    visitor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visits")
+    visitor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("visitor"), on_delete=models.PROTECT, related_name="visits"
+    )
     planned_on = models.DateField(_("planned for"))
     topics = models.CharField(_("topics"), max_length=300)
     status = models.CharField(_("status"), max_length=10, choices=VisitStatus.choices, default=VisitStatus.PLANNED)
     visited_on = models.DateField(_("visited on"), null=True, blank=True)
     raised = models.TextField(_("what the customer raised"), blank=True)
-    created_at = models.DateTimeField()
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(_("created at"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("created by"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
 
     class Meta:
         ordering = ["-key_customer", "planned_on", "id"]
@@ -256,13 +319,23 @@ class Visit(models.Model):
 class VisitAction(models.Model):
     """A follow-up action from a visit, with an owner and a due date, tracked to closure."""
 
-    visit = models.ForeignKey(Visit, on_delete=models.CASCADE, related_name="actions")
+    visit = models.ForeignKey(Visit, verbose_name=_("customer visit"), on_delete=models.CASCADE, related_name="actions")
     description = models.CharField(_("action"), max_length=300)
-    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="visit_actions")
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("responsible person"),
+        on_delete=models.PROTECT,
+        related_name="visit_actions",
+    )
     due_on = models.DateField(_("due on"))
     closed_at = models.DateTimeField(_("closed at"), null=True, blank=True)
     closed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("closed by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     resolution = models.CharField(_("resolution"), max_length=300, blank=True)
 

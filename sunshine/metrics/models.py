@@ -15,19 +15,28 @@ never the applications. ``services.refresh`` keeps them current from the event l
 from __future__ import annotations
 
 from django.db import models
+from django.utils.translation import gettext_lazy as _
 
 
 class ApplicationFact(models.Model):
     application = models.OneToOneField(
-        "applications.Application", primary_key=True, on_delete=models.CASCADE, related_name="+"
+        "applications.Application",
+        verbose_name=_("application"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
-    category = models.CharField(max_length=24)
-    accepted_on = models.DateField(db_index=True)
+    category = models.CharField(_("category"), max_length=24)
+    accepted_on = models.DateField(_("accepted on"), db_index=True)
     # Set once the application is completed (connected); None while open or when cancelled.
-    completed_on = models.DateField(null=True, blank=True, db_index=True)
-    utility_working_days = models.PositiveIntegerField(null=True, blank=True)
-    calendar_days = models.PositiveIntegerField(null=True, blank=True)
-    on_time = models.BooleanField(null=True, blank=True)
+    completed_on = models.DateField(_("completed on"), null=True, blank=True, db_index=True)
+    utility_working_days = models.PositiveIntegerField(_("utility working days"), null=True, blank=True)
+    calendar_days = models.PositiveIntegerField(_("calendar days"), null=True, blank=True)
+    on_time = models.BooleanField(_("on time"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("application fact")
+        verbose_name_plural = _("application facts")
 
     def __str__(self) -> str:
         return f"{self.application_id} {self.accepted_on}–{self.completed_on or ''}"
@@ -37,49 +46,63 @@ class StageFact(models.Model):
     """A completed (not skipped) utility stage instance: what the per-node rates count."""
 
     stage = models.OneToOneField(
-        "applications.StageInstance", primary_key=True, on_delete=models.CASCADE, related_name="+"
+        "applications.StageInstance",
+        verbose_name=_("application stage"),
+        primary_key=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
-    application = models.ForeignKey("applications.Application", on_delete=models.CASCADE, related_name="+")
-    category = models.CharField(max_length=24)
-    code = models.CharField(max_length=40)
-    completed_on = models.DateField(db_index=True)
-    working_days = models.PositiveIntegerField()
-    on_time = models.BooleanField()
+    application = models.ForeignKey(
+        "applications.Application", verbose_name=_("application"), on_delete=models.CASCADE, related_name="+"
+    )
+    category = models.CharField(_("category"), max_length=24)
+    code = models.CharField(_("code"), max_length=40)
+    completed_on = models.DateField(_("completed on"), db_index=True)
+    working_days = models.PositiveIntegerField(_("working days"))
+    on_time = models.BooleanField(_("on time"))
+
+    class Meta:
+        verbose_name = _("stage fact")
+        verbose_name_plural = _("stage facts")
 
     def __str__(self) -> str:
         return f"{self.stage_id} {self.code} {self.completed_on}"
 
 
 class DailyStat(models.Model):
-    day = models.DateField()
-    category = models.CharField(max_length=24)
+    day = models.DateField(_("day"))
+    category = models.CharField(_("category"), max_length=24)
     # "" for the application as a whole, else a stage code.
-    stage = models.CharField(max_length=40, blank=True)
-    accepted = models.PositiveIntegerField(default=0)
-    completed = models.PositiveIntegerField(default=0)
-    on_time = models.PositiveIntegerField(default=0)
-    late = models.PositiveIntegerField(default=0)
-    working_days_sum = models.PositiveIntegerField(default=0)
-    calendar_days_sum = models.PositiveIntegerField(default=0)
+    stage = models.CharField(_("stage"), max_length=40, blank=True)
+    accepted = models.PositiveIntegerField(_("accepted count"), default=0)
+    completed = models.PositiveIntegerField(_("completed count"), default=0)
+    on_time = models.PositiveIntegerField(_("on-time count"), default=0)
+    late = models.PositiveIntegerField(_("late count"), default=0)
+    working_days_sum = models.PositiveIntegerField(_("working days (sum)"), default=0)
+    calendar_days_sum = models.PositiveIntegerField(_("calendar days (sum)"), default=0)
     # {"<days>": count} of the completions of the day: medians over any range merge these.
-    working_days_hist = models.JSONField(default=dict)
-    calendar_days_hist = models.JSONField(default=dict)
+    working_days_hist = models.JSONField(_("working days (distribution)"), default=dict)
+    calendar_days_hist = models.JSONField(_("calendar days (distribution)"), default=dict)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "category", "stage"], name="daily_stat_unique")]
+        verbose_name = _("daily statistics")
+        verbose_name_plural = _("daily statistics")
 
     def __str__(self) -> str:
         return f"{self.day} {self.category} {self.stage or '*'}"
 
 
 class OpenSnapshot(models.Model):
-    day = models.DateField()
-    category = models.CharField(max_length=24)
-    stage = models.CharField(max_length=40, blank=True)
-    open_past_limit = models.PositiveIntegerField(default=0)
+    day = models.DateField(_("day"))
+    category = models.CharField(_("category"), max_length=24)
+    stage = models.CharField(_("stage"), max_length=40, blank=True)
+    open_past_limit = models.PositiveIntegerField(_("open past the limit"), default=0)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["day", "category", "stage"], name="open_snapshot_unique")]
+        verbose_name = _("open work snapshot")
+        verbose_name_plural = _("open work snapshots")
 
     def __str__(self) -> str:
         return f"{self.day} {self.category} {self.stage or '*'}: {self.open_past_limit}"
@@ -88,9 +111,13 @@ class OpenSnapshot(models.Model):
 class RefreshMark(models.Model):
     """How far the event log has been folded into the facts (one row, name "statistics")."""
 
-    name = models.CharField(max_length=40, unique=True)
-    last_event_id = models.BigIntegerField(default=0)
-    refreshed_at = models.DateTimeField(null=True, blank=True)
+    name = models.CharField(_("name"), max_length=40, unique=True)
+    last_event_id = models.BigIntegerField(_("last event ID"), default=0)
+    refreshed_at = models.DateTimeField(_("refreshed at"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("refresh mark")
+        verbose_name_plural = _("refresh marks")
 
     def __str__(self) -> str:
         return f"{self.name} #{self.last_event_id}"

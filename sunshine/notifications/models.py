@@ -67,12 +67,22 @@ class Message(models.Model):
     # Who, for uniqueness: "user:<id>" for staff, "phone:<blind index>" for a customer (sunshine.pii).
     recipient = models.CharField(_("recipient"), max_length=60)
     user = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.CASCADE, related_name="messages"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("staff member"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="messages",
     )
     # Where it goes: the phone number or e-mail address (blank for the inbox), encrypted at rest.
     address = EncryptedCharField(_("address"), max_length=254, blank=True)
     application = models.ForeignKey(
-        "applications.Application", null=True, blank=True, on_delete=models.CASCADE, related_name="+"
+        "applications.Application",
+        verbose_name=_("application"),
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
     )
     template = models.CharField(_("template"), max_length=40)
     title = models.CharField(_("title"), max_length=200)
@@ -81,7 +91,7 @@ class Message(models.Model):
     attempts = models.PositiveSmallIntegerField(_("attempts"), default=0)
     # Earliest moment of the next delivery attempt; also tells the stall sweep a message was lost.
     next_attempt_at = models.DateTimeField(_("next attempt at"), null=True, blank=True)
-    claimed_at = models.DateTimeField(null=True, blank=True)
+    claimed_at = models.DateTimeField(_("claimed at"), null=True, blank=True)
     last_error = models.TextField(_("last error"), blank=True)
     delivery_key = models.UUIDField(_("delivery key"), default=uuid.uuid4, unique=True, editable=False)
     created_at = models.DateTimeField(_("created at"))

@@ -29,7 +29,7 @@ class ProcessTemplate(models.Model):
     source_note = models.CharField(_("source"), max_length=300)
     # End-to-end limit in working days (low voltage); None where each node is judged alone.
     end_to_end_limit_days = models.PositiveSmallIntegerField(_("end-to-end limit"), null=True, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True)
+    created_at = models.DateTimeField(_("created at"), auto_now_add=True)
 
     class Meta:
         ordering = ["category", "-effective_from", "-version"]
@@ -42,7 +42,9 @@ class ProcessTemplate(models.Model):
 
 
 class StageTemplate(models.Model):
-    process = models.ForeignKey(ProcessTemplate, on_delete=models.CASCADE, related_name="stages")
+    process = models.ForeignKey(
+        ProcessTemplate, verbose_name=_("process template"), on_delete=models.CASCADE, related_name="stages"
+    )
     position = models.PositiveSmallIntegerField(_("position"))
     code = models.SlugField(_("code"), max_length=40)
     name_zh = models.CharField(_("Chinese name"), max_length=40)

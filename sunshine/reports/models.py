@@ -39,20 +39,30 @@ class Report(models.Model):
     reason = models.CharField(_("reason"), max_length=500, blank=True)
     status = models.CharField(_("status"), max_length=10, choices=ReportStatus.choices, default=ReportStatus.PENDING)
     progress = models.PositiveSmallIntegerField(_("progress (%)"), default=0)
-    error = models.TextField(blank=True)
+    error = models.TextField(_("error"), blank=True)
     data = models.JSONField(_("snapshot"), default=dict, blank=True)
-    xlsx_file = models.CharField(max_length=300, blank=True)  # relative to MEDIA_ROOT
-    pdf_file = models.CharField(max_length=300, blank=True)
+    xlsx_file = models.CharField(_("Excel file"), max_length=300, blank=True)  # relative to MEDIA_ROOT
+    pdf_file = models.CharField(_("PDF file"), max_length=300, blank=True)
     requested_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("requested by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     created_at = models.DateTimeField(_("requested at"))
     generated_at = models.DateTimeField(_("generated at"), null=True, blank=True)
     # Open data: the non-personal sections an administrator published (section keys).
-    published_sections = models.JSONField(default=list, blank=True)
+    published_sections = models.JSONField(_("published sections"), default=list, blank=True)
     published_at = models.DateTimeField(_("published at"), null=True, blank=True)
     published_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("published by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
 
     class Meta:
@@ -79,14 +89,18 @@ class Report(models.Model):
 class ReportEvent(models.Model):
     """Audit trail of a report: generated, regenerated, published, withdrawn, e-mailed."""
 
-    report = models.ForeignKey(Report, on_delete=models.CASCADE, related_name="events")
-    type = models.CharField(max_length=30)
-    at = models.DateTimeField()
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, on_delete=models.PROTECT, related_name="+")
-    data = models.JSONField(default=dict, blank=True)
+    report = models.ForeignKey(Report, verbose_name=_("report"), on_delete=models.CASCADE, related_name="events")
+    type = models.CharField(_("type"), max_length=30)
+    at = models.DateTimeField(_("at"))
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, on_delete=models.PROTECT, related_name="+"
+    )
+    data = models.JSONField(_("data"), default=dict, blank=True)
 
     class Meta:
         ordering = ["report", "id"]
+        verbose_name = _("report event")
+        verbose_name_plural = _("report events")
 
     def __str__(self) -> str:
         return f"{self.type}@{self.at:%Y-%m-%d %H:%M}"

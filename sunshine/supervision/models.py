@@ -18,7 +18,9 @@ class RungMoment(models.Model):
     while the stage is paused or once it is finished.
     """
 
-    stage = models.ForeignKey(StageInstance, on_delete=models.CASCADE, related_name="rung_moments")
+    stage = models.ForeignKey(
+        StageInstance, verbose_name=_("application stage"), on_delete=models.CASCADE, related_name="rung_moments"
+    )
     rung_code = models.CharField(_("rung"), max_length=20)
     due_at = models.DateTimeField(_("due at"))
     # The deadline the moment was computed from (shown on the deadline-supervision page).
@@ -42,7 +44,9 @@ class RungMoment(models.Model):
 class LeaderSupervision(models.Model):
     """A leader formally in charge of one (key) project; one active supervision per application."""
 
-    application = models.ForeignKey(Application, on_delete=models.CASCADE, related_name="leader_supervisions")
+    application = models.ForeignKey(
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="leader_supervisions"
+    )
     leader = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="supervisions", verbose_name=_("leader")
     )
@@ -51,7 +55,12 @@ class LeaderSupervision(models.Model):
     started_at = models.DateTimeField(_("taken in charge at"))
     ended_at = models.DateTimeField(_("ended at"), null=True, blank=True)
     ended_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("ended by"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
     )
     end_note = models.CharField(_("closing note"), max_length=500, blank=True)
 
@@ -84,12 +93,16 @@ class NoteKind(models.TextChoices):
 class SupervisionNote(models.Model):
     """A supervision note or a dated progress review of one supervision."""
 
-    supervision = models.ForeignKey(LeaderSupervision, on_delete=models.CASCADE, related_name="notes")
+    supervision = models.ForeignKey(
+        LeaderSupervision, verbose_name=_("leader supervision"), on_delete=models.CASCADE, related_name="notes"
+    )
     kind = models.CharField(_("kind"), max_length=8, choices=NoteKind.choices)
     text = models.TextField(_("text"))
     # For a progress review: the day the progress was reviewed (may be earlier than today).
     reviewed_on = models.DateField(_("reviewed on"), null=True, blank=True)
-    author = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("author"), on_delete=models.PROTECT, related_name="+"
+    )
     at = models.DateTimeField(_("written at"))
 
     class Meta:
