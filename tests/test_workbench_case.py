@@ -441,12 +441,42 @@ def test_the_page_explains_pause_days_and_a_running_pause(personas):
         "11-06 第2天",
         "11-07…11-08 周末不计",
         "11-09…11-10 暂停不计（期限顺延）",
-        "暂停中：期限按暂停的工作日顺延",
+        "11-11 第3天",
+        "11-12 第4天",
+        "11-13 第5天",
+        "11-14…11-15 周末不计",
+        *[f"11-{d} 第{d - 10}天" for d in range(16, 21)],
+        "11-21…11-22 周末不计",
+        *[f"11-{d} 第{d - 12}天" for d in range(23, 28)],
+        "→ 期限 2026-11-27（截至今日：15 个工作日 + 暂停顺延 4 个工作日；暂停期间每多停一个工作日，期限再顺延一天）",
     ]
+    # the header names the same date (one source: clock.deadline_on)
+    assert re.search(r'id="stage-scheme-1".*?<dd class="stage-deadline">2026-11-27</dd>', page, re.S)
     body = text(page.encode())
     assert "客户资料不全 缺产权证明 · 2026-11-03 – 2026-11-05（2 个工作日）" in body
     assert "等待政府审批 等待规划许可 · 2026-11-06 – 仍在暂停" in body
     assert '<span class="badge badge-paused">暂停中</span>' in page
+
+
+def test_a_stage_paused_on_its_due_day_shows_one_deadline(personas, app):
+    """The demo case whose header said 11-27 while the explanation ended on 11-26: a stage paused
+    on its last day. The pause moves the deadline (the header); the walk used to stop at the first
+    deadline. Survey: 2 working days from Mon 11-02, due Wed 11-04; paused on 11-04, resumed
+    Thu 11-05 (P = 1): both say Thu 11-05."""
+    alice = personas["alice"]
+    with at("2026-11-04"):
+        services.pause(app.number, alice, reason_code="customer_request", reason="客户要求暂缓")
+    with at("2026-11-05"):
+        services.resume(app.number, alice)
+        page = client_for(alice).get(url(app)).content.decode()
+    assert explained(page, "survey") == [
+        "2026-11-02 开始（当天不计），时限 2 个工作日",
+        "11-03 第1天",
+        "11-04 第2天",
+        "11-05 暂停不计（期限顺延）",
+        "→ 期限 2026-11-05（2 个工作日 + 暂停顺延 1 个工作日）",
+    ]
+    assert re.search(r'id="stage-survey-1".*?<dd class="stage-deadline">2026-11-05</dd>', page, re.S)
 
 
 def test_a_cancelled_case_has_no_badges_and_frozen_clocks(personas, app):

@@ -7,10 +7,11 @@ from __future__ import annotations
 from datetime import date
 
 import chinese_calendar
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from sunshine.calendar.explain import explain_deadline, holiday_names
+from sunshine.applications.clock import explain, stage_clock
+from sunshine.calendar.explain import holiday_names
 from sunshine.calendar.workdays import Exceptions, WorkCalendar
 
 D = date
@@ -19,6 +20,16 @@ HOL = {d for d in chinese_calendar.holidays if d.year in (2025, 2026)}
 WORK = {d for d in chinese_calendar.workdays if d.year in (2025, 2026)}
 CAL = WorkCalendar(Exceptions(frozenset(HOL), frozenset(WORK), frozenset({2025, 2026})), 2025, 2027)
 NAMES = {d: str(n) for d, n in {**chinese_calendar.holidays, **chinese_calendar.workdays}.items() if d.year == 2026}
+
+
+TODAY = D(2026, 12, 31)
+
+
+def explain_deadline(cal, *, start, limit, pauses=(), names=None, today=TODAY):
+    """The explanation of a stage started on ``start``, its pauses finished (the clock's paused
+    days are those of the pauses, as the engine stores them)."""
+    paused = sum(cal.working_days_in(a, b or today) for a, b in pauses)
+    return explain(cal, started_on=start, limit=limit, paused=paused, pauses=pauses, today=today, names=names)
 
 
 def runs(start: date, limit: int, **kw) -> list[tuple[str, str, str, str, int | None]]:
@@ -98,12 +109,53 @@ def test_pause_days_are_added():
     ]
 
 
-def test_a_running_pause_stops_the_walk_at_today():
-    e = explain_deadline(
-        CAL, start=D(2026, 11, 2), limit=3, pauses=[(D(2026, 11, 3), D(2026, 11, 6))], until=D(2026, 11, 6)
+def test_a_running_pause_walks_to_the_deadline_of_today():
+    # Paused Tue 11-03 and still paused on Fri 11-06: 11-04…11-06 are paused (P = 3 as of today),
+    # the deadline is the 3 + 3 = 6th working day, Tue 11-10, as the clock says.
+    pauses = [(D(2026, 11, 3), None)]
+    e = explain(CAL, started_on=D(2026, 11, 2), limit=3, paused=3, pauses=pauses, today=D(2026, 11, 6))
+    clock = stage_clock(
+        CAL,
+        started_on=D(2026, 11, 2),
+        limit=3,
+        finished_pause_days=0,
+        running_pause_from=D(2026, 11, 3),
+        completed_on=None,
+        today=D(2026, 11, 6),
     )
-    assert e.deadline is None
-    assert [(d.day.day, d.kind) for d in e.days] == [(3, "counted"), (4, "paused"), (5, "paused"), (6, "paused")]
+    assert (e.deadline, e.paused_days, e.running) == (clock.deadline, clock.paused_working_days, True)
+    assert e.deadline == D(2026, 11, 10)
+    assert [(d.day.day, d.kind, d.number) for d in e.days] == [
+        (3, "counted", 1),
+        (4, "paused", None),
+        (5, "paused", None),
+        (6, "paused", None),
+        (7, "weekend", None),
+        (8, "weekend", None),
+        (9, "counted", 2),
+        (10, "counted", 3),
+    ]
+
+
+def test_a_pause_after_the_deadline_gives_the_days_back_after_the_last_counted_day():
+    # Limit 2 from Mon 11-02 (due Wed 11-04); paused on the due day, resumed Fri 11-06: 11-05 and
+    # 11-06 are paused (P = 2) and the deadline is Fri 11-06, the header's date (the walk used
+    # to stop at 11-04 while the header said 11-06).
+    assert runs(D(2026, 11, 2), 2, pauses=[(D(2026, 11, 4), D(2026, 11, 6))]) == [
+        ("11-03", "11-03", "counted", "", 1),
+        ("11-04", "11-04", "counted", "", 2),
+        ("11-05", "11-06", "paused", "", None),
+    ]
+    # Paused two working days after it was due (Fri 11-06 → Tue 11-10, P = 2): the deadline
+    # moves from Wed 11-04 to Fri 11-06; 11-05 and 11-06 are the two days given back.
+    e = explain_deadline(CAL, start=D(2026, 11, 2), limit=2, pauses=[(D(2026, 11, 6), D(2026, 11, 10))])
+    assert (e.deadline, e.paused_days) == (D(2026, 11, 6), 2)
+    assert [(d.day.day, d.kind, d.number) for d in e.days] == [
+        (3, "counted", 1),
+        (4, "counted", 2),
+        (5, "extended", None),
+        (6, "extended", None),
+    ]
 
 
 def test_holiday_names_prefer_the_table_over_the_statutory_names():
@@ -112,6 +164,7 @@ def test_holiday_names_prefer_the_table_over_the_statutory_names():
     assert holiday_names(rows, statutory) == {D(2027, 10, 1): "国庆节", D(2027, 10, 2): "National Day"}
 
 
+@settings(deadline=None)  # a loaded machine must not fail it on time
 @given(
     start=st.dates(min_value=D(2025, 1, 1), max_value=D(2026, 10, 31)),
     limit=st.integers(min_value=0, max_value=30),
@@ -125,7 +178,7 @@ def test_the_walk_agrees_with_the_calendar_arithmetic(start, limit, pause):
         if pause[0] < limit or limit == 0:
             pauses = [(a, b)]
     e = explain_deadline(CAL, start=start, limit=limit, pauses=pauses)
-    p = sum(CAL.working_days_in(a, b) for a, b in pauses) if limit else 0
+    p = sum(CAL.working_days_in(a, b) for a, b in pauses)
     assert e.deadline == CAL.add_working_days(start, limit + p)
     assert e.paused_days == p
     assert [d.number for d in e.days if d.number] == list(range(1, limit + 1))

@@ -8,14 +8,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Protocol
+
+from sunshine.calendar.explain import Explanation, explain_deadline
 
 
 class Calendar(Protocol):
     def working_days_in(self, a: date, b: date) -> int: ...
     def add_working_days(self, start: date, n: int) -> date: ...
+
+
+class WalkingCalendar(Calendar, Protocol):
+    def is_working_day(self, day: date) -> bool: ...
 
 
 def deadline_on(cal: Calendar, started_on: date, limit: int, paused: int) -> date:
@@ -63,3 +70,34 @@ def stage_clock(
     if completed_on is not None:
         return Clock(deadline, paused, used, False, completed_on <= deadline)
     return Clock(deadline, paused, used, today > deadline, None)
+
+
+def explain(
+    cal: WalkingCalendar,
+    *,
+    started_on: date,
+    limit: int,
+    paused: int,
+    pauses: Sequence[tuple[date, date | None]],
+    today: date,
+    names: Mapping[date, str] | None = None,
+) -> Explanation:
+    """The day-by-day explanation of a utility stage's deadline (the case page's "How the
+    deadline was computed"). ``paused``: the stage clock's paused working days
+    (``stage_clock(...).paused_working_days``); ``pauses``: the stage's pauses as (started_on,
+    ended_on or None while running); ``today``: the day the clock stops. The deadline is
+    ``deadline_on`` of the same numbers as ``stage_clock``'s, so the header's 期限 and the last day
+    of the explanation are one date (``tests/test_deadline_one_source.py`` checks it over random
+    pause and calendar histories)."""
+    running = any(b is None for _a, b in pauses)
+    windows = [(a, b if b is not None else today) for a, b in pauses]
+    return explain_deadline(
+        cal,
+        start=started_on,
+        limit=limit,
+        deadline=deadline_on(cal, started_on, limit, paused),
+        paused=paused,
+        pauses=windows,
+        names=names,
+        running=running,
+    )

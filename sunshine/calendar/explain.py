@@ -3,7 +3,9 @@
 The counting rule (domain.md §3, api-v1.md "Deadline semantics"): the start day S is not
 counted; working days in (S, D] number N + P where P is the working days covered by pauses (a
 pause from A to resume B covers the working days in (A, B]). ``explain_deadline`` walks the
-days after S one by one and says for each why it counts or not, so the page can show e.g.
+days after S up to the deadline D the clock computed (``sunshine.applications.clock.explain``:
+the header's 期限 and this walk come from the same ``deadline_on``) and says for each why it
+counts or not, so the page can show e.g.
 "2026-09-30 开始，时限 3 个工作日：10-01…10-07 国庆节放假不计，10-08 第1天，10-09 第2天，
 10-10 周六调休上班第3天 → 期限 10-10".
 
@@ -18,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Literal, Protocol
 
-Kind = Literal["counted", "adjusted_workday", "weekend", "holiday", "paused"]
+# "extended": a working day after the N-th counted one, given back for a paused working day that
+# lies after it (a stage paused when it was already due, or on its last day).
+Kind = Literal["counted", "adjusted_workday", "weekend", "holiday", "paused", "extended"]
 # Days walked at most; a real limit is a few dozen working days (a year's worth is a bug).
 MAX_DAYS = 800
 
@@ -53,12 +57,14 @@ class Run:
 class Explanation:
     start: date
     limit: int
-    # Working days added for pauses (P) within the explained range.
+    # Working days added for pauses (P): the clock's paused working days.
     paused_days: int
-    # The end of the ``limit``-th counted working day: the deadline; None when not reached by
-    # ``until`` (see ``explain_deadline``).
-    deadline: date | None
+    # The deadline: the end of the (limit + paused_days)-th working day after the start
+    # (``sunshine.applications.clock.deadline_on``), the date the case header shows.
+    deadline: date
     days: list[Day] = field(default_factory=list)
+    # Paused now: the deadline moves on by every working day the pause still lasts.
+    running: bool = False
 
     def runs(self) -> list[Run]:
         """Days grouped: a holiday or weekend spanning several days is one run; counted days
@@ -85,44 +91,44 @@ def explain_deadline(
     *,
     start: date,
     limit: int,
+    deadline: date,
+    paused: int,
     pauses: Sequence[tuple[date, date]] = (),
     names: Mapping[date, str] | None = None,
-    until: date | None = None,
+    running: bool = False,
 ) -> Explanation:
     """Every day in (start, deadline] with the reason it counts or not.
 
-    ``pauses`` are (A, B) pairs: the working days in (A, B] do not count (a running pause passes
-    B = today: its future is unknown). ``names`` maps exceptional days to their name. The walk
-    stops at the deadline, or at ``until`` when given and reached first (then ``deadline`` is
-    None): a stage paused today has no deadline yet beyond its running pause.
+    The deadline and the paused working days are given: they come from the one formula
+    (``sunshine.applications.clock.explain``, which computes both with ``deadline_on``); this
+    only labels the days. ``pauses`` are (A, B) pairs: the working days in (A, B] are paused (a
+    running pause passes B = the day its clock stopped). A working day neither paused nor among
+    the first ``limit`` is "extended": given back for a paused day after it. ``running``: the
+    stage is paused now (its deadline moves on with every working day the pause lasts).
     """
     names = names or {}
     days: list[Day] = []
     counted = 0
-    paused = 0
     day = start
-    for _ in range(MAX_DAYS):
-        if counted >= limit:
-            break
+    if (deadline - start).days > MAX_DAYS:
+        raise ValueError(f"no deadline within {MAX_DAYS} days of {start}")
+    while day < deadline:
         day += timedelta(days=1)
-        if until is not None and day > until:
-            return Explanation(start, limit, paused, None, days)
         name = names.get(day, "")
         if cal.is_working_day(day):
             if any(a < day <= b for a, b in pauses):
-                paused += 1
                 days.append(Day(day, "paused", name))
-                continue
-            counted += 1
-            kind: Kind = "adjusted_workday" if day.weekday() >= 5 else "counted"
-            days.append(Day(day, kind, name if kind == "adjusted_workday" else "", counted))
+            elif counted < limit:
+                counted += 1
+                kind: Kind = "adjusted_workday" if day.weekday() >= 5 else "counted"
+                days.append(Day(day, kind, name if kind == "adjusted_workday" else "", counted))
+            else:
+                days.append(Day(day, "extended", name))
         elif day.weekday() >= 5 and not name:
             days.append(Day(day, "weekend"))
         else:
             days.append(Day(day, "holiday", name))
-    else:
-        raise ValueError(f"no deadline within {MAX_DAYS} days of {start}")
-    return Explanation(start, limit, paused, day if limit else start, days)
+    return Explanation(start, limit, paused, deadline, days, running)
 
 
 def holiday_names(rows: Iterable[tuple[date, str]], statutory: Mapping[date, str]) -> dict[date, str]:

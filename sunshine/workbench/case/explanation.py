@@ -75,11 +75,22 @@ def steps(e: Explanation) -> list[Step]:
         elif r.kind == "weekend":
             which = _weekday(r.first) if r.first == r.last else _("weekend")
             text = _("%(dates)s %(weekday)s, not counted") % {"dates": span, "weekday": which}
+        elif r.kind == "extended":
+            text = _("%(dates)s added for a paused working day") % {"dates": span}
         else:
             text = _("%(dates)s paused, not counted (deadline extended)") % {"dates": span}
         out.append(Step(r.kind, text))
-    if e.deadline is None:
-        out.append(Step("end", _("paused: the deadline moves on by every working day of the pause")))
+    if e.running:
+        out.append(
+            Step(
+                "end",
+                _(
+                    "→ deadline %(date)s as of today (%(n)s + %(p)s paused working days); "
+                    "while paused it moves on by every working day of the pause"
+                )
+                % {"date": e.deadline.isoformat(), "n": e.limit, "p": e.paused_days},
+            )
+        )
     elif e.paused_days:
         out.append(
             Step(

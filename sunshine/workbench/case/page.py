@@ -13,9 +13,10 @@ from django.utils import timezone
 
 from sunshine.accounts.models import Role, User
 from sunshine.applications import access, selectors
+from sunshine.applications.clock import explain
 from sunshine.applications.models import Application, Event, StageStatus, Status
 from sunshine.calendar import workdays
-from sunshine.calendar.explain import Explanation, day_names, explain_deadline
+from sunshine.calendar.explain import Explanation, day_names
 from sunshine.documents import services as documents
 from sunshine.errors import Forbidden
 from sunshine.processes.models import Owner
@@ -163,15 +164,16 @@ def timeline(app: Application, rows: list[selectors.StageRow], events: list[Even
     names = day_names(first, last)
     for t in explained:
         s = t.stage
-        running = s.status == StageStatus.PAUSED and app.status != Status.CANCELLED
-        pauses = [(p.started_on, p.ended_on or clock_day) for p in t.row.pauses]
-        t.explanation = explain_deadline(
+        # The header's 期限 is t.clock.deadline: the explanation takes the same clock's paused
+        # days, and explain() computes the date with the same deadline_on.
+        t.explanation = explain(
             cal,
-            start=s.started_on,
+            started_on=s.started_on,
             limit=s.time_limit_days,
-            pauses=pauses,
+            paused=t.clock.paused_working_days,
+            pauses=[(p.started_on, p.ended_on) for p in t.row.pauses],
+            today=clock_day,
             names=names,
-            until=clock_day if running else None,
         )
         t.steps = steps(t.explanation)
     return entries
