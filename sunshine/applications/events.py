@@ -168,6 +168,12 @@ class ContractorChosen(TypedDict):
     contractor: str
     credit_code: str
     replaced: str | None
+    # the customer's answer: True "suggested by staff" (a steering case opens), False "chosen
+    # myself", None not asked; where it was recorded (portal, staff, api); the customer manager
+    # holding the case, for whom the concentration monitor counts it
+    suggested_by_staff: NotRequired[bool | None]
+    channel: NotRequired[str]
+    manager: NotRequired[str | None]
 
 
 class RungFired(TypedDict):

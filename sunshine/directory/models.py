@@ -169,8 +169,21 @@ class Contractor(models.Model):
         return self.name
 
 
+class ChoiceChannel(models.TextChoices):
+    PORTAL = "portal", _("the customer on the portal")
+    STAFF = "staff", _("staff on the case page")
+    API = "api", _("the API")
+
+
 class ContractorChoice(models.Model):
-    """The unit a customer chose for one kind of work on one application (one per kind)."""
+    """The unit a customer chose for one kind of work on one application (one per kind).
+
+    ``manager`` is the customer manager holding the case when the choice was recorded: the
+    concentration monitor counts the choice for them, and a later reassignment does not move it
+    (as ``StageInstance.manager``). ``suggested_by_staff`` is the customer's answer to "did you
+    choose it yourself or did staff suggest it" (None: not asked, e.g. through the API); True
+    opens a steering case (``sunshine.feedback.services.record_choice``).
+    """
 
     application = models.ForeignKey(
         "applications.Application",
@@ -186,6 +199,18 @@ class ContractorChoice(models.Model):
         settings.AUTH_USER_MODEL, verbose_name=_("recorded by"), null=True, on_delete=models.PROTECT, related_name="+"
     )
     recorded_at = models.DateTimeField(_("recorded at"))
+    manager = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("customer manager holding the case"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
+    suggested_by_staff = models.BooleanField(_("suggested by staff"), null=True, blank=True)
+    channel = models.CharField(
+        _("recorded through"), max_length=8, choices=ChoiceChannel.choices, default=ChoiceChannel.API
+    )
 
     class Meta:
         constraints = [

@@ -18,7 +18,14 @@ from sunshine.applications import events as ev
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Status
 from sunshine.directory import rules, selectors
-from sunshine.directory.models import Charge, ChargeBasis, Contractor, ContractorChoice, ContractorKind
+from sunshine.directory.models import (
+    Charge,
+    ChargeBasis,
+    ChoiceChannel,
+    Contractor,
+    ContractorChoice,
+    ContractorKind,
+)
 from sunshine.errors import Conflict, DomainError, NotFound, ValidationFailed
 
 
@@ -117,17 +124,29 @@ def record_charge(
     return charge
 
 
-def record_contractor_choice(number: str, kind: str, contractor_id: int, actor: User | None) -> ContractorChoice:
+def record_contractor_choice(
+    number: str,
+    kind: str,
+    contractor_id: int,
+    actor: User | None,
+    *,
+    suggested_by_staff: bool | None = None,
+    channel: str = ChoiceChannel.API,
+) -> ContractorChoice:
     """Record which unit the customer chose for ``kind`` of work (one per kind per application).
 
     Only an active unit of that kind whose licence has not expired today can be recorded. A new
-    choice replaces the earlier one, and the event names both; choosing the same unit again
-    changes nothing.
+    choice replaces the earlier one, and the event names both; the same unit with the same answer
+    again changes nothing. The choice is counted for the customer manager holding the case now
+    (``manager``), whoever holds it later. ``suggested_by_staff``: the customer's answer (None:
+    not asked); ``channel``: where it was recorded (portal, staff, api).
     """
     if kind not in ContractorKind.values:
         raise ValidationFailed(
             {"kind": [_("Choose one of: %(allowed)s.") % {"allowed": ", ".join(ContractorKind.values)}]}
         )
+    if channel not in ChoiceChannel.values:
+        raise ValueError(f"unknown channel {channel!r}")
     with transaction.atomic():
         app = _lock(number)
         if app.status == Status.CANCELLED:
@@ -144,17 +163,35 @@ def record_contractor_choice(number: str, kind: str, contractor_id: int, actor: 
                 _("This unit is not a qualified %(kind)s with a valid licence.") % {"kind": ContractorKind(kind).label}
             )
         existing = ContractorChoice.objects.filter(application=app, kind=kind).select_related("contractor").first()
-        if existing is not None and existing.contractor_id == contractor.pk:
+        if (
+            existing is not None
+            and existing.contractor_id == contractor.pk
+            and (suggested_by_staff is None or existing.suggested_by_staff == suggested_by_staff)
+        ):
             return existing
-        replaced: Contractor | None = existing.contractor if existing else None
+        replaced: Contractor | None = (
+            existing.contractor if existing is not None and existing.contractor_id != contractor.pk else None
+        )
+        holder = app.customer_manager_id
         if existing is None:
             choice = ContractorChoice.objects.create(
-                application=app, kind=kind, contractor=contractor, recorded_by=actor, recorded_at=now
+                application=app,
+                kind=kind,
+                contractor=contractor,
+                recorded_by=actor,
+                recorded_at=now,
+                manager_id=holder,
+                suggested_by_staff=suggested_by_staff,
+                channel=channel,
             )
         else:
             choice = existing
             choice.contractor, choice.recorded_by, choice.recorded_at = contractor, actor, now
-            choice.save(update_fields=["contractor", "recorded_by", "recorded_at"])
+            choice.manager_id, choice.suggested_by_staff, choice.channel = holder, suggested_by_staff, channel
+            choice.save(
+                update_fields=["contractor", "recorded_by", "recorded_at", "manager", "suggested_by_staff", "channel"]
+            )
+        manager = app.customer_manager.username if app.customer_manager is not None else None
         ev.record(
             [
                 ev.new(
@@ -166,6 +203,9 @@ def record_contractor_choice(number: str, kind: str, contractor_id: int, actor: 
                     contractor=contractor.name,
                     credit_code=contractor.credit_code,
                     replaced=replaced.name if replaced else None,
+                    suggested_by_staff=suggested_by_staff,
+                    channel=channel,
+                    manager=manager,
                 )
             ]
         )

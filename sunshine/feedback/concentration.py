@@ -2,7 +2,9 @@
 
 For each kind of work (design, construction, supply) and period, we count the units customers
 chose (``sunshine.directory.models.ContractorChoice``, dated by ``recorded_at``) per customer
-manager of the application (and, for the overview, per service area).
+manager who held the case when the choice was recorded (``ContractorChoice.manager``, like
+``StageInstance.manager``: a reassignment afterwards does not move it; a row without one counts
+for the application's manager), and, for the overview, per service area.
 
 **The rule.** A unit U is flagged for a manager M in a period and kind when all three hold:
 
@@ -26,7 +28,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.conf import settings
-from django.db.models import Count
+from django.db.models import Count, F
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -75,17 +78,24 @@ def _window(from_date: date, to_date: date) -> tuple[datetime, datetime]:
 def shares(from_date: date, to_date: date, *, by: str = "manager", kind: str | None = None) -> list[Share]:
     """Every (group, kind, unit) with its share and the rule's verdict; one query.
 
-    ``by``: ``"manager"`` (the application's customer manager) or ``"area"`` (its service area).
-    Sorted by kind, group, then descending count.
+    ``by``: ``"manager"`` (the manager who held the case when the choice was recorded) or
+    ``"area"`` (the application's service area). Sorted by kind, group, then descending count.
     """
     from sunshine.directory.models import ContractorChoice  # type: ignore[attr-defined,unused-ignore]
 
-    field = {"manager": "application__customer_manager", "area": "application__area"}[by]
+    group = {
+        "manager": Coalesce("manager", "application__customer_manager"),
+        "area": F("application__area"),
+    }[by]
     start, end = _window(from_date, to_date)
-    qs = ContractorChoice.objects.filter(recorded_at__gte=start, recorded_at__lt=end, **{f"{field}__isnull": False})
+    qs = (
+        ContractorChoice.objects.filter(recorded_at__gte=start, recorded_at__lt=end)
+        .annotate(group=group)
+        .filter(group__isnull=False)
+    )
     if kind:
         qs = qs.filter(kind=kind)
-    rows = list(qs.values_list(field, "kind", "contractor").annotate(n=Count("id")).order_by())
+    rows = list(qs.values_list("group", "kind", "contractor").annotate(n=Count("id")).order_by())
     group_total: dict[tuple[int, str], int] = defaultdict(int)
     unit_total: dict[tuple[str, int], int] = defaultdict(int)
     kind_total: dict[str, int] = defaultdict(int)

@@ -21,6 +21,7 @@ class CaseSource(models.TextChoices):
     COMPLAINT = "complaint", _("portal complaint")
     PAUSE_CONTEST = "pause_contest", _("pause contested by the customer")
     CONCENTRATION = "concentration", _("contractor concentration monitor")
+    CHOICE = "choice", _("customer's contractor choice: suggested by staff")
     STAFF = "staff", _("raised by staff")
 
 

@@ -59,6 +59,7 @@ DEFAULT_KIND = {
     CaseSource.PAUSE_CONTEST: CaseKind.PAUSE_CONTEST,
     CaseSource.CONCENTRATION: CaseKind.STEERING,
     CaseSource.FOLLOWUP: CaseKind.STEERING,
+    CaseSource.CHOICE: CaseKind.STEERING,
 }
 
 
@@ -544,6 +545,65 @@ def complete_followup(followup_id: int, actor: User, *, outcome: str, answers: A
             )
         ev.record([ev.new(app, EventType.FOLLOWUP_COMPLETED, now, actor, **data)])
     return followup
+
+
+# --- contractor choices (三不指定) ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ChoiceRecorded:
+    choice: Any  # sunshine.directory.models.ContractorChoice
+    case: SupervisionCase | None  # the steering case a "suggested by staff" answer opened
+
+
+def _steering_case_of(choice: Any, actor: User | None) -> SupervisionCase:
+    from sunshine.directory.models import ContractorKind
+
+    app = choice.application
+    with record_language():
+        which = {
+            ContractorKind.DESIGN: _("design unit"),
+            ContractorKind.CONSTRUCTION: _("construction unit"),
+            ContractorKind.SUPPLY: _("equipment supplier"),
+        }[ContractorKind(choice.kind)]
+        return open_case(
+            source=CaseSource.CHOICE,
+            kind=CaseKind.STEERING,
+            subject=_("Contractor choice of %(number)s: the customer says staff suggested the %(which)s")
+            % {"number": app.number, "which": which},
+            details=_("%(which)s chosen: %(unit)s (unified social credit code %(code)s).")
+            % {"which": which, "unit": choice.contractor.name, "code": choice.contractor.credit_code},
+            application=app,
+            manager=choice.manager,
+            reporter_name=app.customer_name,
+            reporter_phone=app.contact_phone,
+            actor=actor,
+            dedupe_key=f"choice:{app.pk}:{choice.kind}:{choice.contractor_id}",
+        )
+
+
+def record_choice(
+    number: str,
+    kind: str,
+    contractor_id: int,
+    actor: User | None,
+    *,
+    suggested_by_staff: bool,
+    channel: str,
+) -> ChoiceRecorded:
+    """Record the unit the customer chose for ``kind`` of work with their answer to "chosen by
+    myself or suggested by staff" (``sunshine.directory.services.record_contractor_choice``:
+    the ``contractor_chosen`` event). "Suggested by staff" opens a steering case (稽查) about the
+    manager holding the case, exactly as a follow-up call answering "steered" does; one case per
+    application, kind and unit, however often it is recorded again."""
+    from sunshine.directory.services import record_contractor_choice
+
+    with transaction.atomic():
+        choice = record_contractor_choice(
+            number, kind, contractor_id, actor, suggested_by_staff=suggested_by_staff, channel=channel
+        )
+        case = _steering_case_of(choice, actor) if suggested_by_staff else None
+    return ChoiceRecorded(choice, case)
 
 
 # --- customer visits ---------------------------------------------------------------------------

@@ -63,6 +63,7 @@ SOURCE_ZH = {
     "pause_contest": "暂停申诉",
     "concentration": "集中度预警",
     "staff": "内部发现",
+    "choice": "客户反映单位系工作人员推荐",
 }
 
 # Section keys in report order; personal sections name managers or customers and are never
@@ -131,6 +132,19 @@ def app_filter(filters: dict[str, Any], prefix: str = "") -> Q:
         q &= Q(**{prefix + "customer_manager__username": filters["manager"]})
     if filters.get("key_project") is not None and filters.get("key_project") != "":
         q &= Q(**{prefix + "key_project": bool(filters["key_project"])})
+    return q
+
+
+def holder_filter(filters: dict[str, Any], holder: str, prefix: str = "application__") -> Q:
+    """The ad-hoc filters as a Q on rows attributed to a manager by who held the work: the
+    manager filter matches ``holder`` (a stage's ``manager``, a case's ``manager``), or the
+    application's manager where the row has none; the other filters as ``app_filter``."""
+    q = app_filter({k: v for k, v in filters.items() if k != "manager"}, prefix)
+    if filters.get("manager"):
+        m = filters["manager"]
+        q &= Q(**{holder + "__username": m}) | Q(
+            **{holder + "__isnull": True, prefix + "customer_manager__username": m}
+        )
     return q
 
 
@@ -215,7 +229,10 @@ class Computer:
         self.start_dt, self.end_dt = local_bounds(start, end)
         self.prev_start, self.prev_end = previous_period(start, end)
         self.apps = Application.objects.filter(app_filter(self.filters))
-        self.stage_q = app_filter(self.filters, "application__")
+        # Stages count for the manager who held them (StageInstance.manager, docs/evaluation.md);
+        # whole applications (completed, key projects) for their manager.
+        self.stage_q = holder_filter(self.filters, "manager")
+        self.app_stage_q = app_filter(self.filters, "application__")
         self._names: dict[tuple[str, str], tuple[int, str]] | None = None
 
     def ordinals(self) -> tuple[str, list[Any]] | None:
@@ -226,8 +243,11 @@ class Computer:
         applications were accepted after it)."""
         if not hasattr(self, "_ordinals"):
             since, _e = local_bounds(self.prev_start, self.prev_end)
+            # every manager's applications: a stage held by the filtered manager may belong to
+            # an application reassigned to someone else since
+            others = Application.objects.filter(app_filter({k: v for k, v in self.filters.items() if k != "manager"}))
             first = (
-                self.apps.filter(accepted_at__lt=self.end_dt)
+                others.filter(accepted_at__lt=self.end_dt)
                 .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=since))
                 .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=since))
                 .aggregate(m=Min("accepted_at"))["m"]
@@ -386,7 +406,7 @@ class Computer:
         process limit), high voltage node by node (every completed utility stage on time).
         """
         stages = StageInstance.objects.filter(
-            self.stage_q,
+            self.app_stage_q,
             owner=Owner.UTILITY,
             status__in=[StageStatus.COMPLETED, StageStatus.SKIPPED],
             started_on__isnull=False,
@@ -841,7 +861,7 @@ class Computer:
         s, e = self.start, self.end
         data = {
             r["reason_code"]: r
-            for r in Pause.objects.filter(app_filter(self.filters, "application__"), started_on__lte=e)
+            for r in Pause.objects.filter(holder_filter(self.filters, "stage__manager"), started_on__lte=e)
             .filter(Q(ended_on__isnull=True) | Q(ended_on__gte=s))
             .values("reason_code")
             .annotate(
@@ -914,7 +934,7 @@ class Computer:
         """Supervision cases (``feedback.SupervisionCase``) per source: opened and closed in the
         period, and still open at its end."""
         qs = SupervisionCase.objects.all()
-        qf = app_filter(self.filters, "application__")
+        qf = holder_filter(self.filters, "manager")
         if qf:
             qs = qs.filter(qf)
         open_at_end = Q(opened_at__lt=self.end_dt) & (Q(closed_at__isnull=True) | Q(closed_at__gte=self.end_dt))
