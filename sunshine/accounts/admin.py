@@ -8,13 +8,57 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
+from django.contrib.auth.admin import GroupAdmin as BaseGroupAdmin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.contrib.auth.models import Group, Permission
 from django.db.models import Count, Q, QuerySet
 from django.http import HttpRequest
+from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
 from sunshine.accounts.models import Role, ServiceArea, User
+
+# Django stores a permission's name in English when it creates it ("Can add staff member"); the
+# four default actions are named here from the model's translated name, the others translated.
+PERMISSION_ACTIONS = {
+    "add": _("may add %(model)s"),
+    "change": _("may change %(model)s"),
+    "delete": _("may delete %(model)s"),
+    "view": _("may view %(model)s"),
+}
+
+
+def permission_label(permission: Permission) -> str:
+    model = permission.content_type.model_class()
+    action, _sep, model_name = permission.codename.partition("_")
+    if model is None:
+        return gettext(permission.name)
+    meta = model._meta
+    if action in PERMISSION_ACTIONS and model_name == meta.model_name:
+        what = str(PERMISSION_ACTIONS[action]) % {"model": meta.verbose_name}
+    else:
+        what = gettext(permission.name)
+    return f"{meta.app_config.verbose_name}｜{what}"
+
+
+def label_permissions(field: Any) -> Any:
+    """A permission picker lists permissions by their Chinese names."""
+    if isinstance(field, forms.ModelMultipleChoiceField) and field.queryset is not None:
+        field.queryset = field.queryset.select_related("content_type")
+        field.label_from_instance = permission_label  # type: ignore[method-assign,assignment]
+    return field
+
+
+admin.site.unregister(Group)
+
+
+@admin.register(Group)
+class GroupAdmin(BaseGroupAdmin):
+    def formfield_for_manytomany(self, db_field: Any, request: Any = None, **kwargs: Any) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return label_permissions(field) if db_field.name == "permissions" else field
 
 
 @admin.register(User)
@@ -60,6 +104,10 @@ class UserAdmin(BaseUserAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
         return super().get_queryset(request).prefetch_related("areas")
+
+    def formfield_for_manytomany(self, db_field: Any, request: Any = None, **kwargs: Any) -> Any:
+        field = super().formfield_for_manytomany(db_field, request, **kwargs)
+        return label_permissions(field) if db_field.name == "user_permissions" else field
 
     @admin.display(description=_("name"), ordering="last_name")
     def full_name(self, obj: User) -> str:

@@ -4,6 +4,7 @@ from typing import Any
 
 from django.contrib import admin
 from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
 
 from sunshine.applications.models import Application, Customer, Event
 from sunshine.pii.masking import mask_id, mask_phone
@@ -50,7 +51,7 @@ class ApplicationAdmin(ReadOnlyAdmin):
     inlines = [EventInline]
     list_select_related = ("customer_manager",)
 
-    @admin.display(description="phone")
+    @admin.display(description=_("phone"))
     def masked_phone(self, obj: Application) -> str:
         return mask_phone(obj.contact_phone)
 
@@ -62,10 +63,10 @@ class CustomerAdmin(ReadOnlyAdmin):
     readonly_fields = ("masked_id", "masked_phone")
     search_fields = ("name",)
 
-    @admin.display(description="ID number")
+    @admin.display(description=_("ID number"))
     def masked_id(self, obj: Customer) -> str:
         return mask_id(obj.id_number)
 
-    @admin.display(description="phone")
+    @admin.display(description=_("phone"))
     def masked_phone(self, obj: Customer) -> str:
         return mask_phone(obj.phone)

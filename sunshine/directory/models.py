@@ -224,4 +224,4 @@ class ContractorChoice(models.Model):
         verbose_name_plural = _("contractor choices")
 
     def __str__(self) -> str:
-        return f"{self.application_id}:{self.kind}={self.contractor_id}"
+        return f"{self.get_kind_display()}：{self.contractor}"

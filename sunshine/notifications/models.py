@@ -118,7 +118,8 @@ class Message(models.Model):
         verbose_name_plural = _("messages")
 
     def __str__(self) -> str:
-        return f"{self.template} → {self.recipient} ({self.channel})"
+        # The title is the template's, in Chinese: "申请已受理（短信）".
+        return f"{self.title}（{self.get_channel_display()}）"
 
     @property
     def masked(self) -> str:

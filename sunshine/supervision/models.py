@@ -5,6 +5,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from sunshine.applications.models import Application, StageInstance
@@ -38,7 +39,9 @@ class RungMoment(models.Model):
         verbose_name_plural = _("rung moments")
 
     def __str__(self) -> str:
-        return f"{self.stage_id}:{self.rung_code}@{self.due_at:%Y-%m-%d %H:%M}"
+        from sunshine.supervision.rungs import LABELS
+
+        return f"{LABELS.get(self.rung_code, self.rung_code)} {timezone.localtime(self.due_at):%Y-%m-%d %H:%M}"
 
 
 class LeaderSupervision(models.Model):
