@@ -309,6 +309,8 @@ AUTH_PASSWORD_VALIDATORS = [
 LANGUAGE_CODE = env("LANGUAGE_CODE", "zh-hans")
 LANGUAGES = [("zh-hans", _("Simplified Chinese")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "sunshine" / "locale"]
+# A message equal to one already waiting is not shown a second time (sunshine/design/messages.py).
+MESSAGE_STORAGE = "sunshine.design.messages.OnceStorage"
 TIME_ZONE = env("TIME_ZONE", "Asia/Shanghai")
 USE_I18N = True
 USE_TZ = True

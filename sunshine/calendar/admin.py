@@ -58,8 +58,10 @@ def _touch_years(years: list[int]) -> None:
 
 class ProvisionalWarningMixin:
     def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
-        for year in provisional_years():
-            messages.warning(request, provisional_message(year))
+        # On the page shown, not on a POST to the list (an action) that redirects to it.
+        if request.method == "GET":
+            for year in provisional_years():
+                messages.warning(request, provisional_message(year))
         return super().changelist_view(request, extra_context)  # type: ignore[misc,no-any-return]
 
 
