@@ -453,6 +453,10 @@ SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS = envint("SUNSHINE_PUBLIC_LOOKUP_LOCK_SECOND
 # Rendered look-up answers kept per process, one per application version, date, calendar and
 # language (sunshine/applications/progress.py); 0 builds every answer afresh.
 SUNSHINE_LOOKUP_CACHE_SIZE = envint("SUNSHINE_LOOKUP_CACHE_SIZE", "2000")
+# Rendered parts of staff pages kept per process (the application page's body, the work queue's
+# list), one per version, staff member, date, calendar and language, never older than 30 s
+# (sunshine/workbench/desk/kept.py); 0 renders every page afresh.
+SUNSHINE_PAGE_CACHE_SIZE = envint("SUNSHINE_PAGE_CACHE_SIZE", "1000")
 # The province whose supply-voltage table and holiday calendar apply.
 SUNSHINE_PROVINCE = env("SUNSHINE_PROVINCE", "shanxi")
 # The supervision hotline printed on every public page and notice.

@@ -19,17 +19,23 @@ from django.contrib.auth.decorators import login_required
 from django.http import FileResponse, HttpRequest, HttpResponse, HttpResponseRedirect
 from django.http.response import HttpResponseBase
 from django.shortcuts import render
+from django.template.loader import render_to_string
 from django.urls import reverse
+from django.utils import timezone
+from django.utils.safestring import mark_safe
+from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
 from sunshine.accounts.models import User
 from sunshine.applications import access, services
 from sunshine.applications.models import Application, StageInstance, StageStatus
+from sunshine.calendar import workdays
 from sunshine.documents import services as documents
 from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.workbench.case import forms, privacy
 from sunshine.workbench.case.page import page_context, roles
+from sunshine.workbench.desk import kept
 
 View = Callable[..., HttpResponseBase]
 
@@ -72,25 +78,50 @@ def _render_page(
     bound: dict[str, djforms.Form] | None = None,
     revealed: dict[str, str] | None = None,
 ) -> HttpResponse:
-    ctx = page_context(user, app)
-    revealed = revealed or {}
-    ctx["pii"] = [
-        {"field": "id_number", "label": _("ID number"), "masked": ctx["masked"]["id_number"]},
-        {"field": "phone", "label": _("Phone"), "masked": ctx["masked"]["phone"]},
-    ]
-    for p in ctx["pii"]:
-        p["value"] = revealed.get(p["field"], "")
-    ctx["bound"] = bound or {}
-    ctx["upload_form"] = (bound or {}).get("upload") or forms.UploadForm(
-        prefix="upload", kinds=[r.kind for r in ctx["requirements"]]
-    )
-    ctx["reassign_form"] = (bound or {}).get("reassign") or forms.ReassignForm(
-        prefix="reassign", managers=ctx["managers"]
-    )
-    ctx["cancel_form"] = (bound or {}).get("cancel") or forms.CancelForm(prefix="cancel")
-    ctx["pause_form"] = (bound or {}).get("pause") or forms.PauseForm(prefix="pause")
-    ctx["complete_form"] = (bound or {}).get("complete") or forms.CompleteForm(prefix="complete")
-    return render(request, "workbench_case/application.html", ctx, status=status)
+    """The page: its body is kept per version of the application, staff member, day, calendar
+    and language (``kept``), except when it carries a form's errors or a revealed value."""
+    keep = not bound and not revealed
+    today = timezone.localdate()
+
+    def build() -> str:
+        ctx = page_context(user, app, today)
+        ctx["pii"] = [
+            {"field": "id_number", "label": _("ID number"), "masked": ctx["masked"]["id_number"]},
+            {"field": "phone", "label": _("Phone"), "masked": ctx["masked"]["phone"]},
+        ]
+        for p in ctx["pii"]:
+            p["value"] = (revealed or {}).get(p["field"], "")
+        ctx["bound"] = bound or {}
+        ctx["upload_form"] = (bound or {}).get("upload") or forms.UploadForm(
+            prefix="upload", kinds=[r.kind for r in ctx["requirements"]]
+        )
+        ctx["reassign_form"] = (bound or {}).get("reassign") or forms.ReassignForm(
+            prefix="reassign", managers=ctx["managers"]
+        )
+        ctx["cancel_form"] = (bound or {}).get("cancel") or forms.CancelForm(prefix="cancel")
+        ctx["pause_form"] = (bound or {}).get("pause") or forms.PauseForm(prefix="pause")
+        ctx["complete_form"] = (bound or {}).get("complete") or forms.CompleteForm(prefix="complete")
+        if keep:
+            ctx["csrf_token"] = kept.PLACEHOLDER
+        return render_to_string("workbench_case/_application_body.html", ctx, request)
+
+    if keep:
+        key = (
+            "case",
+            user.pk,
+            user.role,
+            app.pk,
+            app.audit_head,
+            app.status,
+            app.customer_manager_id,
+            today,
+            workdays.current().exceptions.version,
+            get_language(),
+        )
+        body = kept.serve(request, kept.part(key, build))
+    else:
+        body = mark_safe(build())  # noqa: S308 (rendered by our template, escaped there)
+    return render(request, "workbench_case/application.html", {"app": app, "body": body}, status=status)
 
 
 def _fail(form: djforms.Form, exc: ValidationFailed) -> None:

@@ -5,13 +5,27 @@ duplicate look-up, documents to bring). Each runs a fixed number of queries.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from typing import Any
 
-from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, QuerySet, Subquery, Value, When
+from django.db.models import (
+    Aggregate,
+    Case,
+    Count,
+    F,
+    IntegerField,
+    OuterRef,
+    Q,
+    QuerySet,
+    Subquery,
+    TextField,
+    Value,
+    When,
+)
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
@@ -177,6 +191,31 @@ def by_urgency(qs: QuerySet[Application]) -> QuerySet[Application]:
         _deadline=_current_deadline(),
         _paused=Case(When(status=Status.PAUSED, then=Value(1)), default=Value(0), output_field=IntegerField()),
     ).order_by("_paused", F("_deadline").asc(nulls_last=True), "accepted_at", "pk")
+
+
+class _Fingerprint(Aggregate):
+    """A fingerprint of the audit heads of the rows, whatever their order: on PostgreSQL the XOR
+    of a 64-bit hash of each (``bit_xor(hashtextextended(…))``), elsewhere the heads themselves
+    joined (hashed by ``count_and_fingerprint``)."""
+
+    function = "BIT_XOR"
+    template = "BIT_XOR(HASHTEXTEXTENDED(%(expressions)s, 0))"
+    output_field = TextField()
+
+    def as_sqlite(self, compiler: Any, connection: Any, **extra: Any) -> Any:
+        return self.as_sql(compiler, connection, template="GROUP_CONCAT(%(expressions)s, ',')", **extra)
+
+
+def count_and_fingerprint(qs: QuerySet[Application]) -> tuple[int, str]:
+    """How many applications ``qs`` holds and a fingerprint of their audit heads (one query):
+    every change of an application moves its audit head, so any change of any of them, one
+    leaving or one joining, gives another fingerprint (what a kept queue page is keyed by,
+    ``sunshine/workbench/desk/kept.py``)."""
+    got = qs.order_by().aggregate(n=Count("pk"), fingerprint=_Fingerprint("audit_head"))
+    value = got["fingerprint"]
+    if isinstance(value, str):
+        value = hashlib.sha256(",".join(sorted(value.split(","))).encode()).hexdigest()[:32]
+    return int(got["n"]), str(value)
 
 
 def due_soon_limit(today: date) -> date:

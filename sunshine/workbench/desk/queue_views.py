@@ -10,17 +10,19 @@ from django.core.paginator import Paginator
 from django.db import transaction
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
-from django.utils.translation import ngettext
 from django.views.decorators.http import require_http_methods
 
 from sunshine.accounts.models import Role, User
 from sunshine.applications import access, selectors, services
 from sunshine.applications.models import OPEN_STATUSES
+from sunshine.calendar import workdays
 from sunshine.errors import DomainError, ValidationFailed
 from sunshine.processes.models import Category
-from sunshine.workbench.desk import queries
+from sunshine.workbench.desk import kept, queries
 from sunshine.workbench.desk.forms import ReassignForm
 from sunshine.workbench.desk.guards import DASHBOARD_ROLES, forbidden, staff_page
 
@@ -35,26 +37,55 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
     today = timezone.localdate()
     filters = queries.QueueFilters.from_query(request.GET)
     scope = access.visible_applications(user).filter(status__in=OPEN_STATUSES) if team else queries.queue_scope(user)
-    qs = queries.by_urgency(filters.apply(scope, today))
-    paginator = Paginator(qs, queries.PAGE_SIZE)
-    page = paginator.get_page(_page_number(request))
-    rows = selectors.list_rows(page.object_list, today)  # type: ignore[arg-type]
-    names = queries.stage_names()
-    labels = dict(Category.choices)
-    for row in rows:
-        row["stage_name"] = names.get(row["current_stage"] or "", row["current_stage"] or "")
-        row["category_label"] = labels.get(row["category"], row["category"])
+    filtered = filters.apply(scope, today)
     params = {k: v for k, v in request.GET.items() if k != "page" and v}
+    number = _page_number(request)
+    # The list (filters, rows, pages) is kept per version of what it shows: the count and the
+    # fingerprint of the listed applications' audit heads (one query), the filters and page,
+    # the staff member, day, calendar and language (kept.py).
+    count, fingerprint = queries.count_and_fingerprint(filtered)
+    show_manager = user.role != Role.CUSTOMER_MANAGER
+
+    def build() -> str:
+        paginator = Paginator(queries.by_urgency(filtered), queries.PAGE_SIZE)
+        paginator.count = count  # type: ignore[misc]  # counted above, with the fingerprint
+        page = paginator.get_page(number)
+        rows = selectors.list_rows(page.object_list, today)  # type: ignore[arg-type]
+        names = queries.stage_names()
+        labels = dict(Category.choices)
+        for row in rows:
+            row["stage_name"] = names.get(row["current_stage"] or "", row["current_stage"] or "")
+            row["category_label"] = labels.get(row["category"], row["category"])
+        ctx = {
+            "team": team,
+            "rows": rows,
+            "page": page,
+            "filters": filters,
+            "base_query": urlencode(params),
+            "categories": Category.choices,
+            "stages": sorted(names.items(), key=lambda kv: kv[0]),
+            "today": today,
+            "show_manager": show_manager,
+        }
+        return render_to_string("workbench_desk/_queue_list.html", ctx, request)
+
+    key = (
+        "queue",
+        user.pk,
+        user.role,
+        team,
+        tuple(sorted(params.items())),
+        number,
+        count,
+        fingerprint,
+        today,
+        workdays.current().exceptions.version,
+        get_language(),
+    )
     ctx: dict[str, Any] = {
         "team": team,
-        "rows": rows,
-        "page": page,
         "filters": filters,
-        "base_query": urlencode(params),
-        "categories": Category.choices,
-        "stages": sorted(names.items(), key=lambda kv: kv[0]),
-        "today": today,
-        "show_manager": user.role != Role.CUSTOMER_MANAGER,
+        "body": kept.serve(request, kept.part(key, build)),
         "can_see_team": user.role in DASHBOARD_ROLES,
         "can_reassign": user.role in access.REASSIGN_ROLES,
     }

@@ -1,7 +1,7 @@
 """CPU per request of the read hot paths, in process (not part of ``make bench``'s HTTP figures).
 
-    uv run --frozen python bench/profile.py                  # CPU ms per request, queries
-    uv run --frozen python bench/profile.py --profile lookup # + cProfile of one path (top 40)
+    uv run --frozen python bench/cpu.py                  # CPU ms per request, queries
+    uv run --frozen python bench/cpu.py --profile lookup # + cProfile of one path (top 40)
 
 Runs Django's test client against the bench database (``BENCH_DATABASE_URL``) with the bench's
 settings and environment (``bench/run.py``: Redis cache, DEBUG off), through the whole middleware
@@ -106,7 +106,7 @@ def main() -> None:
         queries = len(ctx.captured_queries) / len(urls[:20])
         print(f"{name:10} CPU {best:6.2f} ms/request  wall {wall:6.2f} ms  queries {queries:.1f}", flush=True)
         if args.profile == name:
-            prof = cProfile.Profile()
+            prof = cProfile.Profile(time.process_time)  # CPU, not waiting
             prof.enable()
             ask(args.requests)
             prof.disable()

@@ -1,0 +1,150 @@
+"""Staff pages kept per version (sunshine/workbench/desk/kept.py): the application page's body and
+the work queue's list are rendered once per version of what they show and served again with the
+request's own CSRF token; any change of an application, another staff member, another day or an
+entry older than 30 s renders afresh."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from sunshine.applications import services
+from sunshine.applications.models import Application
+from sunshine.workbench.desk import kept
+from tests.test_workbench_case import at, client_for, new_app, text, url
+
+pytestmark = pytest.mark.django_db
+
+TOKEN = re.compile(r'name="csrfmiddlewaretoken" value="([^"]+)"')
+
+
+def _get(c: Client, path: str) -> tuple[str, int]:
+    with CaptureQueriesContext(connection) as ctx:
+        r = c.get(path)
+    assert r.status_code == 200
+    return r.content.decode(), len(ctx.captured_queries)
+
+
+def _without_tokens(html: str) -> str:
+    return TOKEN.sub("TOKEN", html).replace(re.search(r'"X-CSRFToken": "([^"]+)"', html).group(1), "TOKEN")
+
+
+@pytest.fixture
+def app(personas) -> Application:
+    return new_app(personas["clerk"])  # alice's
+
+
+def test_the_application_page_is_kept_per_version_and_served_with_the_request_token(personas, app):
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(personas["alice"])
+    with at("2026-11-03"):
+        first, built = _get(c, url(app))
+        again, served = _get(c, url(app))
+        # the same page for fewer queries (no stages, events, documents or supervision read again)
+        assert _without_tokens(again) == _without_tokens(first)
+        assert served < built
+        assert kept.PLACEHOLDER not in again
+        token = re.search(r'id="complete-form".*?' + TOKEN.pattern, again, re.S).group(1)
+        assert token not in first  # put in for this request
+        # the kept page's token is this session's: its form is accepted
+        r = c.post(
+            url(app, "complete"), {"csrfmiddlewaretoken": token, "complete-stage": "survey", "complete-round": "1"}
+        )
+        assert r.status_code == 302 and r["Location"] == url(app)
+        # the change is a new version: the page shows it at once
+        after, rebuilt = _get(c, url(app))
+    assert rebuilt == built
+    assert "环节已办结。" in text(after.encode())
+    assert 'data-stage="survey"' in after and 'id="complete-form"' in after
+    assert re.search(r"<h3>办结“装表接电”</h3>", after) and not re.search(r"<h3>办结“现场勘查”</h3>", after)
+
+
+def test_each_staff_member_day_and_language_has_its_own_page(personas, app):
+    alice, leader = client_for(personas["alice"]), client_for(personas["leader"])
+    in_english = Client(HTTP_ACCEPT_LANGUAGE="en")
+    in_english.force_login(personas["alice"])
+    with at("2026-11-03"):
+        mine, _ = _get(alice, url(app))
+        theirs, _ = _get(leader, url(app))
+        english, _ = _get(in_english, url(app))
+    # what each may do: the leader reassigns, the customer manager does not
+    assert 'id="reassign-form"' in theirs and 'id="reassign-form"' not in mine
+    with at("2026-11-03"):
+        _, kept_today = _get(alice, url(app))
+    with at("2026-11-04"):
+        _, next_day = _get(alice, url(app))
+    assert next_day > kept_today
+    assert "Timeline of stages" in english and "Timeline of stages" not in mine
+
+
+def test_a_page_with_errors_or_a_revealed_value_is_never_kept(personas, app):
+    c = client_for(personas["alice"])
+    with at("2026-11-03"):
+        r = c.post(url(app, "pause"), {"pause-stage": "survey", "pause-round": "1", "pause-reason_code": ""})
+        assert r.status_code == 200 and "errorlist" in r.content.decode()
+        page, _ = _get(c, url(app))
+    assert "errorlist" not in page
+
+
+def test_a_kept_page_older_than_30_seconds_is_rendered_again(personas, app, monkeypatch):
+    c = client_for(personas["alice"])
+    clock = [1000.0]
+    monkeypatch.setattr(kept.time, "monotonic", lambda: clock[0])
+    with at("2026-11-03"):
+        _, built = _get(c, url(app))
+        clock[0] += 29
+        _, served = _get(c, url(app))
+        # a change no event records (the manager's work phone) shows within 30 s
+        personas["alice"].work_phone = "0351-7654321"
+        personas["alice"].save(update_fields=["work_phone"])
+        clock[0] += 2
+        page, rebuilt = _get(c, url(app))
+    assert served < built == rebuilt
+    assert "0351-7654321" in page
+
+
+# --- the work queue -----------------------------------------------------------------------------------
+
+
+def _hers(personas, app: Application) -> Application:
+    """``app`` reassigned to alice by the leader (an event, as every change)."""
+    if app.customer_manager_id != personas["alice"].pk:
+        services.reassign(app.number, personas["leader"], username="alice", reason="测试")
+    return app
+
+
+def test_the_queue_is_kept_until_one_of_its_applications_changes(personas):
+    first = _hers(personas, new_app(personas["clerk"]))
+    c = client_for(personas["alice"])
+    with at("2026-11-03"):
+        page, built = _get(c, "/workbench/")
+        _, served = _get(c, "/workbench/")
+        assert served < built
+        assert page.count("<tr data-number=") == 1
+        # another application of hers: counted and listed at once
+        second = _hers(personas, new_app(personas["clerk"], when="2026-11-03"))
+        page, _ = _get(c, "/workbench/")
+        assert re.findall(r'<tr data-number="(\w+)"', page) == [first.number, second.number]
+        # a change of one of them (its stage): the queue shows it at once
+        services.complete_stage(first.number, "survey", personas["alice"])
+        page, _ = _get(c, "/workbench/")
+    row = re.search(rf'<tr data-number="{first.number}">.*?</tr>', page, re.S).group(0)
+    assert "装表接电" in row
+    assert 'id="queue-count"' in page and "2" in re.search(r'id="queue-count">([^<]*)<', page).group(1)
+
+
+def test_the_queue_keeps_each_filter_and_page_apart(personas):
+    _hers(personas, new_app(personas["clerk"]))
+    _hers(personas, new_app(personas["clerk"], category="lv_non_residential", requested_capacity=50))
+    c = client_for(personas["alice"])
+    with at("2026-11-03"):
+        all_, _ = _get(c, "/workbench/")
+        residential, _ = _get(c, "/workbench/?category=lv_residential")
+        overdue, _ = _get(c, "/workbench/?overdue=1")
+    assert all_.count("<tr data-number=") == 2
+    assert residential.count("<tr data-number=") == 1
+    assert overdue.count("<tr data-number=") == 0
