@@ -48,7 +48,7 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
 
     def build() -> str:
         paginator = Paginator(queries.by_urgency(filtered), queries.PAGE_SIZE)
-        paginator.count = count  # type: ignore[misc]  # counted above, with the fingerprint
+        paginator.count = count  # counted above, with the fingerprint
         page = paginator.get_page(number)
         rows = selectors.list_rows(page.object_list, today)  # type: ignore[arg-type]
         names = queries.stage_names()
