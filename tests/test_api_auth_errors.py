@@ -253,7 +253,10 @@ def test_ninja_path_and_body_never_500(api_as):
     c = api_as("admin")
     long = "Y" * 5000
     assert_error(c.get(f"/api/v1/applications/{long}"), 404)
-    assert_error(c.post(f"/api/v1/applications/{long}/pause", {"reason_code": "x"}), 404)
+    # a body valid by the schema reaches the look-up (an invalid one is refused first: 422)
+    pause = {"reason_code": "missing_documents", "reason": "缺资料"}
+    assert_error(c.post(f"/api/v1/applications/{long}/pause", pause), 404)
+    assert_error(c.post(f"/api/v1/applications/{long}/pause", {"reason_code": "x"}), 422, fields=True)
     assert_error(
         c.post("/api/v1/applications", {"category": ["x"], "customer": "y", "requested_capacity": {}}),
         422,

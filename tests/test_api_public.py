@@ -200,7 +200,8 @@ def test_openapi_document():
         assert methods <= set(paths[path]), (path, set(paths[path]))
     intake = paths["/api/v1/applications"]["post"]
     assert "201" in intake["responses"]
-    schema = intake["requestBody"]["content"]["application/json"]["schema"]
+    ref = intake["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = doc["components"]["schemas"][ref.rsplit("/", 1)[-1]]
     assert {"category", "customer", "requested_capacity"} <= set(schema["properties"])
     params = {p["name"] for p in paths["/api/v1/applications"]["get"]["parameters"]}
     assert {

@@ -10,15 +10,12 @@ from django.test import override_settings
 
 from sunshine.accounts.models import Role
 from sunshine.applications.models import Application
+from sunshine.directory.models import Contractor, ContractorChoice
 from sunshine.feedback import concentration
 from sunshine.feedback.concentration import is_concentrated
 from sunshine.feedback.models import SupervisionCase
 from tests.conftest import make_user
 from tests.test_services import at, new_app
-
-directory = pytest.importorskip("sunshine.directory.models")
-if not hasattr(directory, "ContractorChoice"):  # the openinfo helper lands it
-    pytest.skip("sunshine.directory.ContractorChoice not landed yet", allow_module_level=True)
 
 SH = ZoneInfo("Asia/Shanghai")
 D = date
@@ -51,7 +48,7 @@ _codes = iter(range(10**9))
 
 
 def unit(name: str, kind: str = "construction"):
-    return directory.Contractor.objects.create(
+    return Contractor.objects.create(
         kind=kind,
         name=name,
         credit_code=f"91140100{next(_codes):010d}",
@@ -87,20 +84,20 @@ def planted(personas):
         for letter in letters:
             app = new_app(personas["clerk"], when=f"2026-11-{day:02d}")
             Application.objects.filter(pk=app.pk).update(customer_manager=people[name])
-            directory.ContractorChoice.objects.create(
+            ContractorChoice.objects.create(
                 application=app,
                 kind="construction",
                 contractor=units[letter],
                 recorded_at=datetime(2026, 11, day, 15, 0, tzinfo=SH),
             )
             if name == "alice":  # alice's design choices are one per project: never enough to flag
-                directory.ContractorChoice.objects.create(
+                ContractorChoice.objects.create(
                     application=app, kind="design", contractor=design, recorded_at=datetime(2026, 11, day, tzinfo=SH)
                 )
             day = day % 27 + 1
     # a choice in December does not count for November
     app = new_app(personas["clerk"], when="2026-12-01")
-    directory.ContractorChoice.objects.create(
+    ContractorChoice.objects.create(
         application=app, kind="construction", contractor=units["B"], recorded_at=datetime(2026, 12, 1, 9, tzinfo=SH)
     )
     return people, units

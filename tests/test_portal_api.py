@@ -277,5 +277,6 @@ def test_the_openapi_document_names_both_endpoints(personas):
     doc = Client().get("/api/v1/openapi.json").json()
     assert "post" in doc["paths"]["/api/v1/public/verification-codes"]
     assert "post" in doc["paths"]["/api/v1/public/applications"]
-    schema = doc["paths"]["/api/v1/public/applications"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    ref = doc["paths"]["/api/v1/public/applications"]["post"]["requestBody"]["content"]["application/json"]["schema"]
+    schema = doc["components"]["schemas"][ref["$ref"].rsplit("/", 1)[-1]]
     assert "verification_code" in schema["required"]

@@ -7,11 +7,13 @@ render); the helpers they share are in ``sunshine/api/common.py`` and the caller
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
 from django.db import InterfaceError, OperationalError
 from django.http import Http404, HttpRequest, HttpResponse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from ninja import NinjaAPI
 from ninja.errors import AuthenticationError, HttpError
@@ -32,7 +34,9 @@ from sunshine.api.routers import (
     reports,
     supervision,
 )
+from sunshine.applications.validation import validate_intake
 from sunshine.errors import DomainError, ValidationFailed
+from sunshine.portal.public import flows
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +58,8 @@ ERROR_DESCRIPTIONS = {
     403: "The caller may not do this (forbidden).",
     404: "No such resource (not_found, application_not_found, …).",
     409: "The resource is not in a state that allows this (conflict, …).",
-    422: "Invalid fields (validation_error, with fields).",
+    422: "Invalid fields (validation_error, with fields), or a business rule the schema cannot state "
+    "refused the request (e.g. an ID's check character, a contractor not qualified: its own code).",
     429: "Too many attempts (throttled), with Retry-After.",
     503: "The database or the SMS gateway is unavailable for a moment, with Retry-After.",
 }
@@ -147,20 +152,76 @@ def _validation_failed(request: HttpRequest, exc: ValidationFailed) -> HttpRespo
 
 @api.exception_handler(NinjaValidationError)
 def _ninja_validation(request: HttpRequest, exc: NinjaValidationError) -> HttpResponse:
+    """A request that does not match its schema: the same body as every other 422, each field's
+    messages in the caller's language. A body that is not a JSON object is ``400
+    malformed_json``. The intake also reports, with the schema's, what its own rules find (an
+    ID's check character, a capacity beyond its category), so every failing field comes at once
+    with the intake's own messages."""
+    if request.method == "POST" and request.body and not isinstance(_json_or_none(request.body), dict):
+        return error_response(400, "malformed_json", _("The request body must be a JSON object."))
     fields: dict[str, list[str]] = {}
     for err in exc.errors:
         loc = [str(p) for p in err.get("loc", ()) if p not in ("query", "path", "body", "header", "payload")]
-        fields.setdefault(".".join(loc) or "body", []).append(_pydantic_message(err))
+        field = ".".join(loc) or "body"
+        if field == "body" and err.get("type") in ("model_type", "model_attributes_type", "dict_type"):
+            return error_response(400, "malformed_json", _("The request body must be a JSON object."))
+        message = _pydantic_message(err, field)
+        if message not in fields.get(field, []):
+            fields.setdefault(field, []).append(message)
+    fields.update(_rule_errors(request))
     return error_response(422, "validation_error", _("Some fields are not valid."), fields)
 
 
-def _pydantic_message(err: dict[str, Any]) -> str:
+def _json_or_none(raw: bytes) -> Any:
+    try:
+        return json.loads(raw)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+
+
+def _rule_errors(request: HttpRequest) -> dict[str, list[str]]:
+    """The intake's own field errors for the body of an intake (staff or online), else none."""
+    path = request.path.rstrip("/")
+    if request.method != "POST" or not path.endswith(("/api/v1/applications", "/api/v1/public/applications")):
+        return {}
+    body = _json_or_none(request.body)
+    if not isinstance(body, dict):
+        return {}
+    today = timezone.localdate()
+    if path.endswith("/public/applications"):
+        return flows.online_errors(body, today)
+    try:
+        validate_intake(body, today)
+    except ValidationFailed as exc:
+        return exc.fields
+    return {}
+
+
+def _pattern_message(field: str) -> str:
+    """What a text that does not match its field's pattern should have been."""
+    last = field.rsplit(".", 1)[-1]
+    if last == "phone":  # also for a phone that is not text at all
+        return _("Enter an 11-digit mainland mobile number starting with 1.")
+    if last == "address":
+        return _("The address is too short: give the district, street and number (at least 5 characters).")
+    if last == "period":
+        return _("Enter a month as YYYY-MM or a quarter as YYYY-Qn.")
+    if last == "id_number":
+        return _("An ID number has 18 letters and digits.")
+    return _("This value is not valid.")
+
+
+def _pydantic_message(err: dict[str, Any], field: str = "") -> str:
     kind = err.get("type", "")
     ctx = err.get("ctx") or {}
+    if field == "body" and kind in ("model_type", "model_attributes_type", "dict_type"):
+        return _("The request body must be a JSON object.")
     if kind == "missing":
         return _("This field is required.")
     if kind in ("int_parsing", "int_type", "int_from_float"):
         return _("Enter a whole number.")
+    if kind in ("float_parsing", "float_type", "decimal_parsing", "decimal_type", "finite_number"):
+        return _("Enter a number.")
     if kind in ("greater_than_equal", "greater_than"):
         return _("Must be at least %(limit)s.") % {"limit": ctx.get("ge", ctx.get("gt"))}
     if kind in ("less_than_equal", "less_than"):
@@ -171,6 +232,25 @@ def _pydantic_message(err: dict[str, Any]) -> str:
         return _("Enter true or false.")
     if kind.startswith("date"):
         return _("Enter a date as YYYY-MM-DD.")
+    if kind == "string_type":
+        return _pattern_message(field) if field.endswith("phone") else _("Enter text.")
+    if kind == "string_too_short":
+        if ctx.get("min_length") == 1:
+            return _("This field is required.")
+        return _("Too short: at least %(n)s characters.") % {"n": ctx.get("min_length")}
+    if kind == "string_too_long":
+        return _("Too long: %(n)s characters at most.") % {"n": ctx.get("max_length")}
+    if kind == "string_pattern_mismatch":
+        value = err.get("input")
+        if isinstance(value, str) and "\x00" not in value and not value.strip():
+            return _("This field is required.")
+        return _pattern_message(field)
+    if kind == "list_type":
+        return _("Give a list.")
+    if kind == "too_long":
+        return _("Too many: %(n)s at most.") % {"n": ctx.get("max_length")}
+    if kind in ("model_type", "model_attributes_type", "dict_type"):
+        return _("Give an object.")
     return _("This value is not valid.")
 
 

@@ -13,10 +13,8 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Schema
 
 from sunshine.accounts.models import User
-from sunshine.api import schemas
 from sunshine.api.errors import ApiError
 from sunshine.applications import validation
 from sunshine.errors import NotFound, ValidationFailed
@@ -62,19 +60,6 @@ def reject_nul(value: Any, path: str, errors: dict[str, list[str]]) -> None:
             reject_nul(v, path, errors)
 
 
-def text(body: dict[str, Any], name: str, required: bool = False, max_len: int = 2000) -> str:
-    value = body.get(name, "")
-    if value is None:
-        value = ""
-    if not isinstance(value, str):
-        raise ValidationFailed({name: [_("Enter text.")]})
-    if required and not value.strip():
-        raise ValidationFailed({name: [_("This field is required.")]})
-    if len(value) > max_len:
-        raise ValidationFailed({name: [_("Too long: %(n)s characters at most.") % {"n": max_len}]})
-    return value
-
-
 IDEMPOTENCY_KEY_MAX = validation.IDEMPOTENCY_KEY_MAX  # the column's length (IdempotencyRecord.key)
 
 
@@ -94,7 +79,3 @@ def staff(request: HttpRequest) -> User:
 
 def roles(names: Iterable[str]) -> set[str]:
     return set(names)
-
-
-def body_doc(schema: type[Schema]) -> dict[str, Any]:
-    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schemas.inline(schema)}}}}

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-import copy
+import re
 from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from ninja import Schema
-from pydantic import Field, WithJsonSchema
+from pydantic import BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 
 CATEGORY_ORDER = {"lv_residential": 0, "lv_non_residential": 1, "hv_single": 2, "hv_dual": 3}
 
@@ -20,36 +21,85 @@ Category = Literal["lv_residential", "lv_non_residential", "hv_single", "hv_dual
 JsonNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 
 
-def inline(schema: type[Schema]) -> dict[str, Any]:
-    """A JSON schema with its ``$defs`` inlined, for an ``openapi_extra`` request body."""
-    raw = schema.model_json_schema()
-    defs = raw.pop("$defs", {})
+# --- request bodies and query parameters -------------------------------------------------------
+# Typed: ninja validates every request against these schemas before the view runs, so the
+# OpenAPI document is the validator (docs/security.md, "Hostile input"). Lengths, patterns and
+# choices are the server's own; a rule across fields or against stored data (an ID's check
+# digit, a capacity plausible for its category, a contractor's qualification) stays with the
+# service and answers 422 with the same error body. Patterns are matched with Python's ``re``
+# (as the services strip and match), and no text may hold NUL (PostgreSQL text cannot).
 
-    def walk(node: Any) -> Any:
-        if isinstance(node, dict):
-            ref = node.get("$ref")
-            if isinstance(ref, str) and ref.startswith("#/$defs/"):
-                return walk(copy.deepcopy(defs[ref.split("/")[-1]]))
-            return {k: walk(v) for k, v in node.items()}
-        if isinstance(node, list):
-            return [walk(v) for v in node]
-        return node
-
-    result: dict[str, Any] = walk(raw)
-    return result
+NO_NUL = r"^[^\x00]*$"
+# at least one character that is not blank (the services strip what they store)
+NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
 
 
-# The request bodies below are documentation of what the views check by hand (api-v1.md): the
-# lengths, patterns and choices are the server's own; rules across fields (a capacity plausible
-# for its category, an ID's check digit) are the server's alone.
-_TEXT = r"\S"  # at least one character that is not blank
+class QueryIn(Schema):
+    """Query parameters (text in the URL: a number or a date is read from its text)."""
+
+    model_config = ConfigDict(regex_engine="python-re")
 
 
-class TokenIn(Schema):
-    username: str = Field(min_length=1, max_length=150)
-    password: str = Field(min_length=1)
+class In(Schema):
+    """A JSON request body: strict, so a number sent as text or a boolean sent as 1 is refused as
+    the document says, never silently converted."""
+
+    model_config = ConfigDict(regex_engine="python-re", strict=True)
+
+
+def _iso_date(value: Any) -> Any:
+    """Only ``YYYY-MM-DD`` (pydantic alone would read ``0`` as 1970-01-01)."""
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    if isinstance(value, str) and re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", value):
+        try:
+            return date.fromisoformat(value)
+        except ValueError:
+            pass
+    raise PydanticCustomError("date_parsing", "Enter a date as YYYY-MM-DD.")
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_date)]
+
+
+def _integral(value: Any) -> Any:
+    """JSON has one number type: 3.0 is the integer 3 (JSON Schema says so); 3.5 stays refused."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+# A whole number in a strict body: 3 or 3.0, never "3" or true.
+JsonInt = Annotated[int, BeforeValidator(_integral)]
+
+
+# Free text: at most N characters (``TextN``), or required, with a character that is not blank
+# (``RequiredN``).
+Text20 = Annotated[str, Field(max_length=20, pattern=NO_NUL)]
+Text200 = Annotated[str, Field(max_length=200, pattern=NO_NUL)]
+Text300 = Annotated[str, Field(max_length=300, pattern=NO_NUL)]
+Text500 = Annotated[str, Field(max_length=500, pattern=NO_NUL)]
+Text2000 = Annotated[str, Field(max_length=2000, pattern=NO_NUL)]
+Text5000 = Annotated[str, Field(max_length=5000, pattern=NO_NUL)]
+Required100 = Annotated[str, Field(min_length=1, max_length=100, pattern=NON_BLANK)]
+Required150 = Annotated[str, Field(min_length=1, max_length=150, pattern=NON_BLANK)]
+Required500 = Annotated[str, Field(min_length=1, max_length=500, pattern=NON_BLANK)]
+Required5000 = Annotated[str, Field(min_length=1, max_length=5000, pattern=NON_BLANK)]
+
+
+# A mainland mobile number as normalise_phone reads it (sunshine/applications/validation.py):
+# blanks and dashes anywhere, an optional +86 or 0086, then 1[3-9] and nine more digits.
+_SEP = r"[\s-]*"
+PHONE_PATTERN = rf"^{_SEP}(\+{_SEP}8{_SEP}6|0{_SEP}0{_SEP}8{_SEP}6)?{_SEP}1{_SEP}[3-9]({_SEP}[0-9]){{9}}{_SEP}$"
+# an address of 5 characters at least once its surrounding blanks are stripped
+ADDRESS_PATTERN = r"^\s*[^\s\x00][^\x00]{3,}[^\s\x00]\s*$"
+
+
+class TokenIn(In):
+    username: str = Field(min_length=1, max_length=150, pattern=NO_NUL)
+    password: str = Field(min_length=1, max_length=4096, pattern=NO_NUL)
     # The current code of the user's authenticator app; required once they enrolled one.
-    otp: str | None = None
+    otp: str | None = Field(None, max_length=32, pattern=NO_NUL)
 
 
 class TokenOut(Schema):
@@ -57,42 +107,56 @@ class TokenOut(Schema):
     expires_at: datetime
 
 
-class CustomerIn(Schema):
-    name: str = Field(min_length=1, max_length=100, pattern=_TEXT)
+class CustomerIn(In):
+    name: Required100
     id_type: Literal["resident_id", "uscc"]
-    id_number: str = Field(min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$")
-    phone: str = Field(description="a mainland mobile number; +86, blanks and dashes are ignored", pattern=r"1[3-9]")
+    id_number: str = Field(
+        min_length=18,
+        max_length=18,
+        pattern=r"^[0-9A-Za-z]{18}$",
+        description="a resident ID (17 digits and a check digit or X) or a unified social credit code; "
+        "the check character and a resident ID's birth date are the server's to check (422)",
+    )
+    phone: str = Field(
+        max_length=40, pattern=PHONE_PATTERN, description="a mainland mobile number; +86, blanks and dashes are ignored"
+    )
 
 
-class IntakeIn(Schema):
+class IntakeIn(In):
     category: Category
     business_type: Literal["new_connection", "capacity_increase"]
     channel: Literal["counter", "online", "mobile_app", "hotline"]
     customer: CustomerIn
-    address: str = Field(min_length=5, max_length=200, pattern=_TEXT)
-    requested_capacity: float = Field(gt=0, description="at most two decimal places; its range depends on the category")
+    address: str = Field(max_length=200, pattern=ADDRESS_PATTERN)
+    requested_capacity: float = Field(
+        gt=0,
+        le=400_000,
+        description="at most two decimal places; its range depends on the category (the server's check, 422)",
+    )
     capacity_unit: Literal["kW", "kVA"]
     key_project: bool = False
 
 
-class CompleteIn(Schema):
-    outcome: Literal["passed", "failed"] | None = None
-    note: str = Field("", max_length=2000)
-    defects: list[str] = []
+class CompleteIn(In):
+    outcome: Literal["passed", "failed"] | None = Field(
+        None, description="required for a review or inspection stage, which alone can fail (422)"
+    )
+    note: Text2000 = ""
+    defects: list[Text500] = Field([], max_length=100, description="blank ones are dropped")
 
 
-class ReasonIn(Schema):
-    reason: str = Field(min_length=1, max_length=500, pattern=_TEXT)
+class ReasonIn(In):
+    reason: Required500
 
 
-class PauseIn(Schema):
+class PauseIn(In):
     reason_code: Literal["missing_documents", "customer_request", "government_approval", "force_majeure"]
-    reason: str = Field(min_length=1, max_length=500, pattern=_TEXT, description="shown to the customer")
+    reason: Required500 = Field(description="shown to the customer")
 
 
-class ReassignIn(Schema):
-    customer_manager: str = Field(min_length=1, max_length=150, pattern=_TEXT, description="a username")
-    reason: str = Field("", max_length=500)
+class ReassignIn(In):
+    customer_manager: Required150 = Field(description="the username of an active customer manager")
+    reason: Required500
 
 
 class CustomerOut(Schema):

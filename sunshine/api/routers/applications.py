@@ -6,16 +6,14 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
 from sunshine.api import schemas
-from sunshine.api.common import body_doc, idempotency_key, json_body, roles, safe_number, staff, text
+from sunshine.api.common import idempotency_key, json_body, roles, safe_number, staff
 from sunshine.applications import access, selectors, services
 from sunshine.applications.models import Application
 from sunshine.applications.validation import validate_intake
-from sunshine.errors import ValidationFailed
 
 # Operation ids are fixed (API v1: add, never rename). These operations were first defined in
 # sunshine/api/api.py, whose module name ninja puts in the default id, so they keep that id here.
@@ -35,13 +33,14 @@ def _intake_response(result: services.IntakeResult) -> Status:
 @router.post(
     "/applications",
     response={201: schemas.ApplicationOut},
-    openapi_extra=body_doc(schemas.IntakeIn),
     operation_id="sunshine_api_api_create_application",
 )
-def create_application(request: HttpRequest) -> Status:
+def create_application(request: HttpRequest, payload: schemas.IntakeIn) -> Status:
+    """The body is checked against its schema first; the ID's check character and birth date and
+    the capacity's range for the category are the intake's own rules (422)."""
     user = staff(request)
     access.require_role(user, roles(access.INTAKE_ROLES))
-    body = json_body(request)
+    body = json_body(request)  # as sent: the idempotency fingerprint is of the body itself
     data = validate_intake(body, timezone.localdate())
     key = idempotency_key(request)
     result = services.intake(
@@ -104,57 +103,43 @@ def _detail(number: str) -> dict[str, Any]:
 @router.post(
     "/applications/{number}/stages/{code}/complete",
     response=schemas.ApplicationOut,
-    openapi_extra=body_doc(schemas.CompleteIn),
     operation_id="sunshine_api_api_complete_stage",
 )
-def complete_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
+def complete_stage(request: HttpRequest, number: str, code: str, payload: schemas.CompleteIn) -> dict[str, Any]:
+    """A review or inspection stage needs an outcome, and ``failed`` at least one defect; other
+    stages take neither (422)."""
     user = staff(request)
     app = access.access_application(user, safe_number(number))
     access.require_stage_role(user, app, code)
-    body = json_body(request)
-    outcome = body.get("outcome")
-    if outcome is not None and not isinstance(outcome, str):
-        raise ValidationFailed({"outcome": [_("Choose one of: %(allowed)s.") % {"allowed": "passed, failed"}]})
-    defects = body.get("defects") or []
-    if not isinstance(defects, list) or not all(isinstance(d, str) for d in defects):
-        raise ValidationFailed({"defects": [_("Give the defects as a list of texts.")]})
-    services.complete_stage(number, code, user, outcome=outcome, note=text(body, "note"), defects=defects)
+    services.complete_stage(
+        number, code, user, outcome=payload.outcome, note=payload.note, defects=list(payload.defects)
+    )
     return _detail(number)
 
 
 @router.post(
     "/applications/{number}/stages/{code}/skip",
     response=schemas.ApplicationOut,
-    openapi_extra=body_doc(schemas.ReasonIn),
     operation_id="sunshine_api_api_skip_stage",
 )
-def skip_stage(request: HttpRequest, number: str, code: str) -> dict[str, Any]:
+def skip_stage(request: HttpRequest, number: str, code: str, payload: schemas.ReasonIn) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, safe_number(number))
     access.require_stage_role(user, app, code)
-    body = json_body(request)
-    services.skip_stage(number, code, user, reason=text(body, "reason", required=True, max_len=500))
+    services.skip_stage(number, code, user, reason=payload.reason)
     return _detail(number)
 
 
 @router.post(
     "/applications/{number}/pause",
     response=schemas.ApplicationOut,
-    openapi_extra=body_doc(schemas.PauseIn),
     operation_id="sunshine_api_api_pause",
 )
-def pause(request: HttpRequest, number: str) -> dict[str, Any]:
+def pause(request: HttpRequest, number: str, payload: schemas.PauseIn) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, safe_number(number))
     access.require_role(user, roles(access.PAUSE_ROLES), app)
-    body = json_body(request)
-    code = body.get("reason_code")
-    services.pause(
-        number,
-        user,
-        reason_code=code if isinstance(code, str) else "",
-        reason=text(body, "reason", max_len=500),
-    )
+    services.pause(number, user, reason_code=payload.reason_code, reason=payload.reason)
     return _detail(number)
 
 
@@ -170,35 +155,27 @@ def resume(request: HttpRequest, number: str) -> dict[str, Any]:
 @router.post(
     "/applications/{number}/cancel",
     response=schemas.ApplicationOut,
-    openapi_extra=body_doc(schemas.ReasonIn),
     operation_id="sunshine_api_api_cancel",
 )
-def cancel(request: HttpRequest, number: str) -> dict[str, Any]:
+def cancel(request: HttpRequest, number: str, payload: schemas.ReasonIn) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, safe_number(number))
     access.require_role(user, roles(access.CANCEL_ROLES), app)
-    body = json_body(request)
-    services.cancel(number, user, reason=text(body, "reason", required=True, max_len=500))
+    services.cancel(number, user, reason=payload.reason)
     return _detail(number)
 
 
 @router.post(
     "/applications/{number}/reassign",
     response=schemas.ApplicationOut,
-    openapi_extra=body_doc(schemas.ReassignIn),
     operation_id="sunshine_api_api_reassign",
 )
-def reassign(request: HttpRequest, number: str) -> dict[str, Any]:
+def reassign(request: HttpRequest, number: str, payload: schemas.ReassignIn) -> dict[str, Any]:
+    """``customer_manager`` must name an active customer manager (422 otherwise)."""
     user = staff(request)
     app = access.access_application(user, safe_number(number))
     access.require_role(user, roles(access.REASSIGN_ROLES), app)
-    body = json_body(request)
-    services.reassign(
-        number,
-        user,
-        username=text(body, "customer_manager", required=True, max_len=150),
-        reason=text(body, "reason", max_len=500),
-    )
+    services.reassign(number, user, username=payload.customer_manager, reason=payload.reason)
     return _detail(number)
 
 

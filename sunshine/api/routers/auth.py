@@ -10,9 +10,8 @@ from ninja import Router
 
 from sunshine.accounts.services import SecondStep, Throttled, issue_token
 from sunshine.api import schemas
-from sunshine.api.common import body_doc, client_ip, json_body
+from sunshine.api.common import client_ip
 from sunshine.api.errors import ApiError
-from sunshine.errors import ValidationFailed
 
 # Operation ids are fixed (API v1: add, never rename). These operations were first defined in
 # sunshine/api/api.py, whose module name ninja puts in the default id, so they keep that id here.
@@ -33,22 +32,12 @@ _SECOND_STEP = {
     "/token",
     auth=None,
     response={200: schemas.TokenOut},
-    openapi_extra=body_doc(schemas.TokenIn),
     operation_id="sunshine_api_api_token",
 )
-def token(request: HttpRequest) -> dict[str, Any]:
-    body = json_body(request)
-    errors = {}
-    for name in ("username", "password"):
-        if not isinstance(body.get(name), str) or not body.get(name):
-            errors[name] = [_("This field is required.")]
-    otp = body.get("otp")
-    if otp is not None and not isinstance(otp, str):
-        errors["otp"] = [_("Enter text.")]
-    if errors:
-        raise ValidationFailed(errors)
+def token(request: HttpRequest, payload: schemas.TokenIn) -> dict[str, Any]:
+    otp = payload.otp
     try:
-        issued = issue_token(body["username"], body["password"], client_ip(request), request, otp=otp or None)
+        issued = issue_token(payload.username, payload.password, client_ip(request), request, otp=otp or None)
     except Throttled as exc:
         raise ApiError(
             429,

@@ -7,7 +7,6 @@ in a neutral order. Staff: record a charge or a contractor choice on an applicat
 from __future__ import annotations
 
 from datetime import date
-from decimal import Decimal
 from typing import Any, Literal
 
 from django.http import HttpRequest
@@ -16,9 +15,9 @@ from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema
 from pydantic import Field
 
-from sunshine.api.common import body_doc, json_body, staff
+from sunshine.api.common import staff
 from sunshine.api.errors import ApiError
-from sunshine.api.schemas import JsonNumber
+from sunshine.api.schemas import NON_BLANK, In, IsoDate, JsonInt, JsonNumber, QueryIn
 from sunshine.applications import access
 from sunshine.directory import rules, selectors, services, texts
 from sunshine.directory.models import Contractor, FeeItem, FeeSchedule
@@ -62,14 +61,18 @@ class FeesOut(Schema):
     versions: list[FeeScheduleOut]
 
 
-class FeesQuery(Schema):
-    on: date | None = Field(None, description="the catalogue in force on this date (default today)")
+class FeesQuery(QueryIn):
+    on: IsoDate | None = Field(None, description="the catalogue in force on this date (default today)")
 
 
-class CalculatorQuery(Schema):
-    capacity_kva: Decimal = Field(gt=0, le=10_000_000, description="capacity of the additional circuit(s), kVA")
-    voltage_level: str = Field(max_length=8, pattern=r"^[0-9.]+kV$")
-    on: date | None = None
+class CalculatorQuery(QueryIn):
+    capacity_kva: float = Field(gt=0, le=10_000_000, description="capacity of the additional circuit(s), kVA")
+    voltage_level: str = Field(
+        max_length=8,
+        pattern=r"^[0-9.]+kV$",
+        description="a voltage level whose rate the catalogue in force publishes (422 for any other)",
+    )
+    on: IsoDate | None = None
 
 
 class CalculatorOut(Schema):
@@ -108,7 +111,7 @@ class ContractorPageOut(Schema):
 _NO_NUL = r"^[^\x00]*$"
 
 
-class ContractorQuery(Schema):
+class ContractorQuery(QueryIn):
     kind: Literal["design", "construction", "supply"] | None = None
     licence_class: str | None = Field(None, max_length=10, pattern=r"^[a-z0-9_]*$")
     q: str | None = Field(None, max_length=100, pattern=_NO_NUL)
@@ -117,10 +120,15 @@ class ContractorQuery(Schema):
     page_size: int = Field(50, ge=1, le=200)
 
 
-class ChargeIn(Schema):
-    item_code: str
-    quantity: Decimal | None = None
-    amount: Decimal | None = None
+class ChargeIn(In):
+    item_code: str = Field(
+        min_length=1,
+        max_length=60,
+        pattern=NON_BLANK,
+        description="an item of the fee catalogue in force (422 not_in_catalogue otherwise)",
+    )
+    quantity: float | None = Field(None, gt=0, le=1_000_000_000, description="required for a per-unit item only")
+    amount: float | None = Field(None, ge=0, le=1_000_000_000_000, description="if given, the catalogue's amount")
 
 
 class ChargeOut(Schema):
@@ -132,9 +140,11 @@ class ChargeOut(Schema):
     recorded_at: Any
 
 
-class ChoiceIn(Schema):
+class ChoiceIn(In):
     kind: Literal["design", "construction", "supply"]
-    contractor_id: int
+    contractor_id: JsonInt = Field(
+        ge=1, le=2**63 - 1, description="a unit of that kind with a valid licence (422 contractor_not_qualified)"
+    )
 
 
 class ChoiceOut(Schema):
@@ -213,6 +223,7 @@ def public_fees(request: HttpRequest, filters: Query[FeesQuery]) -> dict[str, An
 @router.get("/public/fees/high-reliability", auth=None, response=CalculatorOut)
 def high_reliability(request: HttpRequest, filters: Query[CalculatorQuery]) -> dict[str, Any]:
     """高可靠性供电费 = capacity of the additional circuit(s) (kVA) × the rate for the voltage."""
+    capacity = rules.to_decimal(filters.capacity_kva)  # through its text: no binary noise
     schedule = selectors.schedule_in_force(filters.on or timezone.localdate())
     rate = next(
         (i for i in selectors.rates_of(selectors.items_of(schedule)) if i.voltage_level == filters.voltage_level),
@@ -228,9 +239,9 @@ def high_reliability(request: HttpRequest, filters: Query[CalculatorQuery]) -> d
     return {
         "code": rate.code,
         "name": rate.name_en if _en(request) else rate.name_zh,
-        "capacity_kva": filters.capacity_kva,
+        "capacity_kva": capacity,
         "rate_per_kva": rate.amount,
-        "amount": rules.high_reliability_fee(filters.capacity_kva, rate.amount),
+        "amount": rules.high_reliability_fee(capacity, rate.amount),
         "schedule_version": schedule.version,
     }
 
@@ -262,17 +273,13 @@ def public_contractors(request: HttpRequest, filters: Query[ContractorQuery]) ->
 RECORD_ROLES: set[str] = {str(r) for r in access.INTAKE_ROLES}
 
 
-@router.post("/applications/{number}/charges", response={201: ChargeOut}, openapi_extra=body_doc(ChargeIn))
-def record_charge(request: HttpRequest, number: str) -> tuple[int, dict[str, Any]]:
+@router.post("/applications/{number}/charges", response={201: ChargeOut})
+def record_charge(request: HttpRequest, number: str, payload: ChargeIn) -> tuple[int, dict[str, Any]]:
     user = staff(request)
     app = access.access_application(user, number[:40])
     access.require_role(user, RECORD_ROLES, app)
-    body = json_body(request)
-    code = body.get("item_code")
-    if not isinstance(code, str) or not code.strip():
-        raise ValidationFailed({"item_code": [_("This field is required.")]})
     charge = services.record_charge(
-        app.number, code.strip()[:60], user, quantity=body.get("quantity"), amount=body.get("amount")
+        app.number, payload.item_code.strip(), user, quantity=payload.quantity, amount=payload.amount
     )
     item = charge.fee_item
     return 201, {
@@ -285,17 +292,12 @@ def record_charge(request: HttpRequest, number: str) -> tuple[int, dict[str, Any
     }
 
 
-@router.post("/applications/{number}/contractor-choices", response={200: ChoiceOut}, openapi_extra=body_doc(ChoiceIn))
-def record_choice(request: HttpRequest, number: str) -> dict[str, Any]:
+@router.post("/applications/{number}/contractor-choices", response={200: ChoiceOut})
+def record_choice(request: HttpRequest, number: str, payload: ChoiceIn) -> dict[str, Any]:
     user = staff(request)
     app = access.access_application(user, number[:40])
     access.require_role(user, RECORD_ROLES, app)
-    body = json_body(request)
-    contractor_id = body.get("contractor_id")
-    if not isinstance(contractor_id, int) or isinstance(contractor_id, bool):
-        raise ValidationFailed({"contractor_id": [_("Enter a whole number.")]})
-    kind = body.get("kind")
-    choice = services.record_contractor_choice(app.number, kind if isinstance(kind, str) else "", contractor_id, user)
+    choice = services.record_contractor_choice(app.number, payload.kind, payload.contractor_id, user)
     return {
         "kind": choice.kind,
         "contractor_id": choice.contractor_id,
@@ -309,9 +311,13 @@ def record_choice(request: HttpRequest, number: str) -> dict[str, Any]:
 MAX_RANGE_DAYS = 3 * 366
 
 
-class StatsQuery(Schema):
-    from_date: date | None = Field(None, alias="from", description="first day (default: the 1st of this month)")
-    to_date: date | None = Field(None, alias="to", description="last day, inclusive (default: today)")
+class StatsQuery(QueryIn):
+    from_date: IsoDate | None = Field(
+        None,
+        alias="from",
+        description="first day (default: the 1st of this month); not after to, at most 3 years before it (422)",
+    )
+    to_date: IsoDate | None = Field(None, alias="to", description="last day, inclusive (default: today)")
     category: Literal["lv_residential", "lv_non_residential", "hv_single", "hv_dual"] | None = None
 
 

@@ -6,7 +6,7 @@ from typing import Any
 
 from django.http import Http404, HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router, Schema
+from ninja import Path, Router, Schema
 
 from sunshine.accounts.models import Role
 from sunshine.api.errors import ApiError
@@ -42,7 +42,14 @@ class EvaluationOut(Schema):
 
 
 @router.get("/evaluations/{period}", response=EvaluationOut)
-def get_evaluation(request: HttpRequest, period: str) -> dict[str, Any]:
+def get_evaluation(
+    request: HttpRequest,
+    period: str = Path(
+        ...,
+        pattern=r"^[1-9][0-9]{3}-(0[1-9]|1[0-2]|Q[1-4])$",
+        description="a month YYYY-MM or a quarter YYYY-Qn; 404 when no snapshot is frozen for it",
+    ),
+) -> dict[str, Any]:
     """The latest frozen snapshot of a period (``YYYY-MM`` or ``YYYY-Qn``), best first per area."""
     access.require_role(request.auth, EVALUATION_READERS)  # type: ignore[attr-defined]
     try:

@@ -13,28 +13,139 @@
 
 from __future__ import annotations
 
-from datetime import date
-from decimal import Decimal, InvalidOperation
-from typing import Any
+from decimal import Decimal
+from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils.translation import gettext as _
-from ninja import Router
+from ninja import Path, Query, Router, Schema
+from pydantic import Field
 
 from sunshine.accounts.models import Role, User
-from sunshine.api.common import json_body
+from sunshine.api.schemas import (
+    NO_NUL,
+    Category,
+    In,
+    IsoDate,
+    JsonInt,
+    QueryIn,
+    Required5000,
+    Text200,
+    Text300,
+    Text2000,
+)
 from sunshine.errors import Forbidden, NotFound, ValidationFailed
 from sunshine.feedback import selectors, services
-from sunshine.feedback.models import CaseStatus, FollowUp, SupervisionCase
+from sunshine.feedback.models import FollowUp, SupervisionCase
 
 router = Router(tags=["feedback"])
 
+
+# --- schemas ------------------------------------------------------------------------------------
+
+
+class AttemptIn(In):
+    result: Literal["no_answer", "busy", "powered_off", "call_back"]
+    note: Text300 = ""
+
+
+class ResultIn(In):
+    """A ``completed`` survey needs every score (1-5) and every yes/no answer, and with
+    ``extra_charge`` the amount and what it was for (422 otherwise); the other outcomes take
+    none of them."""
+
+    outcome: Literal["completed", "refused", "wrong_number"]
+    sat_overall: JsonInt | None = Field(None, ge=1, le=5)
+    sat_manager: JsonInt | None = Field(None, ge=1, le=5)
+    sat_timeliness: JsonInt | None = Field(None, ge=1, le=5)
+    steered_design: bool | None = None
+    steered_construction: bool | None = None
+    steered_supply: bool | None = None
+    extra_charge: bool | None = None
+    # yuan, as a number or a decimal text ("150.50"); above 0 when extra_charge (422)
+    extra_charge_amount: Decimal | None = Field(None, ge=0, le=1_000_000_000, strict=False)
+    extra_charge_what: Text200 = ""
+    told_once: bool | None = None
+    comments: Text2000 = ""
+
+
+class FollowUpOut(Schema):
+    id: int
+    number: str
+    customer_name: str
+    contact_phone: str
+    due_on: str
+    status: str
+    attempts: int
+    outcome: str | None
+    assigned_to: str | None
+
+
+class FollowUpList(Schema):
+    results: list[FollowUpOut]
+
+
+class FollowUpDone(FollowUpOut):
+    cases: list[str]
+
+
+class CaseNoteOut(Schema):
+    at: str
+    author: str | None
+    text: str
+
+
+class CaseOut(Schema):
+    tracking_number: str
+    source: str
+    kind: str
+    subject: str
+    details: str
+    number: str | None
+    manager: str | None
+    opened_on: str
+    due_on: str
+    status: Literal["open", "closed"]
+    finding: str | None
+    action_taken: str
+    closed_on: str | None
+
+
+class CaseDetail(CaseOut):
+    notes: list[CaseNoteOut]
+
+
+class CasePage(Schema):
+    page: int
+    has_next: bool
+    results: list[CaseOut]
+
+
+class CasesQuery(QueryIn):
+    status: Literal["open", "closed"] = "open"
+    page: int = Field(1, description="pages beyond the last are empty; below 1 reads as 1")
+
+
+class NoteIn(In):
+    text: Required5000
+
+
+class FindingIn(In):
+    finding: Literal["upheld", "not_upheld"]
+    action_taken: Required5000 = Field(description="what was done, or why nothing needs to be done")
+
+
+class SatisfactionQuery(QueryIn):
+    from_date: IsoDate = Field(alias="from")
+    to_date: IsoDate = Field(alias="to")
+    manager: str | None = Field(
+        None, max_length=150, pattern=NO_NUL, description="a staff username (422 for an unknown one)"
+    )
+    category: Category | None = None
+
+
 PAGE = 50
 SATISFACTION_ROLES: set[str] = {Role.LEADER, Role.AUDITOR, Role.ADMIN}
-
-
-def _body(request: HttpRequest) -> dict[str, Any]:
-    return json_body(request)
 
 
 def _user(request: HttpRequest) -> User:
@@ -44,15 +155,6 @@ def _user(request: HttpRequest) -> User:
 def _require(user: User, roles: set[str]) -> None:
     if user.role not in roles:
         raise Forbidden(_("Your role may not do this."))
-
-
-def _str(body: dict[str, Any], name: str, max_len: int = 2000) -> str:
-    value = body.get(name) or ""
-    if not isinstance(value, str):
-        raise ValidationFailed({name: [_("Enter text.")]})
-    if len(value) > max_len:
-        raise ValidationFailed({name: [_("Too long: %(n)s characters at most.") % {"n": max_len}]})
-    return value
 
 
 def _followup_out(f: FollowUp) -> dict[str, Any]:
@@ -101,81 +203,53 @@ def _load_followup(pk: int) -> FollowUp:
     return f
 
 
-@router.get("/followups")
+@router.get("/followups", response=FollowUpList)
 def followups(request: HttpRequest) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.FOLLOWUP_ROLES)
     return {"results": [_followup_out(f) for f in selectors.followup_queue(user)[:200]]}
 
 
-@router.post("/followups/{pk}/attempts")
-def followup_attempt(request: HttpRequest, pk: int) -> dict[str, Any]:
+@router.post("/followups/{pk}/attempts", response=FollowUpOut)
+def followup_attempt(
+    request: HttpRequest, payload: AttemptIn, pk: int = Path(..., ge=1, le=2**63 - 1)
+) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.FOLLOWUP_ROLES)
-    body = _body(request)
-    services.record_attempt(pk, user, result=_str(body, "result", 20), note=_str(body, "note", 300))
+    services.record_attempt(pk, user, result=payload.result, note=payload.note)
     return _followup_out(_load_followup(pk))
 
 
-def _opt_int(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> int | None:
-    value = body.get(name)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int):
-        errors[name] = [_("Give a score from 1 to 5.")]
-        return None
-    return value
-
-
-def _opt_bool(body: dict[str, Any], name: str, errors: dict[str, list[str]]) -> bool | None:
-    value = body.get(name)
-    if value is None or isinstance(value, bool):
-        return value
-    errors[name] = [_("Answer yes or no.")]
-    return None
-
-
-@router.post("/followups/{pk}/result")
-def followup_result(request: HttpRequest, pk: int) -> dict[str, Any]:
+@router.post("/followups/{pk}/result", response=FollowUpDone)
+def followup_result(request: HttpRequest, payload: ResultIn, pk: int = Path(..., ge=1, le=2**63 - 1)) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.FOLLOWUP_ROLES)
-    body = _body(request)
-    errors: dict[str, list[str]] = {}
-    amount: Decimal | None = None
-    if body.get("extra_charge_amount") is not None:
-        try:
-            amount = Decimal(str(body["extra_charge_amount"]))
-        except InvalidOperation:
-            errors["extra_charge_amount"] = [_("Give the amount charged, in yuan.")]
+    amount = payload.extra_charge_amount
     answers = services.Answers(
-        sat_overall=_opt_int(body, "sat_overall", errors),
-        sat_manager=_opt_int(body, "sat_manager", errors),
-        sat_timeliness=_opt_int(body, "sat_timeliness", errors),
-        steered_design=_opt_bool(body, "steered_design", errors),
-        steered_construction=_opt_bool(body, "steered_construction", errors),
-        steered_supply=_opt_bool(body, "steered_supply", errors),
-        extra_charge=_opt_bool(body, "extra_charge", errors),
+        sat_overall=payload.sat_overall,
+        sat_manager=payload.sat_manager,
+        sat_timeliness=payload.sat_timeliness,
+        steered_design=payload.steered_design,
+        steered_construction=payload.steered_construction,
+        steered_supply=payload.steered_supply,
+        extra_charge=payload.extra_charge,
         extra_charge_amount=amount,
-        extra_charge_what=_str(body, "extra_charge_what", 200),
-        told_once=_opt_bool(body, "told_once", errors),
-        comments=_str(body, "comments"),
+        extra_charge_what=payload.extra_charge_what,
+        told_once=payload.told_once,
+        comments=payload.comments,
     )
-    if errors:
-        raise ValidationFailed(errors)
-    services.complete_followup(pk, user, outcome=_str(body, "outcome", 20), answers=answers)
+    services.complete_followup(pk, user, outcome=payload.outcome, answers=answers)
     f = _load_followup(pk)
     cases = SupervisionCase.objects.filter(dedupe_key__startswith=f"followup:{pk}:").order_by("id")
     return {**_followup_out(f), "cases": [c.tracking_number for c in cases]}
 
 
-@router.get("/cases")
-def cases(request: HttpRequest, status: str = "open", page: int = 1) -> dict[str, Any]:
+@router.get("/cases", response=CasePage)
+def cases(request: HttpRequest, filters: Query[CasesQuery]) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.CASE_READ_ROLES)
-    if status not in CaseStatus.values:
-        raise ValidationFailed({"status": [_("Choose one of: %(allowed)s.") % {"allowed": "open, closed"}]})
-    page = max(1, min(page, 10**6))
-    qs = selectors.case_queue(status=status)
+    page = max(1, min(filters.page, 10**6))
+    qs = selectors.case_queue(status=filters.status)
     rows = list(qs[(page - 1) * PAGE : page * PAGE + 1])
     return {
         "page": page,
@@ -191,55 +265,44 @@ def _case(number: str) -> SupervisionCase:
     return c
 
 
-@router.get("/cases/{number}")
+@router.get("/cases/{number}", response=CaseDetail)
 def case(request: HttpRequest, number: str) -> dict[str, Any]:
     _require(_user(request), services.CASE_READ_ROLES)
     return _case_out(_case(number), notes=True)
 
 
-@router.post("/cases/{number}/notes")
-def case_note(request: HttpRequest, number: str) -> dict[str, Any]:
+@router.post("/cases/{number}/notes", response=CaseDetail)
+def case_note(request: HttpRequest, number: str, payload: NoteIn) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.CASE_ROLES)
     c = _case(number)
-    services.add_case_note(c.pk, user, _str(_body(request), "text", 5000))
+    services.add_case_note(c.pk, user, payload.text)
     return _case_out(_case(number), notes=True)
 
 
-@router.post("/cases/{number}/finding")
-def case_finding(request: HttpRequest, number: str) -> dict[str, Any]:
+@router.post("/cases/{number}/finding", response=CaseDetail)
+def case_finding(request: HttpRequest, number: str, payload: FindingIn) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.CASE_ROLES)
     c = _case(number)
-    body = _body(request)
-    services.decide_case(c.pk, user, finding=_str(body, "finding", 20), action_taken=_str(body, "action_taken", 5000))
+    services.decide_case(c.pk, user, finding=payload.finding, action_taken=payload.action_taken)
     return _case_out(_case(number), notes=True)
 
 
-@router.get("/satisfaction")
-def satisfaction(request: HttpRequest) -> dict[str, Any]:
+@router.get("/satisfaction", response=dict[str, Any])
+def satisfaction(request: HttpRequest, filters: Query[SatisfactionQuery]) -> dict[str, Any]:
     _require(_user(request), SATISFACTION_ROLES)
-    params = request.GET
-    errors: dict[str, list[str]] = {}
-    days: dict[str, date] = {}
-    for name in ("from", "to"):
-        try:
-            days[name] = date.fromisoformat(params.get(name, ""))
-        except ValueError:
-            errors[name] = [_("Enter a date as YYYY-MM-DD.")]
-    if errors:
-        raise ValidationFailed(errors)
-    filters: dict[str, Any] = {}
-    if params.get("manager"):
-        who = User.objects.filter(username=params["manager"][:150]).first()
+    query: dict[str, Any] = {}
+    if filters.manager:
+        who = User.objects.filter(username=filters.manager).first()
         if who is None:
             raise ValidationFailed({"manager": [str(services.UNKNOWN_STAFF)]})
-        filters["manager"] = who
-    if params.get("category"):
-        filters["category"] = params["category"][:40]
-    row = selectors.satisfaction(days["from"], days["to"], **filters)
+        query["manager"] = who
+    if filters.category:
+        query["category"] = filters.category
+    row = selectors.satisfaction(filters.from_date, filters.to_date, **query)
     return {
-        "from": days["from"].isoformat(),
-        "to": days["to"].isoformat(),
+        "from": filters.from_date.isoformat(),
+        "to": filters.to_date.isoformat(),
         **{k: (float(v) if isinstance(v, Decimal) else v) for k, v in row.items()},
     }

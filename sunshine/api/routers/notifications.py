@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from django.http import HttpRequest
 from ninja import Field, Query, Router, Schema
 
+from sunshine.api.common import json_body
 from sunshine.applications import access
 from sunshine.notifications import selectors, services
 
@@ -80,6 +81,7 @@ def inbox(request: HttpRequest, filters: Query[InboxFilters]) -> dict[str, Any]:
 @router.post("/inbox/read", response=MarkReadOut)
 def mark_read(request: HttpRequest, body: MarkReadIn) -> dict[str, int]:
     """Mark the given messages (or all) read; ids of other people's messages change nothing."""
+    json_body(request)  # a body that is not a JSON object is 400, as everywhere
     user = request.auth  # type: ignore[attr-defined]
     access.require_role(user, access.STAFF_ROLES)
     marked = services.mark_read(user, body.ids)

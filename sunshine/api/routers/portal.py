@@ -3,12 +3,12 @@ codes and online application (网上办电), api-v1.md "Public"."""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from sunshine.api import schemas
 from sunshine.api.common import idempotency_key, json_body
@@ -18,8 +18,12 @@ from sunshine.portal.public import flows
 router = Router(tags=["public"], auth=None)
 
 
-class VerificationCodeIn(Schema):
-    phone: str
+class VerificationCodeIn(schemas.In):
+    phone: str = Field(
+        max_length=40,
+        pattern=schemas.PHONE_PATTERN,
+        description="a mainland mobile number; +86, blanks and dashes are ignored",
+    )
     purpose: Literal["apply", "complaint"] = "apply"
 
 
@@ -30,7 +34,17 @@ class VerificationCodeOut(Schema):
 
 
 class PublicIntakeIn(schemas.IntakeIn):
-    verification_code: str
+    """The intake body of an online application: the channel is always ``online`` and only staff
+    mark a key project."""
+
+    channel: Literal["online"] = "online"
+    key_project: Literal[False] = False
+    verification_code: str = Field(
+        min_length=1,
+        max_length=16,
+        pattern=schemas.NON_BLANK,
+        description="the 6-digit code sent by SMS to customer.phone; a wrong or spent code is 422",
+    )
 
 
 class PublicApplicationOut(Schema):
@@ -47,32 +61,15 @@ def _throttled(exc: flows.Refused) -> ApiError:
     return ApiError(exc.status, code, exc.message, headers={"Retry-After": str(exc.retry_after or 60)})
 
 
-def _body(request: HttpRequest) -> dict[str, Any]:
-    return json_body(request)
-
-
 @router.post(
     "/public/verification-codes",
     response={202: VerificationCodeOut},
     description="Errors: 422 (phone), 429 ``throttled`` (per phone, per client), 503 ``sms_unavailable``.",
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": schemas.inline(VerificationCodeIn)}},
-        }
-    },
 )
-def send_verification_code(request: HttpRequest) -> Status:
+def send_verification_code(request: HttpRequest, payload: VerificationCodeIn) -> Status:
     """Send a one-time code by SMS to a mainland mobile number; throttled per phone and per client."""
-    body = _body(request)
-    phone = body.get("phone")
-    purpose = body.get("purpose", "apply")
-    if purpose not in ("apply", "complaint"):
-        from sunshine.errors import ValidationFailed
-
-        raise ValidationFailed({"purpose": [_("Choose one of: %(allowed)s.") % {"allowed": "apply, complaint"}]})
     try:
-        sent = flows.send_code(phone if isinstance(phone, str) else "", client_ip=_ip(request), purpose=purpose)
+        sent = flows.send_code(payload.phone, client_ip=_ip(request), purpose=payload.purpose)
     except flows.Refused as exc:
         raise _throttled(exc) from None
     return Status(202, {"phone": sent.masked_phone, "expires_in": sent.expires_in, "resend_after": sent.resend_after})
@@ -81,17 +78,11 @@ def send_verification_code(request: HttpRequest) -> Status:
 @router.post(
     "/public/applications",
     response={201: PublicApplicationOut},
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "content": {"application/json": {"schema": schemas.inline(PublicIntakeIn)}},
-        }
-    },
 )
-def apply_online(request: HttpRequest) -> Status:
+def apply_online(request: HttpRequest, payload: PublicIntakeIn) -> Status:
     """网上办电: the intake body plus ``verification_code``; the channel is ``online``. An
     ``Idempotency-Key`` header makes a retry return the first answer (no second application)."""
-    body = _body(request)
+    body = json_body(request)  # as sent: the idempotency fingerprint is of the body itself
     key = idempotency_key(request)
     try:
         app = flows.apply_online(body, client_ip=_ip(request), idempotency_key=key, today=timezone.localdate())

@@ -12,13 +12,13 @@ from datetime import date, datetime
 from typing import Any
 
 from django.http import HttpRequest
-from django.utils.translation import gettext as _
 from ninja import Router, Schema, Status
+from pydantic import Field
 
 from sunshine.accounts.models import Role
-from sunshine.api.common import json_body, safe_number, staff
+from sunshine.api.common import safe_number, staff
+from sunshine.api.schemas import In, IsoDate, Required500
 from sunshine.applications import access
-from sunshine.errors import ValidationFailed
 from sunshine.supervision import selectors, services
 
 router = Router(tags=["supervision"])
@@ -36,6 +36,11 @@ class SupervisionOut(Schema):
     deadline: date | None = None
     overdue: bool = False
     last_review: date | None = None
+
+
+class TakeChargeIn(In):
+    reason: Required500
+    target_date: IsoDate = Field(description="today or later (422 for a day in the past)")
 
 
 class SupervisionList(Schema):
@@ -64,23 +69,12 @@ def list_supervisions(request: HttpRequest) -> dict[str, Any]:
 
 
 @router.post("/applications/{number}/supervision", response={201: SupervisionOut})
-def take_charge(request: HttpRequest, number: str) -> Status:
+def take_charge(request: HttpRequest, number: str, payload: TakeChargeIn) -> Status:
+    """The calling leader takes charge (403 for anyone else); ``409 already_supervised`` when
+    another supervision is active."""
     user = staff(request)
     app = access.access_application(user, safe_number(number))
-    body = json_body(request)
-    raw = body.get("target_date")
-    target: date | None = None
-    if raw not in (None, ""):
-        try:
-            target = date.fromisoformat(raw) if isinstance(raw, str) else None
-        except ValueError:
-            target = None
-        if target is None:
-            raise ValidationFailed({"target_date": [_("Enter a date as YYYY-MM-DD.")]})
-    reason = body.get("reason")
-    if reason is not None and not isinstance(reason, str):
-        raise ValidationFailed({"reason": [_("Enter text.")]})
-    s = services.take_charge(app.number, user, reason=reason or "", target_date=target)
+    s = services.take_charge(app.number, user, reason=payload.reason, target_date=payload.target_date)
     return Status(
         201,
         {

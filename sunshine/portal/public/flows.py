@@ -21,7 +21,7 @@ from django.utils.translation import gettext as _
 from sunshine.accounts.services import Throttled, client_network, count_attempt, hit_limit, throttle_key
 from sunshine.applications import progress, services
 from sunshine.applications.models import Application, IdempotencyRecord
-from sunshine.applications.validation import normalise_phone, validate_intake
+from sunshine.applications.validation import IntakeData, normalise_phone, validate_intake
 from sunshine.errors import ValidationFailed
 from sunshine.notifications import verification
 from sunshine.pii.crypto import phone_index
@@ -80,11 +80,11 @@ def _check_code(phone: str, code: Any, purpose: str, field: str) -> None:
         raise ValidationFailed({field: [code_error_message(exc)]}) from None
 
 
-def apply_online(raw: dict[str, Any], *, client_ip: str, idempotency_key: str | None, today: date) -> Application:
-    """网上办电: the API intake body plus ``verification_code``; channel ``online``, never a key
-    project (a leader marks those). A retry with the same ``idempotency_key`` and body returns
-    the first application, even though its code is spent."""
-    _submission(client_ip)
+def _online_body(
+    raw: dict[str, Any], today: date
+) -> tuple[dict[str, Any], IntakeData | None, Any, dict[str, list[str]]]:
+    """The intake body of an online application (channel ``online``, never a key project), its
+    checked data, the code sent with it and every field that is wrong."""
     body = dict(raw)
     code = body.pop("verification_code", None)
     errors: dict[str, list[str]] = {}
@@ -101,6 +101,20 @@ def apply_online(raw: dict[str, Any], *, client_ip: str, idempotency_key: str | 
         errors = {**exc.fields, **errors}
     if not isinstance(code, str) or not code.strip():
         errors.setdefault("verification_code", []).append(_("Enter the 6-digit code we sent by SMS."))
+    return body, data, code, errors
+
+
+def online_errors(raw: dict[str, Any], today: date) -> dict[str, list[str]]:
+    """Every field of an online application body that is wrong (nothing counted, nothing sent)."""
+    return _online_body(raw, today)[3]
+
+
+def apply_online(raw: dict[str, Any], *, client_ip: str, idempotency_key: str | None, today: date) -> Application:
+    """网上办电: the API intake body plus ``verification_code``; channel ``online``, never a key
+    project (a leader marks those). A retry with the same ``idempotency_key`` and body returns
+    the first application, even though its code is spent."""
+    _submission(client_ip)
+    body, data, code, errors = _online_body(raw, today)
     if errors or data is None:
         raise ValidationFailed(errors)
     scope = f"public:{phone_index(data.phone)}"  # the phone itself is not stored in clear
