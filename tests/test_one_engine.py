@@ -1,7 +1,8 @@
 """One engine: the synthetic data generator (sunshine/ops/synthetic.py) plans an application
 through the same rules as the services (sunshine/applications/rules.py), so the same dated
 actions give the same rows: stages (limits, deadlines, pauses, send-back rounds, skips), pauses,
-events and the final state, written by the generator's bulk writer (COPY on PostgreSQL)."""
+events, the holder of each utility stage, the final state and the rung moments of a running stage,
+written by the generator's bulk writer (COPY on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from sunshine.applications.validation import validate_intake
 from sunshine.calendar import workdays
 from sunshine.ops.synthetic import AppRow, Built, Calendar, CustomerRow, Simulation, save_batch
 from sunshine.processes.models import StageTemplate
+from sunshine.supervision.models import RungMoment
 from tests.conftest import intake_body
 
 TZ = ZoneInfo("Asia/Shanghai")
@@ -51,6 +53,10 @@ LV_STORY: list[tuple[str, str, str, dict[str, Any]]] = [
     ("2026-10-13 09:00", "complete", "clerk", {"code": "acceptance"}),
     ("2026-10-15 10:00", "pause", "alice", {"reason_code": "government_approval", "reason": "等待规划许可审批"}),
     ("2026-10-21 10:00", "cancel", "alice", {"reason": "客户申请撤销报装"}),
+]
+# Ends with a utility stage running: its rung moments are compared too.
+RUNNING_STORY: list[tuple[str, str, str, dict[str, Any]]] = [
+    ("2026-10-13 10:00", "complete", "alice", {"code": "survey"}),
 ]
 
 
@@ -129,7 +135,7 @@ def _through_the_generator(serviced: Application, accepted: str, story: list, us
             sim.resume(at, actor)
         elif action == "cancel":
             sim.cancel(at, actor, args["reason"])
-    save_batch([Built(row, app, sim.stages, sim.pauses, sim.events)], random.Random(1))
+    save_batch([Built(row, app, sim.stages, sim.pauses, sim.events)], random.Random(1), moments=True)
     return Application.objects.get(number=app.number)
 
 
@@ -152,6 +158,7 @@ def _rows(app: Application) -> dict[str, Any]:
         "outcome",
         "defects",
         "note",
+        "manager_id",
     ]
     return {
         "application": (
@@ -185,6 +192,11 @@ def _rows(app: Application) -> dict[str, Any]:
             .order_by("id")
             .values_list("type", "at", "actor_id", "stage", "round", "data")
         ),
+        "moments": list(
+            RungMoment.objects.filter(stage__application=app)
+            .order_by("stage__seq", "due_at", "rung_code")
+            .values_list("stage__seq", "rung_code", "due_at", "deadline")
+        ),
     }
 
 
@@ -211,6 +223,14 @@ def _rows(app: Application) -> dict[str, Any]:
             ("cancelled", None),
             "intake stage_started stage_completed stage_started paused cancelled",
         ),
+        (
+            "lv_residential",
+            "counter",
+            "2026-10-12 15:00",
+            RUNNING_STORY,
+            ("in_progress", "connection"),
+            "intake stage_started stage_completed stage_started stage_completed stage_started",
+        ),
     ],
 )
 def test_a_generated_application_is_the_one_the_services_write(
@@ -233,4 +253,12 @@ def test_a_generated_application_is_the_one_the_services_write(
     assert got["stages"] == expected["stages"]
     assert got["pauses"] == expected["pauses"]
     assert got["events"] == expected["events"]
+    assert got["moments"] == expected["moments"]
+    if final[0] == "in_progress":
+        running = next(s for s in expected["stages"] if s[4] == "in_progress")
+        assert running[-1] == personas["alice"].pk  # the holder: the application's manager
+        assert [m[1] for m in expected["moments"]] == ["due_soon", "due_today", "overdue", "overdue_3"]
+        # Generated history: the moments already due count as fired (the first sweep after a
+        # load fires only what falls due after it).
+        assert not RungMoment.objects.filter(stage__application=generated, fired_at__isnull=True).exists()
     assert verify(stop_at_first=False) == []  # both audit chains hold

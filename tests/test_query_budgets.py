@@ -59,6 +59,8 @@ _RECORD = os.environ.get("BUDGETS_RECORD")
 # not to sign-in); where nobody is (the public validation answers), the first of them.
 PREFERENCE = ["admin", "leader", "auditor", "clerk", "alice", "engineer", "anonymous"]
 
+# (sqlite, postgresql) where they differ: on PostgreSQL a change's rows are one statement
+# (applications/writes.py, Batch) and the engine's lock is raw SQL, 3 fewer than on SQLite.
 Budget = int | tuple[int, int]
 
 # (method, OpenAPI path) -> queries.
@@ -85,15 +87,15 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/reports/{report_id}"): 2,
     ("GET", "/api/v1/satisfaction"): 2,
     ("GET", "/api/v1/supervisions"): 2,
-    ("POST", "/api/v1/applications"): 21,
-    ("POST", "/api/v1/applications/{number}/cancel"): 17,
+    ("POST", "/api/v1/applications"): (19, 13),  # the answer is built from the rows in hand
+    ("POST", "/api/v1/applications/{number}/cancel"): (17, 14),
     ("POST", "/api/v1/applications/{number}/charges"): 2,
     ("POST", "/api/v1/applications/{number}/contractor-choices"): 2,
-    ("POST", "/api/v1/applications/{number}/pause"): 18,
-    ("POST", "/api/v1/applications/{number}/reassign"): 19,  # +2: the running stage read and moved
-    ("POST", "/api/v1/applications/{number}/resume"): 18,
-    ("POST", "/api/v1/applications/{number}/stages/{code}/complete"): 17,
-    ("POST", "/api/v1/applications/{number}/stages/{code}/skip"): 17,
+    ("POST", "/api/v1/applications/{number}/pause"): (18, 15),
+    ("POST", "/api/v1/applications/{number}/reassign"): (19, 16),  # +2: the running stage read and moved
+    ("POST", "/api/v1/applications/{number}/resume"): (18, 15),
+    ("POST", "/api/v1/applications/{number}/stages/{code}/complete"): (17, 14),
+    ("POST", "/api/v1/applications/{number}/stages/{code}/skip"): (17, 14),
     ("POST", "/api/v1/applications/{number}/supervision"): 18,
     ("POST", "/api/v1/auth/token"): 0,
     ("POST", "/api/v1/cases/{number}/finding"): 3,
@@ -189,16 +191,16 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "statistics/download.csv"): 0,
     ("POST", "statistics/download.xlsx"): 0,
     ("POST", "workbench/"): 13,
-    ("POST", "workbench/applications/<str:number>/cancel/"): 11,
-    ("POST", "workbench/applications/<str:number>/complete/"): 16,
+    ("POST", "workbench/applications/<str:number>/cancel/"): (11, 8),
+    ("POST", "workbench/applications/<str:number>/complete/"): (16, 13),
     ("POST", "workbench/applications/<str:number>/documents/received/"): 16,
     ("POST", "workbench/applications/<str:number>/documents/upload/"): 18,
     ("POST", "workbench/applications/<str:number>/documents/waive/"): 16,
-    ("POST", "workbench/applications/<str:number>/pause/"): 13,
-    ("POST", "workbench/applications/<str:number>/reassign/"): 14,  # as the API
-    ("POST", "workbench/applications/<str:number>/resume/"): 17,
+    ("POST", "workbench/applications/<str:number>/pause/"): (13, 10),
+    ("POST", "workbench/applications/<str:number>/reassign/"): (14, 11),  # as the API
+    ("POST", "workbench/applications/<str:number>/resume/"): (17, 14),
     ("POST", "workbench/applications/<str:number>/reveal/<str:field>/"): 21,
-    ("POST", "workbench/applications/<str:number>/skip/"): 11,
+    ("POST", "workbench/applications/<str:number>/skip/"): (11, 8),
     ("POST", "workbench/cases/"): 4,
     ("POST", "workbench/cases/<str:number>/"): 5,
     ("POST", "workbench/cases/<str:number>/decide/"): 5,
@@ -429,11 +431,14 @@ def test_intake_and_a_transition_cost_a_fixed_number_of_queries_in_a_warm_proces
     instead of BEGIN and COMMIT), in production's mode: the change commits its outbox entry and a
     worker runs the reactions after it (counted apart).
 
-    intake: customer look-up and insert (3 with the savepoint of get_or_create), manager, the
-    application, its stages, its audit head, its events, the outbox entry, the manager's open
-    count (plus the savepoint and its release: 13).
-    complete_stage: lock (with the manager), stages, the 2 stages in one UPDATE, the application
-    (with the audit head), events, the outbox entry (plus the savepoint and its release: 8).
+    intake on SQLite: customer look-up and insert (3 with the savepoint of get_or_create),
+    manager, the application, its stages, its audit head, its events, the outbox entry, the
+    manager's open count (plus the savepoint and its release: 13). On PostgreSQL: the customer
+    (inserted unless it exists, with the duplicate check), the manager with the application's
+    key, then everything else as one statement (writes.Batch): 5.
+    complete_stage on SQLite: lock (with the manager), stages, the 2 stages in one UPDATE, the
+    application (with the audit head), events, the outbox entry (plus the savepoint and its
+    release: 8). On PostgreSQL: lock, stages, one statement for the rest: 5.
     The worker's batch for that transition: claim, events, stages, the reaction savepoint and its
     release, supervision look-up, old moments dropped, new ones, 1 message, the entry deleted
     (with its marks), in a savepoint of its own."""
@@ -449,11 +454,12 @@ def test_intake_and_a_transition_cost_a_fixed_number_of_queries_in_a_warm_proces
     body = intake_body(customer__id_number=_rid(701), address="太原市晋源区晋祠路71号")
     with CaptureQueriesContext(connection) as ctx:
         number = services.intake(validate_intake(body, today), clerk).application.number
-    assert len(ctx.captured_queries) == 13
+    postgres = connection.vendor == "postgresql"
+    assert len(ctx.captured_queries) == (5 if postgres else 13)
     outbox.drain()
     with CaptureQueriesContext(connection) as ctx:
         services.complete_stage(number, "survey", admin)
-    assert len(ctx.captured_queries) == 8
+    assert len(ctx.captured_queries) == (5 if postgres else 8)
     with CaptureQueriesContext(connection) as ctx:
         assert outbox.drain() == outbox.Drained(entries=1)
     assert len(ctx.captured_queries) == 14

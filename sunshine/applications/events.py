@@ -26,6 +26,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, Required, TypedDict, Union, 
 if TYPE_CHECKING:
     from sunshine.accounts.models import User
     from sunshine.applications.models import Application, Event, StageInstance
+    from sunshine.applications.writes import Batch
 
 
 class EventType(StrEnum):
@@ -391,25 +392,45 @@ def new_for(
     return Event(application_id=application_id, type=type_, at=at, actor=actor, stage=code, round=round_, data=data)
 
 
-def record(events: Sequence[Event], stages: Sequence[StageInstance] = (), *, chained: bool = False) -> None:
+def record(
+    events: Sequence[Event],
+    stages: Sequence[StageInstance] = (),
+    *,
+    chained: bool = False,
+    rows: Batch | None = None,
+) -> None:
     """Check, chain (audit.py) and insert ``events``, then queue the reactions of the other apps
     to them and to ``stages`` (the stage rows the same change created or updated). Call inside the
     transaction of the change. ``chained``: the caller already ran ``audit.chain`` on them (the
-    engine does, to save the new head with its own UPDATE of the application row)."""
+    engine does, to save the new head with its own UPDATE of the application row). ``rows``: the
+    change's other rows (``writes.Batch``), written with the events and the outbox entry (one
+    statement on PostgreSQL)."""
     from sunshine.applications import writes
     from sunshine.applications.models import Event
-    from sunshine.applications.outbox import enqueue
+    from sunshine.applications.outbox import entry_for, react
 
     for e in events:
         e.type = validate(e.type, e.data)
-    if events:
-        if not chained:
-            from sunshine.applications.audit import chain
+    if events and not chained:
+        from sunshine.applications.audit import chain
 
-            chain(events)
-        if writes.enabled():
-            writes.insert_rows(Event, events)
-        else:
+        chain(events)
+    entry = entry_for(events, stages) if events or stages else None
+    if writes.enabled():
+        batch = rows if rows is not None else writes.Batch()
+        batch.insert(Event, events)
+        if entry is not None:
+            listed = [s for s in stages if s.pk is not None or batch.inserts(s)]
+            batch.keys(entry, {"events": events, "stages": listed})
+        batch.run()
+    else:
+        if rows is not None:
+            raise ValueError("rows (a writes.Batch) need SUNSHINE_FAST_WRITES")
+        if events:
             Event.objects.bulk_create(events)
-    if events or stages:
-        enqueue(events, stages)
+        if entry is not None:
+            entry.events = [e.pk for e in events]
+            entry.stages = [s.pk for s in stages if s.pk is not None]
+            entry.save(force_insert=True)
+    if entry is not None:
+        react(entry, events, stages)

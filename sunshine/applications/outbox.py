@@ -58,28 +58,40 @@ def eager() -> bool:
     return getattr(settings, "SUNSHINE_REACTIONS", "eager") == "eager"
 
 
-def enqueue(events: Sequence[Event], stages: Sequence[StageInstance]) -> Outbox | None:
-    """Write the outbox entry of a change (call inside its transaction); in eager mode, run its
-    reactions at once. Returns the entry, None when nobody reacts to this change."""
+def entry_for(events: Sequence[Event], stages: Sequence[StageInstance]) -> Outbox | None:
+    """The (unsaved) outbox entry of a change, None when nobody reacts to it. Its ``events`` and
+    ``stages`` are filled with the keys when it is written (``writes.Batch.keys``)."""
     if not anyone_interested(events, stages):
         return None
     now = timezone.now()
-    entry = Outbox(
-        created_at=now,
-        due_at=now,
-        events=[e.pk for e in events],
-        stages=[s.pk for s in stages if s.pk is not None],
-    )
+    return Outbox(created_at=now, due_at=now)
+
+
+def react(entry: Outbox, events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
+    """After the entry of a change was written (inside its transaction): in eager mode, run its
+    reactions now, on the objects in hand."""
+    if eager():
+        token = _in_change.set(True)
+        try:
+            _run([(entry, list(events), [s for s in stages if s.pk is not None])], entry.created_at, done=set())
+        finally:
+            _in_change.reset(token)
+
+
+def enqueue(events: Sequence[Event], stages: Sequence[StageInstance]) -> Outbox | None:
+    """Write the outbox entry of a change (call inside its transaction, after its events and
+    stages have their keys); in eager mode, run its reactions at once. Returns the entry, None
+    when nobody reacts to this change."""
+    entry = entry_for(events, stages)
+    if entry is None:
+        return None
+    entry.events = [e.pk for e in events]
+    entry.stages = [s.pk for s in stages if s.pk is not None]
     if writes.enabled():
         writes.insert_rows(Outbox, [entry])
     else:
         entry.save(force_insert=True)
-    if eager():
-        token = _in_change.set(True)
-        try:
-            _run([(entry, list(events), [s for s in stages if s.pk is not None])], now, done=set())
-        finally:
-            _in_change.reset(token)
+    react(entry, events, stages)
     return entry
 
 

@@ -49,15 +49,19 @@ def _clock_day(app: Application, today: date) -> date:
     return today
 
 
-def stage_rows(app: Application, today: date | None = None) -> list[StageRow]:
-    """Every stage instance in timeline order with its clock (2 queries)."""
+def stage_rows(
+    app: Application, today: date | None = None, stages: list[StageInstance] | None = None
+) -> list[StageRow]:
+    """Every stage instance in timeline order with its clock (2 queries; none when ``stages``,
+    the rows of an application just accepted, are given: such an application has no pauses)."""
     today = today or timezone.localdate()
     day = _clock_day(app, today)
     cal = workdays.current()
-    stages = list(StageInstance.objects.filter(application=app).select_related("template").order_by("seq"))
     pauses: dict[int, list[Pause]] = {}
-    for p in Pause.objects.filter(application=app).order_by("started_at", "id"):
-        pauses.setdefault(p.stage_id, []).append(p)
+    if stages is None:
+        stages = list(StageInstance.objects.filter(application=app).select_related("template").order_by("seq"))
+        for p in Pause.objects.filter(application=app).order_by("started_at", "id"):
+            pauses.setdefault(p.stage_id, []).append(p)
     rows = []
     for s in stages:
         own = pauses.get(s.pk, [])
@@ -141,9 +145,11 @@ def manager_dict(app: Application) -> dict[str, Any] | None:
     return {"username": m.username, "name": m.display_name, "phone": m.work_phone}
 
 
-def application_detail(app: Application, today: date | None = None) -> dict[str, Any]:
-    """The API body of one application (api-v1.md)."""
-    rows = stage_rows(app, today)
+def application_detail(
+    app: Application, today: date | None = None, *, stages: list[StageInstance] | None = None
+) -> dict[str, Any]:
+    """The API body of one application (api-v1.md); ``stages``: see ``stage_rows``."""
+    rows = stage_rows(app, today, stages)
     return {
         "number": app.number,
         "category": app.category,

@@ -107,20 +107,25 @@ def pick_manager(area: ServiceArea | None) -> User | None:
     )
 
 
-def _adjust_loads(deltas: dict[int, int]) -> None:
+def _adjust_loads(deltas: dict[int, int], batch: writes.Batch | None = None) -> None:
     """Add ``deltas`` (manager pk -> change) to the managers' open counts: one upsert, rows in pk
-    order (two transactions touching the same managers lock them in the same order)."""
+    order (two transactions touching the same managers lock them in the same order); with
+    ``batch``, as a part of the change's statement."""
     rows = sorted((pk, d) for pk, d in deltas.items() if d)
     if not rows:
         return
     table = connection.ops.quote_name(ManagerLoad._meta.db_table)
     values = ", ".join(["(%s, %s)"] * len(rows))
+    sql = (
+        f"INSERT INTO {table} AS ml (user_id, open_count) VALUES {values} "  # noqa: S608
+        "ON CONFLICT (user_id) DO UPDATE SET open_count = ml.open_count + excluded.open_count"
+    )
+    params = [v for row in rows for v in row]
+    if batch is not None:
+        batch.raw(sql, params)
+        return
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} AS ml (user_id, open_count) VALUES {values} "  # noqa: S608
-            "ON CONFLICT (user_id) DO UPDATE SET open_count = ml.open_count + excluded.open_count",
-            [v for row in rows for v in row],
-        )
+        cursor.execute(sql, params)
 
 
 def _load_change(app: Application) -> dict[int, int]:
@@ -190,11 +195,21 @@ def _iso(d: date | None) -> str | None:
 
 
 def _lock(number: str) -> Application:
-    try:
-        # The manager comes along (notifications address them) without locking their row.
-        app = Application.objects.select_for_update(of=("self",)).select_related("customer_manager").get(number=number)
-    except Application.DoesNotExist:
-        raise NotFound(_("No application with this number."), "application_not_found") from None
+    if writes.combined():  # raw SQL, no ORM compilation (writes.lock)
+        found = writes.lock(number, stages=False)
+        if found is None:
+            raise NotFound(_("No application with this number."), "application_not_found")
+        app = found[0]
+    else:
+        try:
+            # The manager comes along (notifications address them) without locking their row.
+            app = (
+                Application.objects.select_for_update(of=("self",))
+                .select_related("customer_manager")
+                .get(number=number)
+            )
+        except Application.DoesNotExist:
+            raise NotFound(_("No application with this number."), "application_not_found") from None
     app._locked_as = (app.status, app.customer_manager_id)  # type: ignore[attr-defined]  # see _load_change
     return app
 
@@ -205,6 +220,13 @@ def _lock_with_stages(number: str) -> tuple[Application, list[StageInstance]]:
     Two statements, not one joined ``SELECT … FOR UPDATE OF`` the application: PostgreSQL takes a
     statement's snapshot before it waits for the lock, so a joined read would hand a second
     concurrent transition the stages as they were before the first one committed."""
+    if writes.combined():  # both in one round trip with BEGIN (writes.lock)
+        found = writes.lock(number, stages=True)
+        if found is None:
+            raise NotFound(_("No application with this number."), "application_not_found")
+        app, stages = found
+        app._locked_as = (app.status, app.customer_manager_id)  # type: ignore[attr-defined]
+        return app, stages
     app = _lock(number)
     stages = list(StageInstance.objects.filter(application=app).select_related("template").order_by("seq"))
     for stage in stages:
@@ -250,14 +272,18 @@ def _save(app: Application, changed: list[StageInstance], events: list[Event]) -
     new head of its audit chain, so the chain costs no query of its own), its events, reactions."""
     chain(events, locked=[app])
     if writes.enabled():
-        # One UPDATE … FROM (VALUES …) for the changed stages, one for the application (writes.py).
-        writes.update_rows(StageInstance, changed, _STAGE_FIELDS)
-        writes.update_rows(Application, [app], _APP_ROW)
-    else:
-        # The ORM path (the fast one's reference, tests/test_fast_writes.py): one UPDATE per stage.
-        for stage in changed:
-            StageInstance.objects.filter(pk=stage.pk).update(**{f: getattr(stage, f) for f in _STAGE_FIELDS})
-        app.save(update_fields=list(_APP_ROW))
+        # One UPDATE … FROM (VALUES …) for the changed stages, one for the application, the
+        # managers' counts, the events and the outbox entry: one statement on PostgreSQL.
+        rows = writes.Batch()
+        rows.update(StageInstance, changed, _STAGE_FIELDS)
+        rows.update(Application, [app], _APP_ROW)
+        _adjust_loads(_load_change(app), rows)
+        ev.record(events, changed, chained=True, rows=rows)
+        return
+    # The ORM path (the fast one's reference, tests/test_fast_writes.py): one UPDATE per stage.
+    for stage in changed:
+        StageInstance.objects.filter(pk=stage.pk).update(**{f: getattr(stage, f) for f in _STAGE_FIELDS})
+    app.save(update_fields=list(_APP_ROW))
     ev.record(events, changed, chained=True)
     _adjust_loads(_load_change(app))  # last: the managers' rows stay locked only until commit
 
@@ -269,6 +295,8 @@ def _save(app: Application, changed: list[StageInstance], events: list[Event]) -
 class IntakeResult:
     application: Application
     replayed: bool  # True when an Idempotency-Key returned an earlier application
+    # A new application's stage rows, with their templates (its API body needs no re-read).
+    stages: list[StageInstance] | None = None
 
 
 def request_fingerprint(body: Any) -> str:
@@ -294,7 +322,8 @@ def intake(
             return IntakeResult(earlier, True)
     for attempt in range(4):
         try:
-            return IntakeResult(_intake_once(data, actor, idempotency_scope, idempotency_key, fingerprint), False)
+            app, stages = _intake_once(data, actor, idempotency_scope, idempotency_key, fingerprint)
+            return IntakeResult(app, False, stages)
         except IntegrityError:
             # A number collision, a concurrent first intake of the same customer, or a concurrent
             # request with the same Idempotency-Key: look again, then retry with a new number.
@@ -318,7 +347,7 @@ def _replay(scope: str, key: str, fingerprint: str) -> Application | None:
 
 def _intake_once(
     data: IntakeData, actor: User | None, scope: str | None, key: str | None, fingerprint: str
-) -> Application:
+) -> tuple[Application, list[StageInstance]]:
     now = timezone.now()
     today = timezone.localdate(now)
     process = _process_in_force(data.category, today)
@@ -326,25 +355,56 @@ def _intake_once(
         raise ValidationFailed({"category": [_("No process is in force for this category.")]})
     templates: list[StageTemplate] = list(process.stages.all())
     area = match_area(data.address)
+    combined = writes.combined()
     with transaction.atomic():
-        # The ID number is encrypted: the customer is found through its blind index.
-        customer, created = Customer.objects.get_or_create(
-            id_type=data.id_type,
-            id_number_index=id_index(data.id_number),
-            defaults={"id_number": data.id_number, "name": data.customer_name, "phone": data.phone},
-        )
-        # A later intake never rewrites an existing customer's name or phone: anyone (an anonymous
-        # online applicant too) can name an ID number. The application keeps the contact it was
-        # submitted with (customer_name, contact_phone below); the customer record is left alone.
-        duplicate = None
-        if not created:
-            duplicate = (
-                Application.objects.filter(customer=customer, address=data.address, status__in=OPEN_STATUSES)
-                .order_by("accepted_at")
-                .first()
+        duplicate: Application | None = None
+        reserved: int | None = None
+        if combined:
+            # One round trip (writes.intake_rows): the customer inserted unless it exists, the
+            # duplicate check, the application's key and the manager.
+            customer = Customer(
+                id_type=data.id_type, id_number=data.id_number, name=data.customer_name, phone=data.phone
             )
-        manager = pick_manager(area)
+            found = writes.intake_rows(
+                customer, data.address, OPEN_STATUSES, area.pk if area else None, Role.CUSTOMER_MANAGER
+            )
+            if found is None:  # a concurrent first intake of this customer: retried by intake()
+                raise IntegrityError("customer inserted concurrently")
+            if found.created:
+                customer.pk = found.customer_pk
+                customer._state.adding, customer._state.db = False, connection.alias
+            else:
+                # The stored customer, its contact left alone (read only if someone asks for it).
+                customer = Customer.from_db(
+                    connection.alias,
+                    ["id", "id_type", "id_number_index"],
+                    [found.customer_pk, customer.id_type, customer.id_number_index],
+                )
+                customer.id_number = data.id_number  # the same identity: its blind index matched
+            if found.duplicate is not None:
+                duplicate = Application.from_db(connection.alias, ["id", "number"], list(found.duplicate))
+            manager = found.manager
+            reserved = found.application_pk
+        else:
+            # The ID number is encrypted: the customer is found through its blind index.
+            customer, created = Customer.objects.get_or_create(
+                id_type=data.id_type,
+                id_number_index=id_index(data.id_number),
+                defaults={"id_number": data.id_number, "name": data.customer_name, "phone": data.phone},
+            )
+            # A later intake never rewrites an existing customer's name or phone: anyone (an
+            # anonymous online applicant too) can name an ID number. The application keeps the
+            # contact it was submitted with (customer_name, contact_phone below); the customer
+            # record is left alone.
+            if not created:
+                duplicate = (
+                    Application.objects.filter(customer=customer, address=data.address, status__in=OPEN_STATUSES)
+                    .order_by("accepted_at")
+                    .first()
+                )
+            manager = pick_manager(area)
         app = Application(
+            pk=reserved,
             number=new_number(today),
             category=data.category,
             business_type=data.business_type,
@@ -386,6 +446,23 @@ def _intake_once(
             first.completed_at, first.completed_on = now, today
             events.append(ev.new(app, EventType.STAGE_COMPLETED, now, actor, first, outcome=None))
             _advance(app, stages, first, now, today, actor, events, [])
+        record = None
+        if key and scope:
+            record = IdempotencyRecord(scope=scope, key=key, request_hash=fingerprint, application=app)
+        opened = {manager.pk: 1} if manager is not None and app.status in OPEN_STATUSES else {}
+        if combined:
+            # The key is reserved, so the chain's head goes in with the row: the application, its
+            # stages, the Idempotency-Key record, the manager's count, the events and the outbox
+            # entry are one statement (writes.Batch).
+            chain(events, locked=[app])
+            rows = writes.Batch()
+            rows.insert(Application, [app], with_pk=True)
+            rows.insert(StageInstance, stages)
+            if record is not None:
+                rows.insert(IdempotencyRecord, [record])
+            _adjust_loads(opened, rows)
+            ev.record(events, stages, chained=True, rows=rows)
+            return app, stages
         # Everything was planned on unsaved objects: one INSERT each for the application, its
         # stages and its events.
         if writes.enabled():
@@ -401,11 +478,10 @@ def _intake_once(
         else:
             Application.objects.filter(pk=app.pk).update(audit_head=app.audit_head)
         ev.record(events, stages, chained=True)
-        if key and scope:
-            IdempotencyRecord.objects.create(scope=scope, key=key, request_hash=fingerprint, application=app)
-        if manager is not None and app.status in OPEN_STATUSES:
-            _adjust_loads({manager.pk: 1})  # last: the manager's row stays locked only until commit
-    return app
+        if record is not None:
+            record.save(force_insert=True)
+        _adjust_loads(opened)  # last: the manager's row stays locked only until commit
+    return app, stages
 
 
 # --- stage transitions --------------------------------------------------------------------------

@@ -7,6 +7,14 @@ one statement each, whatever their number:
 - ``update_rows``: ``UPDATE t SET … FROM (VALUES (…), (…)) v WHERE t.id = v.id``;
 - ``insert_rows``: ``INSERT INTO t (…) VALUES (…), (…) RETURNING id``, setting the objects' keys.
 
+``Batch`` collects the rows of one change (updates, inserts, the outbox entry, raw statements) and
+writes them in order: one statement each on SQLite, and on PostgreSQL **one statement for all of
+them** (each part a data-modifying ``WITH`` clause; the outbox entry takes the keys of the events
+inserted beside it from their ``RETURNING``). ``pipeline()`` sends statements without waiting for
+each answer (psycopg's pipeline mode): the engine sends BEGIN, the lock and the read of the stages
+in one round trip. A transition is then three round trips to PostgreSQL (BEGIN + lock + stages,
+the change, COMMIT) instead of eight (docs/engine.md, "Hot paths").
+
 Values go through each field's ``get_db_prep_save`` (JSON, dates, encrypted fields), so the rows
 are those the ORM writes; ``tests/test_fast_writes.py`` walks applications through both paths on
 SQLite and PostgreSQL and compares every row and the audit chains. ``SUNSHINE_FAST_WRITES = False``
@@ -15,17 +23,45 @@ turns the ORM path back on.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import connection
 from django.db.models import Field, Model
 
+if TYPE_CHECKING:
+    from sunshine.accounts.models import User
+    from sunshine.applications.models import Application, StageInstance
+
+_M = TypeVar("_M", bound=Model)
+
 
 def enabled() -> bool:
     return bool(getattr(settings, "SUNSHINE_FAST_WRITES", True))
+
+
+def combined() -> bool:
+    """Whether a ``Batch`` goes out as one statement (PostgreSQL with the fast writes on)."""
+    return enabled() and connection.vendor == "postgresql"
+
+
+@contextmanager
+def pipeline() -> Iterator[None]:
+    """On PostgreSQL (fast writes on), statements executed inside are sent at once and their
+    answers read when first fetched (psycopg's pipeline mode): several statements, one round trip.
+    Each statement still runs on its own, in order, with its own snapshot. Elsewhere: nothing."""
+    if not combined():
+        yield
+        return
+    connection.ensure_connection()
+    # Errors raised when the answers are read at the end (a connection lost, a constraint) are
+    # Django's, as everywhere else: the outage middleware answers 503, the intake retries.
+    with connection.wrap_database_errors, connection.connection.pipeline():
+        yield
 
 
 @cache
@@ -99,7 +135,322 @@ def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = [r[0] for r in cursor.fetchall()]
+    _set_keys(objs, keys)
+
+
+def _insert_sql(
+    model: type[Model], n: int, with_pk: bool, exprs: dict[str, str] | None = None
+) -> tuple[str, list[Field]]:  # type: ignore[type-arg]
+    """``INSERT … VALUES … RETURNING id`` of ``n`` rows and the fields whose values it takes, in
+    order (``exprs``: columns given by an SQL expression instead of a parameter, one row only)."""
+    qn = connection.ops.quote_name
+    opts = model._meta
+    fields = [f for f in opts.concrete_fields if with_pk or not f.primary_key]
+    pk = opts.pk
+    assert pk is not None
+    exprs = exprs or {}
+    params_of = [f for f in fields if f.attname not in exprs]
+    row = "(" + ", ".join(exprs.get(str(f.attname), "%s") for f in fields) + ")"
+    sql = (
+        f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(str(f.column)) for f in fields)})"  # noqa: S608
+        f" VALUES {', '.join([row] * n)} RETURNING {qn(str(pk.column))}"
+    )
+    return sql, params_of
+
+
+def _insert_params(objs: Sequence[Model], fields: Sequence[Field]) -> list[Any]:  # type: ignore[type-arg]
+    params: list[Any] = []
+    for obj in objs:
+        obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
+        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+    return params
+
+
+def _set_keys(objs: Sequence[Model], keys: Sequence[Any]) -> None:
     for obj, key in zip(objs, keys, strict=True):
         obj.pk = key
         obj._state.adding = False
         obj._state.db = connection.alias
+
+
+@dataclass
+class _Part:
+    model: type[Model] | None  # None: a raw statement
+    objs: Sequence[Model] = ()
+    names: tuple[str, ...] = ()  # an update's fields; () for an insert
+    with_pk: bool = False
+    keys_of: dict[str, Sequence[Model]] = field(default_factory=dict)  # JSON lists of other rows' keys
+    sql: str = ""
+    params: list[Any] = field(default_factory=list)
+
+    @property
+    def inserts(self) -> bool:
+        return self.model is not None and not self.names
+
+
+class Batch:
+    """The rows of one change, written together (see the module's docstring).
+
+    ``update``/``insert`` take model objects as ``update_rows``/``insert_rows`` do; ``keys`` inserts
+    one row whose JSON columns hold the keys of objects inserted before it in the same batch (the
+    outbox entry names the events written beside it); ``raw`` adds a statement of its own. ``run``
+    writes every part in order and sets the inserted objects' keys. The values are read from the
+    objects when ``run`` is called. On PostgreSQL the parts are one statement, so a row may not
+    refer to a row inserted by the same batch unless its key was reserved (``with_pk``)."""
+
+    def __init__(self) -> None:
+        self.parts: list[_Part] = []
+
+    def update(self, model: type[Model], objs: Sequence[Model], names: Sequence[str]) -> None:
+        if objs:
+            self.parts.append(_Part(model, objs, tuple(names)))
+
+    def insert(self, model: type[Model], objs: Sequence[Model], *, with_pk: bool = False) -> None:
+        """``with_pk``: the objects' keys are already chosen (reserved from the sequence)."""
+        if objs:
+            self.parts.append(_Part(model, objs, with_pk=with_pk))
+
+    def keys(self, obj: Model, lists: dict[str, Sequence[Model]]) -> None:
+        """Insert ``obj`` with its JSON columns ``lists`` (attname -> objects) holding the keys
+        of those objects, in order."""
+        self.parts.append(_Part(type(obj), [obj], keys_of=dict(lists)))
+
+    def inserts(self, obj: Model) -> bool:
+        """Whether ``obj`` is among the rows this batch inserts."""
+        return any(part.inserts and any(o is obj for o in part.objs) for part in self.parts)
+
+    def raw(self, sql: str, params: Sequence[Any]) -> None:
+        self.parts.append(_Part(None, sql=sql, params=list(params)))
+
+    @staticmethod
+    def _update(part: _Part) -> tuple[str, list[Any]]:
+        assert part.model is not None
+        fields = _fields(part.model, part.names)
+        sql_row, tail = _update_sql(part.model, part.names, connection.vendor)
+        params: list[Any] = []
+        for obj in part.objs:
+            params.append(obj.pk)
+            params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields)
+        return tail.replace("{values}", ", ".join([sql_row] * len(part.objs))), params
+
+    def run(self) -> None:
+        if not self.parts:
+            return
+        if combined():
+            self._run_combined()
+            return
+        with connection.cursor() as cursor:
+            for part in self.parts:
+                if part.model is None:
+                    cursor.execute(part.sql, part.params)
+                elif part.names:
+                    cursor.execute(*self._update(part))
+                else:
+                    for attname, objs in part.keys_of.items():
+                        setattr(part.objs[0], attname, [o.pk for o in objs])
+                    sql, fields = _insert_sql(part.model, len(part.objs), part.with_pk)
+                    cursor.execute(sql, _insert_params(part.objs, fields))
+                    _set_keys(part.objs, [r[0] for r in cursor.fetchall()])
+
+    def _run_combined(self) -> None:
+        """One statement: ``WITH p0 AS (…), p1 AS (… RETURNING id), … SELECT part, id …``."""
+        home: dict[int, int] = {}  # id() of an object inserted by this batch -> its part
+        clauses: list[str] = []
+        params: list[Any] = []
+        returning: list[int] = []
+        for i, part in enumerate(self.parts):
+            if part.model is None:
+                sql, values = part.sql, part.params
+            elif part.names:
+                sql, values = self._update(part)
+            else:
+                exprs: dict[str, str] = {}
+                for attname, objs in part.keys_of.items():
+                    homes = {home.get(id(o)) for o in objs}
+                    if homes <= {None}:  # none, or rows that had their keys before
+                        setattr(part.objs[0], attname, [o.pk for o in objs])
+                    elif len(homes) == 1:
+                        # the keys RETURNING gave that part (its own name, p<n>: no input in it)
+                        agg = f"(SELECT jsonb_agg(id ORDER BY id) FROM p{homes.pop()})"  # noqa: S608
+                        exprs[attname] = f"COALESCE({agg}, '[]'::jsonb)"
+                    else:
+                        raise ValueError("keys of rows from several parts, or of old and new rows together")
+                sql, fields = _insert_sql(part.model, len(part.objs), part.with_pk, exprs)
+                values = _insert_params(part.objs, fields)
+                home.update((id(o), i) for o in part.objs)
+                returning.append(i)
+            clauses.append(f"p{i} AS ({sql})")
+            params.extend(values)
+        tail = (
+            " UNION ALL ".join(f"SELECT {i} AS part, id FROM p{i}" for i in returning)  # noqa: S608
+            + " ORDER BY part, id"
+            if returning
+            else "SELECT 1"
+        )
+        with connection.cursor() as cursor:
+            cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
+            rows = cursor.fetchall() if returning else []
+        keys: dict[int, list[Any]] = {}
+        for i, key in rows:
+            keys.setdefault(i, []).append(key)
+        for i in returning:
+            _set_keys(self.parts[i].objs, keys.get(i, []))
+
+
+# --- the engine's lock, read in one round trip (PostgreSQL) ---------------------------------
+
+
+@cache
+def _reader(model: type[Model], alias: str) -> tuple[str, tuple[str, ...], tuple[tuple[int, Any], ...]]:
+    """(the select list of ``model`` under ``alias``, its attnames, (position, converter) pairs):
+    the values go through the converters the ORM applies (JSON, encrypted columns)."""
+    qn = connection.ops.quote_name
+    fields = model._meta.concrete_fields
+    cols = ", ".join(f"{alias}.{qn(str(f.column))}" for f in fields)
+    convs = []
+    for i, f in enumerate(fields):
+        col = f.get_col(alias)
+        for conv in connection.ops.get_db_converters(col) + f.get_db_converters(connection):
+            convs.append((i, conv, col))
+    return cols, tuple(str(f.attname) for f in fields), tuple((i, (conv, col)) for i, conv, col in convs)
+
+
+def _build(model: type[_M], alias: str, values: Sequence[Any]) -> _M:
+    _cols, names, convs = _reader(model, alias)
+    row = list(values)
+    for i, (conv, col) in convs:
+        row[i] = conv(row[i], col, connection)
+    return model.from_db(connection.alias, list(names), row)
+
+
+@cache
+def _lock_sql() -> tuple[str, str]:
+    from sunshine.accounts.models import User
+    from sunshine.applications.models import Application, StageInstance
+    from sunshine.processes.models import StageTemplate
+
+    qn = connection.ops.quote_name
+    app_cols = _reader(Application, "a")[0]
+    user_cols = _reader(User, "u")[0]
+    app_t, user_t = qn(Application._meta.db_table), qn(User._meta.db_table)
+    stage_t, tmpl_t = qn(StageInstance._meta.db_table), qn(StageTemplate._meta.db_table)
+    return (
+        f"SELECT {app_cols}, {user_cols} FROM {app_t} a LEFT JOIN {user_t} u ON u.id = a.customer_manager_id"  # noqa: S608
+        " WHERE a.number = %s FOR UPDATE OF a",
+        f"SELECT {_reader(StageInstance, 's')[0]}, {_reader(StageTemplate, 't')[0]} FROM {stage_t} s"  # noqa: S608
+        f" JOIN {tmpl_t} t ON t.id = s.template_id"
+        f" WHERE s.application_id = (SELECT id FROM {app_t} WHERE number = %s) ORDER BY s.seq",
+    )
+
+
+def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]] | None:
+    """The application ``number`` locked (``FOR UPDATE``, its customer manager joined without a
+    lock) and, with ``stages``, its stage rows with their templates in timeline order; None when
+    there is no such application. On PostgreSQL only (``combined()``), inside the transaction.
+
+    Two statements in one round trip (``pipeline``): the stages are read by a statement of their
+    own, whose snapshot is taken after the lock is granted, so a transition that waited for a
+    concurrent one sees the stages that one committed (docs/engine.md)."""
+    from sunshine.accounts.models import User
+    from sunshine.applications.models import Application, StageInstance
+    from sunshine.processes.models import StageTemplate
+
+    lock_sql, stages_sql = _lock_sql()
+    with pipeline(), connection.cursor() as first, connection.cursor() as second:
+        first.execute(lock_sql, [number])
+        if stages:
+            second.execute(stages_sql, [number])
+        row = first.fetchone()
+        stage_rows = second.fetchall() if stages else []
+    if row is None:
+        return None
+    n_app = len(Application._meta.concrete_fields)
+    app = _build(Application, "a", row[:n_app])
+    app._state.fields_cache["customer_manager"] = _build(User, "u", row[n_app:]) if row[n_app] is not None else None
+    out = []
+    n_stage = len(StageInstance._meta.concrete_fields)
+    for r in stage_rows:
+        stage = _build(StageInstance, "s", r[:n_stage])
+        stage._state.fields_cache["template"] = _build(StageTemplate, "t", r[n_stage:])
+        stage._state.fields_cache["application"] = app
+        out.append(stage)
+    return app, out
+
+
+# --- an intake's reads in one round trip (PostgreSQL) ----------------------------------------
+
+
+@dataclass(frozen=True)
+class IntakeRows:
+    customer_pk: int
+    created: bool  # the customer row was inserted by this call
+    duplicate: tuple[int, str] | None  # (pk, number) of the customer's open application at that address
+    application_pk: int  # reserved from the sequence: the events' audit chain needs it
+    manager: User | None
+
+
+@cache
+def _intake_sql() -> tuple[str, str, tuple[int, ...]]:
+    from sunshine.accounts.models import User
+    from sunshine.applications.models import Application, Customer, ManagerLoad
+
+    qn = connection.ops.quote_name
+    cust_t, app_t = qn(Customer._meta.db_table), qn(Application._meta.db_table)
+    fields = [f for f in Customer._meta.concrete_fields if not f.primary_key]
+    names = [str(f.attname) for f in fields]
+    cols = ", ".join(qn(str(f.column)) for f in fields)
+    casts = ", ".join(f"%s::{_pg_type(f)}" for f in fields)
+    customer_sql = (
+        f"WITH found AS (SELECT c.id FROM {cust_t} c WHERE c.id_type = %s AND c.id_number_index = %s),"  # noqa: S608
+        f" made AS (INSERT INTO {cust_t} ({cols}) SELECT {casts} WHERE NOT EXISTS (SELECT 1 FROM found)"
+        " ON CONFLICT DO NOTHING RETURNING id)"
+        " SELECT made.id, true, NULL::bigint, NULL::varchar FROM made"
+        " UNION ALL SELECT f.id, false, d.id, d.number FROM found f LEFT JOIN LATERAL"
+        f" (SELECT a.id, a.number FROM {app_t} a WHERE a.customer_id = f.id AND a.address = %s"
+        " AND a.status = ANY(%s) ORDER BY a.accepted_at LIMIT 1) d ON true"
+    )
+    user_t = qn(User._meta.db_table)
+    areas_t = qn(User.areas.through._meta.db_table)
+    load_t = qn(ManagerLoad._meta.db_table)
+    user_cols = _reader(User, "u")[0]
+    manager_sql = (
+        f"SELECT nextval(pg_get_serial_sequence('{Application._meta.db_table}', 'id')), {user_cols}"  # noqa: S608
+        f" FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT {user_cols} FROM {user_t} u"
+        f" LEFT JOIN {load_t} ml ON ml.user_id = u.id"
+        f" WHERE (u.serves_all_areas OR u.id IN (SELECT user_id FROM {areas_t} WHERE servicearea_id = %s))"
+        " AND u.role = %s AND u.is_active AND u.accepts_assignments"
+        " ORDER BY COALESCE(ml.open_count, 0), u.username LIMIT 1) u ON true"
+    )
+    return customer_sql, manager_sql, (names.index("id_type"), names.index("id_number_index"))
+
+
+def intake_rows(
+    customer: Model, address: str, open_statuses: Sequence[str], area_id: int | None, manager_role: str
+) -> IntakeRows | None:
+    """What an intake reads before it writes, as two statements in one round trip (with BEGIN):
+
+    - the customer: inserted from ``customer`` (unsaved) unless one with its identity exists
+      (``INSERT … ON CONFLICT DO NOTHING``: an existing customer's stored contact is never
+      rewritten), and then the customer's earliest open application at ``address`` (the
+      duplicate check);
+    - the key of the new application (``nextval``) and the least-loaded active customer manager
+      serving ``area_id`` (as ``services.pick_manager``: fewest open applications in
+      ``ManagerLoad``, then username).
+
+    None when a concurrent first intake of the same customer has not committed yet (the caller
+    retries). PostgreSQL only (``combined()``)."""
+    from sunshine.accounts.models import User
+
+    customer_sql, manager_sql, (i_type, i_index) = _intake_sql()
+    fields = [f for f in type(customer)._meta.concrete_fields if not f.primary_key]
+    values = _insert_params([customer], fields)
+    with pipeline(), connection.cursor() as first, connection.cursor() as second:
+        first.execute(customer_sql, [values[i_type], values[i_index], *values, address, list(open_statuses)])
+        second.execute(manager_sql, [area_id, manager_role])
+        found = first.fetchone()
+        reserved = second.fetchone()
+    if found is None:
+        return None
+    customer_pk, created, dup_pk, dup_number = found
+    manager = _build(User, "u", reserved[1:]) if reserved[1] is not None else None
+    return IntakeRows(customer_pk, created, (dup_pk, dup_number) if dup_pk else None, reserved[0], manager)

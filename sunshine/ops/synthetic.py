@@ -10,7 +10,10 @@ reviews failed, some applications completed or cancelled.
 
 ``Generator.build`` yields plain records (no model instances: building ~20 of them per
 application was most of the cost); ``save_batch`` gives them ids and writes them with COPY
-(PostgreSQL) or executemany (SQLite). ``seed_demo`` and ``generate_load`` both use them.
+(PostgreSQL) or executemany (SQLite). ``seed_demo`` and ``generate_load`` both use them. Events
+pass ``events.validate`` (the payload checks of ``events.record``), utility stages get their holder
+as ``services._start`` gives it, and ``generate_load`` stores the running stages' rung moments
+(``rung_moments``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,7 @@ from stdnum.cn import ric, uscc
 from sunshine.accounts.models import ServiceArea, User
 from sunshine.applications import rules
 from sunshine.applications.audit import event_hash
-from sunshine.applications.events import EventType
+from sunshine.applications.events import EventType, validate
 from sunshine.applications.models import (
     Application,
     BusinessType,
@@ -54,6 +57,8 @@ from sunshine.calendar import workdays
 from sunshine.pii.crypto import encrypt_many, id_index, phone_index
 from sunshine.processes.models import Category, Owner, ProcessTemplate, StageTemplate
 from sunshine.processes.selectors import process_in_force
+from sunshine.supervision import rungs
+from sunshine.supervision.models import RungMoment
 
 # --- identities, names, addresses ------------------------------------------------------------
 
@@ -328,6 +333,7 @@ class StageRow:
     outcome: str | None = None
     defects: list[str] = field(default_factory=list)
     note: str = ""
+    manager_id: int | None = None  # the holder of a utility stage (set when it starts, as services do)
     id: int | None = None
 
 
@@ -404,6 +410,10 @@ class Simulation:
     def _event(
         self, type_: EventType, at: datetime, actor: User | None, stage: StageRow | None = None, **data: Any
     ) -> None:
+        # The payload checks of events.record (events.validate): a generated event is one the
+        # engine could have recorded. (Plain tuples rather than events.new's Event objects: ~11
+        # model instances per application were most of the generator's time.)
+        validate(type_, data)
         self.events.append(
             (
                 type_.value,
@@ -420,6 +430,8 @@ class Simulation:
 
     def _start(self, stage: StageRow, at: datetime) -> None:
         rules.start(stage, at, at.date(), self.cal)
+        if stage.owner == Owner.UTILITY:  # who holds the work while it runs (services._start)
+            stage.manager_id = self.app.customer_manager_id
 
     def current(self) -> StageRow | None:
         for s in self.stages:
@@ -948,6 +960,7 @@ STAGE_FIELDS = (
     "outcome",
     "defects",
     "note",
+    "manager",
 )
 PAUSE_FIELDS = (
     "id",
@@ -964,12 +977,14 @@ PAUSE_FIELDS = (
     "resumed_by",
 )
 EVENT_FIELDS = ("id", "application", "type", "at", "actor", "stage", "round", "data", "prev_hash", "hash")
+MOMENT_FIELDS = ("id", "stage", "rung_code", "due_at", "deadline", "fired_at")
 TABLES: tuple[tuple[type[Model], tuple[str, ...]], ...] = (
     (Customer, CUSTOMER_FIELDS),
     (Application, APPLICATION_FIELDS),
     (StageInstance, STAGE_FIELDS),
     (Pause, PAUSE_FIELDS),
     (Event, EVENT_FIELDS),
+    (RungMoment, MOMENT_FIELDS),
 )
 LOOKUP_CHUNK = 2000  # values per IN (...) query, under SQLite's variable limit
 
@@ -1111,10 +1126,37 @@ def _renumber_taken(built: list[Built], rng: random.Random, part: Part) -> None:
         todo = [b for b in todo if b.app.number in taken]
 
 
-def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE) -> None:
+def rung_moments(built: list[Built], now: datetime) -> list[tuple[StageRow, str, datetime, date, datetime | None]]:
+    """The rung moments the supervision reaction would have stored for these applications: every
+    running utility stage of an open application gets its category's rungs from its deadline
+    (``rungs.moments``; no generated application is under leader supervision). A moment already
+    due counts as fired at its moment (history: the generator writes no rung events or notices,
+    as it writes no intake notices), so the first sweep after a load fires only what falls due
+    after it (the reactions' rows are written here instead of outbox entries for a worker: a
+    million entries would take the workers hours to drain)."""
+    out = []
+    for b in built:
+        if b.app.status != Status.IN_PROGRESS:
+            continue
+        for s in b.stages:
+            if s.status != StageStatus.IN_PROGRESS or s.owner != Owner.UTILITY:
+                continue
+            if s.deadline is None or s.started_on is None:
+                continue
+            planned = rungs.moments(
+                deadline=s.deadline, started_on=s.started_on, category=b.app.category, supervised=False
+            )
+            for code, (_rung, at) in planned.items():
+                out.append((s, code, at, s.deadline, at if at <= now else None))
+    return out
+
+
+def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE, *, moments: bool = False) -> None:
     """Insert one batch in one transaction: a fixed number of queries whatever its size.
 
-    ``part``: the generator's share (numbers drawn again for taken ones stay in it)."""
+    ``part``: the generator's share (numbers drawn again for taken ones stay in it). ``moments``:
+    also store the running stages' rung moments (``rung_moments``; ``seed_demo`` stores them
+    through the engine's ``moments.backfill`` instead and lets its sweep fire the overdue ones)."""
     dumps = json.dumps
     now = timezone.now()
     with transaction.atomic(), connection.cursor() as cursor:
@@ -1133,6 +1175,8 @@ def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE) -> No
                 s.id = next(stage_ids)
         pause_ids = iter(w.reserve(Pause, sum(len(b.pauses) for b in built)))
         event_ids = iter(w.reserve(Event, sum(len(b.events) for b in built)))
+        planned = rung_moments(built, now) if moments else []
+        moment_ids = iter(w.reserve(RungMoment, len(planned)))
 
         # The audit chain of each application (audit.py), as the engine would have written it.
         chains: dict[int | None, list[tuple[str, str, str]]] = {}
@@ -1211,6 +1255,7 @@ def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE) -> No
                     s.outcome,
                     dumps(s.defects) if s.defects else "[]",
                     s.note,
+                    s.manager_id,
                 )
                 for b in built
                 for app_id in (b.app.id,)
@@ -1251,6 +1296,11 @@ def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE) -> No
                     b.events, chains[app_id], strict=True
                 )
             ],
+        )
+        w.write(
+            RungMoment,
+            MOMENT_FIELDS,
+            [(next(moment_ids), s.id, code, dt(at), deadline, dt(fired)) for s, code, at, deadline, fired in planned],
         )
 
 

@@ -24,10 +24,11 @@ router = Router(tags=["applications"])
 def _intake_response(result: services.IntakeResult) -> Status:
     """A replay (same Idempotency-Key, same body) answers like the original: ``201`` with the
     same application, so a client retrying after a lost response sees what it would have seen."""
-    app = result.application  # a new one comes with its customer, manager and process attached
+    app = result.application  # a new one comes with its customer, manager, process and stages
     if result.replayed:
         app = Application.objects.select_related("customer", "customer_manager", "process").get(pk=app.pk)
-    return Status(201, selectors.application_detail(app))
+        return Status(201, selectors.application_detail(app))
+    return Status(201, selectors.application_detail(app, stages=result.stages))
 
 
 @router.post(

@@ -8,6 +8,11 @@ own connection, its own random stream and its own share of the application numbe
 identities (``synthetic.Part``), so their concurrent transactions never meet on a unique index;
 ids come from the tables' sequences, so they never overlap either. Each application's history
 and audit chain is built by one process, exactly as with one job.
+
+What the engine records is recorded: every event passes the payload checks of ``events.record``,
+each utility stage names its holder (``StageInstance.manager``), and the running stages get the
+rung moments the supervision reaction would store (``synthetic.rung_moments``; those already due
+count as fired), so the sweep works on generated data without a backfill.
 """
 
 from __future__ import annotations
@@ -180,7 +185,7 @@ class Command(BaseCommand):
         done = 0
         while done < total:
             n = min(size, total - done)
-            save_batch([gen.build() for _ in range(n)], gen.rng)
+            save_batch([gen.build() for _ in range(n)], gen.rng, moments=True)
             gen.used_numbers.clear()  # earlier batches are in the database, checked there
             done += n
             elapsed = time.monotonic() - started
@@ -209,7 +214,7 @@ def _writer(options: dict[str, Any], part: Part, count: int, size: int, done: An
         written = 0
         while written < count:
             n = min(size, count - written)
-            save_batch([gen.build() for _ in range(n)], gen.rng, part)
+            save_batch([gen.build() for _ in range(n)], gen.rng, part, moments=True)
             gen.used_numbers.clear()
             written += n
             with done.get_lock():
