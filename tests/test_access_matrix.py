@@ -110,6 +110,10 @@ PAGES: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "workbench/applications/<str:number>/cancel/"): row(302, 403, 302, 403, 403, 302, 403, 302),
     # the actions post what the page's form posts: 302 = done, as in the API rows.
     ("POST", "workbench/applications/<str:number>/complete/"): row(302, 403, 302, 403, 302, 302, 403, 302),
+    # the customer's contractor choices: everyone who sees the case reads them; the intake roles
+    # record (an empty form comes back with its error: 200)
+    ("GET", "workbench/applications/<str:number>/choices/"): row(302, 200, 200, 403, 200, 200, 200, 200),
+    ("POST", "workbench/applications/<str:number>/choices/"): row(302, 200, 200, 403, 403, 200, 403, 200),
     # no such document: 404 once the case is visible (bob: 403 first).
     ("GET", "workbench/applications/<str:number>/documents/<int:document_id>/"): row(
         302, 404, 404, 403, 404, 404, 404, 404
@@ -293,6 +297,7 @@ PUBLIC_PORTAL = {
     "apply/code/",
     "progress/",
     "progress/contest/",
+    "progress/choices/",
     "complaints/",
     "complaints/code/",
     "fees/",

@@ -225,3 +225,10 @@ class ContractorChoice(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()}：{self.contractor}"
+
+    @property
+    def answer(self) -> str:
+        """The customer's answer as the forms post it: "staff", "self", or "" (not asked)."""
+        if self.suggested_by_staff is None:
+            return ""
+        return "staff" if self.suggested_by_staff else "self"

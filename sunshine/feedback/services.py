@@ -556,7 +556,8 @@ class ChoiceRecorded:
     case: SupervisionCase | None  # the steering case a "suggested by staff" answer opened
 
 
-def _steering_case_of(choice: Any, actor: User | None) -> SupervisionCase:
+def steering_case_for(choice: Any, actor: User | None) -> SupervisionCase:
+    """The steering case of a choice the customer says staff suggested (opened once)."""
     from sunshine.directory.models import ContractorKind
 
     app = choice.application
@@ -602,8 +603,51 @@ def record_choice(
         choice = record_contractor_choice(
             number, kind, contractor_id, actor, suggested_by_staff=suggested_by_staff, channel=channel
         )
-        case = _steering_case_of(choice, actor) if suggested_by_staff else None
+        case = steering_case_for(choice, actor) if suggested_by_staff else None
     return ChoiceRecorded(choice, case)
+
+
+#: The customer's answer to "who chose it": 我自己选择的 / 工作人员推荐的.
+CHOICE_ANSWERS = {"self": False, "staff": True}
+
+
+def record_choices(
+    number: str, picks: Sequence[tuple[str, str, str]], actor: User | None, *, channel: str
+) -> list[ChoiceRecorded]:
+    """Several choices as a form posts them (the portal's and the case page's): ``picks`` are
+    (kind, the unit's id as text or "", the answer "self" / "staff" / ""). A kind left empty is
+    skipped; a unit needs an answer. Every problem is reported at once (fields keyed by the kind,
+    ``<kind>_answer`` and ``form``) and nothing is recorded unless all are fine."""
+    from sunshine.directory.services import NotQualified
+
+    errors: dict[str, list[str]] = {}
+    chosen: list[tuple[str, int, bool]] = []
+    for kind, unit_text, answer in picks:
+        if not unit_text:
+            if answer:
+                errors[kind] = [_("Choose the unit, or leave both empty.")]
+            continue
+        try:
+            unit = int(unit_text)
+        except ValueError:
+            errors[kind] = [_("Choose a unit from the list.")]
+            continue
+        if answer not in CHOICE_ANSWERS:
+            errors[f"{kind}_answer"] = [_('Answer "who chose it".')]
+            continue
+        chosen.append((kind, unit, CHOICE_ANSWERS[answer]))
+    if not chosen and not errors:
+        errors["form"] = [_("Choose at least one unit.")]
+    if errors:
+        raise ValidationFailed(errors)
+    out = []
+    with transaction.atomic():
+        for kind, unit, suggested in chosen:
+            try:
+                out.append(record_choice(number, kind, unit, actor, suggested_by_staff=suggested, channel=channel))
+            except NotQualified as exc:
+                raise ValidationFailed({kind: [exc.message]}) from None
+    return out
 
 
 # --- customer visits ---------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 - 三不指定: customers' contractor choices of last month (design, construction, supply, from the
   neutral-order directory), so the concentration monitor has something to show. 孙强 (manager3)
-  steers: most of his customers "chose" the same units.
+  steers: most of his customers "chose" the same units, and one of them answered "suggested by
+  staff" on the portal, which opened a steering case (稽查).
 - 末位淘汰: the months before this one frozen as evaluations. 孙强's steering was upheld in each
   (a veto), so he is at the bottom of 晋源区's three managers twice running and the latest
   evaluation carries his elimination warning with the explanation of every point.
@@ -24,7 +25,7 @@ from sunshine.accounts.models import User
 from sunshine.applications import events as ev
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event
-from sunshine.directory.models import Contractor, ContractorChoice, ContractorKind
+from sunshine.directory.models import ChoiceChannel, Contractor, ContractorChoice, ContractorKind
 from sunshine.evaluation.models import EvaluationSnapshot
 from sunshine.evaluation.periods import period_containing
 from sunshine.evaluation.services import freeze
@@ -58,15 +59,30 @@ def ensure_demo_choices(seed: int = 20261127) -> str:
     rng = random.Random(seed)
     rows: list[ContractorChoice] = []
     events: list[Event] = []
+    told = False  # one of the steering manager's customers says staff suggested the unit
     for app in apps:
         # after everything already on the timeline (events stay in order), within last month
         at = max(app.last_at + timedelta(minutes=5), datetime.combine(first, time(10, 0), tzinfo=tz))
         if at > window_end:
             continue
-        steering = app.customer_manager.username == STEERING_MANAGER  # type: ignore[union-attr]
+        manager = app.customer_manager
+        assert manager is not None
+        steering = manager.username == STEERING_MANAGER
         for kind, choices in units.items():
             unit = choices[0] if steering and rng.random() < 0.85 else rng.choice(choices)
-            rows.append(ContractorChoice(application=app, kind=kind, contractor=unit, recorded_at=at))
+            suggested = steering and not told and unit == choices[0]
+            told = told or suggested
+            rows.append(
+                ContractorChoice(
+                    application=app,
+                    kind=kind,
+                    contractor=unit,
+                    recorded_at=at,
+                    manager=manager,
+                    suggested_by_staff=suggested,
+                    channel=ChoiceChannel.PORTAL,
+                )
+            )
             events.append(
                 ev.new(
                     app,
@@ -77,11 +93,17 @@ def ensure_demo_choices(seed: int = 20261127) -> str:
                     contractor=unit.name,
                     credit_code=unit.credit_code,
                     replaced=None,
+                    suggested_by_staff=suggested,
+                    channel=ChoiceChannel.PORTAL,
+                    manager=manager.username,
                 )
             )
     with transaction.atomic():
         ContractorChoice.objects.bulk_create(rows)
         ev.record(events)
+        for choice in rows:
+            if choice.suggested_by_staff:
+                feedback.steering_case_for(choice, None)
     return f"Demo contractor choices: {len(rows)} recorded in {first:%Y-%m}."
 
 

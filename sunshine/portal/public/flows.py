@@ -262,3 +262,31 @@ def open_complaint(raw: dict[str, Any], *, client_ip: str) -> Any:
         reporter_phone=phone,
         actor=None,
     )
+
+
+# --- contractor choices (三不指定) ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Pick:
+    kind: str
+    contractor: str  # the unit's id as posted ("" when this kind is not chosen yet)
+    answer: str  # "self", "staff" or ""
+
+
+class Unproven(ValidationFailed):
+    """The number and phone ending do not match an application (nothing recorded)."""
+
+
+def record_choices(number: str, phone_tail: str, picks: list[Pick], *, client_ip: str) -> list[Any]:
+    """The customer, proven by the progress look-up (number and phone ending, throttled the
+    same way), records whom they chose for design, construction and supply and answers "chosen
+    by myself / suggested by staff" for each (``feedback.services.record_choices``: a
+    ``contractor_chosen`` event each; "suggested by staff" opens a steering case). Returns what
+    was recorded (``ChoiceRecorded``), in the order of ``picks``; all or nothing."""
+    from sunshine.feedback.services import record_choices as record
+
+    if lookup(number, phone_tail, client_ip=client_ip) is None:
+        raise Unproven({"form": [_("No application matches this number and phone number ending.")]})
+    number = (number or "").strip().upper()
+    return record(number, [(p.kind, p.contractor, p.answer) for p in picks], None, channel="portal")

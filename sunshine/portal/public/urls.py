@@ -11,6 +11,7 @@ urlpatterns = [
     path("apply/code/", views.send_code, {"purpose": "apply"}, name="apply_code"),
     path("progress/", views.progress, name="progress"),
     path("progress/contest/", views.contest, name="contest"),
+    path("progress/choices/", views.choices, name="choices"),
     path("complaints/", views.complaints, name="complaints"),
     path("complaints/code/", views.send_code, {"purpose": "complaint"}, name="complaint_code"),
 ]

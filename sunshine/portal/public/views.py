@@ -287,3 +287,72 @@ def complaints(request: HttpRequest) -> HttpResponse:
     return render(
         request, "portal_public/complained.html", {"case": case, "kind": flows.complaint_kind_label(values["kind"])}
     )
+
+
+# --- contractor choices (三不指定) ---------------------------------------------------------------
+
+CHOICE_KINDS = ("design", "construction", "supply")
+
+
+def _choice_context(app: Application, values: dict[str, str], errors: dict[str, list[str]]) -> dict[str, Any]:
+    from sunshine.directory import selectors as directory
+    from sunshine.directory.models import ContractorKind
+
+    today = timezone.localdate()
+    seed = directory.new_seed()  # a fresh neutral order for each visit (directory.rules.neutral_order)
+    units = directory.contractor_page(today, seed=seed, page_size=1000).results
+    current = {c.kind: c for c in app.contractor_choices.select_related("contractor")}
+    kinds = []
+    for kind in CHOICE_KINDS:
+        mine = current.get(kind)
+        kinds.append(
+            {
+                "kind": kind,
+                "label": ContractorKind(kind).label,
+                "units": [u for u in units if u.kind == kind],
+                "current": mine,
+                "value": values.get(kind, str(mine.contractor_id) if mine else ""),
+                "answer": values.get(f"{kind}_answer", mine.answer if mine else ""),
+                "errors": errors.get(kind, []) + errors.get(f"{kind}_answer", []),
+            }
+        )
+    return {"app": app, "kinds": kinds, "errors": errors}
+
+
+@require_POST
+def choices(request: HttpRequest) -> HttpResponse:
+    """登记选择的设计、施工、供货单位: opened from the progress page (its number and phone ending
+    posted again: each visit is a throttled look-up), saved with ``step=save``."""
+    number = request.POST.get("number", "").strip()
+    tail = request.POST.get("phone_tail", "").strip()
+    base = {"number": number.upper(), "phone_tail": tail}
+    if request.POST.get("step") != "save":
+        try:
+            found = flows.lookup(number, tail, client_ip=_ip(request))
+        except flows.Refused as exc:
+            return _too_many(request, exc)
+        if found is None:
+            return render(
+                request, "portal_public/choices_error.html", {**base, "message": not_found_message()}, status=404
+            )
+        app = progress_reads.application(found)
+        return render(request, "portal_public/choices.html", {**base, **_choice_context(app, {}, {})})
+    picks = [
+        flows.Pick(k, request.POST.get(k, "").strip(), request.POST.get(f"{k}_answer", "").strip())
+        for k in CHOICE_KINDS
+    ]
+    try:
+        recorded = flows.record_choices(number, tail, picks, client_ip=_ip(request))
+    except flows.Refused as exc:
+        return _too_many(request, exc)
+    except flows.Unproven:
+        return render(request, "portal_public/choices_error.html", {**base, "message": not_found_message()}, status=404)
+    except ValidationFailed as exc:
+        app = Application.objects.get(number=number.upper())  # proven by the look-up above
+        values = {k: request.POST.get(k, "") for k in CHOICE_KINDS}
+        values.update({f"{k}_answer": request.POST.get(f"{k}_answer", "") for k in CHOICE_KINDS})
+        context = {**base, **_choice_context(app, values, exc.fields)}
+        return render(request, "portal_public/choices.html", context, status=422)
+    except DomainError as exc:
+        return render(request, "portal_public/choices_error.html", {**base, "message": exc.message}, status=409)
+    return render(request, "portal_public/choices_done.html", {**base, "recorded": recorded})
