@@ -114,6 +114,8 @@ PAGES: dict[tuple[str, str], dict[str, int]] = {
     # record (an empty form comes back with its error: 200)
     ("GET", "workbench/applications/<str:number>/choices/"): row(302, 200, 200, 403, 200, 200, 200, 200),
     ("POST", "workbench/applications/<str:number>/choices/"): row(302, 200, 200, 403, 403, 200, 403, 200),
+    # 更正客户联系方式: the case's own manager, a clerk, a leader, the admin (each a 302 and an event)
+    ("POST", "workbench/applications/<str:number>/contact/"): row(302, 302, 302, 403, 403, 302, 403, 302),
     # no such document: 404 once the case is visible (bob: 403 first).
     ("GET", "workbench/applications/<str:number>/documents/<int:document_id>/"): row(
         302, 404, 404, 403, 404, 404, 404, 404
@@ -575,6 +577,7 @@ PAGE_POSTS: dict[str, dict[str, str]] = {
     },
     "workbench/applications/<str:number>/resume/": {"resume-stage": "survey", "resume-round": "1"},
     "workbench/applications/<str:number>/cancel/": {"cancel-reason": "客户撤回"},
+    "workbench/applications/<str:number>/contact/": {"contact-phone": "13900139123", "contact-reason": "客户换号"},
     "workbench/applications/<str:number>/reassign/": {"reassign-customer_manager": "bob", "reassign-reason": "调整"},
     "workbench/supervision/<str:number>/": {"action": "note", "kind": "note", "text": "进展正常"},
     # the live check of the ID number: alice's cases are possible duplicates of it (what bob sees

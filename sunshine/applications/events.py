@@ -43,6 +43,7 @@ class EventType(StrEnum):
     CALENDAR_REPROJECTED = "calendar_reprojected"
     # staff pages
     PII_VIEWED = "pii_viewed"
+    CONTACT_CORRECTED = "contact_corrected"
     # documents
     DOCUMENT_UPLOADED = "document_uploaded"
     DOCUMENT_RECEIVED = "document_received"
@@ -134,6 +135,15 @@ CalendarReprojected = TypedDict("CalendarReprojected", {"from": str | None, "to"
 
 class PiiViewed(TypedDict):
     field: str
+
+
+class ContactCorrected(TypedDict):
+    """A staff member corrected the customer's name and/or phone (``fields``). Never the full
+    phone: its last 4 digits at most."""
+
+    fields: list[str]
+    reason: str
+    phone_tail: NotRequired[str]
 
 
 class DocumentUploaded(TypedDict):
@@ -264,6 +274,7 @@ PAYLOADS: dict[EventType, type] = {
     EventType.REASSIGNED: Reassigned,
     EventType.CALENDAR_REPROJECTED: CalendarReprojected,
     EventType.PII_VIEWED: PiiViewed,
+    EventType.CONTACT_CORRECTED: ContactCorrected,
     EventType.DOCUMENT_UPLOADED: DocumentUploaded,
     EventType.DOCUMENT_RECEIVED: DocumentReceived,
     EventType.DOCUMENT_WAIVED: DocumentWaived,

@@ -24,6 +24,7 @@ LABELS: dict[str, Any] = {
     EventType.REASSIGNED: gettext_lazy("Customer manager changed"),
     EventType.CALENDAR_REPROJECTED: gettext_lazy("Deadline moved by a calendar change"),
     EventType.PII_VIEWED: gettext_lazy("Personal data shown in full"),
+    EventType.CONTACT_CORRECTED: gettext_lazy("Customer contact corrected"),
     EventType.DOCUMENT_UPLOADED: gettext_lazy("Document uploaded"),
     EventType.DOCUMENT_RECEIVED: gettext_lazy("Document received (paper copy)"),
     EventType.DOCUMENT_WAIVED: gettext_lazy("Document waived"),
@@ -38,6 +39,7 @@ LABELS: dict[str, Any] = {
 # The shipped title of each message template (what the message was about), without a query.
 TEMPLATE_TITLES = {row[0]: row[3] for row in DEFAULT_TEMPLATES}
 FIELD_LABELS = {"id_number": gettext_lazy("ID number"), "phone": gettext_lazy("phone")}
+CONTACT_FIELD_LABELS = {"name": gettext_lazy("name"), "phone": gettext_lazy("phone")}
 
 
 def actor_name(e: Event) -> str:
@@ -93,6 +95,10 @@ def detail(e: Event) -> str:
         return _("target %(date)s: %(reason)s") % {"date": d.get("target_date", "-"), "reason": d.get("reason", "")}
     if t == EventType.PII_VIEWED:
         return str(FIELD_LABELS.get(d.get("field", ""), d.get("field", "")))
+    if t == EventType.CONTACT_CORRECTED:
+        what = "、".join(str(CONTACT_FIELD_LABELS.get(f, f)) for f in d.get("fields", []))
+        tail = _("(phone ending %(tail)s)") % {"tail": d["phone_tail"]} if d.get("phone_tail") else ""
+        return f"{what}{tail}：{d.get('reason', '')}"
     if t in (EventType.DOCUMENT_UPLOADED, EventType.DOCUMENT_RECEIVED):
         return str(d.get("name", ""))
     if t == EventType.DOCUMENT_WAIVED:

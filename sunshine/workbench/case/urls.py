@@ -1,6 +1,6 @@
 from django.urls import path
 
-from sunshine.workbench.case import choices, views
+from sunshine.workbench.case import choices, contact, views
 
 app_name = "workbench_case"
 P = "workbench/applications/<str:number>/"
@@ -14,6 +14,7 @@ urlpatterns = [
     path(P + "reassign/", views.reassign, name="reassign"),
     path(P + "cancel/", views.cancel, name="cancel"),
     path(P + "choices/", choices.choices, name="choices"),
+    path(P + "contact/", contact.correct, name="contact"),
     path(P + "documents/upload/", views.upload, name="upload"),
     path(P + "documents/received/", views.received, name="received"),
     path(P + "documents/waive/", views.waive, name="waive"),
