@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 import re
-from datetime import date
+from datetime import date, timedelta
 from io import StringIO
 
 import pytest
@@ -318,3 +318,81 @@ def test_the_demo_publishes_open_data_so_the_public_pages_are_not_empty():
     assert f'href="/open-data/{published.pk}/"' in index
     audit = Client().get("/open-data/audit/").content.decode()
     assert audit.count("<code>") == 14
+
+
+def order_problems(app: Application, stages: list[StageInstance], events: list[Event]) -> list[str]:
+    """What is out of order in one application's history: its events (in the order they were
+    recorded) and its stage rows, against each other and against the engine's sequence."""
+    out: list[str] = []
+    seq = {(s.code, s.round): s for s in stages}
+    ended: set[int] = set()  # seq of the stages completed or skipped so far
+    started: dict[int, Event] = {}
+    paused = False
+    for before, e in itertools.pairwise([None, *events]):
+        if before is not None and e.at < before.at:
+            out.append(f"{e.type} {e.stage}#{e.round} at {e.at} recorded after {before.type} at {before.at}")
+    for e in events:
+        if e.type in ("stage_started", "stage_completed", "stage_skipped"):
+            s = seq.get((e.stage, e.round))
+            if s is None:
+                out.append(f"{e.type} of a stage the application does not have: {e.stage}#{e.round}")
+                continue
+            if e.type == "stage_started":
+                waiting = [
+                    f"{p.code}#{p.round}"
+                    for p in stages
+                    if p.seq < s.seq and p.seq not in ended and p.status != StageStatus.SKIPPED
+                ]
+                if waiting:
+                    out.append(f"{s.code}#{s.round} started at {e.at} before {', '.join(waiting)} ended")
+                if s.started_at != e.at:
+                    out.append(f"{s.code}#{s.round}: the row started at {s.started_at}, its event at {e.at}")
+                started[s.seq] = e
+            else:
+                if e.type == "stage_completed":
+                    if s.seq not in started:
+                        out.append(f"{s.code}#{s.round} completed at {e.at} before it started")
+                    if s.completed_at != e.at:
+                        out.append(f"{s.code}#{s.round}: the row completed at {s.completed_at}, its event at {e.at}")
+                ended.add(s.seq)
+        elif e.type == "paused":
+            if paused:
+                out.append(f"paused again at {e.at} without a resume")
+            paused = True
+        elif e.type == "resumed":
+            if not paused:
+                out.append(f"resumed at {e.at} without a pause")
+            paused = False
+    for a, b in itertools.pairwise(stages):
+        if a.completed_at and b.started_at and b.started_at < a.completed_at:
+            out.append(
+                f"row {b.code}#{b.round} started {b.started_at} before {a.code}#{a.round} ended {a.completed_at}"[:300]
+            )
+    return [f"{app.number}: {p}" for p in out]
+
+
+@pytest.mark.django_db
+def test_every_demo_applications_history_is_in_order():
+    """The whole demo data set (the default 200 applications, with everything seed_demo adds
+    afterwards: the case overdue today, follow-up calls, contractor choices, evaluations,
+    reports): no stage starts before the one before it ended (e.g. a second design review before
+    the second customer design), every stage row agrees with its events, pauses alternate with
+    resumes and time never goes back. The case overdue today is generated so, not moved."""
+    out = seed(200)
+    assert re.search(r"YK\d{13} is overdue today", out), out
+    stages: dict[int, list[StageInstance]] = {}
+    for s in StageInstance.objects.order_by("application_id", "seq"):
+        stages.setdefault(s.application_id, []).append(s)
+    events: dict[int, list[Event]] = {}
+    for e in Event.objects.order_by("application_id", "id"):
+        events.setdefault(e.application_id, []).append(e)
+    apps = list(Application.objects.all())
+    assert len(apps) == 200
+    problems = [p for a in apps for p in order_problems(a, stages.get(a.pk, []), events.get(a.pk, []))]
+    assert problems == []
+    # the checker does catch a stage started before the one before it ended
+    hv = next(a for a in apps if any(s.code == "design_review" and s.started_at for s in stages[a.pk]))
+    review = next(s for s in stages[hv.pk] if s.code == "design_review" and s.started_at)
+    before = next(s for s in stages[hv.pk] if s.seq == review.seq - 1)
+    review.started_at = before.completed_at - timedelta(days=5)
+    assert any("design_review#" in p and "started" in p for p in order_problems(hv, stages[hv.pk], events[hv.pk]))

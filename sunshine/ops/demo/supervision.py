@@ -3,8 +3,9 @@
 - every service area gets a team lead (the second rung of the ladder) if it has none;
 - the rung moments of the demo cases, which were bulk-loaded without the engine, are stored;
   moments already past count as fired at their time (the demo's history, no message now);
-- one demo case becomes overdue today, so the scheduler's next sweep fires its "overdue" rung
-  (an inbox notification and an SMS line in the console) with no manual step;
+- one demo case is overdue since today (generated so: ``overdue_today_scenario``), so the
+  scheduler's next sweep fires its "overdue" rung (an inbox notification and an SMS line in the
+  console) with no manual step;
 - the leader takes charge of one open key project, with a note and a progress review.
 """
 
@@ -17,10 +18,13 @@ from django.db.models import F
 from django.utils import timezone
 
 from sunshine.accounts.models import Role, ServiceArea, User
-from sunshine.applications.models import Application, StageInstance, StageStatus, Status
-from sunshine.processes.models import Owner
+from sunshine.applications.models import Application, Channel, StageStatus, Status
+from sunshine.ops.synthetic import Scenario, StagePlan
+from sunshine.processes.models import Category
 from sunshine.supervision import moments, rungs
 from sunshine.supervision.models import LeaderSupervision, NoteKind, RungMoment
+
+OVERDUE_TODAY = "overdue_today"
 
 
 def _team_leads() -> int:
@@ -30,46 +34,32 @@ def _team_leads() -> int:
     return ServiceArea.objects.filter(team_lead__isnull=True).update(team_lead=lead)
 
 
+def overdue_today_scenario() -> Scenario:
+    """A fresh demo's case whose first overdue working day is today: a residential survey (2
+    working days) started 3 working days ago at the counter, still open. It is generated like
+    every demo case (``seed_demo`` builds it with the fixed scenarios, for manager1), so its
+    rows and its timeline agree; nothing is moved afterwards."""
+    return Scenario(
+        OVERDUE_TODAY,
+        Category.LV_RESIDENTIAL,
+        Channel.COUNTER,
+        3,
+        {("acceptance", 1): StagePlan(days=0), ("survey", 1): StagePlan(days=60)},
+    )
+
+
 def _overdue_today(now) -> str | None:
-    """Move one running demo stage back so that today is its first overdue working day."""
+    """The demo case overdue since today (the scheduler's next sweep fires its "overdue" rung)."""
     today = timezone.localdate(now)
     if not _is_working_day(today):
         return None
     deadline = rungs.rung_day(today, -1)
-    already = (
+    return (
         RungMoment.objects.filter(rung_code="overdue", deadline=deadline, stage__status=StageStatus.IN_PROGRESS)
+        .order_by("stage__application__accepted_at", "stage__application__pk")
         .values_list("stage__application__number", flat=True)
         .first()
     )
-    if already:
-        return already  # a demo case is overdue today already (generated so, or an earlier run)
-    stage = (
-        StageInstance.objects.filter(
-            status=StageStatus.IN_PROGRESS,
-            owner=Owner.UTILITY,
-            application__status=Status.IN_PROGRESS,
-            application__customer_manager__username="manager1",
-            application__key_project=False,
-            deadline__gte=today,
-            time_limit_days__isnull=False,
-        )
-        .select_related("application")
-        .order_by("application__accepted_at", "pk")
-        .first()
-    )
-    if stage is None or stage.time_limit_days is None:
-        return None
-    started_on = rungs.rung_day(deadline, -(stage.time_limit_days + stage.paused_working_days))
-    shift = stage.started_on - started_on if stage.started_on else timedelta(0)
-    stage.started_on, stage.deadline = started_on, deadline
-    stage.started_at = (stage.started_at or now) - shift
-    stage.save(update_fields=["started_on", "started_at", "deadline"])
-    moments.sync_stages([stage])
-    # the warnings before the deadline belong to the past: count them as fired then
-    RungMoment.objects.filter(stage=stage, fired_at__isnull=True, due_at__lt=rungs.moment_at(today)).update(
-        fired_at=F("due_at")
-    )
-    return stage.application.number
 
 
 def _is_working_day(day) -> bool:
@@ -112,7 +102,7 @@ def ensure_demo_supervision() -> str:
     if leads:
         parts.append(f"{leads} area team leads set")
     if overdue:
-        parts.append(f"{overdue} is overdue today (the next sweep warns manager1 and the team lead)")
+        parts.append(f"{overdue} is overdue today (the next sweep warns its manager and the team lead)")
     if supervised:
         parts.append(f"leader supervises {supervised}")
     return "; ".join(parts) + "."

@@ -13,6 +13,7 @@ from sunshine.applications import services
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Event
 from sunshine.ops.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_areas, ensure_demo_accounts
+from sunshine.ops.demo.supervision import OVERDUE_TODAY, overdue_today_scenario
 from sunshine.ops.synthetic import FIXED_SCENARIOS, Generator, People, Refs, save_batch
 
 SOURCE = "seed_demo"
@@ -72,8 +73,12 @@ class Command(BaseCommand):
                 raise CommandError(str(exc)) from exc
             gen = Generator(refs, seed=options["seed"] + existing, window=60, source=SOURCE, faker=faker)
             # A fresh demo always shows each interesting case; the rest is random.
-            scenarios = FIXED_SCENARIOS[:missing] if existing == 0 else []
-            built = [gen.build(s) for s in scenarios]
+            scenarios = [*FIXED_SCENARIOS, overdue_today_scenario()][:missing] if existing == 0 else []
+            built = []
+            for scenario in scenarios:
+                if scenario.name == OVERDUE_TODAY:
+                    gen.manager_index = 0  # manager1's case: the sweep warns manager1 and the team lead
+                built.append(gen.build(scenario))
             built += [gen.build() for _ in range(missing - len(built))]
             save_batch(built, gen.rng)
             services.recount_manager_loads()  # generated rows bypass the services that keep the counts
