@@ -23,7 +23,7 @@ def test_a_customer_reads_the_fees_and_calculates_the_high_reliability_fee(phone
     ensure_directory()
     page = phone_page.page
     page.goto("/fees/")
-    assert page.locator("#fee-items").get_by_text("高可靠性供电费（10千伏）").is_visible()
+    assert page.locator("#fee-items").get_by_text("高可靠性供电费（10 kV）").is_visible()
     assert page.locator("#abolished").get_by_text("移表费").is_visible()
     page.get_by_label("备用电源回路容量（kVA）").fill("1250.5")
     page.get_by_label("供电电压等级").select_option("10kV")

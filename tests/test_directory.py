@@ -130,7 +130,7 @@ def test_a_new_version_applies_from_its_effective_date():
     FeeItem.objects.create(
         schedule=v2,
         code="high_reliability_10kv",
-        name_zh="高可靠性供电费（10千伏）",
+        name_zh="高可靠性供电费（10 kV）",
         name_en="x",
         legal_basis="某文",
         basis="per_unit",
@@ -158,7 +158,7 @@ def test_a_catalogue_fee_is_charged_at_rate_times_quantity_with_an_event(persona
     assert event.type == "charge_recorded" and event.actor == personas["alice"]
     assert event.data == {
         "code": "high_reliability_10kv",
-        "name": "高可靠性供电费（10千伏）",
+        "name": "高可靠性供电费（10 kV）",
         "quantity": "1250.5",
         "unit": "kVA",
         "amount": "206332.50",

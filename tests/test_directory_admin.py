@@ -21,7 +21,7 @@ def admin_client(personas) -> Client:
 
 def test_the_catalogue_admin_speaks_chinese(admin_client):
     html = admin_client.get("/admin/directory/feeschedule/1/change/").content.decode()
-    assert "收费项目" in html and "高可靠性供电费（10千伏）" in html and "发布文件" in html
+    assert "收费项目" in html and "高可靠性供电费（10 kV）" in html and "发布文件" in html
     assert admin_client.get("/admin/directory/abolishedcharge/").status_code == 200
 
 

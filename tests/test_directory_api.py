@@ -37,7 +37,7 @@ def test_public_fees_lists_the_catalogue_in_force_and_the_abolished_charges(api_
     hr10 = next(i for i in body["items"] if i["code"] == "high_reliability_10kv")
     assert hr10 == {
         "code": "high_reliability_10kv",
-        "name": "高可靠性供电费（10千伏）",
+        "name": "高可靠性供电费（10 kV）",
         "legal_basis": "国办函〔2020〕129号保留项目；省发展改革委高可靠性供电费收费标准",
         "basis": "per_unit",
         "amount": 165,
@@ -59,7 +59,7 @@ def test_the_calculator_endpoint_is_exact(api_as):
     assert r.status_code == 200
     assert r.json() == {
         "code": "high_reliability_10kv",
-        "name": "高可靠性供电费（10千伏）",
+        "name": "高可靠性供电费（10 kV）",
         "capacity_kva": 1250.5,
         "rate_per_kva": 165,
         "amount": 206332.5,

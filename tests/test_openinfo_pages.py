@@ -33,7 +33,7 @@ def test_the_fee_page_shows_the_catalogue_abolished_charges_and_an_exact_calcula
     assert r.status_code == 200
     assert '<strong id="calc-result">206332.50</strong>' in html
     assert "= 1250.5 kVA × 165.00 元/kVA" in html
-    assert "高可靠性供电费（10千伏）" in html and "165.00 元/kVA" in html
+    assert "高可靠性供电费（10 kV）" in html and "165.00 元/kVA" in html
     assert "移表费" in html and "国办函〔2020〕129号" in html
     assert 'for="id_capacity_kva"' in html and 'for="id_voltage_level"' in html and 'for="id_on"' in html
     assert_no_inline_code(html)
@@ -48,7 +48,7 @@ def test_the_calculator_explains_bad_input_in_chinese():
 
 def test_the_date_selector_shows_the_catalogue_of_that_day():
     html = Client().get("/fees/", {"on": "2020-06-01"}).content.decode()
-    assert "该日期没有执行中的收费目录。" in html and "高可靠性供电费（10千伏）" not in html
+    assert "该日期没有执行中的收费目录。" in html and "高可靠性供电费（10 kV）" not in html
 
 
 def test_the_fee_page_speaks_english_on_request():

@@ -57,6 +57,47 @@ def test_units_are_written_one_way_in_the_catalogues(po_path):
     assert wrong == []
 
 
+@pytest.mark.django_db
+def test_the_fee_catalogue_writes_voltages_one_way():
+    """The seeded catalogue as the migrations leave it (names, notes, bases, abolished charges):
+    "10 kV", never "10千伏" (the public /fees/ page and the charge events show these names)."""
+    from sunshine.directory.models import AbolishedCharge, FeeItem, FeeSchedule
+
+    texts = [
+        *FeeItem.objects.values_list("name_zh", "note", "legal_basis"),
+        *AbolishedCharge.objects.values_list("name_zh", "description", "abolished_by"),
+        *FeeSchedule.objects.values_list("title", "published_reference"),
+    ]
+    wrong = [t for row in texts for t in row if CHINESE_UNITS.search(t) or GLUED_UNIT.search(t)]
+    assert wrong == []
+    high_reliability = FeeItem.objects.filter(schedule__version=1, group="high_reliability")
+    assert list(high_reliability.values_list("name_zh", flat=True)) == [
+        "高可靠性供电费（0.4 kV）",
+        "高可靠性供电费（10 kV）",
+        "高可靠性供电费（35 kV）",
+        "高可靠性供电费（110 kV）",
+    ]
+
+
+@pytest.mark.django_db
+def test_the_migration_rewrites_a_catalogue_seeded_with_chinese_voltages_and_back():
+    import importlib
+
+    from django.apps import apps as django_apps
+
+    from sunshine.directory.models import FeeItem
+
+    migration = importlib.import_module("sunshine.directory.migrations.0006_voltages_written_as_kv")
+    FeeItem.objects.filter(code="high_reliability_0_4kv").update(name_zh="高可靠性供电费（0.4千伏）")
+    FeeItem.objects.filter(code="temporary_supply_10kv").update(name_zh="临时接电费（10 千伏）")
+    migration.to_kv(django_apps, None)
+    names = dict(FeeItem.objects.filter(schedule__version=1).values_list("code", "name_zh"))
+    assert names["high_reliability_0_4kv"] == "高可靠性供电费（0.4 kV）"
+    assert names["temporary_supply_10kv"] == "临时接电费（10 kV）"
+    migration.to_chinese(django_apps, None)
+    assert FeeItem.objects.get(code="high_reliability_110kv").name_zh == "高可靠性供电费（110千伏）"
+
+
 def test_templates_have_no_half_width_punctuation_in_chinese_or_glued_to_a_translation():
     assert len(TEMPLATES) > 60, "the template walk found too few templates"
     wrong = []

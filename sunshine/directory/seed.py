@@ -33,7 +33,7 @@ _TEMP_BASIS = "国办函〔2020〕129号保留项目；省发展改革委临时�
 FEE_ITEMS: list[tuple[str, str, str, str, str, str, str, str, str, str]] = [
     (
         "high_reliability_0_4kv",
-        "高可靠性供电费（0.4千伏）",
+        "高可靠性供电费（0.4 kV）",
         "High-reliability supply fee (0.4 kV)",
         _HR_BASIS,
         "per_unit",
@@ -45,7 +45,7 @@ FEE_ITEMS: list[tuple[str, str, str, str, str, str, str, str, str, str]] = [
     ),
     (
         "high_reliability_10kv",
-        "高可靠性供电费（10千伏）",
+        "高可靠性供电费（10 kV）",
         "High-reliability supply fee (10 kV)",
         _HR_BASIS,
         "per_unit",
@@ -57,7 +57,7 @@ FEE_ITEMS: list[tuple[str, str, str, str, str, str, str, str, str, str]] = [
     ),
     (
         "high_reliability_35kv",
-        "高可靠性供电费（35千伏）",
+        "高可靠性供电费（35 kV）",
         "High-reliability supply fee (35 kV)",
         _HR_BASIS,
         "per_unit",
@@ -69,7 +69,7 @@ FEE_ITEMS: list[tuple[str, str, str, str, str, str, str, str, str, str]] = [
     ),
     (
         "high_reliability_110kv",
-        "高可靠性供电费（110千伏）",
+        "高可靠性供电费（110 kV）",
         "High-reliability supply fee (110 kV)",
         _HR_BASIS,
         "per_unit",
@@ -81,7 +81,7 @@ FEE_ITEMS: list[tuple[str, str, str, str, str, str, str, str, str, str]] = [
     ),
     (
         "temporary_supply_0_4kv",
-        "临时接电费（0.4千伏）",
+        "临时接电费（0.4 kV）",
         "Temporary supply fee (0.4 kV)",
         _TEMP_BASIS,
         "per_unit",
@@ -93,7 +93,7 @@ FEE_ITEMS: list[tuple[str, str, str, str, str, str, str, str, str, str]] = [
     ),
     (
         "temporary_supply_10kv",
-        "临时接电费（10千伏）",
+        "临时接电费（10 kV）",
         "Temporary supply fee (10 kV)",
         _TEMP_BASIS,
         "per_unit",
