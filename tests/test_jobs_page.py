@@ -98,3 +98,31 @@ def test_a_report_that_failed_is_listed_with_its_reason_in_chinese_until_regener
     assert (new.status, new.reason) == (ReportStatus.DONE, "字体已安装")
     client.force_login(personas["admin"])
     assert f'id="failed-report-{failed.pk}"' not in client.get("/workbench/jobs/").content.decode()
+
+
+@pytest.mark.django_db
+def test_a_message_that_could_not_be_delivered_is_named_by_its_template_in_chinese(personas, client):
+    from django.utils import timezone
+
+    from sunshine.notifications.models import Message, MessageStatus
+
+    failed = Message.objects.create(
+        key="accepted:YK1",
+        channel="sms",
+        recipient="phone:abc",
+        address="13800001234",
+        template="accepted",
+        title="申请已受理",
+        body="【阳光业扩】……",
+        status=MessageStatus.FAILED,
+        attempts=5,
+        last_error="短信网关拒绝",
+        created_at=timezone.now(),
+    )
+    client.force_login(personas["admin"])
+    html = client.get("/workbench/jobs/").content.decode()
+    row = re.search(rf'<tr id="message-{failed.pk}">(.*?)</tr>', html, re.S)
+    assert row is not None
+    cells = [re.sub(r"<[^>]+>", "", c).strip() for c in re.findall(r"<td[^>]*>(.*?)</td>", row.group(1), re.S)]
+    assert cells[1:4] == ["申请已受理", "短信", "138****1234"]
+    assert ">accepted<" not in row.group(1) and " accepted " not in row.group(1)

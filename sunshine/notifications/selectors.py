@@ -5,10 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.db.models import Count, Min, Q
+from django.db.models import Count, Min, OuterRef, Q, Subquery
 
 from sunshine.accounts.models import User
-from sunshine.notifications.models import ChannelKind, Message, MessageStatus
+from sunshine.notifications.models import ChannelKind, Message, MessageStatus, Template
 
 
 def inbox_page(user: User, *, unread_only: bool = False, offset: int = 0, limit: int = 30) -> list[Message]:
@@ -24,9 +24,13 @@ def unread_count(user: User) -> int:
 
 
 def failed_messages(limit: int = 50) -> list[Message]:
+    """Permanently failed messages, newest first, each with ``template_title``: the template's
+    Chinese name ("申请已受理"), not its code."""
+    title = Template.objects.filter(code=OuterRef("template")).values("title")[:1]
     return list(
         Message.objects.filter(status=MessageStatus.FAILED)
         .select_related("application", "user")
+        .annotate(template_title=Subquery(title))
         .order_by("-created_at", "-id")[:limit]
     )
 
