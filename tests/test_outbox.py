@@ -250,6 +250,6 @@ def test_the_jobs_page_shows_failing_reactions(ladder, worker, extra_reactions, 
     page = client.get("/workbench/jobs/").content.decode()
     row = page.split('<table id="failing-reactions">')[1].split("</table>")[0]
     assert f'<a href="/workbench/applications/{app.number}/">{app.number}</a>' in row
-    assert "<td>1</td><td>11-16 10:00:10</td>" in row
+    assert '<td>1</td><td><span class="nowrap">11-16 10:00:10</span></td>' in row
     assert "tests.test_outbox.flaky: ConnectionError: statistics store down" in row
     assert "有 1 项变更等待后续处理" in page

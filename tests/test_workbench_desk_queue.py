@@ -109,7 +109,7 @@ def test_manager_queue_is_sorted_by_urgency_with_exact_badges(personas, board):
     # 15 working days from 09-29: 09-30, 10-08..10-10, 10-12..10-16, 10-19..10-23, 10-26 → 10-26;
     # on 10-09 left: 10-10, 10-12..10-16, 10-19..10-23, 10-26 = 12
     assert badges(board["hv"].number) == '<span class="badge badge-ok">剩余 12 个工作日</span>'
-    assert "<td>2026-10-26</td>" in html
+    assert '<td class="nowrap">2026-10-26</td>' in html
 
 
 @pytest.mark.django_db
@@ -121,7 +121,7 @@ def test_paused_application_shows_the_paused_badge(personas, board):
     row = html.split(f'<tr data-number="{board["later"].number}">', 1)[1].split("</tr>", 1)[0]
     # paused 10-09 → today 10-12: (10-09, 10-12] covers 10-10 (working Saturday) and 10-12 = 2 days;
     # the deadline moves from 10-10 to 10-13 (2 + 2 working days after 10-08), one working day left
-    assert "<td>2026-10-13</td>" in row
+    assert '<td class="nowrap">2026-10-13</td>' in row
     assert '<span class="badge badge-ok">剩余 1 个工作日</span> <span class="badge badge-paused">暂停中</span>' in row
     # a paused application sorts after running ones
     assert rows_of(html)[-1] == board["later"].number
