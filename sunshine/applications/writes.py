@@ -26,11 +26,12 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
-from django.db import connection
+from django.db import DEFAULT_DB_ALIAS, connection, connections, models
 from django.db.models import Field, Model
 
 if TYPE_CHECKING:
@@ -38,6 +39,68 @@ if TYPE_CHECKING:
     from sunshine.applications.models import Application, StageInstance
 
 _M = TypeVar("_M", bound=Model)
+
+
+# Fields whose value the ORM passes to psycopg unchanged on PostgreSQL (get_db_prep_save is then
+# only conversions of a value that already has its type): exact classes, so a subclass (the
+# encrypted columns, the blind indexes) still goes through its own preparation.
+_PLAIN_ON_POSTGRES = frozenset(
+    {
+        models.AutoField,
+        models.BigAutoField,
+        models.BigIntegerField,
+        models.BooleanField,
+        models.CharField,
+        models.DateField,
+        models.ForeignKey,
+        models.IntegerField,
+        models.PositiveIntegerField,
+        models.PositiveSmallIntegerField,
+        models.SmallIntegerField,
+        models.TextField,
+    }
+)
+_PLAIN_TYPES = frozenset({str, int, bool, date, type(None)})
+
+
+def _db_connection() -> Any:
+    """The default connection itself, not Django's proxy (each attribute read of which is a
+    thread-local look-up: thousands per intake)."""
+    return connections[DEFAULT_DB_ALIAS]
+
+
+@cache
+def _plain(field: Field) -> bool:  # type: ignore[type-arg]
+    return type(field) in _PLAIN_ON_POSTGRES
+
+
+def _prepared(fields: Sequence[Field], values: Sequence[Any], conn: Any) -> list[Any]:  # type: ignore[type-arg]
+    """The values as ``get_db_prep_save`` prepares them (a plain value of a plain field as it is,
+    on PostgreSQL: the same value, without the calls)."""
+    if conn.vendor != "postgresql":
+        return [f.get_db_prep_save(v, conn) for f, v in zip(fields, values, strict=True)]
+    return [
+        v if type(v) in _PLAIN_TYPES and _plain(f) else f.get_db_prep_save(v, conn)
+        for f, v in zip(fields, values, strict=True)
+    ]
+
+
+def _cache_long_statements() -> None:
+    """psycopg parses each statement for its ``%s`` once and keeps the result, but not for a
+    statement over 4,096 characters or 50 parameters (ORM bulk inserts of varying sizes would only
+    churn its cache): a change's statement is longer, and has a few shapes repeated for ever, so
+    it was parsed again on every transition and intake (about a tenth of an intake's Python time).
+    The bounds are raised for this process; the cache itself stays bounded (128 statements)."""
+    try:
+        from psycopg import _queries
+    except ImportError:  # SQLite only
+        return
+    if hasattr(_queries, "MAX_CACHED_STATEMENT_LENGTH") and hasattr(_queries, "MAX_CACHED_STATEMENT_PARAMS"):
+        _queries.MAX_CACHED_STATEMENT_LENGTH = max(_queries.MAX_CACHED_STATEMENT_LENGTH, 32768)
+        _queries.MAX_CACHED_STATEMENT_PARAMS = max(_queries.MAX_CACHED_STATEMENT_PARAMS, 2000)
+
+
+_cache_long_statements()
 
 
 def enabled() -> bool:
@@ -51,9 +114,10 @@ def combined() -> bool:
 
 @contextmanager
 def pipeline() -> Iterator[None]:
-    """On PostgreSQL (fast writes on), statements executed inside are sent at once and their
-    answers read when first fetched (psycopg's pipeline mode): several statements, one round trip.
-    Each statement still runs on its own, in order, with its own snapshot. Elsewhere: nothing."""
+    """On PostgreSQL (fast writes on), statements executed inside are sent at once, and their
+    answers arrive at the end of the block (psycopg's pipeline mode: one Sync); fetch them after
+    it, from cursors opened before it (fetching inside costs a round trip of its own). Each
+    statement still runs on its own, in order, with its own snapshot. Elsewhere: nothing."""
     if not combined():
         yield
         return
@@ -107,9 +171,10 @@ def update_rows(model: type[Model], objs: Sequence[Model], names: Sequence[str])
     sql_row, tail = _update_sql(model, tuple(names), connection.vendor)
     sql = tail.replace("{values}", ", ".join([sql_row] * len(objs)))
     params: list[Any] = []
+    conn = _db_connection()
     for obj in objs:
         params.append(obj.pk)
-        params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields)
+        params.extend(_prepared(fields, [getattr(obj, f.attname) for f in fields], conn))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
 
@@ -129,9 +194,10 @@ def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
         f" VALUES {', '.join([row] * len(objs))} RETURNING {qn(str(pk.column))}"
     )
     params: list[Any] = []
+    conn = _db_connection()
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]  # parents' keys
-        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+        params.extend(_prepared(fields, [f.pre_save(obj, True) for f in fields], conn))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = [r[0] for r in cursor.fetchall()]
@@ -160,9 +226,10 @@ def _insert_sql(
 
 def _insert_params(objs: Sequence[Model], fields: Sequence[Field]) -> list[Any]:  # type: ignore[type-arg]
     params: list[Any] = []
+    conn = _db_connection()
     for obj in objs:
         obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
-        params.extend(f.get_db_prep_save(f.pre_save(obj, True), connection) for f in fields)
+        params.extend(_prepared(fields, [f.pre_save(obj, True) for f in fields], conn))
     return params
 
 
@@ -228,9 +295,10 @@ class Batch:
         fields = _fields(part.model, part.names)
         sql_row, tail = _update_sql(part.model, part.names, connection.vendor)
         params: list[Any] = []
+        conn = _db_connection()
         for obj in part.objs:
             params.append(obj.pk)
-            params.extend(f.get_db_prep_save(getattr(obj, f.attname), connection) for f in fields)
+            params.extend(_prepared(fields, [getattr(obj, f.attname) for f in fields], conn))
         return tail.replace("{values}", ", ".join([sql_row] * len(part.objs))), params
 
     def run(self) -> None:
@@ -318,9 +386,10 @@ def _reader(model: type[Model], alias: str) -> tuple[str, tuple[str, ...], tuple
 def _build(model: type[_M], alias: str, values: Sequence[Any]) -> _M:
     _cols, names, convs = _reader(model, alias)
     row = list(values)
+    conn = _db_connection()
     for i, (conv, col) in convs:
-        row[i] = conv(row[i], col, connection)
-    return model.from_db(connection.alias, list(names), row)
+        row[i] = conv(row[i], col, conn)
+    return model.from_db(conn.alias, list(names), row)
 
 
 @cache
@@ -356,10 +425,11 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
     from sunshine.processes.models import StageTemplate
 
     lock_sql, stages_sql = _lock_sql()
-    with pipeline(), connection.cursor() as first, connection.cursor() as second:
-        first.execute(lock_sql, [number])
-        if stages:
-            second.execute(stages_sql, [number])
+    with connection.cursor() as first, connection.cursor() as second:
+        with pipeline():  # both sent, then one Sync: the answers are read after it
+            first.execute(lock_sql, [number])
+            if stages:
+                second.execute(stages_sql, [number])
         row = first.fetchone()
         stage_rows = second.fetchall() if stages else []
     if row is None:
@@ -444,9 +514,10 @@ def intake_rows(
     customer_sql, manager_sql, (i_type, i_index) = _intake_sql()
     fields = [f for f in type(customer)._meta.concrete_fields if not f.primary_key]
     values = _insert_params([customer], fields)
-    with pipeline(), connection.cursor() as first, connection.cursor() as second:
-        first.execute(customer_sql, [values[i_type], values[i_index], *values, address, list(open_statuses)])
-        second.execute(manager_sql, [area_id, manager_role])
+    with connection.cursor() as first, connection.cursor() as second:
+        with pipeline():  # both sent, then one Sync: the answers are read after it
+            first.execute(customer_sql, [values[i_type], values[i_index], *values, address, list(open_statuses)])
+            second.execute(manager_sql, [area_id, manager_role])
         found = first.fetchone()
         reserved = second.fetchone()
     if found is None:
