@@ -554,6 +554,7 @@ def complete_followup(followup_id: int, actor: User, *, outcome: str, answers: A
 class ChoiceRecorded:
     choice: Any  # sunshine.directory.models.ContractorChoice
     case: SupervisionCase | None  # the steering case a "suggested by staff" answer opened
+    changed: bool = True  # False: the same unit with the same answer was recorded already
 
 
 def steering_case_for(choice: Any, actor: User | None) -> SupervisionCase:
@@ -597,14 +598,21 @@ def record_choice(
     the ``contractor_chosen`` event). "Suggested by staff" opens a steering case (稽查) about the
     manager holding the case, exactly as a follow-up call answering "steered" does; one case per
     application, kind and unit, however often it is recorded again."""
+    from sunshine.directory.models import ContractorChoice
     from sunshine.directory.services import record_contractor_choice
 
     with transaction.atomic():
+        before = ContractorChoice.objects.filter(application__number=number, kind=kind).first()
         choice = record_contractor_choice(
             number, kind, contractor_id, actor, suggested_by_staff=suggested_by_staff, channel=channel
         )
-        case = steering_case_for(choice, actor) if suggested_by_staff else None
-    return ChoiceRecorded(choice, case)
+        unchanged = (
+            before is not None
+            and before.contractor_id == choice.contractor_id
+            and before.suggested_by_staff == suggested_by_staff
+        )
+        case = steering_case_for(choice, actor) if suggested_by_staff and not unchanged else None
+    return ChoiceRecorded(choice, case, changed=not unchanged)
 
 
 #: The customer's answer to "who chose it": 我自己选择的 / 工作人员推荐的.

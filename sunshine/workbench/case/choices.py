@@ -88,7 +88,10 @@ def choices(request: HttpRequest, user: User, app: Application) -> HttpResponse:
     except Conflict as exc:
         messages.warning(request, exc.message)
         return HttpResponseRedirect(reverse("workbench_case:application", args=[app.number]))
-    messages.success(request, _("The customer's choices are recorded."))
+    if any(r.changed for r in recorded):
+        messages.success(request, _("The customer's choices are recorded."))
+    else:
+        messages.info(request, _("Nothing changed: these choices were recorded already."))
     for r in recorded:
         if r.case is not None:
             messages.warning(

@@ -35,6 +35,9 @@ LABELS: dict[str, Any] = {
     EventType.SUPERVISION_NOTE: gettext_lazy("Supervision note"),
     EventType.SUPERVISION_ENDED: gettext_lazy("Leader supervision ended"),
     EventType.NOTIFICATION_SENT: gettext_lazy("Notification sent"),
+    EventType.CONTRACTOR_CHOSEN: gettext_lazy("Contractor chosen by the customer"),
+    EventType.CASE_OPENED: gettext_lazy("Supervision case opened"),
+    EventType.CASE_DECIDED: gettext_lazy("Supervision case decided"),
 }
 # The shipped title of each message template (what the message was about), without a query.
 TEMPLATE_TITLES = {row[0]: row[3] for row in DEFAULT_TEMPLATES}
@@ -103,12 +106,30 @@ def detail(e: Event) -> str:
         return str(d.get("name", ""))
     if t == EventType.DOCUMENT_WAIVED:
         return f"{d.get('name', '')}：{d.get('reason', '')}"
+    if t == EventType.CONTRACTOR_CHOSEN:
+        return _contractor_chosen(d)
+    if t in (EventType.CASE_OPENED, EventType.CASE_DECIDED):
+        return str(d.get("tracking_number", ""))
     if t == EventType.NOTIFICATION_SENT:
         channel = d.get("channel", "")
         how = str(ChannelKind(channel).label) if channel in ChannelKind.values else channel
         template = d.get("template", "")
         return f"{how} {d.get('recipient', '')}：{TEMPLATE_TITLES.get(template, template)}"
     return ""
+
+
+def _contractor_chosen(d: dict[str, Any]) -> str:
+    from sunshine.directory.models import ContractorKind
+
+    kind = d.get("kind", "")
+    parts = [f"{ContractorKind(kind).label if kind in ContractorKind.values else kind}：{d.get('contractor', '')}"]
+    if d.get("suggested_by_staff") is True:
+        parts.append(_("the customer says staff suggested it"))
+    elif d.get("suggested_by_staff") is False:
+        parts.append(_("the customer chose it"))
+    if d.get("replaced"):
+        parts.append(_("instead of %(unit)s") % {"unit": d["replaced"]})
+    return " · ".join(parts)
 
 
 def label(e: Event) -> str:
