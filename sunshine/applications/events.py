@@ -409,16 +409,19 @@ def record(
     *,
     chained: bool = False,
     rows: Batch | None = None,
+    last: bool = False,
 ) -> None:
     """Check, chain (audit.py) and insert ``events``, then queue the reactions of the other apps
     to them and to ``stages`` (the stage rows the same change created or updated). Call inside the
     transaction of the change. ``chained``: the caller already ran ``audit.chain`` on them (the
     engine does, to save the new head with its own UPDATE of the application row). ``rows``: the
     change's other rows (``writes.Batch``), written with the events and the outbox entry (one
-    statement on PostgreSQL)."""
+    statement on PostgreSQL). ``last``: nothing else is written in the change's transaction after
+    this, so on PostgreSQL its COMMIT may go with the statement (``Batch.run(commit=…)``) when no
+    reaction runs inside it (worker mode)."""
     from sunshine.applications import writes
     from sunshine.applications.models import Event
-    from sunshine.applications.outbox import entry_for, react
+    from sunshine.applications.outbox import eager, entry_for, react
 
     for e in events:
         e.type = validate(e.type, e.data)
@@ -433,7 +436,7 @@ def record(
         if entry is not None:
             listed = [s for s in stages if s.pk is not None or batch.inserts(s)]
             batch.keys(entry, {"events": events, "stages": listed})
-        batch.run()
+        batch.run(commit=last and not (entry is not None and eager()))
     else:
         if rows is not None:
             raise ValueError("rows (a writes.Batch) need SUNSHINE_FAST_WRITES")

@@ -278,7 +278,8 @@ def _save(app: Application, changed: list[StageInstance], events: list[Event]) -
         rows.update(StageInstance, changed, _STAGE_FIELDS)
         rows.update(Application, [app], _APP_ROW)
         _adjust_loads(_load_change(app), rows)
-        ev.record(events, changed, chained=True, rows=rows)
+        # last: every caller returns right after _save (COMMIT may go with the statement)
+        ev.record(events, changed, chained=True, rows=rows, last=True)
         return
     # The ORM path (the fast one's reference, tests/test_fast_writes.py): one UPDATE per stage.
     for stage in changed:
@@ -461,7 +462,7 @@ def _intake_once(
             if record is not None:
                 rows.insert(IdempotencyRecord, [record])
             _adjust_loads(opened, rows)
-            ev.record(events, stages, chained=True, rows=rows)
+            ev.record(events, stages, chained=True, rows=rows, last=True)
             return app, stages
         # Everything was planned on unsaved objects: one INSERT each for the application, its
         # stages and its events.

@@ -12,8 +12,8 @@ writes them in order: one statement each on SQLite, and on PostgreSQL **one stat
 them** (each part a data-modifying ``WITH`` clause; the outbox entry takes the keys of the events
 inserted beside it from their ``RETURNING``). ``pipeline()`` sends statements without waiting for
 each answer (psycopg's pipeline mode): the engine sends BEGIN, the lock and the read of the stages
-in one round trip. A transition is then three round trips to PostgreSQL (BEGIN + lock + stages,
-the change, COMMIT) instead of eight (docs/engine.md, "Hot paths").
+in one round trip, and the change's statement with COMMIT in another (``Batch.run(commit=True)``):
+a transition is two round trips to PostgreSQL instead of eight (docs/engine.md, "Hot paths").
 
 Values go through each field's ``get_db_prep_save`` (JSON, dates, encrypted fields), so the rows
 are those the ORM writes; ``tests/test_fast_writes.py`` walks applications through both paths on
@@ -105,6 +105,12 @@ _cache_long_statements()
 
 def enabled() -> bool:
     return bool(getattr(settings, "SUNSHINE_FAST_WRITES", True))
+
+
+def _outermost() -> bool:
+    """Inside one ``atomic`` block that opened the transaction (no savepoint, no outer block)."""
+    conn = _db_connection()
+    return bool(conn.in_atomic_block and len(conn.atomic_blocks) == 1 and not conn.savepoint_ids)
 
 
 def combined() -> bool:
@@ -301,11 +307,17 @@ class Batch:
             params.extend(_prepared(fields, [getattr(obj, f.attname) for f in fields], conn))
         return tail.replace("{values}", ", ".join([sql_row] * len(part.objs))), params
 
-    def run(self) -> None:
+    def run(self, *, commit: bool = False) -> None:
+        """``commit``: this is the last statement of the change, and the change is the outermost
+        transaction: on PostgreSQL, COMMIT is sent with the statement (one round trip for both),
+        and Django's own commit at the end of the ``atomic`` block then finds nothing to do. The
+        caller must run no other statement in the block after this one (a later one would start
+        and commit a transaction of its own). Elsewhere, or inside an outer transaction (a
+        savepoint): ignored."""
         if not self.parts:
             return
         if combined():
-            self._run_combined()
+            self._run_combined(commit=commit and _outermost())
             return
         with connection.cursor() as cursor:
             for part in self.parts:
@@ -320,7 +332,7 @@ class Batch:
                     cursor.execute(sql, _insert_params(part.objs, fields))
                     _set_keys(part.objs, [r[0] for r in cursor.fetchall()])
 
-    def _run_combined(self) -> None:
+    def _run_combined(self, *, commit: bool = False) -> None:
         """One statement: ``WITH p0 AS (…), p1 AS (… RETURNING id), … SELECT part, id …``."""
         home: dict[int, int] = {}  # id() of an object inserted by this batch -> its part
         clauses: list[str] = []
@@ -356,7 +368,12 @@ class Batch:
             else "SELECT 1"
         )
         with connection.cursor() as cursor:
-            cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
+            if commit:
+                with pipeline():  # the statement and COMMIT, then one Sync
+                    cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
+                    connection.connection.cursor().execute(b"COMMIT", prepare=False)
+            else:
+                cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
             rows = cursor.fetchall() if returning else []
         keys: dict[int, list[Any]] = {}
         for i, key in rows:
