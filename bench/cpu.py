@@ -59,6 +59,65 @@ def paths() -> dict[str, tuple[list[str], bool]]:
     }
 
 
+def measure(
+    only: list[str] | None = None, requests: int = 200, rounds: int = 5, profile: str | None = None, top: int = 40
+) -> dict[str, dict[str, float]]:
+    """name → {"cpu_ms", "wall_ms", "queries"} per request (Django set up by the caller)."""
+    from django.db import connection, reset_queries
+    from django.test import Client
+    from django.test.utils import CaptureQueriesContext
+
+    from sunshine.accounts.models import User
+
+    manager = User.objects.get(username=run.MANAGER)
+    anon = Client(HTTP_HOST="127.0.0.1")
+    staff = Client(HTTP_HOST="127.0.0.1")
+    staff.force_login(manager)
+    out: dict[str, dict[str, float]] = {}
+    for name, (urls, signed) in paths().items():
+        if only and name not in only:
+            continue
+        client = staff if signed else anon
+
+        def ask(n: int, urls: list[str] = urls, client: Client = client) -> None:
+            for i in range(n):
+                r = client.get(urls[i % len(urls)])
+                if r.status_code != 200:
+                    raise SystemExit(f"{urls[i % len(urls)]}: HTTP {r.status_code}")
+
+        best = float("inf")
+        wall = float("inf")
+        for _ in range(rounds):
+            # warm-up, untimed, before each round: every path once (kept answers and pages, which
+            # a loaded machine could otherwise see expire after 30 s within a round; compiled
+            # templates): the figure is the repeat request, as the HTTP figures after their warm-up
+            ask(len(urls))
+            c0, w0 = time.process_time(), time.perf_counter()
+            ask(requests)
+            best = min(best, (time.process_time() - c0) / requests * 1000)
+            wall = min(wall, (time.perf_counter() - w0) / requests * 1000)
+        reset_queries()
+        ask(len(urls[:20]))
+        with CaptureQueriesContext(connection) as ctx:
+            ask(len(urls[:20]))
+        queries = len(ctx.captured_queries) / len(urls[:20])
+        out[name] = {"cpu_ms": round(best, 3), "wall_ms": round(wall, 3), "queries": round(queries, 1)}
+        print(f"{name:10} CPU {best:6.2f} ms/request  wall {wall:6.2f} ms  queries {queries:.1f}", flush=True)
+        if profile == name:
+            prof = cProfile.Profile(time.process_time)  # CPU, not waiting
+            prof.enable()
+            ask(requests)
+            prof.disable()
+            text = io.StringIO()
+            stats = pstats.Stats(prof, stream=text)
+            stats.sort_stats("cumulative").print_stats(top)
+            stats.sort_stats("tottime").print_stats(top)
+            print(text.getvalue())
+            if os.environ.get("PROFILE_OUT"):
+                stats.dump_stats(os.environ["PROFILE_OUT"])
+    return out
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=200)
@@ -70,53 +129,7 @@ def main() -> None:
     import django
 
     django.setup()
-    from django.db import connection, reset_queries
-    from django.test import Client
-    from django.test.utils import CaptureQueriesContext
-
-    from sunshine.accounts.models import User
-
-    manager = User.objects.get(username=run.MANAGER)
-    anon = Client(HTTP_HOST="127.0.0.1")
-    staff = Client(HTTP_HOST="127.0.0.1")
-    staff.force_login(manager)
-    table = paths()
-    for name, (urls, signed) in table.items():
-        if args.only and name not in args.only:
-            continue
-        client = staff if signed else anon
-
-        def ask(n: int, urls: list[str] = urls, client: Client = client) -> None:
-            for i in range(n):
-                r = client.get(urls[i % len(urls)])
-                if r.status_code != 200:
-                    raise SystemExit(f"{urls[i % len(urls)]}: HTTP {r.status_code}")
-
-        ask(len(urls))  # warm-up: every path once (kept answers, compiled templates)
-        best = float("inf")
-        wall = float("inf")
-        for _ in range(args.rounds):
-            c0, w0 = time.process_time(), time.perf_counter()
-            ask(args.requests)
-            best = min(best, (time.process_time() - c0) / args.requests * 1000)
-            wall = min(wall, (time.perf_counter() - w0) / args.requests * 1000)
-        reset_queries()
-        with CaptureQueriesContext(connection) as ctx:
-            ask(len(urls[:20]))
-        queries = len(ctx.captured_queries) / len(urls[:20])
-        print(f"{name:10} CPU {best:6.2f} ms/request  wall {wall:6.2f} ms  queries {queries:.1f}", flush=True)
-        if args.profile == name:
-            prof = cProfile.Profile(time.process_time)  # CPU, not waiting
-            prof.enable()
-            ask(args.requests)
-            prof.disable()
-            out = io.StringIO()
-            stats = pstats.Stats(prof, stream=out)
-            stats.sort_stats("cumulative").print_stats(args.top)
-            stats.sort_stats("tottime").print_stats(args.top)
-            print(out.getvalue())
-            if os.environ.get("PROFILE_OUT"):
-                stats.dump_stats(os.environ["PROFILE_OUT"])
+    measure(args.only, args.requests, args.rounds, args.profile, args.top)
 
 
 if __name__ == "__main__":

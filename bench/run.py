@@ -758,6 +758,21 @@ def workdays(seconds: float = 2.0) -> dict[str, float]:
     return {"value": value, "baseline": baseline}
 
 
+def cpu_figures() -> dict[str, dict[str, float]]:
+    """CPU per request of the read paths in this process through the whole middleware stack
+    (bench/cpu.py: Django's test client, best of 3 × 200, each after an untimed pass over every
+    path): unlike req/s it does not count other processes' load, so it still compares the paths
+    on a shared machine."""
+    from bench import cpu
+
+    log("CPU per request in process (bench/cpu.py)")
+    try:
+        return cpu.measure(requests=200, rounds=3)
+    except Exception as exc:  # a figure of its own: never the reason the run's results are lost
+        log(f"  not measured: {exc!r}")
+        return {}
+
+
 def script_records(name: str, args: list[str]) -> dict[str, Any]:
     """Run bench/<name>.py; its ``BENCH_JSON`` lines are the records (kept even when it times out)."""
     env = {**os.environ, "DATABASE_URL": DB_URL, "DJANGO_SETTINGS_MODULE": "sunshine.settings"}
@@ -992,9 +1007,26 @@ def main() -> None:
     log(f"CSV baseline (COPY): {export_base['rows']:,} rows in {export_base['seconds']:.2f}s")
     trans = transitions(data["clerk"])
     work = workdays()
+    cpu = cpu_figures()
     sweep = script_records("sweep", ["--applications", "0"]) if EXTRAS else None
     report = script_records("report", ["--repeat", "1"]) if EXTRAS else None
     figures, not_measured = build_figures(runs, trans, work, export_base, sweep, report)
+    bare = cpu.get("bare")
+    for name, path in (("lookup", "progress_lookup"), ("app_page", "staff_application_page"), ("queue", "work_queue")):
+        if bare and name in cpu:
+            figures[f"cpu_{path}"] = figure(
+                cpu[name]["cpu_ms"],
+                bare["cpu_ms"],
+                None,
+                "ms CPU/request",
+                better="lower",
+                queries=cpu[name]["queries"],
+                baseline_queries=bare["queries"],
+                note="in process, Django's test client through the whole stack (bench/cpu.py); "
+                "baseline: the bare read the same way",
+            )
+        else:
+            not_measured.append(f"CPU per request of {path}")
 
     with connection.cursor() as cur:
         cur.execute("SHOW server_version")
