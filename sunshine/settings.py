@@ -461,6 +461,8 @@ SUNSHINE_PAGE_CACHE_SIZE = envint("SUNSHINE_PAGE_CACHE_SIZE", "1000")
 SUNSHINE_PROVINCE = env("SUNSHINE_PROVINCE", "shanxi")
 # The supervision hotline printed on every public page and notice.
 SUNSHINE_HOTLINE = env("SUNSHINE_HOTLINE", "0351-12398")
+# How many levels the tree of company units may have (province → city → county → station: 4).
+SUNSHINE_UNIT_DEPTH = envint("SUNSHINE_UNIT_DEPTH", "5")
 
 # --- settings of the portal (online application, SMS codes) ---------------------------------
 # One-time SMS codes (sunshine/notifications/verification.py): validity, wrong tries allowed,

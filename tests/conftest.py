@@ -12,7 +12,7 @@ import pytest
 from django.conf import settings
 from django.test import Client
 
-from sunshine.accounts.models import Role, ServiceArea, User
+from sunshine.accounts.models import Role, ServiceArea, Unit, UnitKind, User
 from sunshine.calendar import workdays
 
 
@@ -136,6 +136,34 @@ def make_user(username: str, role: str, **extra: Any) -> User:
 @pytest.fixture
 def area(db) -> ServiceArea:
     return ServiceArea.objects.create(code="jinyuan", name="晋源区", keywords="晋源区,晋祠")
+
+
+# A small province (issue 19): the installation's one unit becomes 山西, with two cities; 太原 has
+# two districts, 晋源区 a service hall.
+PROVINCE = [
+    ("ty", "太原供电公司", UnitKind.CITY, "sx"),
+    ("ty-jinyuan", "晋源区供电公司", UnitKind.COUNTY, "ty"),
+    ("ty-jinyuan-jinci", "晋祠营业厅", UnitKind.HALL, "ty-jinyuan"),
+    ("ty-xiaodian", "小店区供电公司", UnitKind.COUNTY, "ty"),
+    ("dt", "大同供电公司", UnitKind.CITY, "sx"),
+    ("dt-pingcheng", "平城区供电公司", UnitKind.COUNTY, "dt"),
+]
+
+
+def build_province() -> dict[str, Unit]:
+    """The units of ``PROVINCE`` by code (``sx`` the top one, the migration's unit renamed)."""
+    top = Unit.objects.get(parent__isnull=True)
+    top.code, top.name, top.kind = "sx", "山西省电力公司", UnitKind.PROVINCE
+    top.save()
+    units = {"sx": top}
+    for code, name, kind, parent in PROVINCE:
+        units[code] = Unit.objects.create(code=code, name=name, kind=kind, parent=units[parent])
+    return units
+
+
+@pytest.fixture
+def province(db) -> dict[str, Unit]:
+    return build_province()
 
 
 @pytest.fixture

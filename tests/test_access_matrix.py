@@ -226,6 +226,8 @@ ADMIN_ONLY = row(302, 302, 302, 302, 302, 302, 302, 200)
 ADMIN_PAGES: dict[str, dict[str, int]] = {
     "": ADMIN_ONLY,
     "accounts/servicearea/": ADMIN_ONLY,
+    "accounts/unit/": ADMIN_ONLY,
+    "accounts/unitchange/": ADMIN_ONLY,
     "accounts/user/": ADMIN_ONLY,
     "applications/application/": ADMIN_ONLY,
     "applications/customer/": ADMIN_ONLY,

@@ -18,7 +18,8 @@ from django.http import HttpRequest
 from django.utils.translation import gettext
 from django.utils.translation import gettext_lazy as _
 
-from sunshine.accounts.models import Role, ServiceArea, User
+from sunshine.accounts import units
+from sunshine.accounts.models import Role, ServiceArea, Unit, UnitChange, User
 
 # Django stores a permission's name in English when it creates it ("Can add staff member"); the
 # four default actions are named here from the model's translated name, the others translated.
@@ -67,13 +68,14 @@ class UserAdmin(BaseUserAdmin):
         "username",
         "full_name",
         "role",
+        "unit",
         "work_phone",
         "accepts_assignments",
         "serves_all_areas",
         "area_names",
         "is_active",
     )
-    list_filter = ("role", "is_active", "accepts_assignments", "areas")
+    list_filter = ("role", "unit", "is_active", "accepts_assignments", "areas")
     search_fields = ("username", "last_name", "first_name", "work_phone", "mobile_phone", "email")
     ordering = ("role", "username")
     filter_horizontal = ("areas", "groups", "user_permissions")
@@ -84,6 +86,7 @@ class UserAdmin(BaseUserAdmin):
             {
                 "fields": (
                     "role",
+                    "unit",
                     "work_phone",
                     "mobile_phone",
                     "accepts_assignments",
@@ -98,12 +101,30 @@ class UserAdmin(BaseUserAdmin):
         (None, {"classes": ("wide",), "fields": ("username", "usable_password", "password1", "password2")}),
         (
             _("Sunshine"),
-            {"fields": ("last_name", "first_name", "email", "role", "work_phone", "mobile_phone", "areas")},
+            {
+                "fields": (
+                    "last_name",
+                    "first_name",
+                    "email",
+                    "role",
+                    "unit",
+                    "work_phone",
+                    "mobile_phone",
+                    "areas",
+                )
+            },
         ),
     )
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[User]:
-        return super().get_queryset(request).prefetch_related("areas")
+        return super().get_queryset(request).select_related("unit").prefetch_related("areas")
+
+    def get_form(self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        if "unit" in form.base_fields:
+            # Staff see their unit's subtree: the administrator places each person explicitly.
+            form.base_fields["unit"].required = True
+        return form
 
     def formfield_for_manytomany(self, db_field: Any, request: Any = None, **kwargs: Any) -> Any:
         field = super().formfield_for_manytomany(db_field, request, **kwargs)
@@ -120,14 +141,15 @@ class UserAdmin(BaseUserAdmin):
 
 @admin.register(ServiceArea)
 class ServiceAreaAdmin(admin.ModelAdmin):
-    list_display = ("code", "name", "keywords", "team_lead", "manager_count")
+    list_display = ("code", "name", "unit", "keywords", "team_lead", "manager_count")
+    list_filter = ("unit",)
     autocomplete_fields = ("team_lead",)
     search_fields = ("code", "name", "keywords")
     ordering = ("code",)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[ServiceArea]:
         areas: QuerySet[ServiceArea] = super().get_queryset(request)
-        return areas.select_related("team_lead").annotate(
+        return areas.select_related("team_lead", "unit").annotate(
             _managers=Count(
                 "managers",
                 filter=Q(managers__role=Role.CUSTOMER_MANAGER, managers__is_active=True),
@@ -138,3 +160,49 @@ class ServiceAreaAdmin(admin.ModelAdmin):
     @admin.display(description=_("customer manager"), ordering="_managers")
     def manager_count(self, obj: Any) -> int:
         return int(obj._managers)
+
+
+@admin.register(Unit)
+class UnitAdmin(admin.ModelAdmin):
+    """The tree of units. Saves and deletes go through ``accounts.units`` (each one recorded as
+    a ``UnitChange``; a moved unit takes its subtree with it)."""
+
+    list_display = ("indented_name", "code", "kind", "path", "hotline")
+    list_filter = ("kind", "depth")
+    search_fields = ("code", "name", "path")
+    ordering = ("path",)
+    readonly_fields = ("path", "depth")
+    fields = ("code", "name", "kind", "parent", "path", "depth", "hotline", "address")
+
+    @admin.display(description=_("name"), ordering="path")
+    def indented_name(self, obj: Unit) -> str:
+        return "\u3000" * (obj.depth - 1) + obj.name
+
+    def save_model(self, request: HttpRequest, obj: Unit, form: Any, change: bool) -> None:
+        units.save_unit(obj, request.user if isinstance(request.user, User) else None)
+
+    def delete_model(self, request: HttpRequest, obj: Unit) -> None:
+        units.delete_unit(obj, request.user if isinstance(request.user, User) else None)
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Unit]) -> None:
+        for unit in queryset.order_by("-depth"):
+            self.delete_model(request, unit)
+
+
+@admin.register(UnitChange)
+class UnitChangeAdmin(admin.ModelAdmin):
+    """Read only: the audit trail of the tree."""
+
+    list_display = ("at", "code", "action", "actor")
+    list_filter = ("action",)
+    search_fields = ("code",)
+    readonly_fields = ("unit", "code", "action", "at", "actor", "before", "after")
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False

@@ -8,6 +8,7 @@ class AccountsConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_delete, post_save
 
+        from sunshine.accounts import units  # noqa: F401  (connects the tree's cache to unit edits)
         from sunshine.accounts.models import ApiToken, User
         from sunshine.accounts.services import forget_tokens
 

@@ -1,19 +1,26 @@
 """Who may see and do what, and the one way to load an application for a user.
 
 A customer manager sees and acts on their own applications only; every other staff role sees
-all applications; the auditor only reads. Stage work is limited to the roles the process
+the applications of its unit and every unit below it (a county leader their county, a city
+leader the city, a provincial auditor everything: ``sunshine.accounts.units``); a staff member
+without a unit sees none; the auditor only reads. Stage work is limited to the roles the process
 template names for that stage. Views call ``access_application`` and never look an application
 up by user input themselves.
 """
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from typing import TypeVar
+
+from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
+from sunshine.accounts import units
 from sunshine.accounts.models import Role, User
 from sunshine.applications.models import Application
 from sunshine.errors import Forbidden, NotFound
+
+M = TypeVar("M", bound=Model)
 
 STAFF_ROLES = set(Role.values)
 
@@ -21,10 +28,33 @@ INTAKE_ROLES = {Role.ADMIN, Role.CLERK, Role.CUSTOMER_MANAGER, Role.LEADER}
 PAUSE_ROLES = {Role.ADMIN, Role.CLERK, Role.CUSTOMER_MANAGER, Role.LEADER}
 CANCEL_ROLES = {Role.ADMIN, Role.CUSTOMER_MANAGER, Role.LEADER}
 REASSIGN_ROLES = {Role.ADMIN, Role.LEADER}
+MOVE_UNIT_ROLES = {Role.ADMIN, Role.LEADER}
 
 
 def is_staff_user(user: User | None) -> bool:
     return bool(user and user.is_authenticated and user.is_active and user.role in STAFF_ROLES)
+
+
+def scope_to_units(qs: QuerySet[M], user: User, field: str = "unit") -> QuerySet[M]:
+    """``qs`` (of any model with a unit, or reaching one through ``field``) limited to the
+    subtree of ``user``'s unit: unfiltered for the one top unit, empty without a unit."""
+    tree = units.tree()
+    if user.unit_id is None or tree.path(user.unit_id) is None:
+        return qs.none()
+    if tree.is_top(user.unit_id):
+        return qs
+    return qs.filter(**{f"{field}_id__in": tree.below(user.unit_id)})
+
+
+def in_scope(user: User, unit_id: int | None) -> bool:
+    """Whether the unit ``unit_id`` is in ``user``'s subtree."""
+    return units.tree().within(unit_id, user.unit_id)
+
+
+def require_unit(user: User, unit_id: int | None) -> None:
+    """Refuse a unit outside ``user``'s subtree (moving an application there, reading its figures)."""
+    if not in_scope(user, unit_id):
+        raise Forbidden(_("This unit is outside yours."))
 
 
 def visible_applications(user: User) -> QuerySet[Application]:
@@ -32,14 +62,14 @@ def visible_applications(user: User) -> QuerySet[Application]:
     if user.role == Role.CUSTOMER_MANAGER:
         return qs.filter(customer_manager=user)
     if user.role in STAFF_ROLES:
-        return qs
+        return scope_to_units(qs, user)
     return qs.none()
 
 
 def can_view(user: User, app: Application) -> bool:
     if user.role == Role.CUSTOMER_MANAGER:
         return app.customer_manager_id == user.pk
-    return user.role in STAFF_ROLES
+    return user.role in STAFF_ROLES and in_scope(user, app.unit_id)
 
 
 def access_application(user: User, number: str) -> Application:
@@ -61,6 +91,8 @@ def require_role(user: User, roles: set[str], app: Application | None = None) ->
         raise Forbidden(_("Your role may not do this."))
     if app is not None and user.role == Role.CUSTOMER_MANAGER and app.customer_manager_id != user.pk:
         raise Forbidden(_("Only the application's own customer manager may do this."))
+    if app is not None and user.role != Role.CUSTOMER_MANAGER and not in_scope(user, app.unit_id):
+        raise Forbidden(_("You may not see this application."))
 
 
 def require_stage_role(user: User, app: Application, code: str) -> None:

@@ -40,6 +40,7 @@ class EventType(StrEnum):
     COMPLETED = "completed"
     CANCELLED = "cancelled"
     REASSIGNED = "reassigned"
+    UNIT_MOVED = "unit_moved"
     CALENDAR_REPROJECTED = "calendar_reprojected"
     # staff pages
     PII_VIEWED = "pii_viewed"
@@ -130,6 +131,8 @@ class Cancelled(TypedDict):
 Reassigned = TypedDict(
     "Reassigned", {"from": str | None, "to": str, "reason": str, "stages_moved": NotRequired[list[str]]}
 )
+# from/to: unit codes (the application's unit before and after a staff member moved it).
+UnitMoved = TypedDict("UnitMoved", {"from": str, "to": str, "reason": str})
 CalendarReprojected = TypedDict("CalendarReprojected", {"from": str | None, "to": str | None, "reason": str})
 
 
@@ -272,6 +275,7 @@ PAYLOADS: dict[EventType, type] = {
     EventType.COMPLETED: Empty,
     EventType.CANCELLED: Cancelled,
     EventType.REASSIGNED: Reassigned,
+    EventType.UNIT_MOVED: UnitMoved,
     EventType.CALENDAR_REPROJECTED: CalendarReprojected,
     EventType.PII_VIEWED: PiiViewed,
     EventType.CONTACT_CORRECTED: ContactCorrected,

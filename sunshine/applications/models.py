@@ -11,7 +11,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from sunshine.accounts.models import ServiceArea
+from sunshine.accounts.models import ServiceArea, Unit
 from sunshine.applications.events import EventType
 from sunshine.pii.fields import BlindIndexField, EncryptedCharField
 from sunshine.processes.models import Category, Owner, ProcessTemplate, StageTemplate
@@ -109,6 +109,9 @@ class Application(models.Model):
     area = models.ForeignKey(
         ServiceArea, verbose_name=_("service area"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # The company unit the application belongs to: chosen at intake (services.unit_for), moved
+    # only by services.move_unit (event ``unit_moved``). Who sees it follows the unit tree (access.py).
+    unit = models.ForeignKey(Unit, on_delete=models.PROTECT, related_name="+", db_index=False, verbose_name=_("unit"))
     requested_capacity = models.DecimalField(_("requested capacity"), max_digits=10, decimal_places=2)
     capacity_unit = models.CharField(_("unit"), max_length=4, choices=CapacityUnit.choices)
     key_project = models.BooleanField(_("key project"), default=False)
@@ -140,6 +143,8 @@ class Application(models.Model):
     class Meta:
         indexes = [
             models.Index(fields=["customer_manager", "status"], name="app_manager_status"),
+            # serves every view scoped to a unit's subtree (unit_id IN (…) and open)
+            models.Index(fields=["unit", "status"], name="app_unit_status"),
             models.Index(fields=["status", "category"], name="app_status_category"),
             models.Index(fields=["accepted_at"], name="app_accepted_at"),
             models.Index(fields=["customer", "status"], name="app_customer_status"),

@@ -24,6 +24,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from stdnum import luhn
 
+from sunshine.accounts import units
 from sunshine.accounts.models import Role, ServiceArea, User
 from sunshine.applications import events as ev
 from sunshine.applications import rules, writes
@@ -86,6 +87,19 @@ def match_area(address: str, areas: Iterable[ServiceArea] | None = None) -> Serv
         if any(k in address for k in area.keyword_list()):
             return area
     return None
+
+
+def unit_for(area: ServiceArea | None, channel: str, actor: User | None) -> int:
+    """The unit a new application belongs to: its service area's unit (the top unit when no area
+    matches the address); at the counter, the hall of the clerk who accepted it when that hall is
+    within the area's unit."""
+    tree = units.tree()
+    unit_id = area.unit_id if area is not None else tree.top
+    if unit_id is None:
+        raise ValidationFailed({"address": [_("No company unit is set up to receive applications.")]})
+    if channel == Channel.COUNTER and actor is not None and tree.within(actor.unit_id, unit_id):
+        return int(actor.unit_id)  # type: ignore[arg-type]
+    return unit_id
 
 
 def pick_manager(area: ServiceArea | None) -> User | None:
@@ -416,6 +430,7 @@ def _intake_once(
             contact_phone=data.phone,
             address=data.address,
             area=area,
+            unit_id=unit_for(area, data.channel, actor),
             requested_capacity=data.requested_capacity,
             capacity_unit=data.capacity_unit,
             key_project=data.key_project,
@@ -744,6 +759,34 @@ def reassign(number: str, actor: User | None, *, username: str, reason: str) -> 
             held.filter(pk__in=[pk for pk, _code in moved]).update(manager=target)
         data["stages_moved"] = [code for _pk, code in moved]
         _save(app, [], [ev.new(app, EventType.REASSIGNED, now, actor, **data)])
+    return app
+
+
+def move_unit(number: str, actor: User | None, *, unit_code: str, reason: str) -> Application:
+    """Move an application to another unit (a staff action; event ``unit_moved``). The caller
+    checks that both units are within the actor's scope (access.require_unit)."""
+    reason = (reason or "").strip()
+    target = units.tree().by_code(unit_code)
+    errors: dict[str, list[str]] = {}
+    if target is None:
+        errors["unit"] = [_("No unit with this code.")]
+    if not reason:
+        errors["reason"] = [_("Give the reason for the move.")]
+    if errors:
+        raise ValidationFailed(errors)
+    assert target is not None
+    with transaction.atomic():
+        app = _lock(number)
+        _require_open(app)
+        if app.unit_id == target.id:
+            raise Conflict(_("The application already belongs to this unit."), "no_change")
+        before = units.tree().nodes.get(app.unit_id)
+        app.unit_id = target.id
+        Application.objects.filter(pk=app.pk).update(unit_id=target.id)
+        now = timezone.now()
+        data: dict[str, Any] = {"from": before.code if before else "", "to": target.code, "reason": reason}
+        moved = ev.new(app, EventType.UNIT_MOVED, now, actor, **data)
+        _save(app, [], [moved])
     return app
 
 

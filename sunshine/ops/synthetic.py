@@ -34,7 +34,7 @@ from django.utils import timezone
 from stdnum import luhn
 from stdnum.cn import ric, uscc
 
-from sunshine.accounts.models import ServiceArea, User
+from sunshine.accounts.models import ServiceArea, User, default_unit_id
 from sunshine.applications import rules
 from sunshine.applications.audit import event_hash
 from sunshine.applications.events import EventType, validate
@@ -312,6 +312,7 @@ class AppRow:
     completed_at: datetime | None = None
     cancelled_at: datetime | None = None
     id: int | None = None
+    unit_id: int | None = None  # None: the area's unit is not known, the top unit (services.unit_for)
 
 
 @dataclass(slots=True, eq=False)
@@ -876,6 +877,7 @@ class Generator:
             contact_phone=customer.phone,
             address=addr,
             area_id=area.pk if area is not None else None,
+            unit_id=area.unit_id if area is not None else None,
             requested_capacity=capacity,
             capacity_unit=unit,
             key_project=hv and rng.random() < 0.3,
@@ -928,6 +930,7 @@ APPLICATION_FIELDS = (
     "contact_phone",
     "address",
     "area",
+    "unit",
     "requested_capacity",
     "capacity_unit",
     "key_project",
@@ -1199,6 +1202,7 @@ def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE, *, mo
             ],
         )
         apps = [b.app for b in built]
+        top_unit = default_unit_id()
         w.write(
             Application,
             APPLICATION_FIELDS,
@@ -1216,6 +1220,7 @@ def save_batch(built: list[Built], rng: random.Random, part: Part = WHOLE, *, mo
                     phone_enc,
                     a.address,
                     a.area_id,
+                    a.unit_id if a.unit_id is not None else top_unit,
                     a.requested_capacity,
                     a.capacity_unit,
                     a.key_project,

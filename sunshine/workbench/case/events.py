@@ -22,6 +22,7 @@ LABELS: dict[str, Any] = {
     EventType.COMPLETED: gettext_lazy("Application completed (connected)"),
     EventType.CANCELLED: gettext_lazy("Application cancelled"),
     EventType.REASSIGNED: gettext_lazy("Customer manager changed"),
+    EventType.UNIT_MOVED: gettext_lazy("Moved to another unit"),
     EventType.CALENDAR_REPROJECTED: gettext_lazy("Deadline moved by a calendar change"),
     EventType.PII_VIEWED: gettext_lazy("Personal data shown in full"),
     EventType.CONTACT_CORRECTED: gettext_lazy("Customer contact corrected"),
@@ -83,6 +84,12 @@ def detail(e: Event) -> str:
     if t in (EventType.STAGE_SKIPPED, EventType.CANCELLED):
         return str(d.get("reason", ""))
     if t == EventType.REASSIGNED:
+        return _("from %(old)s to %(new)s: %(reason)s") % {
+            "old": d.get("from") or "-",
+            "new": d.get("to") or "-",
+            "reason": d.get("reason", ""),
+        }
+    if t == EventType.UNIT_MOVED:
         return _("from %(old)s to %(new)s: %(reason)s") % {
             "old": d.get("from") or "-",
             "new": d.get("to") or "-",
