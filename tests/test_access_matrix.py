@@ -34,7 +34,7 @@ from django.db import transaction
 from django.test import Client
 from django.urls import URLPattern, URLResolver, get_resolver
 
-from sunshine.accounts.models import ApiToken, Role, ServiceArea, User, hash_token
+from sunshine.accounts.models import ApiToken, Role, ServiceArea, Unit, UnitKind, User, hash_token
 from sunshine.api.api import api
 from tests.conftest import intake_body
 
@@ -66,6 +66,9 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("POST", "/api/v1/applications/{number}/resume"): row(401, 200, 200, 403, 403, 200, 403, 200),
     ("POST", "/api/v1/applications/{number}/cancel"): row(401, 403, 200, 403, 403, 200, 403, 200),
     ("POST", "/api/v1/applications/{number}/reassign"): row(401, 403, 403, 403, 403, 200, 403, 200),
+    # moving to another unit (the world's hall under the one unit): leaders and the admin.
+    ("POST", "/api/v1/applications/{number}/unit"): row(401, 403, 403, 403, 403, 200, 403, 200),
+    ("GET", "/api/v1/units"): row(401, 200, 200, 200, 200, 200, 200, 200),
     ("GET", "/api/v1/applications/{number}/events"): row(401, 200, 200, 403, 200, 200, 200, 200),
     ("GET", "/api/v1/public/applications/{number}"): row(200, 200, 200, 200, 200, 200, 200, 200),
     ("POST", "/api/v1/public/applications/{number}/progress"): row(200, 200, 200, 200, 200, 200, 200, 200),
@@ -365,6 +368,8 @@ def _build_world() -> dict[str, Any]:
     from sunshine.reports.models import Report, ReportStatus
 
     area = ServiceArea.objects.create(code="jinyuan", name="晋源区", keywords="晋源区,晋祠")
+    top = Unit.objects.get()
+    Unit.objects.create(code="jinci", name="晋祠营业厅", kind=UnitKind.HALL, parent=top)
     users = {
         "clerk": _user("clerk", Role.CLERK),
         "alice": _user("alice", Role.CUSTOMER_MANAGER, last_name="李", first_name="爱", work_phone="0351-1111111"),
@@ -497,6 +502,8 @@ def _api_call(world: dict[str, Any], method: str, path: str) -> tuple[str, dict[
         body = {"reason": "客户撤回"}
     elif path.endswith("/reassign"):
         body = {"customer_manager": "bob", "reason": "调整"}
+    elif path.endswith("/unit"):
+        body = {"unit": "jinci", "reason": "在营业厅办理"}
     elif path.endswith("/supervision"):
         body = {"reason": "重点项目", "target_date": "2026-12-31"}
     elif path == "/api/v1/applications" and method == "POST":

@@ -77,6 +77,10 @@ BUSINESS_RULES: dict[str, tuple[str, set[str]]] = {
         "customer_manager must name an active customer manager (stored data)",
         {"customer_manager"},
     ),
+    "POST /api/v1/applications/{number}/unit": (
+        "the reason must not be blank (what is blank differs between JSON Schema and Python)",
+        {"reason"},
+    ),
     "POST /api/v1/applications/{number}/charges": (
         "item_code must be in the fee catalogue in force, the quantity fits the item's basis (stored data)",
         {"charge_not_in_catalogue", "charge_amount_mismatch", "quantity"},

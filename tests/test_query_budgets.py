@@ -9,7 +9,8 @@ discovery, tests/test_access_matrix.py): a new operation or page fails
 Each call is made by a persona who is let through (the matrix's expected status is asserted, so
 the budget is the cost of the real path, not of a refusal), with the per-process caches
 (sunshine/caching.py, the working-day calendar) and Django's cache empty: the cost of a process's
-first request (a warm process saves the calendar's 4 and the caches' 1–3 queries). A POST is
+first request (a warm process saves the calendar's 4 and the caches' 1–3 queries; a call that
+checks what the caller may see reads the tree of units once: sunshine/accounts/units.py). A POST is
 measured twice from the same state (rolled back in between), once with each data set.
 
 Budgets are the same on SQLite and PostgreSQL unless the entry is a ``(sqlite, postgresql)`` pair.
@@ -65,9 +66,9 @@ Budget = int | tuple[int, int]
 
 # (method, OpenAPI path) -> queries.
 API_BUDGETS: dict[tuple[str, str], Budget] = {
-    ("GET", "/api/v1/applications"): 9,
-    ("GET", "/api/v1/applications/{number}"): 8,
-    ("GET", "/api/v1/applications/{number}/events"): 3,
+    ("GET", "/api/v1/applications"): 10,
+    ("GET", "/api/v1/applications/{number}"): 9,
+    ("GET", "/api/v1/applications/{number}/events"): 4,
     ("GET", "/api/v1/cases"): 2,
     ("GET", "/api/v1/cases/{number}"): 3,
     ("GET", "/api/v1/evaluations/{period}"): 2,
@@ -87,16 +88,18 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/reports/{report_id}"): 2,
     ("GET", "/api/v1/satisfaction"): 2,
     ("GET", "/api/v1/supervisions"): 2,
-    ("POST", "/api/v1/applications"): (19, 13),  # the answer is built from the rows in hand
-    ("POST", "/api/v1/applications/{number}/cancel"): (17, 14),
+    ("POST", "/api/v1/applications"): (20, 14),  # the answer is built from the rows in hand
+    ("POST", "/api/v1/applications/{number}/cancel"): (18, 15),
     ("POST", "/api/v1/applications/{number}/charges"): 2,
     ("POST", "/api/v1/applications/{number}/contractor-choices"): 2,
-    ("POST", "/api/v1/applications/{number}/pause"): (18, 15),
-    ("POST", "/api/v1/applications/{number}/reassign"): (19, 16),  # +2: the running stage read and moved
-    ("POST", "/api/v1/applications/{number}/resume"): (18, 15),
-    ("POST", "/api/v1/applications/{number}/stages/{code}/complete"): (17, 14),
-    ("POST", "/api/v1/applications/{number}/stages/{code}/skip"): (17, 14),
-    ("POST", "/api/v1/applications/{number}/supervision"): 18,
+    ("POST", "/api/v1/applications/{number}/pause"): (19, 16),
+    ("POST", "/api/v1/applications/{number}/reassign"): (20, 17),  # +2: the running stage read and moved
+    ("POST", "/api/v1/applications/{number}/resume"): (19, 16),
+    ("POST", "/api/v1/applications/{number}/stages/{code}/complete"): (18, 15),
+    ("POST", "/api/v1/applications/{number}/stages/{code}/skip"): (18, 15),
+    ("POST", "/api/v1/applications/{number}/supervision"): 19,
+    ("POST", "/api/v1/applications/{number}/unit"): 16,
+    ("GET", "/api/v1/units"): 2,  # the token, the tree
     ("POST", "/api/v1/auth/token"): 0,
     ("POST", "/api/v1/cases/{number}/finding"): 3,
     ("POST", "/api/v1/cases/{number}/notes"): 3,
@@ -109,8 +112,8 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
 
 # (method, route) -> queries; the public portal's and the sign-in routes' too.
 PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
-    ("GET", "workbench/export.csv"): 3,  # not in the access matrix yet: called by the admin
-    ("POST", "workbench/export.csv"): 3,
+    ("GET", "workbench/export.csv"): 4,  # not in the access matrix yet: called by the admin
+    ("POST", "workbench/export.csv"): 4,
     ("GET", ""): 2,
     ("GET", "accounts/login/"): 0,
     ("GET", "accounts/login/code/"): 0,
@@ -133,16 +136,16 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "statistics/"): 5,
     ("GET", "statistics/download.csv"): 5,
     ("GET", "statistics/download.xlsx"): 5,
-    ("GET", "workbench/"): 13,
-    ("GET", "workbench/applications/<str:number>/"): 16,
-    ("GET", "workbench/applications/<str:number>/choices/"): 6,  # its own card: choices, units
-    ("GET", "workbench/applications/<str:number>/documents/<int:document_id>/"): 5,
+    ("GET", "workbench/"): 14,
+    ("GET", "workbench/applications/<str:number>/"): 17,
+    ("GET", "workbench/applications/<str:number>/choices/"): 7,  # its own card: choices, units
+    ("GET", "workbench/applications/<str:number>/documents/<int:document_id>/"): 6,
     ("GET", "workbench/cases/"): 4,
     ("GET", "workbench/cases/<str:number>/"): 5,
     ("GET", "workbench/cases/<str:number>/decide/"): 2,
     ("GET", "workbench/cases/<str:number>/note/"): 2,
     ("GET", "workbench/concentration/"): 4,
-    ("GET", "workbench/dashboard/"): 14,
+    ("GET", "workbench/dashboard/"): 15,
     ("GET", "workbench/evaluations/"): 4,
     ("GET", "workbench/evaluations/<str:period>/"): 3,
     ("GET", "workbench/evaluations/managers/<str:username>/"): 5,
@@ -151,11 +154,11 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "workbench/followups/<int:pk>/attempt/"): 2,
     ("GET", "workbench/inbox/"): 4,
     ("GET", "workbench/intake/"): 4,  # + the document kinds of the "documents brought" checklist
-    ("GET", "workbench/intake/<str:number>/receipt.pdf"): 11,
-    ("GET", "workbench/intake/<str:number>/receipt/"): 12,
+    ("GET", "workbench/intake/<str:number>/receipt.pdf"): 12,
+    ("GET", "workbench/intake/<str:number>/receipt/"): 13,
     ("GET", "workbench/intake/validate/"): 2,
     ("GET", "workbench/jobs/"): 14,  # the failed reports (1)
-    ("GET", "workbench/reassign/"): 9,
+    ("GET", "workbench/reassign/"): 10,
     ("GET", "workbench/security/"): 6,
     ("GET", "workbench/reports/"): 7,
     ("GET", "workbench/reports/<int:report_id>/"): 5,
@@ -165,9 +168,9 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "workbench/reports/<int:report_id>/status/"): 3,
     ("GET", "workbench/reports/adhoc/"): 2,
     ("GET", "workbench/supervision/"): 4,
-    ("GET", "workbench/supervision/<str:number>/"): 9,
+    ("GET", "workbench/supervision/<str:number>/"): 10,
     ("GET", "workbench/supervision/deadlines/"): 6,
-    ("GET", "workbench/team/"): 14,
+    ("GET", "workbench/team/"): 15,
     ("GET", "workbench/visits/"): 7,
     ("GET", "workbench/visits/<int:pk>/"): 7,
     ("GET", "workbench/visits/<int:pk>/actions/<int:action_pk>/close/"): 2,
@@ -193,24 +196,24 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "statistics/"): 0,
     ("POST", "statistics/download.csv"): 0,
     ("POST", "statistics/download.xlsx"): 0,
-    ("POST", "workbench/"): 13,
-    ("POST", "workbench/applications/<str:number>/cancel/"): (11, 8),
-    ("POST", "workbench/applications/<str:number>/choices/"): 6,
-    ("POST", "workbench/applications/<str:number>/complete/"): (16, 13),
-    ("POST", "workbench/applications/<str:number>/documents/received/"): 16,
-    ("POST", "workbench/applications/<str:number>/documents/upload/"): 18,
-    ("POST", "workbench/applications/<str:number>/documents/waive/"): 16,
-    ("POST", "workbench/applications/<str:number>/pause/"): (13, 10),
-    ("POST", "workbench/applications/<str:number>/reassign/"): (14, 11),  # as the API
-    ("POST", "workbench/applications/<str:number>/resume/"): (17, 14),
-    ("POST", "workbench/applications/<str:number>/reveal/<str:field>/"): 21,
-    ("POST", "workbench/applications/<str:number>/skip/"): (11, 8),
+    ("POST", "workbench/"): 14,
+    ("POST", "workbench/applications/<str:number>/cancel/"): (12, 9),
+    ("POST", "workbench/applications/<str:number>/choices/"): 7,
+    ("POST", "workbench/applications/<str:number>/complete/"): (17, 14),
+    ("POST", "workbench/applications/<str:number>/documents/received/"): 17,
+    ("POST", "workbench/applications/<str:number>/documents/upload/"): 19,
+    ("POST", "workbench/applications/<str:number>/documents/waive/"): 17,
+    ("POST", "workbench/applications/<str:number>/pause/"): (14, 11),
+    ("POST", "workbench/applications/<str:number>/reassign/"): (15, 12),  # as the API
+    ("POST", "workbench/applications/<str:number>/resume/"): (18, 15),
+    ("POST", "workbench/applications/<str:number>/reveal/<str:field>/"): 22,
+    ("POST", "workbench/applications/<str:number>/skip/"): (12, 9),
     ("POST", "workbench/cases/"): 4,
     ("POST", "workbench/cases/<str:number>/"): 5,
     ("POST", "workbench/cases/<str:number>/decide/"): 5,
     ("POST", "workbench/cases/<str:number>/note/"): 4,
     ("POST", "workbench/concentration/"): 3,
-    ("POST", "workbench/dashboard/"): 14,
+    ("POST", "workbench/dashboard/"): 15,
     ("POST", "workbench/evaluations/"): 2,
     ("POST", "workbench/evaluations/<str:period>/"): 3,
     ("POST", "workbench/evaluations/managers/<str:username>/"): 2,
@@ -221,13 +224,13 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/inbox/<int:pk>/read/"): 3,
     ("POST", "workbench/inbox/read-all/"): 3,
     ("POST", "workbench/intake/"): 4,  # + the document kinds of the "documents brought" checklist
-    ("POST", "workbench/intake/<str:number>/receipt.pdf"): 11,
-    ("POST", "workbench/intake/<str:number>/receipt/"): 12,
-    ("POST", "workbench/intake/validate/"): 3,  # posts an ID number: the duplicate look-up (1)
+    ("POST", "workbench/intake/<str:number>/receipt.pdf"): 12,
+    ("POST", "workbench/intake/<str:number>/receipt/"): 13,
+    ("POST", "workbench/intake/validate/"): 4,  # posts an ID number: the duplicate look-up (1)
     ("POST", "workbench/jobs/"): 14,
     ("POST", "workbench/jobs/<str:result_id>/retry/"): 2,
     ("POST", "workbench/jobs/messages/<int:pk>/retry/"): 6,
-    ("POST", "workbench/reassign/"): 9,
+    ("POST", "workbench/reassign/"): 10,
     ("POST", "workbench/security/"): 6,
     ("POST", "workbench/reports/"): 2,
     ("POST", "workbench/reports/<int:report_id>/"): 2,
@@ -237,9 +240,9 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/reports/<int:report_id>/status/"): 2,
     ("POST", "workbench/reports/adhoc/"): 7,
     ("POST", "workbench/supervision/"): 3,
-    ("POST", "workbench/supervision/<str:number>/"): 14,
+    ("POST", "workbench/supervision/<str:number>/"): 15,
     ("POST", "workbench/supervision/deadlines/"): 6,
-    ("POST", "workbench/team/"): 14,
+    ("POST", "workbench/team/"): 15,
     ("POST", "workbench/visits/"): 7,
     ("POST", "workbench/visits/<int:pk>/"): 7,
     ("POST", "workbench/visits/<int:pk>/actions/<int:action_pk>/close/"): 2,

@@ -222,3 +222,66 @@ def test_moving_an_application_writes_an_event(world, province):
     with pytest.raises(Forbidden):
         access.require_unit(leader, province["dt"].pk)
     access.require_unit(leader, province["ty-jinyuan-jinci"].pk)
+
+
+# --- API v1 -----------------------------------------------------------------------------------------
+
+
+def test_the_api_names_the_unit_filters_by_subtree_and_lists_the_tree(world):
+    from tests.conftest import ApiClient
+
+    city = ApiClient(world["city_leader"])
+    r = city.get("/api/v1/applications", unit="ty-jinyuan")
+    assert r.status_code == 200
+    assert sorted(row["address"] for row in r.json()["results"]) == ["太原市晋源区晋祠路1号", "太原市晋源区晋祠路2号"]
+    assert r.json()["results"][0]["unit"] == {
+        "code": "ty-jinyuan",
+        "name": "晋源区供电公司",
+        "path": "/sx/ty/ty-jinyuan/",
+    }
+    assert city.get("/api/v1/applications", unit="ty").json()["count"] == 3
+    assert city.get("/api/v1/applications").json()["count"] == 3
+    assert ApiClient(world["province_auditor"]).get("/api/v1/applications").json()["count"] == 4
+    # Another city's unit: refused; an unknown code: invalid.
+    refused = city.get("/api/v1/applications", unit="dt")
+    assert (refused.status_code, refused.json()["code"]) == (403, "forbidden")
+    assert city.get("/api/v1/applications", unit="nope").json()["count"] == 0
+    county = ApiClient(world["county_leader"])
+    assert county.get("/api/v1/applications", unit="ty").status_code == 403
+    number = Application.objects.get(address="太原市小店区长治路3号").number
+    assert county.get(f"/api/v1/applications/{number}").status_code == 403
+    detail = city.get(f"/api/v1/applications/{number}").json()
+    assert detail["unit"] == {"code": "ty-xiaodian", "name": "小店区供电公司", "path": "/sx/ty/ty-xiaodian/"}
+    tree = county.get("/api/v1/units").json()["results"]
+    assert [(u["code"], u["kind"], u["depth"], u["parent"]) for u in tree] == [
+        ("sx", "province", 1, None),
+        ("dt", "city", 2, "sx"),
+        ("dt-pingcheng", "county", 3, "dt"),
+        ("ty", "city", 2, "sx"),
+        ("ty-jinyuan", "county", 3, "ty"),
+        ("ty-jinyuan-jinci", "hall", 4, "ty-jinyuan"),
+        ("ty-xiaodian", "county", 3, "ty"),
+    ]
+
+
+def test_moving_through_the_api_stays_within_the_callers_units(world):
+    from tests.conftest import ApiClient
+
+    number = Application.objects.get(address="太原市晋源区晋祠路1号").number
+    city = ApiClient(world["city_leader"])
+    out = city.post(f"/api/v1/applications/{number}/unit", {"unit": "dt-pingcheng", "reason": "误分"})
+    assert out.status_code == 403
+    assert unit_code(Application.objects.get(number=number)) == "ty-jinyuan"
+    moved = city.post(f"/api/v1/applications/{number}/unit", {"unit": "ty-xiaodian", "reason": "地址在小店区"})
+    assert moved.status_code == 200
+    assert moved.json()["unit"]["code"] == "ty-xiaodian"
+    events = city.get(f"/api/v1/applications/{number}/events").json()["results"]
+    assert (events[-1]["type"], events[-1]["actor"], events[-1]["data"]) == (
+        "unit_moved",
+        "city_leader",
+        {"from": "ty-jinyuan", "to": "ty-xiaodian", "reason": "地址在小店区"},
+    )
+    # The county it left no longer sees it, nor may move it back.
+    county = ApiClient(world["county_leader"])
+    back = county.post(f"/api/v1/applications/{number}/unit", {"unit": "ty-jinyuan", "reason": "拿回"})
+    assert back.status_code == 403

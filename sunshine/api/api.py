@@ -33,6 +33,7 @@ from sunshine.api.routers import (
     public,
     reports,
     supervision,
+    units,
 )
 from sunshine.applications.validation import validate_intake
 from sunshine.errors import DomainError, ValidationFailed
@@ -288,5 +289,5 @@ api.add_router("/", applications.router)
 api.add_router("/public", public.router)
 # The routers of the other capabilities, each owned by its module; each names its own paths
 # (public ones start with "/public/").
-for _module in (portal, directory, supervision, notifications, feedback, evaluation, reports, audit):
+for _module in (portal, directory, supervision, notifications, feedback, evaluation, reports, audit, units):
     api.add_router("/", _module.router)

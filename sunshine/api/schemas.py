@@ -159,6 +159,33 @@ class ReassignIn(In):
     reason: Required500
 
 
+class MoveUnitIn(In):
+    unit: str = Field(min_length=1, max_length=40, pattern=r"^[-a-zA-Z0-9_]+$", description="the code of a unit")
+    # Not blank: the server's check (422), as JSON Schema and Python disagree on what is blank.
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+
+
+class UnitRef(Schema):
+    """The unit an application belongs to (``path``: the codes from the top, ``/sx/ty/jinyuan/``)."""
+
+    code: str
+    name: str
+    path: str
+
+
+class UnitOut(Schema):
+    code: str
+    name: str
+    kind: Literal["province", "city", "county", "station", "hall"]
+    path: str
+    depth: int
+    parent: str | None
+
+
+class UnitList(Schema):
+    results: list[UnitOut]
+
+
 class CustomerOut(Schema):
     name: str
     id_type: str
@@ -214,6 +241,7 @@ class ApplicationOut(Schema):
     cancelled_at: datetime | None
     customer: CustomerOut
     address: str
+    unit: UnitRef | None
     requested_capacity: Any
     capacity_unit: str
     key_project: bool
@@ -237,6 +265,7 @@ class ApplicationRow(Schema):
     completed_at: datetime | None
     customer_name: str
     address: str
+    unit: UnitRef | None
     key_project: bool
     customer_manager: ManagerOut | None
     current_deadline: date | None

@@ -15,6 +15,7 @@ from django.db.models import Count, Exists, Min, OuterRef, Prefetch, Q, QuerySet
 from django.utils import timezone
 from django.utils.translation import get_language
 
+from sunshine.accounts import units
 from sunshine.applications.clock import Clock, stage_clock
 from sunshine.applications.models import (
     OPEN_STATUSES,
@@ -145,6 +146,12 @@ def manager_dict(app: Application) -> dict[str, Any] | None:
     return {"username": m.username, "name": m.display_name, "phone": m.work_phone}
 
 
+def unit_dict(unit_id: int | None) -> dict[str, str] | None:
+    """The API's ``unit`` of an application: code, name and path (from the cached tree)."""
+    node = units.tree().nodes.get(unit_id) if unit_id is not None else None
+    return {"code": node.code, "name": node.name, "path": node.path} if node is not None else None
+
+
 def application_detail(
     app: Application, today: date | None = None, *, stages: list[StageInstance] | None = None
 ) -> dict[str, Any]:
@@ -167,6 +174,7 @@ def application_detail(
             "phone": app.contact_phone,
         },
         "address": app.address,
+        "unit": unit_dict(app.unit_id),
         "requested_capacity": app.requested_capacity,
         "capacity_unit": app.capacity_unit,
         "key_project": app.key_project,
@@ -251,7 +259,11 @@ def filter_applications(
     customer_manager: str | None = None,
     key_project: bool | None = None,
     today: date | None = None,
+    unit_ids: list[int] | None = None,
 ) -> QuerySet[Application]:
+    """``unit_ids``: a unit and those below it (``units.tree().below``)."""
+    if unit_ids is not None:
+        qs = qs.filter(unit_id__in=unit_ids)
     if status:
         qs = qs.filter(status=status)
     if category:
@@ -373,6 +385,7 @@ def list_rows(qs: QuerySet[Application], today: date | None = None) -> list[dict
                 "completed_at": app.completed_at,
                 "customer_name": app.customer_name,
                 "address": app.address,
+                "unit": unit_dict(app.unit_id),
                 "key_project": app.key_project,
                 "customer_manager": manager_dict(app),
                 "current_deadline": clock.deadline if clock else None,

@@ -6,14 +6,18 @@ from typing import Any, Literal
 
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 from ninja import Query, Router, Schema, Status
 from pydantic import Field
 
+from sunshine.accounts import units
+from sunshine.accounts.models import Role, User
 from sunshine.api import schemas
 from sunshine.api.common import idempotency_key, json_body, roles, safe_number, staff
 from sunshine.applications import access, selectors, services
 from sunshine.applications.models import Application
 from sunshine.applications.validation import validate_intake
+from sunshine.errors import NotFound
 
 # Operation ids are fixed (API v1: add, never rename). These operations were first defined in
 # sunshine/api/api.py, whose module name ninja puts in the default id, so they keep that id here.
@@ -65,8 +69,25 @@ class ListFilters(Schema):
     overdue: bool | None = None
     customer_manager: str | None = Field(None, max_length=150, pattern=_NO_NUL)
     key_project: bool | None = None
+    unit: str | None = Field(
+        None, max_length=40, pattern=r"^[-a-zA-Z0-9_]+$", description="a unit's code: it and the units below it"
+    )
     page: int = Field(1, ge=1, le=1_000_000)
     page_size: int = Field(50, ge=1, le=200)
+
+
+def _unit_filter(user: User, code: str | None) -> list[int] | None:
+    """The ids of the unit ``code`` and those below it (none for an unknown code); a unit outside
+    the user's own is refused (a customer manager's list is theirs whatever the unit)."""
+    if not code:
+        return None
+    tree = units.tree()
+    node = tree.by_code(code)
+    if node is None:
+        return []  # no such unit: nothing in it
+    if user.role != Role.CUSTOMER_MANAGER:
+        access.require_unit(user, node.id)
+    return tree.below(node.id)
 
 
 @router.get("/applications", response=schemas.ApplicationPage, operation_id="sunshine_api_api_list_applications")
@@ -74,6 +95,7 @@ def list_applications(request: HttpRequest, filters: Query[ListFilters]) -> dict
     user = staff(request)
     qs = selectors.filter_applications(
         access.visible_applications(user),
+        unit_ids=_unit_filter(user, filters.unit),
         status=filters.status,
         category=filters.category,
         stage=filters.stage,
@@ -177,6 +199,25 @@ def reassign(request: HttpRequest, number: str, payload: schemas.ReassignIn) -> 
     app = access.access_application(user, safe_number(number))
     access.require_role(user, roles(access.REASSIGN_ROLES), app)
     services.reassign(number, user, username=payload.customer_manager, reason=payload.reason)
+    return _detail(number)
+
+
+@router.post(
+    "/applications/{number}/unit",
+    response=schemas.ApplicationOut,
+    operation_id="sunshine_api_move_unit",
+)
+def move_unit(request: HttpRequest, number: str, payload: schemas.MoveUnitIn) -> dict[str, Any]:
+    """Move an application to another unit within the caller's (event ``unit_moved``); an
+    unknown unit is a 422, another's unit a 403."""
+    user = staff(request)
+    app = access.access_application(user, safe_number(number))
+    access.require_role(user, roles(access.MOVE_UNIT_ROLES), app)
+    target = units.tree().by_code(payload.unit)
+    if target is None:
+        raise NotFound(_("No unit with this code."), "unit_not_found")
+    access.require_unit(user, target.id)
+    services.move_unit(number, user, unit_code=payload.unit, reason=payload.reason)
     return _detail(number)
 
 
