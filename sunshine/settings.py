@@ -117,6 +117,7 @@ INSTALLED_APPS = [
     "sunshine.feedback",
     "sunshine.evaluation",
     "sunshine.reports",
+    "sunshine.webhooks",
     "sunshine.pii",
     # delivery apps (own no models; call the domain)
     "sunshine.api",
@@ -416,6 +417,8 @@ SUNSHINE_EVENT_REACTIONS = [
     "sunshine.supervision.reactions.on_events",
     "sunshine.notifications.reactions.on_events",
     "sunshine.feedback.reactions.on_events",
+    # last: its lock orders the event feed and is held until the batch commits (webhooks/feed.py)
+    "sunshine.webhooks.reactions.on_events",
 ]
 # "worker": reactions run after commit in the job workers, through the outbox (applications/outbox.py);
 # "eager": at once, in the change's transaction (tests; a trial without a worker). docs/engine.md
@@ -428,7 +431,19 @@ SUNSHINE_FAST_WRITES = envbool("SUNSHINE_FAST_WRITES", "true")
 SUNSHINE_WORKER_POLLS = [
     "sunshine.applications.outbox.poll",
     "sunshine.notifications.tasks.poll",
+    "sunshine.webhooks.delivery.poll",
 ]
+# Webhooks (docs/integration.md): the HTTP call's timeout, the back-off and the day of retries,
+# the stall time of a delivery whose worker died, the addresses a callback may have.
+SUNSHINE_WEBHOOK_TIMEOUT_SECONDS = envint("SUNSHINE_WEBHOOK_TIMEOUT_SECONDS", "10")
+SUNSHINE_WEBHOOK_BACKOFF_SECONDS = envint("SUNSHINE_WEBHOOK_BACKOFF_SECONDS", "30")
+SUNSHINE_WEBHOOK_RETRY_SECONDS = envint("SUNSHINE_WEBHOOK_RETRY_SECONDS", "86400")
+SUNSHINE_WEBHOOK_STALL_SECONDS = envint("SUNSHINE_WEBHOOK_STALL_SECONDS", "120")
+SUNSHINE_WEBHOOK_BATCH = envint("SUNSHINE_WEBHOOK_BATCH", "20")
+SUNSHINE_WEBHOOK_SOURCE = env("SUNSHINE_WEBHOOK_SOURCE", "urn:sunshine:applications")
+# Loopback callbacks (and plain http to them) only in a trial; intranet receivers by network.
+SUNSHINE_WEBHOOK_ALLOW_LOOPBACK = envbool("SUNSHINE_WEBHOOK_ALLOW_LOOPBACK", "false" if PRODUCTION else "true")
+SUNSHINE_WEBHOOK_ALLOWED_NETWORKS = env("SUNSHINE_WEBHOOK_ALLOWED_NETWORKS", "")
 # After a calendar edit the calendar app calls these (it imports none of the apps above it):
 # ``fn(reason, actor) -> number of deadlines moved`` (see sunshine/calendar/services.py).
 SUNSHINE_CALENDAR_REPROJECTIONS = ["sunshine.applications.services.reproject_deadlines"]

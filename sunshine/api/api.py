@@ -34,6 +34,7 @@ from sunshine.api.routers import (
     reports,
     supervision,
     units,
+    webhooks,
 )
 from sunshine.applications.validation import validate_intake
 from sunshine.errors import DomainError, ValidationFailed
@@ -289,5 +290,5 @@ api.add_router("/", applications.router)
 api.add_router("/public", public.router)
 # The routers of the other capabilities, each owned by its module; each names its own paths
 # (public ones start with "/public/").
-for _module in (portal, directory, supervision, notifications, feedback, evaluation, reports, audit, units):
+for _module in (portal, directory, supervision, notifications, feedback, evaluation, reports, audit, units, webhooks):
     api.add_router("/", _module.router)

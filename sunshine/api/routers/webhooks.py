@@ -1,0 +1,230 @@
+"""API v1: webhook subscriptions (administrators) and the event feed (docs/integration.md).
+
+- ``GET/POST /api/v1/webhooks/subscriptions``, ``GET/POST /api/v1/webhooks/subscriptions/{pk}``:
+  list, make (the answer carries the secret, shown this once), read and change subscriptions;
+  ``POST …/{pk}/redeliveries``: send one event or a time range again. Administrators only.
+- ``GET /api/v1/events?after=<cursor>&limit=``: the feed, the same envelopes the subscriptions
+  receive, in commit order, only about the applications the caller may read.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any, TypeVar
+
+from django.http import HttpRequest
+from django.utils.translation import gettext as _
+from ninja import Field, Query, Router, Schema, Status
+from pydantic import ValidationError
+
+from sunshine.accounts.models import Role
+from sunshine.api import schemas
+from sunshine.api.common import body_doc, json_body, staff
+from sunshine.applications import access
+from sunshine.errors import NotFound, ValidationFailed
+from sunshine.webhooks import feed, selectors, services
+from sunshine.webhooks.models import Subscription
+
+router = Router(tags=["webhooks"])
+_S = TypeVar("_S", bound=Schema)
+
+ADMIN = {str(Role.ADMIN)}
+EventTypeName = Annotated[str, Field(max_length=40, json_schema_extra={"enum": [t.value for t in feed.PUBLISHED]})]
+CategoryName = schemas.Category
+AreaCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[-a-zA-Z0-9_]+$")]
+PK = Annotated[int, Field(ge=1, le=2**63 - 1)]
+
+
+class SubscriptionIn(Schema):
+    name: str = Field(min_length=1, max_length=100, pattern=r"\S")
+    # https; plain http only to loopback in a trial installation (docs/integration.md)
+    url: str = Field(min_length=9, max_length=500, pattern=r"^https://[^\s/?#@]+(/[^\s]*)?$")
+    event_types: list[EventTypeName] = Field(min_length=1, max_length=64)
+    areas: list[AreaCode] = Field(default_factory=list, max_length=100)
+    categories: list[CategoryName] = Field(default_factory=list, max_length=20)
+    enabled: bool = True
+    allow_personal_data: bool = False
+
+
+class SubscriptionChangeIn(Schema):
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=r"\S")
+    url: str | None = Field(None, min_length=9, max_length=500, pattern=r"^https://[^\s/?#@]+(/[^\s]*)?$")
+    event_types: list[EventTypeName] | None = Field(None, min_length=1, max_length=64)
+    areas: list[AreaCode] | None = Field(None, max_length=100)
+    categories: list[CategoryName] | None = Field(None, max_length=20)
+    enabled: bool | None = None
+    allow_personal_data: bool | None = None
+    # true: clear a pause the workers set after a day of failures
+    resume: bool = False
+
+
+class RedeliveryIn(Schema):
+    # one event (its id, the envelope's "id") or the events of [since, until)
+    event_id: PK | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+
+
+class RedeliveryOut(Schema):
+    deliveries: int
+
+
+class DeliveryCounts(Schema):
+    pending: int
+    delivered: int
+    failed: int
+
+
+class SubscriptionOut(Schema):
+    id: int
+    name: str
+    url: str
+    event_types: list[str]
+    areas: list[str]
+    categories: list[str]
+    enabled: bool
+    paused_at: datetime | None
+    pause_reason: str
+    allow_personal_data: bool
+    owner: str
+    created_at: datetime
+    updated_at: datetime
+    deliveries: DeliveryCounts
+
+
+class SubscriptionCreated(SubscriptionOut):
+    # Standard Webhooks secret ("whsec_" + base64): shown in this answer only
+    secret: str
+
+
+class SubscriptionList(Schema):
+    results: list[SubscriptionOut]
+
+
+class CloudEvent(Schema):
+    specversion: str
+    id: str
+    source: str
+    type: str
+    subject: str
+    time: str
+    datacontenttype: str
+    sequence: str
+    data: dict[str, Any]
+
+
+class EventPage(Schema):
+    events: list[CloudEvent]
+    # the cursor to pass as ``after`` next time (the last position returned, else ``after``)
+    next: int
+    has_more: bool
+
+
+class FeedQuery(Schema):
+    after: int = Field(0, ge=0, le=2**63 - 1)
+    limit: int = Field(100, ge=1, le=1000)
+
+
+def _parse(schema: type[_S], body: dict[str, Any]) -> _S:
+    try:
+        return schema.model_validate(body)
+    except ValidationError as exc:
+        fields: dict[str, list[str]] = {}
+        for err in exc.errors():
+            name = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int)) or "body"
+            fields.setdefault(name, []).append(_("This value is not valid."))
+        raise ValidationFailed(fields) from None
+
+
+def _subscription(pk: int) -> Subscription:
+    sub = Subscription.objects.select_related("owner").prefetch_related("areas").filter(pk=pk).first()
+    if sub is None:
+        raise NotFound(_("No webhook subscription with this number."), "subscription_not_found")
+    return sub
+
+
+def _out(sub: Subscription, counts: dict[str, int] | None = None) -> dict[str, Any]:
+    return {
+        "id": sub.pk,
+        "name": sub.name,
+        "url": sub.url,
+        "event_types": list(sub.event_types),
+        "areas": sorted(a.code for a in sub.areas.all()),
+        "categories": list(sub.categories),
+        "enabled": sub.enabled,
+        "paused_at": sub.paused_at,
+        "pause_reason": sub.pause_reason,
+        "allow_personal_data": sub.allow_personal_data,
+        "owner": sub.owner.username,
+        "created_at": sub.created_at,
+        "updated_at": sub.updated_at,
+        "deliveries": counts
+        if counts is not None
+        else selectors.delivery_counts([sub.pk]).get(sub.pk, selectors.NO_DELIVERIES),
+    }
+
+
+@router.get("/webhooks/subscriptions", response=SubscriptionList)
+def list_subscriptions(request: HttpRequest) -> dict[str, Any]:
+    """Every subscription with its deliveries' counts (administrators)."""
+    access.require_role(staff(request), ADMIN)
+    subs = list(Subscription.objects.select_related("owner").prefetch_related("areas").order_by("name", "id"))
+    counts = selectors.delivery_counts([s.pk for s in subs])
+    return {"results": [_out(s, counts.get(s.pk, selectors.NO_DELIVERIES)) for s in subs]}
+
+
+@router.post("/webhooks/subscriptions", response={201: SubscriptionCreated}, openapi_extra=body_doc(SubscriptionIn))
+def create_subscription(request: HttpRequest) -> Status:
+    """A new subscription owned by the caller; the answer carries its secret, shown this once."""
+    user = staff(request)
+    access.require_role(user, ADMIN)
+    data = _parse(SubscriptionIn, json_body(request))
+    sub, secret = services.create(user, **data.model_dump())
+    return Status(201, {**_out(sub), "secret": secret})
+
+
+@router.get("/webhooks/subscriptions/{pk}", response=SubscriptionOut)
+def get_subscription(request: HttpRequest, pk: PK) -> dict[str, Any]:
+    access.require_role(staff(request), ADMIN)
+    return _out(_subscription(pk))
+
+
+@router.post("/webhooks/subscriptions/{pk}", response=SubscriptionOut, openapi_extra=body_doc(SubscriptionChangeIn))
+def change_subscription(request: HttpRequest, pk: PK) -> dict[str, Any]:
+    """Change the fields given (the others stay); ``resume: true`` clears a pause."""
+    user = staff(request)
+    access.require_role(user, ADMIN)
+    sub = _subscription(pk)
+    data = _parse(SubscriptionChangeIn, json_body(request))
+    services.update(sub, user, **data.model_dump())
+    return _out(_subscription(pk))
+
+
+@router.post("/webhooks/subscriptions/{pk}/redeliveries", response=RedeliveryOut, openapi_extra=body_doc(RedeliveryIn))
+def redeliver(request: HttpRequest, pk: PK) -> dict[str, Any]:
+    """Send one event (``event_id``) or the events of ``[since, until)`` again, within the
+    subscription's filters."""
+    user = staff(request)
+    access.require_role(user, ADMIN)
+    sub = _subscription(pk)
+    data = _parse(RedeliveryIn, json_body(request))
+    if data.event_id is None and (data.since is None or data.until is None):
+        raise ValidationFailed({"event_id": [_("Give an event or a time range (since and until).")]})
+    return {"deliveries": services.redeliver(sub, user, event_id=data.event_id, since=data.since, until=data.until)}
+
+
+@router.get("/events", response=EventPage)
+def events(request: HttpRequest, query: Query[FeedQuery]) -> dict[str, Any]:
+    """The event feed after the cursor ``after`` (0: from the start), oldest first: every event
+    exactly once across pages, in commit order, about the applications the caller may read."""
+    user = staff(request)
+    access.require_role(user, access.STAFF_ROLES)
+    scope = access.visible_applications(user) if user.role == Role.CUSTOMER_MANAGER else None
+    items = feed.page(query.after, query.limit + 1, scope)
+    more = len(items) > query.limit
+    items = items[: query.limit]
+    return {
+        "events": feed.envelopes(items),
+        "next": items[-1].position if items else query.after,
+        "has_more": more,
+    }
