@@ -101,6 +101,14 @@ API: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "/api/v1/reports"): row(401, 403, 403, 403, 403, 200, 200, 200),
     ("GET", "/api/v1/reports/{report_id}"): row(401, 403, 403, 403, 403, 200, 200, 200),
     ("GET", "/api/v1/public/audit-digests"): row(200, 200, 200, 200, 200, 200, 200, 200),
+    # webhook subscriptions: administrators only (a secret and other systems' addresses).
+    ("GET", "/api/v1/webhooks/subscriptions"): row(401, 403, 403, 403, 403, 403, 403, 200),
+    ("POST", "/api/v1/webhooks/subscriptions"): row(401, 403, 403, 403, 403, 403, 403, 201),
+    ("GET", "/api/v1/webhooks/subscriptions/{pk}"): row(401, 403, 403, 403, 403, 403, 403, 200),
+    ("POST", "/api/v1/webhooks/subscriptions/{pk}"): row(401, 403, 403, 403, 403, 403, 403, 200),
+    ("POST", "/api/v1/webhooks/subscriptions/{pk}/redeliveries"): row(401, 403, 403, 403, 403, 403, 403, 200),
+    # the event feed: every staff role, scoped like the applications list.
+    ("GET", "/api/v1/events"): row(401, 200, 200, 200, 200, 200, 200, 200),
 }
 
 # (method, route) -> expected status per persona. Anonymous visitors are redirected to sign-in
@@ -248,6 +256,9 @@ ADMIN_PAGES: dict[str, dict[str, int]] = {
     "evaluation/evaluationrule/": ADMIN_ONLY,
     "evaluation/evaluationsnapshot/": ADMIN_ONLY,
     "notifications/message/": ADMIN_ONLY,
+    "webhooks/delivery/": ADMIN_ONLY,
+    "webhooks/subscription/": ADMIN_ONLY,
+    "webhooks/subscriptionchange/": ADMIN_ONLY,
     "notifications/template/": ADMIN_ONLY,
     "otp_totp/totpdevice/": ADMIN_ONLY,
     "processes/processtemplate/": ADMIN_ONLY,
@@ -438,7 +449,13 @@ def _build_world() -> dict[str, Any]:
         created_at=timezone.now(),
         generated_at=timezone.now(),
     )
+    from sunshine.webhooks import services as webhooks
+
+    subscription, _secret = webhooks.create(
+        users["admin"], name="一网通办", url="https://gov.example.cn/hooks", event_types=["intake"]
+    )
     return {
+        "subscription": subscription.pk,
         "users": users,
         "tokens": tokens,
         "residential": residential,
@@ -464,6 +481,7 @@ WATCHED = [
     "feedback.VisitAction",
     "reports.Report",
     "accounts.User",
+    "webhooks.Subscription",
 ]
 
 
@@ -527,12 +545,19 @@ def _api_call(world: dict[str, Any], method: str, path: str) -> tuple[str, dict[
         body = {"finding": "not_upheld", "action_taken": "经核实无违规"}
     elif path == "/api/v1/satisfaction" or path == "/api/v1/public/statistics":
         query = {"from": "2026-11-01", "to": "2026-11-30"}
+    elif path == "/api/v1/webhooks/subscriptions" and method == "POST":
+        body = {"name": "营销系统", "url": "https://sg186.example.cn/hooks", "event_types": ["intake"]}
+    elif path == "/api/v1/webhooks/subscriptions/{pk}" and method == "POST":
+        body = {"name": "营销系统 2.0"}
+    elif path.endswith("/redeliveries"):
+        body = {"event_id": 1}
     if path.startswith("/api/v1/cases/"):
         number = world["case"]
+    pk = world["subscription"] if path.startswith("/api/v1/webhooks/") else world["followup"]
     concrete = (
         path.replace("{number}", number)
         .replace("{code}", code)
-        .replace("{pk}", str(world["followup"]))
+        .replace("{pk}", str(pk))
         .replace("{period}", "2026-10")
         .replace("{report_id}", str(world["report"]))
     )

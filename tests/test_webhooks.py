@@ -56,7 +56,9 @@ def receiver():
 
 
 def subscribe(admin, receiver: Receiver, types=FLOW, **extra) -> Subscription:
-    sub, secret = services.create(admin, name="营销系统", url=receiver.url, event_types=[str(t) for t in types], **extra)
+    sub, secret = services.create(
+        admin, name="营销系统", url=receiver.url, event_types=[str(t) for t in types], **extra
+    )
     receiver.secret = secret
     return sub
 
@@ -201,9 +203,7 @@ def test_a_subscription_never_sees_an_application_outside_its_filters(personas, 
     assert not Delivery.objects.filter(application__in=[outside_area, outside_category]).exists()
 
 
-def test_personal_data_only_to_a_subscription_allowed_it_and_the_change_is_audited(
-    personas, clock, worker, receiver
-):
+def test_personal_data_only_to_a_subscription_allowed_it_and_the_change_is_audited(personas, clock, worker, receiver):
     admin = personas["admin"]
     sub = subscribe(admin, receiver, types=[EventType.INTAKE])
     services.update(sub, admin, allow_personal_data=True)
@@ -263,7 +263,13 @@ def test_a_day_of_failures_fails_the_delivery_pauses_the_subscription_and_tells_
     # resumed, and the failed one asked again by hand (the management command)
     services.update(sub, admin, resume=True)
     out = io.StringIO()
-    call_command("redeliver_webhooks", str(sub.pk), "--event", str(Event.objects.get(application=app, type="intake").pk), stdout=out)
+    call_command(
+        "redeliver_webhooks",
+        str(sub.pk),
+        "--event",
+        str(Event.objects.get(application=app, type="intake").pk),
+        stdout=out,
+    )
     assert out.getvalue() == "1 deliveries to 营销系统 will be sent again\n"
     drain_all()
     assert sorted(e["subject"] for e in receiver.received) == sorted([app.number, second.number])
@@ -330,9 +336,7 @@ def test_the_feed_pages_every_event_once_in_order_scoped_to_the_caller(personas,
         after = page["next"]
         if not page["has_more"]:
             break
-    published = list(
-        Event.objects.exclude(type=EventType.PII_VIEWED).order_by("pk").values_list("pk", flat=True)
-    )
+    published = list(Event.objects.exclude(type=EventType.PII_VIEWED).order_by("pk").values_list("pk", flat=True))
     assert sorted(int(e["id"]) for e in seen) == published
     assert [int(e["sequence"]) for e in seen] == list(range(1, len(published) + 1))
     # nothing new: the same cursor gives an empty page

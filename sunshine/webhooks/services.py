@@ -15,7 +15,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from sunshine.accounts.models import ServiceArea, User
-from sunshine.errors import ValidationFailed
+from sunshine.errors import NotFound, ValidationFailed
 from sunshine.processes.models import Category
 from sunshine.webhooks import feed
 from sunshine.webhooks.http import check_url
@@ -39,6 +39,14 @@ def new_secret() -> str:
 
 def secret_key(secret: str) -> bytes:
     return base64.b64decode(secret.removeprefix(SECRET_PREFIX))
+
+
+def subscription(pk: int) -> Subscription:
+    """The subscription ``pk`` with its owner and areas; NotFound when there is none."""
+    sub = Subscription.objects.select_related("owner").prefetch_related("areas").filter(pk=pk).first()
+    if sub is None:
+        raise NotFound(_("No webhook subscription with this number."), "subscription_not_found")
+    return sub
 
 
 def snapshot(sub: Subscription) -> dict[str, Any]:
@@ -207,7 +215,7 @@ def redeliver(
         items = items.filter(event_id=event_id)
     else:
         if since is None or until is None:
-            raise ValidationFailed({"since": [_("Give an event or a time range.")]})
+            raise ValidationFailed({"event_id": [_("Give an event or a time range (since and until).")]})
         items = items.filter(at__gte=since, at__lt=until)
     rows = list(items.order_by("position"))
     feed.owe(rows, [sub])

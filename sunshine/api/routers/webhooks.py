@@ -21,7 +21,7 @@ from sunshine.accounts.models import Role
 from sunshine.api import schemas
 from sunshine.api.common import body_doc, json_body, staff
 from sunshine.applications import access
-from sunshine.errors import NotFound, ValidationFailed
+from sunshine.errors import ValidationFailed
 from sunshine.webhooks import feed, selectors, services
 from sunshine.webhooks.models import Subscription
 
@@ -137,10 +137,7 @@ def _parse(schema: type[_S], body: dict[str, Any]) -> _S:
 
 
 def _subscription(pk: int) -> Subscription:
-    sub = Subscription.objects.select_related("owner").prefetch_related("areas").filter(pk=pk).first()
-    if sub is None:
-        raise NotFound(_("No webhook subscription with this number."), "subscription_not_found")
-    return sub
+    return services.subscription(pk)
 
 
 def _out(sub: Subscription, counts: dict[str, int] | None = None) -> dict[str, Any]:
@@ -208,8 +205,6 @@ def redeliver(request: HttpRequest, pk: PK) -> dict[str, Any]:
     access.require_role(user, ADMIN)
     sub = _subscription(pk)
     data = _parse(RedeliveryIn, json_body(request))
-    if data.event_id is None and (data.since is None or data.until is None):
-        raise ValidationFailed({"event_id": [_("Give an event or a time range (since and until).")]})
     return {"deliveries": services.redeliver(sub, user, event_id=data.event_id, since=data.since, until=data.until)}
 
 
