@@ -116,7 +116,9 @@ def test_the_sweep_runs_the_due_reactions_first_so_a_busy_worker_never_makes_a_r
     app = intake("2026-11-16")  # no worker has run: no moments are stored yet
     assert stored(app) == {}
     assert fire("2026-11-17", "08:30") == [(app.number, "due_soon", ("alice",))]
-    assert not Outbox.objects.exists()  # the rung's own event is nobody's to react to
+    # the intake's entry was run by the sweep; the rung's own event waits only for the webhooks
+    (entry,) = Outbox.objects.all()
+    assert [e.type for e in Event.objects.filter(pk__in=entry.events)] == ["warning"]
     assert fire("2026-11-17", "08:31") == []
 
 

@@ -79,6 +79,13 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/public/applications/{number}"): 8,
     ("POST", "/api/v1/public/applications/{number}/progress"): 8,
     ("GET", "/api/v1/public/audit-digests"): 1,
+    # the feed: the page, its events, their applications (docs/integration.md)
+    ("GET", "/api/v1/events"): 4,
+    ("GET", "/api/v1/webhooks/subscriptions"): 4,
+    ("GET", "/api/v1/webhooks/subscriptions/{pk}"): 4,
+    ("POST", "/api/v1/webhooks/subscriptions"): 9,
+    ("POST", "/api/v1/webhooks/subscriptions/{pk}"): 10,
+    ("POST", "/api/v1/webhooks/subscriptions/{pk}/redeliveries"): 10,
     ("GET", "/api/v1/public/contractors"): 1,
     ("GET", "/api/v1/public/fees"): 4,
     ("GET", "/api/v1/public/fees/high-reliability"): 0,
@@ -97,7 +104,8 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "/api/v1/applications/{number}/resume"): (19, 16),
     ("POST", "/api/v1/applications/{number}/stages/{code}/complete"): (18, 15),
     ("POST", "/api/v1/applications/{number}/stages/{code}/skip"): (18, 15),
-    ("POST", "/api/v1/applications/{number}/supervision"): 19,
+    # +1 since the webhooks: supervision_started is published, so the change writes an outbox entry
+    ("POST", "/api/v1/applications/{number}/supervision"): 20,
     ("POST", "/api/v1/applications/{number}/unit"): 16,
     ("GET", "/api/v1/units"): 2,  # the token, the tree
     ("POST", "/api/v1/auth/token"): 0,
@@ -448,7 +456,9 @@ def test_intake_and_a_transition_cost_a_fixed_number_of_queries_in_a_warm_proces
     release: 8). On PostgreSQL: lock, stages, one statement for the rest: 5.
     The worker's batch for that transition: claim, events, stages, the reaction savepoint and its
     release, supervision look-up, old moments dropped, new ones, 1 message, the entry deleted
-    (with its marks), in a savepoint of its own."""
+    (with its marks), in a savepoint of its own; and the webhooks' publication (the feed counter
+    locked, the unpublished events, the feed items, the counter, the subscriptions and their areas:
+    6 more, docs/integration.md)."""
     from sunshine.applications import outbox, services
     from sunshine.applications.validation import validate_intake
 
@@ -469,4 +479,4 @@ def test_intake_and_a_transition_cost_a_fixed_number_of_queries_in_a_warm_proces
     assert len(ctx.captured_queries) == (5 if postgres else 8)
     with CaptureQueriesContext(connection) as ctx:
         assert outbox.drain() == outbox.Drained(entries=1)
-    assert len(ctx.captured_queries) == 14
+    assert len(ctx.captured_queries) == 20

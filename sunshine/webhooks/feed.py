@@ -29,6 +29,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
+from django.utils import timezone
 
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event
@@ -51,18 +52,22 @@ def source() -> str:
 
 def _lock_counter() -> tuple[int, int]:
     """(last position, since_event) of the counter row, locked until the transaction ends."""
-    FeedCounter.objects.bulk_create([FeedCounter(pk=1)], ignore_conflicts=True)  # a flushed database
     lock = " FOR UPDATE" if connection.features.has_select_for_update else ""
     table = connection.ops.quote_name(FeedCounter._meta.db_table)
-    with connection.cursor() as cursor:
-        cursor.execute(f"SELECT position, since_event FROM {table} WHERE id = 1{lock}")  # noqa: S608
-        position, since = cursor.fetchone()
-    return int(position), int(since)
+    for _ in range(2):
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT position, since_event FROM {table} WHERE id = 1{lock}")  # noqa: S608
+            row = cursor.fetchone()
+        if row is not None:
+            return int(row[0]), int(row[1])
+        FeedCounter.objects.bulk_create([FeedCounter(pk=1)], ignore_conflicts=True)  # a flushed database
+    raise RuntimeError("no feed counter row")
 
 
 def publish(events: Iterable[Event]) -> list[FeedItem]:
     """Give positions to ``events`` (and to the earlier unpublished events of their applications)
-    and write the deliveries they owe; returns the new items. Call inside a transaction."""
+    and write the deliveries they owe; returns the new items. Call inside a transaction.
+    Four statements, and two or three more when subscriptions exist."""
     newest: dict[int, int] = {}
     for e in events:
         if e.type in PUBLISHED_VALUES and e.pk is not None:
@@ -72,24 +77,24 @@ def publish(events: Iterable[Event]) -> list[FeedItem]:
     position, since = _lock_counter()
     known = FeedItem.objects.filter(application_id__in=list(newest)).values("event_id")
     rows = [
-        (pk, app, at)
-        for pk, app, at in Event.objects.filter(
+        row
+        for row in Event.objects.filter(
             application_id__in=list(newest), pk__gt=since, type__in=sorted(PUBLISHED_VALUES)
         )
         .exclude(pk__in=known)
         .order_by("pk")
-        .values_list("pk", "application_id", "at")
-        if pk <= newest[app]
+        .values_list("pk", "application_id", "at", "type", "application__area_id", "application__category")
+        if row[0] <= newest[row[1]]
     ]
     if not rows:
         return []
     items = [
-        FeedItem(position=position + i, event_id=pk, application_id=app, at=at)
-        for i, (pk, app, at) in enumerate(rows, 1)
+        FeedItem(position=position + i, event_id=row[0], application_id=row[1], at=row[2])
+        for i, row in enumerate(rows, 1)
     ]
     FeedItem.objects.bulk_create(items)
     FeedCounter.objects.filter(pk=1).update(position=position + len(items))
-    owe(items)
+    owe(items, facts={row[0]: (row[3], row[4], row[5]) for row in rows})
     return items
 
 
@@ -111,9 +116,14 @@ def matching(
     return out
 
 
-def owe(items: Sequence[FeedItem], subscriptions: Sequence[Subscription] | None = None) -> int:
+def owe(
+    items: Sequence[FeedItem],
+    subscriptions: Sequence[Subscription] | None = None,
+    facts: dict[int, tuple[str, int | None, str]] | None = None,
+) -> int:
     """Write the deliveries of ``items`` to the enabled subscriptions that want them (paused ones
-    included: theirs wait); returns how many were new."""
+    included: theirs wait); returns how many were new. ``facts``: per event id, its type and its
+    application's area and category, when the caller has them."""
     subs = (
         list(subscriptions)
         if subscriptions is not None
@@ -121,15 +131,13 @@ def owe(items: Sequence[FeedItem], subscriptions: Sequence[Subscription] | None 
     )
     if not subs or not items:
         return 0
-    types = dict(Event.objects.filter(pk__in=[i.event_id for i in items]).values_list("pk", "type"))
-    apps = {
-        pk: (area, category)
-        for pk, area, category in Application.objects.filter(pk__in={i.application_id for i in items}).values_list(
-            "pk", "area_id", "category"
-        )
-    }
-    from django.utils import timezone
-
+    if facts is None:
+        facts = {
+            pk: (type_, area, category)
+            for pk, type_, area, category in Event.objects.filter(pk__in=[i.event_id for i in items]).values_list(
+                "pk", "type", "application__area_id", "application__category"
+            )
+        }
     now = timezone.now()
     rows = [
         Delivery(
@@ -141,9 +149,10 @@ def owe(items: Sequence[FeedItem], subscriptions: Sequence[Subscription] | None 
             created_at=now,
         )
         for item in items
-        for sub in matching(subs, types[item.event_id], *apps[item.application_id])
+        for sub in matching(subs, *facts[item.event_id])
     ]
-    Delivery.objects.bulk_create(rows, ignore_conflicts=True)
+    if rows:
+        Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
 
 
