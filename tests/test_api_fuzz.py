@@ -63,7 +63,14 @@ def keep_test_connection():
 # Data valid by the schema that a business rule may still refuse with 422, per operation: the
 # rule, why the schema cannot state it, and exactly which refusal is accepted (the fields of a
 # validation_error, or the error's own code). Any other 422 to valid data fails the check.
+WEBHOOK_RULE = (
+    "areas must name existing service areas (stored data); the callback's host is resolved and checked "
+    "against the allowed networks when it is sent to, a literal or loopback one when it is given",
+    {"areas", "url"},
+)
 BUSINESS_RULES: dict[str, tuple[str, set[str]]] = {
+    "POST /api/v1/webhooks/subscriptions": WEBHOOK_RULE,
+    "POST /api/v1/webhooks/subscriptions/{pk}": WEBHOOK_RULE,
     "POST /api/v1/applications": (
         "an ID's check character and birth date, a capacity within its category's range and with at most two "
         "decimals depend on each other or on arithmetic a JSON schema cannot express",

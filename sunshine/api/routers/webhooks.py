@@ -14,15 +14,14 @@ from typing import Annotated, Any, TypeVar, cast
 
 from django.http import HttpRequest
 from django.utils import timezone
-from django.utils.translation import gettext as _
 from ninja import Field, Query, Router, Schema, Status
+from ninja.errors import ValidationError as NinjaValidationError
 from pydantic import ConfigDict, RootModel, ValidationError
 
 from sunshine.accounts.models import Role
 from sunshine.api import schemas
-from sunshine.api.common import body_doc, json_body, staff
+from sunshine.api.common import json_body, staff
 from sunshine.applications import access
-from sunshine.errors import ValidationFailed
 from sunshine.webhooks import feed, selectors, services
 from sunshine.webhooks.models import Subscription
 
@@ -38,14 +37,16 @@ PK = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 # https to a host name (a trial installation also takes plain http to loopback, outside this
 # document; literal addresses are checked by the server: docs/integration.md)
-URL_PATTERN = r"^https://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(:[1-9][0-9]{0,3})?(/[^\s]*)?$"
+URL_PATTERN = (
+    r"^https://([A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+[A-Za-z]{2,63}(:[1-9][0-9]{0,3})?(/[^\s\x00]*)?$"
+)
 STRICT = ConfigDict(strict=True, extra="forbid")
 
 
 class SubscriptionIn(Schema):
     model_config = STRICT
 
-    name: str = Field(min_length=1, max_length=100, pattern=r"\S")
+    name: str = Field(min_length=1, max_length=100, pattern=schemas.NON_BLANK)
     url: str = Field(min_length=12, max_length=500, pattern=URL_PATTERN)
     event_types: list[EventTypeName] = Field(min_length=1, max_length=64)
     areas: list[AreaCode] = Field(default_factory=list, max_length=100)
@@ -57,7 +58,7 @@ class SubscriptionIn(Schema):
 class SubscriptionChangeIn(Schema):
     model_config = STRICT
 
-    name: str | None = Field(None, min_length=1, max_length=100, pattern=r"\S")
+    name: str | None = Field(None, min_length=1, max_length=100, pattern=schemas.NON_BLANK)
     url: str | None = Field(None, min_length=12, max_length=500, pattern=URL_PATTERN)
     event_types: list[EventTypeName] | None = Field(None, min_length=1, max_length=64)
     areas: list[AreaCode] | None = Field(None, max_length=100)
@@ -147,6 +148,30 @@ class FeedQuery(Schema):
     limit: int = Field(100, ge=1, le=1000)
 
 
+def _inline(raw: dict[str, Any]) -> dict[str, Any]:
+    """A JSON schema with its ``$defs`` inlined."""
+    defs = raw.pop("$defs", {})
+
+    def walk(node: Any) -> Any:
+        if isinstance(node, dict):
+            ref = node.get("$ref")
+            if isinstance(ref, str) and ref.startswith("#/$defs/"):
+                return walk(dict(defs[ref.split("/")[-1]]))
+            return {k: walk(v) for k, v in node.items()}
+        if isinstance(node, list):
+            return [walk(v) for v in node]
+        return node
+
+    result: dict[str, Any] = walk(raw)
+    return result
+
+
+def _body_doc(schema: type[Schema]) -> dict[str, Any]:
+    """The request body in the document: this router checks bodies itself, after the role."""
+    body = _inline(schema.model_json_schema())
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": body}}}}
+
+
 def _root_body_doc(model: type[RootModel[Any]]) -> dict[str, Any]:
     """``body_doc`` for a body that is one of several shapes (its ``$defs`` inlined)."""
     raw = model.model_json_schema()
@@ -157,16 +182,14 @@ def _root_body_doc(model: type[RootModel[Any]]) -> dict[str, Any]:
 
 
 def _parse(schema: type[_S], request: HttpRequest) -> _S:
-    """The body checked by ``schema`` in strict JSON mode (what the document says, no coercion)."""
+    """The body checked by ``schema`` in strict JSON mode (what the document says, no coercion),
+    after the caller's role was checked (so a refused caller gets 403, whatever its body); its
+    errors are the API's one 422 body, as for the bodies django-ninja checks itself."""
     json_body(request)  # 400 for a body that is not a JSON object
     try:
         return cast(_S, schema.model_validate_json(request.body or b"{}"))
     except ValidationError as exc:
-        fields: dict[str, list[str]] = {}
-        for err in exc.errors():
-            name = ".".join(str(p) for p in err.get("loc", ()) if not isinstance(p, int)) or "body"
-            fields.setdefault(name, []).append(_("This value is not valid."))
-        raise ValidationFailed(fields) from None
+        raise NinjaValidationError([dict(e) for e in exc.errors()]) from None
 
 
 def _subscription(pk: int) -> Subscription:
@@ -203,7 +226,7 @@ def list_subscriptions(request: HttpRequest) -> dict[str, Any]:
     return {"results": [_out(s, counts.get(s.pk, selectors.NO_DELIVERIES)) for s in subs]}
 
 
-@router.post("/webhooks/subscriptions", response={201: SubscriptionCreated}, openapi_extra=body_doc(SubscriptionIn))
+@router.post("/webhooks/subscriptions", response={201: SubscriptionCreated}, openapi_extra=_body_doc(SubscriptionIn))
 def create_subscription(request: HttpRequest) -> Status:
     """A new subscription owned by the caller; the answer carries its secret, shown this once."""
     user = staff(request)
@@ -219,7 +242,7 @@ def get_subscription(request: HttpRequest, pk: PK) -> dict[str, Any]:
     return _out(_subscription(pk))
 
 
-@router.post("/webhooks/subscriptions/{pk}", response=SubscriptionOut, openapi_extra=body_doc(SubscriptionChangeIn))
+@router.post("/webhooks/subscriptions/{pk}", response=SubscriptionOut, openapi_extra=_body_doc(SubscriptionChangeIn))
 def change_subscription(request: HttpRequest, pk: PK) -> dict[str, Any]:
     """Change the fields given (the others stay); ``resume: true`` clears a pause."""
     user = staff(request)
