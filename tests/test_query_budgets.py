@@ -109,9 +109,10 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "/api/v1/applications/{number}/unit"): 16,
     ("GET", "/api/v1/units"): 2,  # the token, the tree
     ("POST", "/api/v1/auth/token"): 0,
-    ("POST", "/api/v1/cases/{number}/finding"): 3,
-    ("POST", "/api/v1/cases/{number}/notes"): 3,
-    ("POST", "/api/v1/followups/{pk}/attempts"): 1,
+    # valid bodies too; +1 each since the webhooks (case_decided, followup_attempt published: an outbox entry)
+    ("POST", "/api/v1/cases/{number}/finding"): 14,
+    ("POST", "/api/v1/cases/{number}/notes"): 10,
+    ("POST", "/api/v1/followups/{pk}/attempts"): 12,
     ("POST", "/api/v1/followups/{pk}/result"): 1,
     ("POST", "/api/v1/inbox/read"): 3,
     ("POST", "/api/v1/public/applications"): 0,
