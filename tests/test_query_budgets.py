@@ -209,6 +209,8 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/applications/<str:number>/cancel/"): (12, 9),
     ("POST", "workbench/applications/<str:number>/choices/"): 7,
     ("POST", "workbench/applications/<str:number>/complete/"): (17, 14),
+    # 更正客户联系方式 (its event is published: an outbox entry)
+    ("POST", "workbench/applications/<str:number>/contact/"): 13,
     ("POST", "workbench/applications/<str:number>/documents/received/"): 17,
     ("POST", "workbench/applications/<str:number>/documents/upload/"): 19,
     ("POST", "workbench/applications/<str:number>/documents/waive/"): 17,
