@@ -7,6 +7,7 @@ import json
 from collections.abc import Callable
 
 from django.http import HttpRequest, HttpResponse
+from django.utils.translation import gettext as _
 
 from sunshine.api.errors import default_message, error_response
 
@@ -16,6 +17,17 @@ class ApiErrorBodyMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if request.path.startswith("/api/"):
+            # Every query parameter of the API is a single value (the OpenAPI document says so):
+            # a repeated one is refused, never read as its last value.
+            repeated = sorted(k for k in request.GET if len(request.GET.getlist(k)) > 1)
+            if repeated:
+                return error_response(
+                    422,
+                    "validation_error",
+                    _("Some fields are not valid."),
+                    {k: [_("This value is not valid.")] for k in repeated},
+                )
         response = self.get_response(request)
         if not request.path.startswith("/api/") or response.status_code < 400:
             return response
