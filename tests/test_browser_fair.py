@@ -73,7 +73,9 @@ def test_the_concentration_monitor_shows_the_demo_choices(office_page, demo):
 
 @pytest.mark.django_db(transaction=True)
 def test_a_reassignment_sends_the_customer_an_sms_naming_the_new_manager(office_page, demo):
-    app = Application.objects.filter(status=Status.IN_PROGRESS, customer_manager__username="manager1").first()
+    app = Application.objects.filter(
+        status=Status.IN_PROGRESS, customer_manager__username="manager1", unit__code="ty-jinyuan"
+    ).first()  # the leader works in 晋源区
     assert app is not None
     office_page.login(demo["leader"])
     page = office_page.page

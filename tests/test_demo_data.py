@@ -133,7 +133,7 @@ def test_seed_demo_accounts_applications_and_idempotence():
 def test_seed_demo_zero_creates_accounts_and_areas_only():
     seed(0)
     assert User.objects.filter(username__in=DEMO_ROLES).count() == 8
-    assert ServiceArea.objects.count() == 6
+    assert ServiceArea.objects.count() == 8  # 太原's six districts, 大同's two
     assert Application.objects.count() == 0
 
 
@@ -171,7 +171,12 @@ def test_the_demo_shows_elimination_steering_choices_and_contacts():
     assert choices.count() == Event.objects.filter(type="contractor_chosen").count() > 0
     shares = concentration.shares(date(2026, 10, 1), date(2026, 10, 31))
     assert {s.kind for s in shares} == {"design", "construction", "supply"}
-    assert {User.objects.get(pk=s.group_id).username for s in shares} == {"manager1", "manager2", "manager3"}
+    assert {User.objects.get(pk=s.group_id).username for s in shares} == {
+        "manager1",
+        "manager2",
+        "manager3",
+        "datong_manager",
+    }
 
 
 @pytest.mark.django_db
@@ -179,11 +184,12 @@ def test_seed_demo_covers_every_case_with_valid_data():
     seed(40)
     apps = list(Application.objects.select_related("customer", "customer_manager", "area"))
     assert {a.category for a in apps} == set(Category.values)
-    assert {a.customer_manager.username for a in apps} == {"manager1", "manager2", "manager3"}
+    assert {a.customer_manager.username for a in apps} == {"manager1", "manager2", "manager3", "datong_manager"}
     for a in apps:
         assert services.is_well_formed_number(a.number)
         assert re.fullmatch(r"1[3-9]\d{9}", a.contact_phone)
-        assert a.address.startswith("山西省太原市") and any(d in a.address for d in DISTRICTS)
+        city = "山西省大同市" if a.customer_manager.username == "datong_manager" else "山西省太原市"
+        assert a.address.startswith(city) and any(d in a.address for d in (*DISTRICTS, "平城区", "云冈区"))
         assert a.area is not None and a.area.name in a.address
         checker = ric if a.customer.id_type == IdType.RESIDENT_ID else uscc
         assert checker.is_valid(a.customer.id_number), a.customer.id_number
@@ -396,3 +402,35 @@ def test_every_demo_applications_history_is_in_order():
     before = next(s for s in stages[hv.pk] if s.seq == review.seq - 1)
     review.started_at = before.completed_at - timedelta(days=5)
     assert any("design_review#" in p and "started" in p for p in order_problems(hv, stages[hv.pk], events[hv.pk]))
+
+
+@pytest.mark.django_db
+def test_the_demo_is_a_small_province_with_accounts_at_each_level():
+    from sunshine.accounts.models import Unit
+    from sunshine.applications import access
+
+    out = seed(40)
+    tree = {u.code: (u.name, u.parent.code if u.parent else None) for u in Unit.objects.select_related("parent")}
+    assert tree["sx"] == ("国网山西省电力公司", None)
+    assert tree["ty-jinyuan"] == ("晋源区供电公司", "ty")
+    assert tree["ty-jinyuan-jinci"] == ("晋祠营业厅", "ty-jinyuan")
+    assert tree["dt-pingcheng"] == ("平城区供电公司", "dt")
+    assert len(tree) == 12
+    units = dict(User.objects.filter(unit__isnull=False).values_list("username", "unit__code"))
+    assert {n: units[n] for n in ("leader", "manager1", "city_leader", "province_auditor", "admin")} == {
+        "leader": "ty-jinyuan",
+        "manager1": "ty-jinyuan",
+        "city_leader": "ty",
+        "province_auditor": "sx",
+        "admin": "sx",
+    }
+    for name in ("city_leader", "province_auditor", "datong_leader", "xiaodian_leader", "datong_manager"):
+        assert re.search(rf"^\s*{name}\s+\S+\s+sunshine-demo$", out, re.M), out
+    assert "领导（国网太原供电公司）" in out
+    datong = Application.objects.filter(unit__code__startswith="dt-")
+    assert datong.count() == 4  # one in ten
+    assert all("大同市" in a.address for a in datong)
+    by = {n: access.visible_applications(User.objects.get(username=n)).count() for n in ("leader", "city_leader")}
+    everything = Application.objects.count()
+    assert 0 < by["leader"] < by["city_leader"] == everything - 4
+    assert access.visible_applications(User.objects.get(username="province_auditor")).count() == everything

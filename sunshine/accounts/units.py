@@ -55,6 +55,15 @@ class Tree:
             return []
         return sorted(n.id for n in self.nodes.values() if n.path.startswith(prefix))
 
+    def ancestors(self, unit_id: int | None) -> list[int]:
+        """``unit_id`` and the units above it, nearest first."""
+        found: list[int] = []
+        node = self.nodes.get(unit_id) if unit_id is not None else None
+        while node is not None and node.id not in found:
+            found.append(node.id)
+            node = self.nodes.get(node.parent_id) if node.parent_id is not None else None
+        return found
+
     def children(self, unit_id: int | None) -> list[Node]:
         return sorted((n for n in self.nodes.values() if n.parent_id == unit_id), key=lambda n: n.path)
 

@@ -43,7 +43,7 @@ def scope_to_units(qs: QuerySet[M], user: User, field: str = "unit") -> QuerySet
         return qs.none()
     if tree.is_top(user.unit_id):
         return qs
-    return qs.filter(**{f"{field}_id__in": tree.below(user.unit_id)})
+    return qs.filter(**{f"{field}__in": tree.below(user.unit_id)})
 
 
 def in_scope(user: User, unit_id: int | None) -> bool:

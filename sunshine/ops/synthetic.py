@@ -83,6 +83,12 @@ STREETS = {
     "万柏林区": ["千峰南路", "长风西街", "漪汾街", "和平南路", "兴华西街", "玉河街", "西矿街"],
     "晋源区": ["晋祠路一段", "晋祠路二段", "晋阳街", "长兴南街", "古城营街", "南屯路"],
 }
+# Districts of another city (the demo's 大同): drawn only when a Generator is given them.
+OTHER_STREETS = {
+    "平城区": ["御河西路", "永泰南路", "魏都大道", "迎宾街", "红旗街"],
+    "云冈区": ["新胜街", "同泉路", "泉城路", "开源街"],
+}
+CITY_OF = {"平城区": "大同市", "云冈区": "大同市"}
 BUILDINGS = ["小区", "花园", "家园", "苑", "大厦", "工业园", "产业园"]
 SURNAMES = "王李张刘陈杨赵黄周吴徐孙胡朱高林何郭马罗梁宋郑谢韩唐冯于董萧程曹袁邓许傅沈曾彭吕苏卢蒋蔡贾丁魏薛叶阎余潘杜戴夏钟汪田任姜范方石姚谭廖邹熊金陆郝孔白崔康毛邱秦江史顾侯邵孟龙万段雷钱汤尹黎易常武乔贺赖龚文"  # noqa: E501
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰萍红鹏辉建国志文斌宇浩凯健俊帆晨欣怡佳琪雪梅海燕晓东春晖丹"
@@ -222,11 +228,12 @@ def company_name(rng: random.Random, hv: bool) -> str:
 
 
 def address(rng: random.Random, district: str) -> str:
-    street = rng.choice(STREETS[district])
+    street = rng.choice(STREETS.get(district) or OTHER_STREETS[district])
+    city = CITY_OF.get(district, "太原市")
     if rng.random() < 0.5:
-        return f"山西省太原市{district}{street}{rng.randrange(1, 400)}号"
+        return f"山西省{city}{district}{street}{rng.randrange(1, 400)}号"
     return (
-        f"山西省太原市{district}{street}{rng.randrange(1, 400)}号{rng.choice(SURNAMES)}"
+        f"山西省{city}{district}{street}{rng.randrange(1, 400)}号{rng.choice(SURNAMES)}"
         f"{rng.choice(BUILDINGS)}{rng.randrange(1, 30)}号楼"
     )
 
@@ -788,6 +795,7 @@ class Generator:
         faker: Any = None,
         now: datetime | None = None,
         part: Part = WHOLE,
+        districts: list[str] | None = None,
     ) -> None:
         self.refs = refs
         self.part = part
@@ -811,7 +819,7 @@ class Generator:
         self.category_weights = list(CATEGORY_WEIGHTS.values())
         self.channels = list(CHANNEL_WEIGHTS)
         self.channel_weights = list(CHANNEL_WEIGHTS.values())
-        self.districts = list(STREETS)
+        self.districts = districts or list(STREETS)
 
     def _ago(self, n: int) -> date:
         return self.recent[min(max(n, 1), len(self.recent)) - 1]

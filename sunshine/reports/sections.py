@@ -30,6 +30,7 @@ from django.db import connection, connections, router
 from django.db.models import Count, F, Max, Min, Q, QuerySet, Sum
 from django.utils import timezone
 
+from sunshine.accounts import units
 from sunshine.applications.clock import stage_clock
 from sunshine.applications.models import Application, Pause, StageInstance, StageStatus
 from sunshine.calendar import workdays
@@ -122,8 +123,13 @@ def section(
 
 
 def app_filter(filters: dict[str, Any], prefix: str = "") -> Q:
-    """The ad-hoc filters as a Q on Application (``prefix`` e.g. "application__")."""
+    """The ad-hoc filters as a Q on Application (``prefix`` e.g. "application__"); ``unit``: a
+    unit's code, the unit and every unit below it."""
     q = Q()
+    if filters.get("unit"):
+        tree = units.tree()
+        node = tree.by_code(str(filters["unit"]))
+        q &= Q(**{prefix + "unit__in": tree.below(node.id) if node is not None else []})
     if filters.get("category"):
         q &= Q(**{prefix + "category": filters["category"]})
     if filters.get("area"):
@@ -539,6 +545,8 @@ class Computer:
             self.sec_cases,
             self.sec_ranking,
         ]
+        if self.child_units():
+            steps.append(self.sec_units)
         sections = []
         for i, step in enumerate(steps, start=1):
             sections.append(step())
@@ -574,6 +582,9 @@ class Computer:
             parts.append("客户经理：" + (user.display_name if user else f["manager"]))
         if "key_project" in f:
             parts.append("重点项目：" + ("是" if f["key_project"] else "否"))
+        if f.get("unit"):
+            node = units.tree().by_code(str(f["unit"]))
+            parts.append("单位：" + (node.name if node else str(f["unit"])))
         return "；".join(parts) or "全部"
 
     # -- sections --------------------------------------------------------------------------------
@@ -999,6 +1010,103 @@ class Computer:
                     ]
                 )
         return section("ranking", title, columns, rows, note=f"考评期：{snap.period}（第 {snap.version} 版）")
+
+    # -- the units below: roll-up and ranking (issue 19) -------------------------------------------
+    def child_units(self) -> list[units.Node]:
+        """The units directly below the report's unit (the top one when none is named)."""
+        tree = units.tree()
+        node = tree.by_code(str(self.filters["unit"])) if self.filters.get("unit") else None
+        parent = node.id if node is not None else tree.top
+        return tree.children(parent) if parent is not None else []
+
+    def unit_figures(self) -> list[dict[str, Any]]:
+        """Per unit directly below: the period's figures of it and everything under it, ranked
+        (on-time rate high first, then average working days short first, complaints and promises
+        broken few first; a unit with nothing completed last)."""
+        return self._memo(("units",), self._unit_figures)
+
+    def _unit_figures(self) -> list[dict[str, Any]]:
+        out = []
+        complaints = self._complaints_by_unit()
+        for child in self.child_units():
+            sub = Computer(self.start, self.end, {**self.filters, "unit": child.code})
+            done = sub.completed_apps(self.start_dt, self.end_dt, self.start, self.end)
+            cats = sub.category_counts(self.start_dt, self.end_dt)
+            overdue = len(sub.overdue_rows(self.end, self.end_dt))
+            below = set(units.tree().below(child.id))
+            out.append(
+                {
+                    "code": child.code,
+                    "name": child.name,
+                    "kind": child.kind,
+                    "accepted": sum(r["accepted"] for r in cats.values()),
+                    "completed": done["n"],
+                    "on_time_rate": _rate(done["on_time"], done["n"]),
+                    "avg_days": _r1(done["avg"]),
+                    "complaints": sum(n for unit_id, n in complaints.items() if unit_id in below),
+                    # a promise broken: an application completed later than promised, or a
+                    # stage past its deadline at the period's end
+                    "promises_broken": done["n"] - done["on_time"] + overdue,
+                }
+            )
+
+        def order(r: dict[str, Any]) -> tuple[Any, ...]:
+            rate = r["on_time_rate"]
+            return (
+                rate is None,
+                -(rate or 0),
+                r["avg_days"] if r["avg_days"] is not None else 1e9,
+                r["complaints"],
+                r["promises_broken"],
+                r["code"],
+            )
+
+        out.sort(key=order)
+        for i, r in enumerate(out, start=1):
+            r["rank"] = i
+        return out
+
+    def _complaints_by_unit(self) -> dict[int, int]:
+        """Complaints (supervision cases from a complaint) opened in the period, per application unit."""
+        qs = SupervisionCase.objects.filter(
+            source="complaint", opened_at__gte=self.start_dt, opened_at__lt=self.end_dt, application__isnull=False
+        )
+        qf = app_filter({k: v for k, v in self.filters.items() if k != "unit"}, "application__")
+        if qf:
+            qs = qs.filter(qf)
+        return {r["application__unit"]: r["n"] for r in qs.values("application__unit").annotate(n=Count("id"))}
+
+    def sec_units(self) -> dict[str, Any]:
+        rows = [
+            [
+                r["rank"],
+                r["name"],
+                r["accepted"],
+                r["completed"],
+                r["on_time_rate"],
+                r["avg_days"],
+                r["complaints"],
+                r["promises_broken"],
+            ]
+            for r in self.unit_figures()
+        ]
+        return section(
+            "units",
+            "下级单位排名（按办结按时率）",
+            [
+                ("名次", "int"),
+                ("单位", "text"),
+                ("受理（件）", "int"),
+                ("办结（件）", "int"),
+                ("办结按时率", "pct"),
+                ("平均用时（工作日）", "num"),
+                ("投诉（件）", "int"),
+                ("承诺未兑现（次）", "int"),
+            ],
+            rows,
+            empty=not any(r[2] or r[3] or r[7] for r in rows),
+            note="每个单位含其全部下级单位；承诺未兑现＝超时办结的申请＋期末超期的环节。",
+        )
 
 
 # --- other apps' sources ------------------------------------------------------------------------

@@ -7,8 +7,21 @@ from typing import Any
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils.translation import gettext as _
 
+from sunshine.accounts import units
+from sunshine.accounts.models import User
 from sunshine.reports.models import Kind, Report, ReportStatus
 from sunshine.reports.sections import PERSONAL
+
+
+def may_see(user: User, report: Report) -> bool:
+    """A report of a unit (ad-hoc filter ``unit``) is seen within that unit's subtree; a report of
+    the whole installation by the staff of its top unit only."""
+    tree = units.tree()
+    code = (report.filters or {}).get("unit")
+    if code:
+        node = tree.by_code(str(code))
+        return node is not None and tree.within(node.id, user.unit_id)
+    return tree.is_top(user.unit_id)
 
 
 def half_month_reports() -> list[dict[str, Any]]:

@@ -198,6 +198,13 @@ def clean_filters(raw: dict[str, Any]) -> dict[str, Any]:
         if not User.objects.filter(username=manager, role=Role.CUSTOMER_MANAGER).exists():
             errors["manager"] = [_("No customer manager with this username.")]
         out["manager"] = manager
+    unit = (raw.get("unit") or "").strip()
+    if unit:
+        from sunshine.accounts import units
+
+        if units.tree().by_code(unit) is None:
+            errors["unit"] = [_("No unit with this code.")]
+        out["unit"] = unit
     key = raw.get("key_project")
     if key in (True, "1", "true", "yes", "on"):
         out["key_project"] = True

@@ -11,6 +11,7 @@ from django.db.models import Count, Max, Min, Q, QuerySet
 from django.utils import timezone
 
 from sunshine.accounts.models import Role, User
+from sunshine.applications.access import scope_to_units
 from sunshine.applications.models import Application, StageInstance, StageStatus
 from sunshine.applications.selectors import paused_overdue
 from sunshine.supervision import rungs
@@ -65,8 +66,11 @@ class SupervisedRow:
         return self.status in ("in_progress", "paused") and timezone.localdate() > self.target_date
 
 
-def supervised_projects(*, today: date | None = None, leader: User | None = None) -> list[SupervisedRow]:
-    """Active supervisions with the project's current stage and deadline: two queries."""
+def supervised_projects(
+    *, today: date | None = None, leader: User | None = None, viewer: User | None = None
+) -> list[SupervisedRow]:
+    """Active supervisions with the project's current stage and deadline: two queries.
+    ``viewer``: only the projects of their unit's subtree."""
     today = today or timezone.localdate()
     qs = (
         LeaderSupervision.objects.filter(ended_at__isnull=True)
@@ -76,6 +80,8 @@ def supervised_projects(*, today: date | None = None, leader: User | None = None
     )
     if leader is not None:
         qs = qs.filter(leader=leader)
+    if viewer is not None:
+        qs = scope_to_units(qs, viewer, "application__unit")
     supervisions = list(qs)
     current: dict[int, StageInstance] = {}
     for open_stage in (
@@ -144,6 +150,8 @@ def _moments_for(user: User | None, numbers: Iterable[str] | None) -> QuerySet[R
     qs = RungMoment.objects.select_related("stage__template", "stage__application__customer_manager")
     if user is not None and user.role == Role.CUSTOMER_MANAGER:
         qs = qs.filter(stage__application__customer_manager=user)
+    elif user is not None:
+        qs = scope_to_units(qs, user, "stage__application__unit")
     if numbers is not None:
         qs = qs.filter(stage__application__number__in=list(numbers))
     return qs

@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_http_methods
 
 from sunshine.accounts.models import Role, User
+from sunshine.applications.access import in_scope
 from sunshine.evaluation.periods import BadPeriod, parse_period
 from sunshine.evaluation.selectors import latest_snapshot, score_history, snapshot_results, snapshots
 from sunshine.evaluation.services import EvaluationError, freeze
@@ -77,6 +78,10 @@ def evaluation_detail(request: HttpRequest, period: str) -> HttpResponse:
         raise Http404
     only = user if user.role == Role.CUSTOMER_MANAGER else None  # type: ignore[union-attr]
     rows = snapshot_results(snap, only=only)  # type: ignore[arg-type]
+    if only is None:
+        # Ranked within a unit: the managers of the viewer's unit and the units below it.
+        unit_of = dict(User.objects.filter(username__in=[r["username"] for r in rows]).values_list("username", "unit"))
+        rows = [r for r in rows if in_scope(user, unit_of.get(r["username"]))]  # type: ignore[arg-type]
     for row in rows:
         b = row["breakdown"]
         row["components"] = [(code, label, b.get(code, {})) for code, label in COMPONENTS]
@@ -99,6 +104,8 @@ def manager_history(request: HttpRequest, username: str) -> HttpResponse:
     if manager is None:
         raise Http404
     if user.role == Role.CUSTOMER_MANAGER and user.pk != manager.pk:  # type: ignore[union-attr]
+        raise PermissionDenied
+    if user.role != Role.CUSTOMER_MANAGER and not in_scope(user, manager.unit_id):  # type: ignore[arg-type, union-attr]
         raise PermissionDenied
     return render(
         request,

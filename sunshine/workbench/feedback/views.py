@@ -19,8 +19,9 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
+from sunshine.accounts import units
 from sunshine.accounts.models import Role, ServiceArea, User
-from sunshine.applications.access import is_staff_user
+from sunshine.applications.access import in_scope, is_staff_user, scope_to_units
 from sunshine.applications.models import Application
 from sunshine.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from sunshine.feedback import concentration, selectors, services
@@ -52,6 +53,16 @@ def staff_page(roles: set[str]) -> Callable[[Callable[..., HttpResponse]], Calla
     return deco
 
 
+def _in_unit(user: User, app: Application | None) -> None:
+    """A follow-up or case of an application outside the user's unit is refused (one with no
+    application is seen by the staff of the top unit only)."""
+    if app is None:
+        if not in_scope(user, units.tree().top):
+            raise PermissionDenied
+    elif user.role != Role.CUSTOMER_MANAGER and not in_scope(user, app.unit_id):
+        raise PermissionDenied
+
+
 def _apply_errors(form: forms.Form, exc: ValidationFailed) -> None:
     for field, msgs in exc.fields.items():
         for msg in msgs:
@@ -63,7 +74,8 @@ def _apply_errors(form: forms.Form, exc: ValidationFailed) -> None:
 
 @staff_page(FOLLOWUP_ROLES)
 def followups(request: HttpRequest) -> HttpResponse:
-    rows = list(selectors.followup_queue(request.user)[:200])  # type: ignore[arg-type]
+    user: User = request.user  # type: ignore[assignment]
+    rows = list(scope_to_units(selectors.followup_queue(user), user, "application__unit")[:200])
     return render(
         request,
         "workbench_feedback/followups.html",
@@ -89,6 +101,7 @@ def followup(request: HttpRequest, pk: int) -> HttpResponse:
     row = _followup(pk)
     if not services.can_work_followup(request.user, row):  # type: ignore[arg-type]
         raise PermissionDenied
+    _in_unit(request.user, row.application)  # type: ignore[arg-type]
     form = f.CallScriptForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -165,7 +178,8 @@ def cases(request: HttpRequest) -> HttpResponse:
                 else:
                     messages.success(request, _("Case %(number)s opened.") % {"number": opened.tracking_number})
                     return redirect("workbench_feedback:case", number=opened.tracking_number)
-    rows = list(selectors.case_queue(status=status)[:200])
+    user: User = request.user  # type: ignore[assignment]
+    rows = list(scope_to_units(selectors.case_queue(status=status), user, "application__unit")[:200])
     return render(
         request,
         "workbench_feedback/cases.html",
@@ -179,6 +193,7 @@ def case(request: HttpRequest, number: str) -> HttpResponse:
     row = selectors.case_detail(number)
     if row is None:
         raise Http404
+    _in_unit(request.user, row.application)  # type: ignore[arg-type]
     can_act = request.user.role in CASE_ROLES and row.is_open  # type: ignore[union-attr]
     return render(
         request,
@@ -199,6 +214,7 @@ def case_note(request: HttpRequest, number: str) -> HttpResponse:
     row = selectors.case_detail(number)
     if row is None:
         raise Http404
+    _in_unit(request.user, row.application)  # type: ignore[arg-type]
     form = f.NoteForm(request.POST)
     try:
         if not form.is_valid():
@@ -217,6 +233,7 @@ def case_decide(request: HttpRequest, number: str) -> HttpResponse:
     row = selectors.case_detail(number)
     if row is None:
         raise Http404
+    _in_unit(request.user, row.application)  # type: ignore[arg-type]
     form = f.DecideForm(request.POST)
     if form.is_valid():
         try:
@@ -264,7 +281,8 @@ def visits(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, _("Visit planned."))
                 return redirect("workbench_feedback:visits")
-    rows = list(selectors.visit_list()[:200])
+    user: User = request.user  # type: ignore[assignment]
+    rows = list(scope_to_units(selectors.visit_list(), user, "visitor__unit")[:200])
     return render(
         request,
         "workbench_feedback/visits.html",
@@ -291,6 +309,8 @@ def _visit(pk: int) -> Visit:
 @require_http_methods(["GET", "POST"])
 def visit(request: HttpRequest, pk: int) -> HttpResponse:
     row = _visit(pk)
+    if row.visitor is not None and not in_scope(request.user, row.visitor.unit_id):  # type: ignore[arg-type]
+        raise PermissionDenied
     log_form = f.VisitLogForm(request.POST if request.POST.get("form") == "log" else None)
     action_form = f.ActionForm(request.POST if request.POST.get("form") == "action" else None)
     if request.method == "POST":
@@ -372,6 +392,10 @@ def concentration_page(request: HttpRequest) -> HttpResponse:
         )
     group_model = ServiceArea if by == "area" else User
     groups = group_model.objects.in_bulk({r.group_id for r in rows})
+    # Per unit: the managers (or areas) of the viewer's unit and those below it.
+    viewer: User = request.user  # type: ignore[assignment]
+    top = units.tree().top
+    rows = [r for r in rows if in_scope(viewer, groups[r.group_id].unit_id if r.group_id in groups else top)]
     kinds = dict(directory.ContractorKind.choices) if hasattr(directory, "ContractorKind") else {}
     table = [
         {

@@ -3,7 +3,7 @@ reason, ad-hoc reports with a progress indicator (htmx polls the job), publish a
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from django.contrib import messages
@@ -12,15 +12,17 @@ from django.core.exceptions import PermissionDenied
 from django.http import FileResponse, Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from sunshine.accounts import units
 from sunshine.accounts.models import Role, ServiceArea, User
 from sunshine.errors import DomainError, ValidationFailed
 from sunshine.processes.models import Category
 from sunshine.reports import selectors, services
 from sunshine.reports.models import Kind, Report, ReportStatus
-from sunshine.reports.sections import PERSONAL
+from sunshine.reports.sections import PERSONAL, Computer
 
 VIEW_ROLES: set[str] = {Role.LEADER.value, Role.AUDITOR.value, Role.ADMIN.value}
 REGENERATE_ROLES: set[str] = {Role.LEADER.value, Role.ADMIN.value}
@@ -38,11 +40,27 @@ def _access_report(user: Any, report_id: int) -> Report:
     report = Report.objects.select_related("requested_by", "published_by").filter(pk=report_id).first()
     if report is None:
         raise Http404(_("No such report."))
+    if not selectors.may_see(user, report):
+        raise PermissionDenied(_("This report is of a unit outside yours."))
     return report
 
 
-def _form_context(values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None) -> dict[str, Any]:
+def _lists(user: User) -> dict[str, Any]:
+    """The half-monthly reports (of the whole installation: its top unit's staff) and the ad-hoc
+    reports the user may see."""
+    top = units.tree().is_top(user.unit_id)
     return {
+        "periods": selectors.half_month_reports() if top else [],
+        "adhoc": [r for r in selectors.adhoc_reports() if selectors.may_see(user, r)],
+    }
+
+
+def _form_context(
+    user: User, values: dict[str, Any] | None = None, errors: dict[str, list[str]] | None = None
+) -> dict[str, Any]:
+    tree = units.tree()
+    return {
+        "units": [tree.nodes[i] for i in tree.below(user.unit_id)] if user.unit_id is not None else [],
         "categories": Category.choices,
         "areas": ServiceArea.objects.order_by("code"),
         "managers": User.objects.filter(role=Role.CUSTOMER_MANAGER, is_active=True).order_by("username"),
@@ -59,10 +77,9 @@ def report_list(request: HttpRequest) -> HttpResponse:
         request,
         "workbench_reports/list.html",
         {
-            "periods": selectors.half_month_reports(),
-            "adhoc": selectors.adhoc_reports(),
+            **_lists(request.user),  # type: ignore[arg-type]
             "can_regenerate": request.user.role in REGENERATE_ROLES,  # type: ignore[union-attr]
-            **_form_context(),
+            **_form_context(request.user),  # type: ignore[arg-type]
         },
     )
 
@@ -73,8 +90,16 @@ def adhoc(request: HttpRequest) -> HttpResponse:
     _require(request.user, VIEW_ROLES)
     values = {
         k: request.POST.get(k, "").strip()
-        for k in ("period_start", "period_end", "category", "area", "manager", "key_project")
+        for k in ("period_start", "period_end", "category", "area", "manager", "key_project", "unit")
     }
+    user: User = request.user  # type: ignore[assignment]
+    tree = units.tree()
+    if not values["unit"] and not tree.is_top(user.unit_id):
+        node = tree.nodes.get(user.unit_id) if user.unit_id is not None else None
+        values["unit"] = node.code if node is not None else ""
+    chosen = tree.by_code(values["unit"]) if values["unit"] else None
+    if values["unit"] and (chosen is None or not tree.within(chosen.id, user.unit_id)):
+        raise PermissionDenied(_("This report is of a unit outside yours."))
     errors: dict[str, list[str]] = {}
     dates: dict[str, date] = {}
     for field in ("period_start", "period_end"):
@@ -87,7 +112,7 @@ def adhoc(request: HttpRequest) -> HttpResponse:
             report = services.request_adhoc(
                 dates["period_start"],
                 dates["period_end"],
-                {k: values[k] for k in ("category", "area", "manager", "key_project")},
+                {k: values[k] for k in ("category", "area", "manager", "key_project", "unit")},
                 actor=request.user,  # type: ignore[arg-type]
             )
         except ValidationFailed as exc:
@@ -98,10 +123,9 @@ def adhoc(request: HttpRequest) -> HttpResponse:
         request,
         "workbench_reports/list.html",
         {
-            "periods": selectors.half_month_reports(),
-            "adhoc": selectors.adhoc_reports(),
+            **_lists(user),
             "can_regenerate": request.user.role in REGENERATE_ROLES,  # type: ignore[union-attr]
-            **_form_context(values, errors),
+            **_form_context(user, values, errors),
         },
         status=400,
     )
@@ -197,3 +221,52 @@ def publish(request: HttpRequest, report_id: int) -> HttpResponse:
     except DomainError as exc:
         messages.error(request, exc.message)
     return redirect("workbench_reports:detail", report_id=report.pk)
+
+
+# --- per unit: the half-month of a unit, the units below it ranked (issue 19) ---------------------
+
+
+def _half_month(raw: str) -> tuple[date, date]:
+    """The half-month starting on ``raw`` (YYYY-MM-DD); the last finished one when absent or wrong."""
+    try:
+        return services.period_from_start(date.fromisoformat(raw))
+    except (ValueError, ValidationFailed):
+        current, _end = services.half_month_of(timezone.localdate())
+        return services.half_month_of(current - timedelta(days=1))
+
+
+@login_required
+@require_GET
+def unit_report(request: HttpRequest) -> HttpResponse:
+    """A unit's figures for a half-month, with the units below it ranked (on-time rate, average
+    working days, complaints, promises broken); each links to its own page. A leader sees their
+    unit and those below it."""
+    _require(request.user, VIEW_ROLES)
+    user: User = request.user  # type: ignore[assignment]
+    tree = units.tree()
+    code = request.GET.get("unit", "")
+    node = tree.by_code(code) if code else (tree.nodes.get(user.unit_id) if user.unit_id is not None else None)
+    if node is None:
+        raise Http404(_("No unit with this code."))
+    if not tree.within(node.id, user.unit_id):
+        raise PermissionDenied(_("This report is of a unit outside yours."))
+    start, end = _half_month(request.GET.get("period", ""))
+    computer = Computer(start, end, {"unit": node.code})
+    figures = computer._headline_values(start, end)
+    parent = tree.nodes.get(node.parent_id) if node.parent_id is not None else None
+    prev_start, _prev_end = services.half_month_of(start - timedelta(days=1))
+    next_start = end + timedelta(days=1)
+    return render(
+        request,
+        "workbench_reports/unit.html",
+        {
+            "unit": node,
+            "parent": parent if parent is not None and tree.within(parent.id, user.unit_id) else None,
+            "start": start,
+            "end": end,
+            "previous": prev_start.isoformat(),
+            "next": next_start.isoformat() if next_start <= timezone.localdate() else "",
+            "figures": figures,
+            "ranking": computer.unit_figures(),
+        },
+    )

@@ -59,7 +59,7 @@ def supervised_list(request: HttpRequest) -> HttpResponse:
                 messages.success(request, _("You now supervise %(number)s.") % {"number": number})
                 return redirect("workbench_supervise:detail", number=number)
     mine = request.GET.get("mine") == "1"
-    rows = selectors.supervised_projects(leader=user if mine else None)
+    rows = selectors.supervised_projects(leader=user if mine else None, viewer=user)
     labels = dict(Category.choices)
     return render(
         request,

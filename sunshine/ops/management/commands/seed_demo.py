@@ -1,4 +1,5 @@
-"""Demo data: the demo accounts of api-v1.md, Taiyuan's service areas and N applications."""
+"""Demo data: the demo accounts of api-v1.md, a small province of units (山西, 太原, 大同),
+Taiyuan's and Datong's service areas and N applications."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sunshine.applications.events import EventType
 from sunshine.applications.models import Event
 from sunshine.ops.demo.accounts import DEMO_ACCOUNTS, DEMO_PASSWORD, ensure_areas, ensure_demo_accounts
 from sunshine.ops.demo.supervision import OVERDUE_TODAY, overdue_today_scenario
+from sunshine.ops.demo.units import LEVEL_ACCOUNTS, ensure_units, place_accounts
 from sunshine.ops.synthetic import FIXED_SCENARIOS, Generator, People, Refs, save_batch
 
 SOURCE = "seed_demo"
@@ -54,7 +56,9 @@ class Command(BaseCommand):
         if wanted < 0:
             raise CommandError("--applications must not be negative")
         ensure_areas()
+        found = ensure_units()
         users = {u.username: u for u in ensure_demo_accounts()}
+        users.update({u.username: u for u in place_accounts(found, DEMO_PASSWORD)})
         existing = demo_application_count()
         missing = max(wanted - existing, 0)
         if missing:
@@ -79,7 +83,20 @@ class Command(BaseCommand):
                 if scenario.name == OVERDUE_TODAY:
                     gen.manager_index = 0  # manager1's case: the sweep warns manager1 and the team lead
                 built.append(gen.build(scenario))
-            built += [gen.build() for _ in range(missing - len(built))]
+            # One in ten in the other city (大同), after Taiyuan's (whose draws stay as they were).
+            datong = missing // 10
+            built += [gen.build() for _ in range(missing - datong - len(built))]
+            if datong:
+                other = Generator(
+                    Refs.load(People(managers=[users["datong_manager"]], clerk=users["clerk"]), timezone.localdate()),
+                    seed=options["seed"] + existing + 1,
+                    window=60,
+                    source=SOURCE,
+                    faker=faker,
+                    districts=["平城区", "云冈区"],
+                )
+                other.used_numbers = gen.used_numbers
+                built += [other.build() for _ in range(datong)]
             save_batch(built, gen.rng)
             services.recount_manager_loads()  # generated rows bypass the services that keep the counts
             self.stdout.write(f"Created {missing} demo applications ({existing + missing} in total).")
@@ -112,6 +129,12 @@ class Command(BaseCommand):
             self.stdout.write(ensure_demo_open_data(ensure_demo_reports()))
         self.stdout.write("")
         self.stdout.write(f"Demo accounts (password for all: {DEMO_PASSWORD})")
-        self.stdout.write("  " + _pad("username", 10) + _pad("role", 22) + "password")
-        for username, role, *_rest in DEMO_ACCOUNTS:
-            self.stdout.write("  " + _pad(username, 10) + _pad(str(ROLE_ZH.get(role, role)), 22) + DEMO_PASSWORD)
+        self.stdout.write("  " + _pad("username", 18) + _pad("role (unit)", 44) + "password")
+        names = {u.code: u.name for u in found.values()}
+        from sunshine.ops.demo.units import ACCOUNT_UNITS
+
+        rows = [(u, r, ACCOUNT_UNITS.get(u, "sx")) for u, r, *_rest in DEMO_ACCOUNTS]
+        rows += [(u, r, code) for u, r, _l, _f, _p, code, _a in LEVEL_ACCOUNTS]
+        for username, role, code in rows:
+            what = f"{ROLE_ZH.get(role, role)}（{names[code]}）"
+            self.stdout.write("  " + _pad(username, 18) + _pad(what, 44) + DEMO_PASSWORD)
