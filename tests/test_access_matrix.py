@@ -205,6 +205,9 @@ PAGES: dict[tuple[str, str], dict[str, int]] = {
     ("GET", "workbench/reports/<int:report_id>/status/"): row(302, 403, 403, 403, 403, 200, 200, 200),
     ("POST", "workbench/reports/<int:report_id>/status/"): row(302, 405, 405, 405, 405, 405, 405, 405),
     ("GET", "workbench/reports/adhoc/"): row(302, 405, 405, 405, 405, 405, 405, 405),
+    # a unit's half-month and the units below ranked (the world's one unit and its hall)
+    ("GET", "workbench/reports/units/"): row(302, 403, 403, 403, 403, 200, 200, 200),
+    ("POST", "workbench/reports/units/"): row(302, 405, 405, 405, 405, 405, 405, 405),
     # an ad-hoc report (a read of the data, no case changes): readers; the empty form is 400.
     ("POST", "workbench/reports/adhoc/"): row(302, 403, 403, 403, 403, 400, 400, 400),
     # two-step sign-in set-up: every staff member for their own account; the empty code is a
