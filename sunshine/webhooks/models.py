@@ -106,6 +106,10 @@ class FeedCounter(models.Model):
     # Events up to this id existed before the feed (never published, never caught up).
     since_event = models.BigIntegerField(default=0)
 
+    class Meta:
+        verbose_name = _("feed counter")
+        verbose_name_plural = _("feed counters")
+
     def __str__(self) -> str:
         return str(self.position)
 
@@ -121,6 +125,8 @@ class FeedItem(models.Model):
     class Meta:
         ordering = ["position"]
         indexes = [models.Index(fields=["at"], name="feed_item_at")]
+        verbose_name = _("feed item")
+        verbose_name_plural = _("feed items")
 
     def __str__(self) -> str:
         return f"{self.position}: event {self.event_id}"
