@@ -29,6 +29,10 @@ def tamper(sql: str, params: list) -> None:
     with transaction.atomic(), connection.cursor() as cur:
         if connection.vendor == "postgresql":
             cur.execute("SET LOCAL sunshine.event_maintenance = 'on'")
+        if sql.startswith("DELETE FROM applications_event WHERE id = %s"):
+            # The event feed (webhooks) points at every published event: whoever deletes an
+            # event must delete its feed row too, or the foreign key refuses.
+            cur.execute("DELETE FROM webhooks_feeditem WHERE event_id = %s", params)
         cur.execute(sql, params)
 
 

@@ -224,7 +224,9 @@ def test_prometheus_reads_request_job_sweep_and_office_figures_of_gunicorn_and_a
             f'{w} (sunshine_applications_open{{status="in_progress",category="lv_residential"}})', 2, procs, started
         )
         # the worker ran the two intakes' reactions and sent their four messages
-        prom.wait_for('sum(sunshine_reaction_entries_total{job="sunshine-worker",outcome="done"})', 2, procs, started)
+        # the two intakes' entries, then one per delivered message: its notification_sent event
+        # is published to the event feed (webhooks) through the outbox too
+        prom.wait_for('sum(sunshine_reaction_entries_total{job="sunshine-worker",outcome="done"})', 6, procs, started)
         prom.wait_for('sum(sunshine_messages_delivered_total{job="sunshine-worker",outcome="sent"})', 4, procs, started)
         prom.wait_for(f"{w} (sunshine_reactions_pending)", 0, procs, started)
         prom.wait_for(f'{w} (sunshine_messages{{state="pending"}})', 0, procs, started)
