@@ -99,9 +99,22 @@ def staff_pages() -> list[tuple[str, str, str]]:
 
 def detail_pages() -> list[tuple[str, str, str]]:
     """One of each kind of row the staff open from a list (the demo plans no visits)."""
-    case = SupervisionCase.objects.order_by("id").first()
-    followup = FollowUp.objects.order_by("id").first()
-    supervision = LeaderSupervision.objects.select_related("application").order_by("id").first()
+
+    # each row within the units of the account that opens it (the demo is a small province)
+    def within(username: str) -> str:
+        return User.objects.select_related("unit").get(username=username).unit.path
+
+    case = SupervisionCase.objects.filter(application__unit__path__startswith=within("auditor")).order_by("id").first()
+    followup = FollowUp.objects.filter(application__unit__path__startswith=within("clerk")).order_by("id").first()
+    # a leader of the supervised application's own units opens it (the demo's leaders: 晋源区, 太原, 大同)
+    supervision, supervisor = None, "leader"
+    for row in LeaderSupervision.objects.select_related("application__unit").order_by("id"):
+        leaders = [
+            u for u in ("leader", "city_leader", "datong_leader") if row.application.unit.path.startswith(within(u))
+        ]
+        if leaders:
+            supervision, supervisor = row, leaders[0]
+            break
     snapshot = EvaluationSnapshot.objects.order_by("-id").first()
     report = Report.objects.filter(status=ReportStatus.DONE).order_by("-id").first()
     rows = (case, followup, supervision, snapshot, report)
@@ -109,10 +122,10 @@ def detail_pages() -> list[tuple[str, str, str]]:
     return [
         ("case", f"/workbench/cases/{case.tracking_number}/", "auditor"),
         ("followup", f"/workbench/followups/{followup.pk}/", "clerk"),
-        ("supervision-detail", f"/workbench/supervision/{supervision.application.number}/", "leader"),
+        ("supervision-detail", f"/workbench/supervision/{supervision.application.number}/", supervisor),
         ("evaluation", f"/workbench/evaluations/{snapshot.period}/", "leader"),
         ("evaluation-history", "/workbench/evaluations/managers/manager1/", "leader"),
-        ("report", f"/workbench/reports/{report.pk}/", "leader"),
+        ("report", f"/workbench/reports/{report.pk}/", "admin"),  # the installation-wide report: the top unit
     ]
 
 

@@ -122,7 +122,7 @@ def save_unit(unit: Unit, actor: User | None) -> Unit:
     with transaction.atomic():
         before: dict[str, Any] = {}
         if unit.pk is not None:
-            old = Unit.objects.select_for_update().select_related("parent").filter(pk=unit.pk).first()
+            old = Unit.objects.select_for_update(of=("self",)).select_related("parent").filter(pk=unit.pk).first()
             if old is not None:
                 before = _snapshot(old)
                 unit.path = old.path  # save() compares with the stored path to move the subtree
