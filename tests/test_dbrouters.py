@@ -8,6 +8,7 @@ Transactional tests: a mirror is a second connection and sees only committed row
 
 from __future__ import annotations
 
+import re
 from datetime import date
 
 import pytest
@@ -47,6 +48,8 @@ class Captured:
             sql = q["sql"]
             if sql.lstrip().upper().startswith(verb):
                 found.update(t for t in _TABLES if f'"{t}"' in sql)
+            elif verb == "INSERT":  # a change's rows in one statement (applications/writes.py): WITH … INSERT INTO t
+                found.update(t for t in _TABLES if re.search(rf'INSERT INTO "?{t}"?[\s(]', sql, re.IGNORECASE))
         return found
 
 
