@@ -536,21 +536,38 @@ SUNSHINE_SCHEDULER_LEASE_SECONDS = envint("SCHEDULER_LEASE_SECONDS", "30")
 # Rungs of the escalation ladder per category ("default" for the rest; "supervised" for
 # projects under leader supervision: tighter). offset: working days from the deadline (-1 the
 # working day before, 0 the deadline day, 1 the first working day after); event on the
-# timeline; staff template sent; notify, in ladder order: manager, team_lead, leader.
-_MANAGER, _LEAD, _LEADER = "manager", "team_lead", "leader"
+# timeline; staff template sent; notify, in ladder order, climbing the tree of units from the
+# application's unit: manager, team_lead, leader (the supervising leader, otherwise the leaders
+# of the nearest unit with any: the county's for a hall), leader@city (or @county, @province: the
+# leaders of that unit in the application's line); "key:" first = key projects only
+# (sunshine/supervision/rungs.py).
+_MANAGER, _LEAD, _LEADER, _CITY = "manager", "team_lead", "leader", "leader@city"
+_KEY_CITY = "key:" + _CITY
 SUNSHINE_RUNGS = {
     "default": [
         {"code": "due_soon", "offset": -1, "event": "warning", "template": "due_soon", "notify": [_MANAGER]},
         {"code": "due_today", "offset": 0, "event": "warning", "template": "due_today", "notify": [_MANAGER]},
         {"code": "overdue", "offset": 1, "event": "overdue", "template": "overdue", "notify": [_MANAGER, _LEAD]},
-        {"code": "overdue_3", "offset": 3, "event": "escalation", "template": "escalated", "notify": [_LEAD, _LEADER]},
+        {
+            "code": "overdue_3",
+            "offset": 3,
+            "event": "escalation",
+            "template": "escalated",
+            "notify": [_LEAD, _LEADER, _KEY_CITY],
+        },
     ],
     "hv_single": [
         {"code": "due_soon_3", "offset": -3, "event": "warning", "template": "due_soon", "notify": [_MANAGER]},
         {"code": "due_soon", "offset": -1, "event": "warning", "template": "due_soon", "notify": [_MANAGER]},
         {"code": "due_today", "offset": 0, "event": "warning", "template": "due_today", "notify": [_MANAGER]},
         {"code": "overdue", "offset": 1, "event": "overdue", "template": "overdue", "notify": [_MANAGER, _LEAD]},
-        {"code": "overdue_3", "offset": 3, "event": "escalation", "template": "escalated", "notify": [_LEAD, _LEADER]},
+        {
+            "code": "overdue_3",
+            "offset": 3,
+            "event": "escalation",
+            "template": "escalated",
+            "notify": [_LEAD, _LEADER, _KEY_CITY],
+        },
     ],
     "supervised": [
         {"code": "due_soon_2", "offset": -2, "event": "warning", "template": "due_soon", "notify": [_MANAGER]},
@@ -561,7 +578,7 @@ SUNSHINE_RUNGS = {
             "offset": 1,
             "event": "escalation",
             "template": "escalated",
-            "notify": [_MANAGER, _LEAD, _LEADER],
+            "notify": [_MANAGER, _LEAD, _LEADER, _CITY],
         },
     ],
 }

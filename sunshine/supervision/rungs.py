@@ -5,11 +5,19 @@ the working day before the deadline, "1 working day left"; 0 the deadline day, "
 1 the first working day after it, "overdue"; 3 "overdue 3 working days"). It fires at
 ``SUNSHINE_RUNG_TIME`` (local, Asia/Shanghai) of that day, writes an event of type ``event``
 on the application's timeline and sends the staff template ``template`` to the people named
-by ``notify`` (in ladder order):
+by ``notify`` (in ladder order). The ladder climbs the tree of company units
+(``sunshine.accounts.units``) from the application's unit up:
 
 - ``manager``: the application's customer manager;
 - ``team_lead``: the team lead of the application's service area (``ServiceArea.team_lead``);
-- ``leader``: the supervising leader of a supervised project, otherwise every active leader.
+- ``leader``: the supervising leader of a supervised project; otherwise the active leaders of the
+  application's unit, or of the nearest unit above it that has any (a service hall's application
+  goes to its county's leaders; with one unit, every leader);
+- ``leader@<kind>`` (``leader@county``, ``leader@city``, ``leader@province``): the active leaders
+  of the unit of that kind in the application's line (the unit itself or one above it); nobody
+  when the line has no unit of that kind (a single-company installation has no city);
+- ``key:`` before any of these: only for a key project (marked 重点项目 or under leader
+  supervision), e.g. ``key:leader@city``.
 
 ``settings.SUNSHINE_RUNGS`` maps a category (or ``default``, or ``supervised`` for projects
 under leader supervision, which get the tighter list) to its rungs.
@@ -26,12 +34,14 @@ from django.conf import settings
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from sunshine.accounts.models import UnitKind
 from sunshine.applications.events import RUNG_TYPES
 from sunshine.calendar import workdays
 
 EVENTS = tuple(RUNG_TYPES)
 TEMPLATES = ("due_soon", "due_today", "overdue", "escalated")
 RECIPIENTS = ("manager", "team_lead", "leader")
+KEY = "key:"
 SUPERVISED = "supervised"
 DEFAULT = "default"
 
@@ -68,11 +78,34 @@ def _rung(raw: dict[str, Any]) -> Rung:
         template=str(raw["template"]),
         notify=tuple(raw["notify"]),
     )
-    if rung.event not in EVENTS or rung.template not in TEMPLATES or not set(rung.notify) <= set(RECIPIENTS):
+    if rung.event not in EVENTS or rung.template not in TEMPLATES or not all(map(valid_recipient, rung.notify)):
         raise ValueError(f"bad rung configuration: {raw!r}")
     if len(rung.code) > 20:
         raise ValueError(f"rung code too long: {rung.code!r}")
     return rung
+
+
+@dataclass(frozen=True, slots=True)
+class Recipient:
+    """One entry of a rung's ``notify``: who (``manager``, ``team_lead``, ``leader``), the unit
+    kind a leader is looked for at (``leader@city``), and whether key projects only (``key:``)."""
+
+    who: str
+    kind: str | None = None
+    key_only: bool = False
+
+
+def recipient(spec: str) -> Recipient:
+    key_only = spec.startswith(KEY)
+    who, _sep, kind = spec.removeprefix(KEY).partition("@")
+    return Recipient(who, kind or None, key_only)
+
+
+def valid_recipient(spec: str) -> bool:
+    found = recipient(spec)
+    if found.who not in RECIPIENTS:
+        return False
+    return found.kind is None or (found.who == "leader" and found.kind in UnitKind.values)
 
 
 @cache

@@ -22,6 +22,7 @@ from django.db.models import QuerySet
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from sunshine.accounts import units
 from sunshine.accounts.models import Role, User
 from sunshine.applications import events as ev
 from sunshine.applications.events import EventType
@@ -54,17 +55,50 @@ class Fired:
     due_at: datetime
 
 
+class Leaders:
+    """The active leaders by unit, read once per sweep batch when a rung names a leader; finds
+    those a rung tells for one application by climbing the tree from its unit."""
+
+    def __init__(self) -> None:
+        self.tree = units.tree()
+        self.by_unit: dict[int | None, list[User]] = {}
+        for user in User.objects.filter(role=Role.LEADER, is_active=True).order_by("username"):
+            self.by_unit.setdefault(user.unit_id, []).append(user)
+
+    def nearest(self, unit_id: int | None) -> list[User]:
+        """The leaders of ``unit_id``, or of the nearest unit above it that has any."""
+        for ancestor in self.tree.ancestors(unit_id):
+            if self.by_unit.get(ancestor):
+                return self.by_unit[ancestor]
+        return []
+
+    def of_kind(self, unit_id: int | None, kind: str) -> list[User]:
+        """The leaders of the unit of ``kind`` in ``unit_id``'s line (itself or above)."""
+        for ancestor in self.tree.ancestors(unit_id):
+            if self.tree.nodes[ancestor].kind == kind:
+                return self.by_unit.get(ancestor, [])
+        return []
+
+
 def _recipients(
-    rung: rungs.Rung, app: Application, supervision: LeaderSupervision | None, leaders: list[User]
+    rung: rungs.Rung, app: Application, supervision: LeaderSupervision | None, leaders: Leaders | None
 ) -> list[User]:
     people: list[User | None] = []
-    for who in rung.notify:
-        if who == "manager":
+    key = app.key_project or supervision is not None
+    for spec in rung.notify:
+        who = rungs.recipient(spec)
+        if who.key_only and not key:
+            continue
+        if who.who == "manager":
             people.append(app.customer_manager if app.customer_manager_id else None)
-        elif who == "team_lead":
+        elif who.who == "team_lead":
             people.append(app.area.team_lead if app.area_id and app.area else None)
-        elif who == "leader":
-            people.extend([supervision.leader] if supervision else leaders)
+        elif who.kind is not None:
+            people.extend(leaders.of_kind(app.unit_id, who.kind) if leaders else [])
+        elif supervision is not None:
+            people.append(supervision.leader)
+        else:
+            people.extend(leaders.nearest(app.unit_id) if leaders else [])
     out: list[User] = []
     for user in people:
         if user is not None and user.is_active and all(u.pk != user.pk for u in out):
@@ -152,7 +186,7 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
                 application_id__in={m.stage.application_id for m in due}, ended_at__isnull=True
             ).select_related("leader")
         }
-        leaders: list[User] | None = None
+        leaders: Leaders | None = None
         fired: list[Fired] = []
         events: list[Event] = []
         messages = []
@@ -176,9 +210,11 @@ def _sweep_batch(now: datetime, batch_size: int) -> tuple[list[Fired], int]:
                 continue
             app = moment.stage.application
             supervision = supervisions.get(app.pk)
-            if "leader" in rung.notify and supervision is None and leaders is None:
-                leaders = list(User.objects.filter(role=Role.LEADER, is_active=True).order_by("username"))
-            people = _recipients(rung, app, supervision, leaders or [])
+            if leaders is None and any(
+                who.who == "leader" and (who.kind or supervision is None) for who in map(rungs.recipient, rung.notify)
+            ):
+                leaders = Leaders()
+            people = _recipients(rung, app, supervision, leaders)
             usernames = tuple(u.username for u in people)
             events.append(
                 ev.new(
