@@ -25,6 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
+from itertools import accumulate
 from typing import Any
 
 from django.db import connection, transaction
@@ -210,8 +211,8 @@ def org_code(rng: random.Random, part: Part = WHOLE) -> str:
     return body + ("X" if check == 10 else "0" if check == 11 else str(check))
 
 
-def credit_code(rng: random.Random, district: str, part: Part = WHOLE) -> str:
-    body = "91" + DISTRICT_CODES.get(district, "140100") + org_code(rng, part)
+def credit_code(rng: random.Random, district: str, part: Part = WHOLE, division: str | None = None) -> str:
+    body = "91" + (division or DISTRICT_CODES.get(district, "140100")) + org_code(rng, part)
     return body + uscc.calc_check_digit(body)
 
 
@@ -234,6 +235,17 @@ def address(rng: random.Random, district: str) -> str:
         return f"山西省{city}{district}{street}{rng.randrange(1, 400)}号"
     return (
         f"山西省{city}{district}{street}{rng.randrange(1, 400)}号{rng.choice(SURNAMES)}"
+        f"{rng.choice(BUILDINGS)}{rng.randrange(1, 30)}号楼"
+    )
+
+
+def province_address(rng: random.Random, city_name: str, county: str, streets: list[str]) -> str:
+    """An address in a county of the province (``sunshine.ops.province``): 山西省阳泉市城区…"""
+    street = rng.choice(streets)
+    if rng.random() < 0.5:
+        return f"山西省{city_name}市{county}{street}{rng.randrange(1, 400)}号"
+    return (
+        f"山西省{city_name}市{county}{street}{rng.randrange(1, 400)}号{rng.choice(SURNAMES)}"
         f"{rng.choice(BUILDINGS)}{rng.randrange(1, 30)}号楼"
     )
 
@@ -267,6 +279,9 @@ class Refs:
     processes: dict[str, tuple[ProcessTemplate, list[StageTemplate]]]
     areas: list[tuple[ServiceArea, list[str]]]
     people: People
+    # The counties to spread over (``sunshine.ops.province.Place``: unit, weight, managers);
+    # empty: Taiyuan's districts and ``people.managers`` in turn (seed_demo).
+    places: list[Any] = field(default_factory=list)
 
     @classmethod
     def load(cls, people: People, on: date) -> Refs:
@@ -820,6 +835,8 @@ class Generator:
         self.channels = list(CHANNEL_WEIGHTS)
         self.channel_weights = list(CHANNEL_WEIGHTS.values())
         self.districts = districts or list(STREETS)
+        self.places = refs.places
+        self.place_weights = list(accumulate(p.weight for p in self.places))
 
     def _ago(self, n: int) -> date:
         return self.recent[min(max(n, 1), len(self.recent)) - 1]
@@ -852,15 +869,22 @@ class Generator:
             accepted_on = self._ago(scenario.accepted_ago)
         process, templates = self.refs.processes[category]
         hv = category in (Category.HV_SINGLE, Category.HV_DUAL)
-        district = rng.choice(self.districts)
-        addr = address(rng, district)
+        place = None
+        if self.places:
+            place = rng.choices(self.places, cum_weights=self.place_weights)[0]
+            district = place.county
+            addr = province_address(rng, place.city_name, district, place.streets)
+        else:
+            district = rng.choice(self.districts)
+            addr = address(rng, district)
         enterprise = category != Category.LV_RESIDENTIAL
         if self.faker is not None:
             name = self.faker.company() if enterprise else self.faker.name()
         else:
             name = company_name(rng, hv) if enterprise else cheap_name(rng)
         if enterprise:
-            customer = CustomerRow(IdType.USCC, credit_code(rng, district, self.part), name, phone(rng))
+            division = place.division if place is not None else None
+            customer = CustomerRow(IdType.USCC, credit_code(rng, district, self.part, division), name, phone(rng))
         else:
             customer = CustomerRow(IdType.RESIDENT_ID, resident_id(rng, self.part), name, phone(rng))
         if category == Category.LV_RESIDENTIAL:
@@ -871,7 +895,11 @@ class Generator:
             capacity = Decimal(rng.choice([315, 400, 630, 800, 1000, 1250, 1600, 2000, 2500, 3150, 5000]))
             capacity *= 2 if category == Category.HV_DUAL else 1
             unit = CapacityUnit.KVA
-        manager = self._next_manager()
+        if place is not None:  # one of the county's own managers, in turn
+            manager = place.managers[place.turn % len(place.managers)]
+            place.turn += 1
+        else:
+            manager = self._next_manager()
         tz = self.now.tzinfo
         accepted_at = datetime.combine(accepted_on, time(8, 30), tzinfo=tz) + timedelta(minutes=rng.randrange(9 * 60))
         area = match_area(addr, self.refs.areas)

@@ -1,5 +1,10 @@
 """A large synthetic data set for benchmarks, inserted in bulk batches.
 
+The data spreads over a province (``sunshine.ops.province``): 山西's 11 cities and 117 counties
+are made as units where missing, with an area, managers (``--managers``, dealt to the counties in
+turn), a team lead and a leader per county; each application lies in a county and is held by one
+of its managers.
+
 Rows are written with COPY (PostgreSQL) or executemany (SQLite), one transaction per batch,
 with ids reserved up front; meant to run alone (SQLite: the batch holds the write lock).
 
@@ -22,16 +27,14 @@ import os
 import time
 from typing import Any
 
-from django.contrib.auth.hashers import make_password
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import connection, connections
 from django.utils import timezone
 
 from sunshine.accounts.models import Role, User
 from sunshine.applications import services
-from sunshine.ops.demo.accounts import ensure_areas
+from sunshine.ops import province
 from sunshine.ops.synthetic import (
-    SURNAMES,
     Generator,
     Part,
     People,
@@ -46,26 +49,8 @@ from sunshine.ops.synthetic import (
 SOURCE = "generate_load"
 
 
-def ensure_load_managers(count: int) -> list[User]:
-    names = [f"load_mgr{i:03d}" for i in range(1, count + 1)]
-    have = set(User.objects.filter(username__in=names).values_list("username", flat=True))
-    unusable = make_password(None)
-    User.objects.bulk_create(
-        [
-            User(
-                username=n,
-                password=unusable,
-                role=Role.CUSTOMER_MANAGER,
-                last_name=SURNAMES[i % len(SURNAMES)],
-                first_name="经理",
-                work_phone=f"0351-66{i:05d}",
-                serves_all_areas=True,
-            )
-            for i, n in enumerate(names, start=1)
-            if n not in have
-        ]
-    )
-    return list(User.objects.filter(username__in=names).order_by("username"))
+def load_managers(count: int) -> list[User]:
+    return list(User.objects.filter(username__in=province.manager_names(count)).order_by("username"))
 
 
 def _duration(seconds: float) -> str:
@@ -82,7 +67,12 @@ class Command(BaseCommand):
         parser.add_argument("--applications", type=int, default=1_000_000)
         parser.add_argument("--batch-size", type=int, default=5000, help="applications per transaction")
         parser.add_argument("--seed", type=int, default=None, help="random seed (deterministic output)")
-        parser.add_argument("--managers", type=int, default=200, help="customer managers load_mgrNNN")
+        parser.add_argument(
+            "--managers",
+            type=int,
+            default=None,
+            help="customer managers load_mgrNNN, dealt to the counties in turn (default: three per county)",
+        )
         parser.add_argument("--days", type=int, default=250, help="accepted within this many working days before today")
         parser.add_argument(
             "--jobs",
@@ -94,13 +84,14 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         total: int = options["applications"]
         size: int = options["batch_size"]
+        if options["managers"] is None:
+            options["managers"] = 3 * len(province.counties())
         if total < 0 or size < 1 or options["days"] < 1 or options["managers"] < 1:
             raise CommandError("--applications >= 0, --batch-size, --days and --managers >= 1")
         jobs = options["jobs"] or os.cpu_count() or 1
         if connection.vendor != "postgresql" or total < 2 * size or connection.in_atomic_block:
             jobs = 1  # (inside a transaction the writers could not see its rows, nor it theirs)
-        ensure_areas()
-        ensure_load_managers(options["managers"])
+        province.ensure_province(options["managers"])
         refs = self._refs(options)  # fails early when the process templates are missing
         since = max_ids()
         started = time.monotonic()
@@ -130,15 +121,18 @@ class Command(BaseCommand):
 
     @staticmethod
     def _refs(options: dict[str, Any]) -> Refs:
+        managers = load_managers(options["managers"])
         people = People(
-            managers=ensure_load_managers(options["managers"]),
+            managers=managers,
             clerk=User.objects.filter(role=Role.CLERK, is_active=True).order_by("pk").first(),
             engineer=User.objects.filter(role=Role.ENGINEER, is_active=True).order_by("pk").first(),
         )
         try:
-            return Refs.load(people, timezone.localdate())
+            refs = Refs.load(people, timezone.localdate())
         except LookupError as exc:
             raise CommandError(str(exc)) from exc
+        refs.places = province.places(managers)
+        return refs
 
     def _load_parallel(self, options: dict[str, Any], total: int, size: int, jobs: int, started: float) -> None:
         """``jobs`` forked writers; this process only reports their progress."""
