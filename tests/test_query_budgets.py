@@ -178,7 +178,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "workbench/reports/<int:report_id>/regenerate/"): 2,
     ("GET", "workbench/reports/<int:report_id>/status/"): 4,
     ("GET", "workbench/reports/adhoc/"): 2,
-    ("GET", "workbench/reports/units/"): 12,  # the unit's figures and its hall's
+    ("GET", "workbench/reports/units/"): 10,  # the unit's figures, its units ranked (one statement per figure)
     ("GET", "workbench/supervision/"): 5,
     ("GET", "workbench/supervision/<str:number>/"): 10,
     ("GET", "workbench/supervision/deadlines/"): 7,

@@ -509,6 +509,7 @@ class Computer:
                     "deadline": clock.deadline,
                     "days_over": cal.working_days_in(clock.deadline, e),
                     "reason": reason,
+                    "unit": app.unit_id,
                 }
             )
         out.sort(key=lambda r: (-r["days_over"], r["number"], self.node_key(r["cat"], r["node"])))
@@ -1019,34 +1020,78 @@ class Computer:
         parent = node.id if node is not None else tree.top
         return tree.children(parent) if parent is not None else []
 
-    def unit_figures(self) -> list[dict[str, Any]]:
-        """Per unit directly below: the period's figures of it and everything under it, ranked
-        (on-time rate high first, then average working days short first, complaints and promises
-        broken few first; a unit with nothing completed last)."""
-        return self._memo(("units",), self._unit_figures)
+    def ranked_units(self, kind: str | None = None) -> list[units.Node]:
+        """The units ranked: those directly below the report's unit, or with ``kind`` every unit
+        of that kind below it (the province's ranking of all its counties)."""
+        if kind is None:
+            return self.child_units()
+        tree = units.tree()
+        node = tree.by_code(str(self.filters["unit"])) if self.filters.get("unit") else None
+        root = node.id if node is not None else tree.top
+        prefix = tree.path(root)
+        if prefix is None:
+            return []
+        found = (n for n in tree.nodes.values() if n.kind == kind and n.id != root and n.path.startswith(prefix))
+        return sorted(found, key=lambda n: n.path)
 
-    def _unit_figures(self) -> list[dict[str, Any]]:
-        out = []
-        complaints = self._complaints_by_unit()
-        for child in self.child_units():
-            sub = Computer(self.start, self.end, {**self.filters, "unit": child.code})
-            done = sub.completed_apps(self.start_dt, self.end_dt, self.start, self.end)
-            cats = sub.category_counts(self.start_dt, self.end_dt)
-            overdue = len(sub.overdue_rows(self.end, self.end_dt))
-            below = set(units.tree().below(child.id))
+    def unit_figures(self, kind: str | None = None) -> list[dict[str, Any]]:
+        """Per unit ranked (``ranked_units``): the period's figures of it and everything under it,
+        ranked (on-time rate high first, then average working days short first, complaints and
+        promises broken few first; a unit with nothing completed last)."""
+        return self._memo(("units", kind), lambda: self._unit_figures(kind))
+
+    def _unit_figures(self, kind: str | None) -> list[dict[str, Any]]:
+        # Each figure in one statement grouped by the applications' unit (not one per unit ranked:
+        # 117 counties would be ~500 statements), then summed up the tree to the unit ranked.
+        tree = units.tree()
+        targets = self.ranked_units(kind)
+        ranked_of: dict[int, int] = {}  # a unit -> the unit ranked that contains it
+        for t in targets:
+            for unit_id in tree.below(t.id):
+                ranked_of.setdefault(unit_id, t.id)
+        totals = {
+            t.id: dict.fromkeys(("accepted", "n", "on_time", "used", "overdue", "complaints"), 0) for t in targets
+        }
+
+        def add(unit_id: int | None, key: str, value: Any) -> None:
+            ranked = ranked_of.get(unit_id) if unit_id is not None else None
+            if ranked is not None and value:
+                totals[ranked][key] += value
+
+        accepted = (
+            self.apps.filter(accepted_at__gte=self.start_dt, accepted_at__lt=self.end_dt)
+            .values("unit")
+            .annotate(n=Count("id"))
+            .order_by()
+        )
+        for grouped in accepted:
+            add(grouped["unit"], "accepted", grouped["n"])
+        for unit_id, n, on_time, used in self._completed_by_unit():
+            add(unit_id, "n", int(n or 0))
+            add(unit_id, "on_time", int(on_time or 0))
+            add(unit_id, "used", used or 0)
+        for row in self.overdue_rows(self.end, self.end_dt):
+            add(row["unit"], "overdue", 1)
+        for unit_id, n in self._complaints_by_unit().items():
+            add(unit_id, "complaints", n)
+        out: list[dict[str, Any]] = []
+        for t in targets:
+            f = totals[t.id]
+            parent = tree.nodes.get(t.parent_id) if t.parent_id is not None else None
             out.append(
                 {
-                    "code": child.code,
-                    "name": child.name,
-                    "kind": child.kind,
-                    "accepted": sum(r["accepted"] for r in cats.values()),
-                    "completed": done["n"],
-                    "on_time_rate": _rate(done["on_time"], done["n"]),
-                    "avg_days": _r1(done["avg"]),
-                    "complaints": sum(n for unit_id, n in complaints.items() if unit_id in below),
+                    "code": t.code,
+                    "name": t.name,
+                    "kind": t.kind,
+                    "parent": parent.name if parent is not None else "",
+                    "accepted": f["accepted"],
+                    "completed": f["n"],
+                    "on_time_rate": _rate(f["on_time"], f["n"]),
+                    "avg_days": _r1(float(f["used"]) / f["n"]) if f["n"] else None,
+                    "complaints": f["complaints"],
                     # a promise broken: an application completed later than promised, or a
                     # stage past its deadline at the period's end
-                    "promises_broken": done["n"] - done["on_time"] + overdue,
+                    "promises_broken": f["n"] - f["on_time"] + f["overdue"],
                 }
             )
 
@@ -1065,6 +1110,44 @@ class Computer:
         for i, r in enumerate(out, start=1):
             r["rank"] = i
         return out
+
+    def _completed_by_unit(self) -> list[tuple[Any, ...]]:
+        """``completed_apps`` of the period per application unit: (unit, completed, on time,
+        sum of the utility working days)."""
+        stages = StageInstance.objects.filter(
+            self.app_stage_q,
+            owner=Owner.UTILITY,
+            status__in=[StageStatus.COMPLETED, StageStatus.SKIPPED],
+            started_on__isnull=False,
+            application__completed_at__gte=self.start_dt,
+            application__completed_at__lt=self.end_dt,
+        )
+        ords = self.ordinals()
+        if ords is None:
+            return []
+        cte, cte_params = ords
+        inner, inner_params = _sql(
+            stages.values(
+                app=F("application_id"),
+                unit=F("application__unit_id"),
+                s_on=F("started_on"),
+                c_on=F("completed_on"),
+                paused=F("paused_working_days"),
+                late=F("deadline"),
+                st=F("status"),
+                e2e=F("application__process__end_to_end_limit_days"),
+            )
+        )
+        used = "CASE WHEN we.n - ws.n - t.paused > 0 THEN we.n - ws.n - t.paused ELSE 0 END"
+        late = "CASE WHEN t.st = 'completed' AND t.c_on > t.late THEN 1 ELSE 0 END"
+        sql = (
+            f"{cte} SELECT a.unit, COUNT(*), SUM(CASE WHEN (a.e2e IS NOT NULL AND a.used <= a.e2e) "  # noqa: S608
+            "OR (a.e2e IS NULL AND a.late = 0) THEN 1 ELSE 0 END), SUM(a.used) FROM ("
+            f"SELECT t.app, MAX(t.unit) AS unit, MAX(t.e2e) AS e2e, SUM({used}) AS used, SUM({late}) AS late "
+            f"FROM ({inner}) t JOIN wd ws ON ws.d = t.s_on JOIN wd we ON we.d = t.c_on GROUP BY t.app) a "
+            "GROUP BY a.unit"
+        )
+        return _fetch(sql, [*cte_params, *inner_params])
 
     def _complaints_by_unit(self) -> dict[int, int]:
         """Complaints (supervision cases from a complaint) opened in the period, per application unit."""
