@@ -607,6 +607,11 @@ SUNSHINE_CONCENTRATION_RATIO = envint("SUNSHINE_CONCENTRATION_RATIO", "2")
 # --- settings of reports ---------------------------------------------------------------------
 # E-mail each half-monthly report (xlsx + pdf attached) to the leaders when it is generated.
 SUNSHINE_REPORTS_EMAIL = envbool("SUNSHINE_REPORTS_EMAIL", "true")
+# Besides the top unit's, the units of these kinds get their own stored half-monthly report
+# (their subtree, the units directly below ranked), each e-mailed to its own leaders.
+SUNSHINE_REPORT_UNIT_KINDS = tuple(
+    k.strip() for k in env("SUNSHINE_REPORT_UNIT_KINDS", "province,city,county").split(",") if k.strip()
+)
 # The CJK TrueType font of every PDF: empty = the project's own, fetched by `make install`
 # (sunshine/pdffont.py); a path overrides it (e.g. a system font). SUNSHINE_REPORT_FONT: older name.
 SUNSHINE_PDF_FONT = env("SUNSHINE_PDF_FONT", env("SUNSHINE_REPORT_FONT", ""))

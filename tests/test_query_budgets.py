@@ -91,8 +91,8 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/public/fees/high-reliability"): 0,
     ("GET", "/api/v1/public/statistics"): 5,
     ("GET", "/api/v1/public/time-limits"): 2,
-    ("GET", "/api/v1/reports"): 2,
-    ("GET", "/api/v1/reports/{report_id}"): 2,
+    ("GET", "/api/v1/reports"): 3,  # the reports of the caller's units: the unit tree (once per process)
+    ("GET", "/api/v1/reports/{report_id}"): 3,  # the report's unit within the caller's: the unit tree
     ("GET", "/api/v1/satisfaction"): 2,
     ("GET", "/api/v1/supervisions"): 2,
     ("POST", "/api/v1/applications"): (20, 14),  # the answer is built from the rows in hand
@@ -178,7 +178,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "workbench/reports/<int:report_id>/regenerate/"): 2,
     ("GET", "workbench/reports/<int:report_id>/status/"): 4,
     ("GET", "workbench/reports/adhoc/"): 2,
-    ("GET", "workbench/reports/units/"): 10,  # the unit's figures, its units ranked (one statement per figure)
+    ("GET", "workbench/reports/units/"): 11,  # the unit's figures, its units ranked (one statement per figure); its stored report
     ("GET", "workbench/supervision/"): 5,
     ("GET", "workbench/supervision/<str:number>/"): 10,
     ("GET", "workbench/supervision/deadlines/"): 7,

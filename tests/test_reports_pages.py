@@ -259,6 +259,7 @@ def test_the_api_returns_the_stored_snapshot_to_readers_only(story, api_as):
             "version": 1,
             "reason": "",
             "generated_at": report.generated_at.isoformat(),
+            "unit": None,
         }
     ]
     one = api_as("auditor").get(f"/api/v1/reports/{report.pk}").json()

@@ -32,8 +32,20 @@ class Report(models.Model):
     kind = models.CharField(_("kind"), max_length=12, choices=Kind.choices)
     period_start = models.DateField(_("from"))
     period_end = models.DateField(_("to"))
-    # Ad-hoc filters: {"category", "area", "manager", "key_project"}; {} for the half-monthly report.
+    # Ad-hoc filters: {"category", "area", "manager", "key_project", "unit"}; a half-monthly
+    # report of a unit below the top has {"unit": its code}, the top unit's {} (everything).
     filters = models.JSONField(_("filters"), default=dict, blank=True)
+    # Half-monthly reports are stored per unit (issue 19): the unit whose subtree the report
+    # covers, with the units directly below it ranked. None: an ad-hoc report (its unit, if any,
+    # is in ``filters``).
+    unit = models.ForeignKey(
+        "accounts.Unit",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+    )
     # Half-monthly reports: 1, 2, … per period; ad-hoc reports: always 1.
     version = models.PositiveSmallIntegerField(_("version"), default=1)
     reason = models.CharField(_("reason"), max_length=500, blank=True)
@@ -69,9 +81,9 @@ class Report(models.Model):
         ordering = ["-period_start", "-version", "-id"]
         constraints = [
             models.UniqueConstraint(
-                fields=["period_start", "version"],
+                fields=["unit", "period_start", "version"],
                 condition=Q(kind="half_month"),
-                name="report_half_month_version_unique",
+                name="report_half_month_unit_version_unique",
             )
         ]
         indexes = [models.Index(fields=["kind", "period_start"], name="report_kind_period")]

@@ -14,9 +14,12 @@ from sunshine.reports.sections import PERSONAL
 
 
 def may_see(user: User, report: Report) -> bool:
-    """A report of a unit (ad-hoc filter ``unit``) is seen within that unit's subtree; a report of
-    the whole installation by the staff of its top unit only."""
+    """A report of a unit (a half-month report's ``unit``, an ad-hoc report's filter ``unit``) is
+    seen within that unit's subtree; a report of the whole installation by the staff of its top
+    unit only."""
     tree = units.tree()
+    if report.unit_id is not None:
+        return tree.within(report.unit_id, user.unit_id)
     code = (report.filters or {}).get("unit")
     if code:
         node = tree.by_code(str(code))
@@ -24,10 +27,14 @@ def may_see(user: User, report: Report) -> bool:
     return tree.is_top(user.unit_id)
 
 
-def half_month_reports() -> list[dict[str, Any]]:
-    """Periods newest first, each with its versions newest first (1 query)."""
+def half_month_reports(unit_id: int | None) -> list[dict[str, Any]]:
+    """The half-month reports of one unit: periods newest first, each with its versions newest
+    first (1 query)."""
     periods: dict[Any, dict[str, Any]] = {}
-    for r in Report.objects.filter(kind=Kind.HALF_MONTH).defer("data").order_by("-period_start", "-version"):
+    if unit_id is None:
+        return []
+    qs = Report.objects.filter(kind=Kind.HALF_MONTH, unit_id=unit_id).defer("data")
+    for r in qs.order_by("-period_start", "-version"):
         entry = periods.setdefault(r.period_start, {"start": r.period_start, "end": r.period_end, "versions": []})
         entry["versions"].append(r)
     return list(periods.values())

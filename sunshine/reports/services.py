@@ -19,7 +19,8 @@ from django.db.models import Max
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sunshine.accounts.models import Role, User
+from sunshine.accounts import units
+from sunshine.accounts.models import Role, Unit, User
 from sunshine.dbrouters import replica_reads
 from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.notifications.services import notify_staff
@@ -47,10 +48,14 @@ def period_from_start(start: date) -> tuple[date, date]:
 
 
 def title_of(report: Report) -> str:
+    """The report's title; a half-month of a unit below the top starts with the unit's name."""
     s, e = report.period_start, report.period_end
     if report.kind == Kind.HALF_MONTH:
         half = "上半月" if s.day == 1 else "下半月"
-        return f"{s.year}年{s.month}月{half}业扩报装工作半月报（{s:%m-%d}至{e:%m-%d}）"
+        code = (report.filters or {}).get("unit")
+        node = units.tree().by_code(str(code)) if code else None
+        prefix = node.name if node is not None else ""
+        return f"{prefix}{s.year}年{s.month}月{half}业扩报装工作半月报（{s:%m-%d}至{e:%m-%d}）"
     return f"业扩报装专项报表（{s:%Y-%m-%d}至{e:%Y-%m-%d}）"
 
 
@@ -123,18 +128,39 @@ def _build(report: Report, actor: User | None) -> Report:
     return locked
 
 
+def _unit_id(unit: Unit | int | None) -> int:
+    """The unit a half-month report is of: ``unit`` or the top one."""
+    tree = units.tree()
+    unit_id = unit.pk if isinstance(unit, Unit) else unit
+    if unit_id is None:
+        unit_id = tree.top
+    if unit_id is None or unit_id not in tree.nodes:
+        raise NotFound(_("No unit with this code."), "unit_not_found")
+    return unit_id
+
+
 def generate_half_month(
-    start: date, *, actor: User | None = None, reason: str = "", email: bool = True
+    start: date,
+    *,
+    actor: User | None = None,
+    reason: str = "",
+    email: bool = True,
+    unit: Unit | int | None = None,
 ) -> tuple[Report, bool]:
-    """The half-month report starting on ``start``: (report, created).
+    """The half-month report of ``unit`` (the top unit when None) starting on ``start``:
+    (report, created). A unit's report covers it and everything below it and ranks the units
+    directly below it; the top unit's covers the whole installation.
 
     Without a reason an existing version is returned as it is (the scheduler and the command may
     run twice); with a reason a new version is made and the old ones stay readable.
     """
     start, end = period_from_start(start)
     reason = (reason or "").strip()
+    tree = units.tree()
+    unit_id = _unit_id(unit)
+    filters = {} if unit_id == tree.top else {"unit": tree.nodes[unit_id].code}
     latest = (
-        Report.objects.filter(kind=Kind.HALF_MONTH, period_start=start, status=ReportStatus.DONE)
+        Report.objects.filter(kind=Kind.HALF_MONTH, unit_id=unit_id, period_start=start, status=ReportStatus.DONE)
         .order_by("-version")
         .first()
     )
@@ -143,9 +169,13 @@ def generate_half_month(
     for _attempt in range(3):
         try:
             with transaction.atomic():
-                top = Report.objects.filter(kind=Kind.HALF_MONTH, period_start=start).aggregate(v=Max("version"))["v"]
+                top = Report.objects.filter(kind=Kind.HALF_MONTH, unit_id=unit_id, period_start=start).aggregate(
+                    v=Max("version")
+                )["v"]
                 report = Report.objects.create(
                     kind=Kind.HALF_MONTH,
+                    unit_id=unit_id,
+                    filters=filters,
                     period_start=start,
                     period_end=end,
                     version=(top or 0) + 1,
@@ -173,7 +203,7 @@ def regenerate(report_id: int, *, actor: User | None, reason: str) -> Report:
     report = Report.objects.filter(pk=report_id, kind=Kind.HALF_MONTH).first()
     if report is None:
         raise NotFound(_("No such report."), "report_not_found")
-    new, _created = generate_half_month(report.period_start, actor=actor, reason=reason)
+    new, _created = generate_half_month(report.period_start, actor=actor, reason=reason, unit=report.unit_id)
     return new
 
 
@@ -291,10 +321,11 @@ def withdraw(report_id: int, *, actor: User) -> Report:
 
 
 def email_leaders(report: Report) -> int:
-    """Tell the leaders a report is ready: an in-app/outbox notice when the notifications app is
-    there, and an e-mail with the .xlsx and .pdf attached to every leader with an address.
+    """Tell the leaders of the report's unit a report is ready: an in-app/outbox notice when the
+    notifications app is there, and an e-mail with the .xlsx and .pdf attached to every one with
+    an address (each unit's leaders get their unit's report; with one unit, every leader).
     Returns the number of e-mails sent; failures are logged, never raised (the report stands)."""
-    leaders = list(User.objects.filter(role=Role.LEADER, is_active=True))
+    leaders = list(User.objects.filter(role=Role.LEADER, is_active=True, unit_id=_unit_id(report.unit_id)))
     if not leaders:
         return 0
     title = report.data.get("meta", {}).get("title", str(report))
@@ -331,9 +362,22 @@ def email_leaders(report: Report) -> int:
     return sent
 
 
+def reporting_units() -> list[int]:
+    """The units that get their own half-month report besides the top one: those of the kinds
+    in ``SUNSHINE_REPORT_UNIT_KINDS`` (cities and counties by default; not halls or stations)."""
+    tree = units.tree()
+    kinds = set(getattr(settings, "SUNSHINE_REPORT_UNIT_KINDS", ("province", "city", "county")))
+    return sorted(n.id for n in tree.nodes.values() if n.kind in kinds and n.id != tree.top)
+
+
 def generate_due(today: date | None = None) -> Report:
-    """The scheduler's job: the half-month that ended yesterday (run at 00:10 on the 1st and 16th)."""
+    """The scheduler's job: the half-month that ended yesterday (run at 00:10 on the 1st and 16th),
+    the top unit's now and every other reporting unit's as its own job (``reporting_units``)."""
+    from sunshine.reports.tasks import generate_unit_report
+
     today = today or timezone.localdate()
     start, _end = half_month_of(today - timedelta(days=1))
     report, _created = generate_half_month(start)
+    for unit_id in reporting_units():
+        generate_unit_report.enqueue(unit_id, start.isoformat())
     return report

@@ -20,3 +20,14 @@ def generate_due_report() -> int:
     from sunshine.reports.services import generate_due
 
     return generate_due().pk
+
+
+@task()
+def generate_unit_report(unit_id: int, start: str) -> int:
+    """The half-month report of one unit below the top (enqueued by ``generate_due``); idempotent."""
+    from datetime import date
+
+    from sunshine.reports.services import generate_half_month
+
+    report, _created = generate_half_month(date.fromisoformat(start), unit=unit_id)
+    return report.pk

@@ -20,6 +20,7 @@ TASKS: dict[str, Any] = {
     ),
     "sunshine.metrics.tasks.refresh_statistics": gettext_lazy("Updates the public statistics"),
     "sunshine.reports.tasks.generate_due_report": gettext_lazy("Half-monthly report of the half-month that just ended"),
+    "sunshine.reports.tasks.generate_unit_report": gettext_lazy("Half-monthly report of one unit"),
     "sunshine.reports.tasks.build_report": gettext_lazy("Computes a report"),
     "sunshine.notifications.tasks.deliver_due_task": gettext_lazy(
         "Sends the messages that are due (SMS, e-mail, inbox), including those whose delivery stalled"

@@ -46,11 +46,12 @@ def _access_report(user: Any, report_id: int) -> Report:
 
 
 def _lists(user: User) -> dict[str, Any]:
-    """The half-monthly reports (of the whole installation: its top unit's staff) and the ad-hoc
-    reports the user may see."""
-    top = units.tree().is_top(user.unit_id)
+    """The half-monthly reports of the user's unit (the top unit's: the whole installation) and
+    the ad-hoc reports the user may see."""
+    node = units.tree().nodes.get(user.unit_id) if user.unit_id is not None else None
     return {
-        "periods": selectors.half_month_reports() if top else [],
+        "my_unit": node,
+        "periods": selectors.half_month_reports(user.unit_id),
         "adhoc": [r for r in selectors.adhoc_reports() if selectors.may_see(user, r)],
     }
 
@@ -138,7 +139,7 @@ def detail(request: HttpRequest, report_id: int) -> HttpResponse:
     versions: list[Report] = []
     if report.kind == Kind.HALF_MONTH:
         versions = list(
-            Report.objects.filter(kind=Kind.HALF_MONTH, period_start=report.period_start)
+            Report.objects.filter(kind=Kind.HALF_MONTH, unit=report.unit_id, period_start=report.period_start)
             .defer("data")
             .order_by("-version")
         )
@@ -268,5 +269,11 @@ def unit_report(request: HttpRequest) -> HttpResponse:
             "next": next_start.isoformat() if next_start <= timezone.localdate() else "",
             "figures": figures,
             "ranking": computer.unit_figures(),
+            "stored": Report.objects.filter(
+                kind=Kind.HALF_MONTH, unit_id=node.id, period_start=start, status=ReportStatus.DONE
+            )
+            .defer("data")
+            .order_by("-version")
+            .first(),
         },
     )
