@@ -72,7 +72,8 @@ BARE_ROWS = 10_000
 P99_MS = 50  # issue 17: the p99 of each hot path under 50 ms at 8 connections
 CLERK = "bench_clerk"
 LEADER = "bench_leader"
-MANAGER = "load_mgr001"  # a customer manager of generate_load (≈ 1/200 of the applications)
+MANAGER = "load_mgr001"  # a customer manager of generate_load (one of 小店区's three, ≈ 1/120 of the applications)
+COUNTY_LEADER = "leader.ty-xiaodian"  # the leader of 小店区 (sunshine/ops/province.py), ≈ 2.5 % of the applications
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
 # The server and this process see the same production-like settings.
@@ -233,6 +234,7 @@ def prepare_data() -> dict[str, Any]:
     from django.utils import timezone
 
     from sunshine.accounts.models import ApiToken, Role, User, hash_token
+    from sunshine.applications import access
     from sunshine.applications.models import Application
     from sunshine.pii.crypto import decrypt
 
@@ -280,6 +282,13 @@ def prepare_data() -> dict[str, Any]:
     out["clerk"] = clerk
     out["manager_cookie"] = session_cookie(manager)
     out["leader_cookie"] = session_cookie(leader)
+    county_leader = User.objects.filter(username=COUNTY_LEADER, unit__isnull=False).first()
+    out["county_leader_cookie"] = session_cookie(county_leader) if county_leader is not None else None
+    out["county_open"] = (
+        access.visible_applications(county_leader).filter(status__in=["in_progress", "paused"]).count()
+        if county_leader is not None
+        else 0
+    )
     out["manager_apps"] = list(
         Application.objects.filter(customer_manager=manager).order_by("?").values_list("number", flat=True)[:500]
     )
@@ -587,6 +596,9 @@ def http_figures(data: dict[str, Any]) -> dict[str, Any]:
         runs["progress_lookup"] = srv.wrk("/", lookups, "progress look-up")
         runs["staff_application_page"] = srv.wrk("/", app_pages, "staff application page")
         runs["work_queue"] = srv.wrk("/", queue, "work queue")
+        if data.get("county_leader_cookie"):  # issue 19: a county leader's queue (the county's open applications)
+            county = lua_get(queue_paths[:3], [data["county_leader_cookie"]] * 3)
+            runs["county_queue"] = srv.wrk("/", county, "county leader's work queue")
         runs["statistics_page"] = srv.wrk("/", stats, "statistics page")
         bodies = ",".join(lua_str(b) for b in intake_bodies(500))
         runs["bare_insert"] = srv.wrk("/bench/bare-insert/", LUA_POST % (bodies, ""), "bare-insert")
@@ -845,6 +857,7 @@ def build_figures(
     export_base: dict[str, float],
     sweep: dict[str, Any] | None,
     report: dict[str, Any] | None,
+    province: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
     not_measured: list[str] = []
     figures: dict[str, Any] = {
@@ -987,7 +1000,61 @@ def build_figures(
         figures["half_month_report"] = figure(None, None, None, "s", better="lower", invalid="bench/report.py failed")
     else:
         not_measured.append("half-month report (BENCH_EXTRAS=0)")
+    province_figures(figures, not_measured, runs, province)
     return figures, not_measured
+
+
+# Issue 19: a unit page a leader opens (the city's figures with its counties ranked) and the
+# province's ranking of its 117 counties should answer within these seconds; the full report of a
+# city is generated in the background (no bound, like the half-month report).
+CITY_PAGE_MAX_S = 2.0
+PROVINCE_RANKING_MAX_S = 5.0
+
+
+def province_figures(
+    figures: dict[str, Any], not_measured: list[str], runs: dict[str, Any], province: dict[str, Any] | None
+) -> None:
+    """The province's figures (issue 19): the county leader's queue over HTTP, and the records of
+    bench/province.py (in process, each against raw SQL of the same run)."""
+    if "county_queue" in runs:
+        figures["county_leader_queue"] = http_fig(runs, "county_queue", "bare_read", 0.25, max_p99_ms=P99_MS)
+    else:
+        not_measured.append(f"county leader's queue (no {COUNTY_LEADER}: a data set generated before the province)")
+    if province is None:
+        not_measured.append("province reports (BENCH_EXTRAS=0)")
+        return
+    rec = province["records"][-1] if province["records"] else {}
+    raw_note = (
+        "in process, best of 3; baseline: one raw SQL statement counting per county the period's accepted "
+        "and completed applications"
+    )
+    specs = [
+        ("city_page", "city_unit_page", CITY_PAGE_MAX_S, "太原's unit page: its figures and its 10 counties ranked"),
+        ("city_report", "city_half_month_report", None, "太原's half-month report, every section, counties ranked"),
+        ("province_ranking", "province_county_ranking", PROVINCE_RANKING_MAX_S, "the province's 117 counties ranked"),
+    ]
+    for key, name, max_s, what in specs:
+        r = rec.get(key)
+        if r is None:
+            figures[name] = figure(None, None, None, "s", better="lower", invalid="bench/province.py failed")
+            continue
+        extra = {"max_value": max_s} if max_s is not None else {}
+        figures[name] = figure(
+            r["seconds"],
+            r["raw_s"],
+            None,
+            "s",
+            better="lower",
+            cpu_s=r["cpu_s"],
+            queries=r["queries"],
+            period=rec.get("period"),
+            note=f"{what}; {raw_note}",
+            **extra,
+        )
+    q = rec.get("county_queue_sql")
+    if q is not None and "county_leader_queue" in figures:
+        figures["county_leader_queue"]["raw_sql_s"] = q["raw_s"]
+        figures["county_leader_queue"]["open"] = q["open"]
 
 
 def main() -> None:
@@ -1010,7 +1077,8 @@ def main() -> None:
     cpu = cpu_figures()
     sweep = script_records("sweep", ["--applications", "0"]) if EXTRAS else None
     report = script_records("report", ["--repeat", "1"]) if EXTRAS else None
-    figures, not_measured = build_figures(runs, trans, work, export_base, sweep, report)
+    province = script_records("province", ["--repeat", "3"]) if EXTRAS else None
+    figures, not_measured = build_figures(runs, trans, work, export_base, sweep, report, province)
     bare = cpu.get("bare")
     for name, path in (("lookup", "progress_lookup"), ("app_page", "staff_application_page"), ("queue", "work_queue")):
         if bare and name in cpu:
@@ -1059,15 +1127,16 @@ def main() -> None:
             "statistics_refresh_s": data["refresh_s"],
             "wrk": f"-t 2 -c {CONNECTIONS}, {DURATION} s after a 5 s warm-up, on the same machine",
             "staff_user": f"{MANAGER} (customer manager, {data['manager_open']:,} open applications)",
+            "county_leader": f"{COUNTY_LEADER} ({data['county_open']:,} open applications in the county)",
             "wall_time_s": round(time.time() - started),
         },
-        "extras": {"sweep": sweep, "report": report},
+        "extras": {"sweep": sweep, "report": report, "province": province},
         "not_measured": not_measured,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"{today}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md = markdown(result)
-    for name, e in (("sweep", sweep), ("report", report)):
+    for name, e in (("sweep", sweep), ("report", report), ("province", province)):
         if e is not None:
             md += (
                 f"\n## bench/{name}.py ({e['seconds']} s, exit {e['returncode']})\n\n```\n{e['output'].strip()}\n```\n"
