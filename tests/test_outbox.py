@@ -7,6 +7,7 @@ Calendar: Mon 2026-11-16 … Fri 11-20 and Mon 11-23 … are working days (as in
 from __future__ import annotations
 
 import io
+import re
 from datetime import date, timedelta
 
 import pytest
@@ -18,7 +19,7 @@ from sunshine.applications import events as ev
 from sunshine.applications import outbox
 from sunshine.applications import services as engine
 from sunshine.applications.events import EventType
-from sunshine.applications.models import AuditDigest, Event, Outbox, ReactionDone, StageInstance
+from sunshine.applications.models import Application, AuditDigest, Event, Outbox, ReactionDone, StageInstance
 from sunshine.applications.reactions import reactions
 from sunshine.feedback.models import FollowUp
 from sunshine.notifications.models import Message
@@ -255,3 +256,106 @@ def test_the_jobs_page_shows_failing_reactions(ladder, worker, extra_reactions, 
     assert '<td>1</td><td><span class="nowrap">11-16 10:00:10</span></td>' in row
     assert "tests.test_outbox.flaky: ConnectionError: statistics store down" in row
     assert "有 1 项变更等待后续处理" in page
+
+
+def _changes(ladder, first_id: int) -> list[Application]:
+    """Three applications and nine changes over four days: an intake and its next completion,
+    a pause and a resume, two connections (each schedules its follow-up from its own day)."""
+    a = intake("2026-11-16", "10:00", id_number=_rid(first_id))
+    b = intake("2026-11-16", "10:05", id_number=_rid(first_id + 1))
+    c = intake("2026-11-16", "10:10", id_number=_rid(first_id + 2))
+    with at("2026-11-16", "11:00"):
+        engine.complete_stage(c.number, "survey", ladder["engineer"])
+    with at("2026-11-16", "15:00"):
+        engine.pause(b.number, ladder["alice"], reason_code="customer_request", reason="客户要求延后勘查")
+    with at("2026-11-17", "09:00"):
+        engine.complete_stage(a.number, "survey", ladder["engineer"])
+    with at("2026-11-17", "11:00"):
+        engine.resume(b.number, ladder["alice"])
+    with at("2026-11-18", "10:00"):
+        engine.complete_stage(a.number, "connection", ladder["alice"])
+    with at("2026-11-19", "10:00"):
+        engine.complete_stage(c.number, "connection", ladder["alice"])
+    return [a, b, c]
+
+
+def _rid(i: int) -> str:
+    from sunshine.applications.validation import resident_id_check_character
+
+    first17 = f"11010519491231{i:03d}"
+    return first17 + resident_id_check_character(first17)
+
+
+def _what_reactions_wrote(apps: list[Application]) -> list:
+    """Messages, rung moments and follow-ups of ``apps``, with keys and numbers made positional."""
+    out = []
+    for app in apps:
+        ids = Event.objects.filter(application=app).order_by("id").values_list("pk", flat=True)
+        events = {pk: i for i, pk in enumerate(ids)}
+
+        def key(m: Message, events: dict[int, int] = events, number: str = app.number) -> str:
+            return re.sub(r"event:(\d+)", lambda x: f"event#{events[int(x[1])]}", m.key.replace(number, "N"))
+
+        messages = sorted(
+            (m.template, m.channel, m.recipient.startswith("user:"), key(m), m.title, m.body.replace(app.number, "N"))
+            for m in Message.objects.filter(application=app)
+        )
+        moments = sorted(
+            (m.stage.code, m.stage.round, m.rung_code, m.due_at, m.deadline, m.fired_at)
+            for m in RungMoment.objects.filter(stage__application=app).select_related("stage")
+        )
+        followups = list(FollowUp.objects.filter(application=app).values_list("created_at", "due_on", "assigned_to_id"))
+        out.append((messages, moments, followups))
+    return out
+
+
+def test_a_worker_reacting_to_many_changes_at_once_writes_what_each_change_writes_alone(ladder, settings):
+    """The drain calls each reaction once for a whole batch of entries (several changes of one
+    application among them): the rows are those of reacting to each change in its own
+    transaction (eager mode), which tests/test_sweep.py and the notification tests pin down."""
+    eager = _changes(ladder, 800)
+    expected = _what_reactions_wrote(eager)
+    with at("2026-11-19", "11:00"):  # the managers' open counts as before, so the same managers are chosen
+        engine.cancel(eager[1].number, ladder["alice"], reason="测试")
+    settings.SUNSHINE_REACTIONS = "worker"
+    batched = _changes(ladder, 810)
+    assert Outbox.objects.count() == 9
+    assert Message.objects.filter(application__in=batched).count() == 0
+    with at("2026-11-19", "12:00"):
+        assert outbox.drain() == outbox.Drained(entries=9)
+    assert not Outbox.objects.exists()
+    assert _what_reactions_wrote(batched) == expected
+    (a_messages, _a_moments, a_followups), _b, (_c_messages, _c_moments, c_followups) = expected
+    # the intake's own completion of acceptance is no notice; the next completion (another change,
+    # drained in the same batch) is one
+    assert [m[0] for m in a_messages] == [
+        "accepted",
+        "assigned",
+        "connected",
+        "followup_assigned",
+        "followup_coming",
+        "stage_completed",
+    ]
+    # each follow-up dated by its own connection, not by the batch's latest
+    assert [f[0] for f in a_followups + c_followups] == [t("2026-11-18", "10:00"), t("2026-11-19", "10:00")]
+
+
+def _drain_statements(ladder, first_id: int, n: int) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    for i in range(n):
+        app = intake("2026-11-16", "10:00", id_number=_rid(first_id + i))
+        with at("2026-11-16", "11:00"):
+            engine.complete_stage(app.number, "survey", ladder["engineer"])
+    assert Outbox.objects.count() == 2 * n
+    with at("2026-11-16", "12:00"), CaptureQueriesContext(connection) as ctx:
+        assert outbox.drain() == outbox.Drained(entries=2 * n)
+    return len(ctx.captured_queries)
+
+
+def test_a_batch_of_changes_costs_the_same_statements_whatever_its_size(ladder, worker):
+    """Each reaction runs once per batch (set-based): 4 changes or 24, the same statements (after
+    a first batch has warmed the process's caches: message templates)."""
+    _drain_statements(ladder, 840, 1)
+    assert _drain_statements(ladder, 850, 2) == _drain_statements(ladder, 860, 12)

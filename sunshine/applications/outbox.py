@@ -40,7 +40,7 @@ from django.utils import timezone
 
 from sunshine.applications import writes
 from sunshine.applications.models import Event, Outbox, ReactionDone, StageInstance
-from sunshine.applications.reactions import anyone_interested, interested, reactions
+from sunshine.applications.reactions import Reaction, anyone_interested, interested, reactions
 from sunshine.observe import metrics
 
 log = logging.getLogger("sunshine.reactions")
@@ -114,25 +114,78 @@ def backoff(attempts: int) -> timedelta:
     return min(MAX_BACKOFF, timedelta(seconds=seconds))
 
 
-def _run(
-    batch: list[tuple[Outbox, list[Event], list[StageInstance]]], now: datetime, done: set[tuple[int, str]]
-) -> Drained:
-    """Run the reactions of ``batch`` (inside the caller's transaction); delete the finished entries."""
+Item = tuple[Outbox, list[Event], list[StageInstance]]
+
+
+def change_of(event: Event) -> int | None:
+    """The outbox entry (its key) of the change that wrote ``event``, when a worker reacts to
+    several changes at once (``drain``: one call of each reaction for the whole batch); None in
+    eager mode, where a reaction is given one change. A reaction that treats a change's events
+    together (notifications: an intake's own first completion is no notice) groups by it."""
+    return getattr(event, "_outbox_entry", None)
+
+
+def _union(
+    items: Sequence[Item], path: str, fn: Reaction, done: set[tuple[int, str]]
+) -> tuple[list[Event], list[StageInstance]]:
+    """The events (oldest first) and stage rows (each once) of the entries of ``items`` that
+    ``fn`` has to react to."""
+    events: list[Event] = []
+    stages: dict[int, StageInstance] = {}
+    for entry, evs, sts in items:
+        if (entry.pk, path) in done or not interested(fn, evs, sts):
+            continue
+        events.extend(evs)
+        for s in sts:
+            stages.setdefault(s.pk, s)
+    events.sort(key=lambda e: e.pk)
+    return events, list(stages.values())
+
+
+def _run(batch: list[Item], now: datetime, done: set[tuple[int, str]]) -> Drained:
+    """Run the reactions of ``batch`` (inside the caller's transaction); delete the finished entries.
+
+    Set-based: the entries never tried before are reacted to together, each reaction called
+    once with all their events and stages, in one savepoint (a reaction is set-based and
+    convergent, docs/engine.md), so a batch of a hundred changes costs each reaction's few
+    statements once, not a hundred times. If that fails, those entries are run one by one, each
+    reaction in its own savepoint with its ``ReactionDone`` mark, so the failing ones stay behind
+    alone. An entry that failed before runs on its own, as at its first failure: its reactions
+    together, then one by one."""
     result = Drained()
     finished: list[int] = []
-    for entry, events, stages in batch:
+    fresh = [item for item in batch if not item[0].attempts]
+    alone: list[tuple[Item, bool]] = [(item, True) for item in batch if item[0].attempts]
+    marks = bool(alone)
+    if len(fresh) == 1:
+        alone.insert(0, (fresh[0], True))
+    elif fresh:
+        try:
+            with transaction.atomic():
+                for path, fn in reactions():
+                    events, stages = _union(fresh, path, fn, done)
+                    if events or stages:
+                        fn(events, stages)
+        except Exception:
+            log.warning("reactions of %s outbox entries failed together; running them entry by entry", len(fresh))
+            alone[:0] = [(item, False) for item in fresh]
+        else:
+            finished.extend(entry.pk for entry, _e, _s in fresh)
+    for (entry, events, stages), together in alone:
         pending = [
             (path, fn) for path, fn in reactions() if (entry.pk, path) not in done and interested(fn, events, stages)
         ]
-        try:
-            with transaction.atomic():
-                for _path, fn in pending:
-                    fn(events, stages)
-        except Exception:
-            log.warning("reactions of outbox entry %s failed together; running them one by one", entry.pk)
-        else:
-            finished.append(entry.pk)
-            continue
+        if together:
+            try:
+                with transaction.atomic():
+                    for _path, fn in pending:
+                        fn(events, stages)
+            except Exception:
+                log.warning("reactions of outbox entry %s failed together; running them one by one", entry.pk)
+            else:
+                finished.append(entry.pk)
+                continue
+        marks = True
         errors: list[str] = []
         for path, fn in pending:
             try:
@@ -154,7 +207,7 @@ def _run(
         else:
             finished.append(entry.pk)
     if finished:
-        _delete(finished)
+        _delete(finished, marks=marks)
         result.entries += len(finished)
     metrics.REACTION_ENTRIES.labels("done").inc(len(finished))
     if result.failed:
@@ -162,12 +215,14 @@ def _run(
     return result
 
 
-def _delete(pks: list[int]) -> None:
-    """Delete finished entries and their marks: two plain DELETEs (no cascade collection)."""
-    marks = ", ".join(["%s"] * len(pks))
+def _delete(pks: list[int], *, marks: bool = True) -> None:
+    """Delete finished entries and (``marks``: some may have them) their marks: plain DELETEs,
+    no cascade collection."""
+    params = ", ".join(["%s"] * len(pks))
+    tables = ((ReactionDone._meta.db_table, "entry_id"),) if marks else ()
     with connection.cursor() as cursor:
-        for table, column in ((ReactionDone._meta.db_table, "entry_id"), (Outbox._meta.db_table, "id")):
-            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)} WHERE {column} IN ({marks})", pks)  # noqa: S608
+        for table, column in (*tables, (Outbox._meta.db_table, "id")):
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(table)} WHERE {column} IN ({params})", pks)  # noqa: S608
 
 
 def _claim(now: datetime, after: int, size: int, due_only: bool, wait: bool) -> list[Outbox]:
@@ -178,7 +233,7 @@ def _claim(now: datetime, after: int, size: int, due_only: bool, wait: bool) -> 
     return list(qs.select_for_update(skip_locked=not wait)[:size])
 
 
-def _load(entries: list[Outbox]) -> tuple[list[tuple[Outbox, list[Event], list[StageInstance]]], set[tuple[int, str]]]:
+def _load(entries: list[Outbox]) -> tuple[list[Item], set[tuple[int, str]]]:
     event_ids = {pk for e in entries for pk in e.events}
     stage_ids = {pk for e in entries for pk in e.stages}
     events = (
@@ -201,14 +256,12 @@ def _load(entries: list[Outbox]) -> tuple[list[tuple[Outbox, list[Event], list[S
         if any(e.attempts for e in entries)
         else set()
     )
-    batch = [
-        (
-            entry,
-            [events[pk] for pk in sorted(entry.events) if pk in events],
-            [stages[pk] for pk in entry.stages if pk in stages],
-        )
-        for entry in entries
-    ]
+    batch = []
+    for entry in entries:
+        mine = [events[pk] for pk in sorted(entry.events) if pk in events]
+        for e in mine:
+            e._outbox_entry = entry.pk  # type: ignore[attr-defined]  # change_of()
+        batch.append((entry, mine, [stages[pk] for pk in entry.stages if pk in stages]))
     return batch, done
 
 

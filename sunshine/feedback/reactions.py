@@ -13,12 +13,13 @@ from sunshine.applications.models import Event, StageInstance
 
 
 def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
-    connected = [e.application_id for e in events if e.type == EventType.COMPLETED]
+    # each application's own moment of connection (a worker may pass many changes at once)
+    connected = {e.application_id: e.at for e in events if e.type == EventType.COMPLETED}
     if not connected:
         return
     from sunshine.feedback.services import schedule_followups
 
-    schedule_followups(connected, at=max(e.at for e in events if e.type == EventType.COMPLETED))
+    schedule_followups(list(connected), at=max(connected.values()), at_of=connected)
 
 
 on_events.event_types = frozenset({EventType.COMPLETED})  # type: ignore[attr-defined]

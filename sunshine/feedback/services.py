@@ -316,18 +316,21 @@ def _open_followup_load() -> dict[int, int]:
     )
 
 
-def schedule_followups(application_ids: Iterable[int], at: datetime | None = None) -> list[FollowUp]:
+def schedule_followups(
+    application_ids: Iterable[int], at: datetime | None = None, *, at_of: dict[int, datetime] | None = None
+) -> list[FollowUp]:
     """Create the follow-up calls of newly connected applications (set-based; idempotent).
 
     Each goes to the active clerk with the fewest open calls (ties: lowest username) who is not
     the application's customer manager; it is due ``SUNSHINE_FOLLOWUP_DUE_DAYS`` working days
-    after connection. The clerk and the customer are notified.
+    after connection (``at``, or per application ``at_of``: each one's moment of connection).
+    The clerk and the customer are notified.
     """
     ids = sorted(set(application_ids))
     if not ids:
         return []
     at = at or timezone.now()
-    today = timezone.localdate(at)
+    at_of = at_of or {}
     taken = set(FollowUp.objects.filter(application_id__in=ids).values_list("application_id", flat=True))
     apps = list(
         Application.objects.filter(pk__in=[i for i in ids if i not in taken]).select_related("customer_manager")
@@ -336,19 +339,23 @@ def schedule_followups(application_ids: Iterable[int], at: datetime | None = Non
         return []
     clerks = list(User.objects.filter(role=Role.CLERK, is_active=True).order_by("username"))
     load = _open_followup_load()
-    due = workdays.add_working_days(today, settings.SUNSHINE_FOLLOWUP_DUE_DAYS)
     made: list[FollowUp] = []
     for app in apps:
         eligible = [c for c in clerks if c.pk != app.customer_manager_id]
         clerk = min(eligible, key=lambda c: (load.get(c.pk, 0), c.username)) if eligible else None
         if clerk is not None:
             load[clerk.pk] = load.get(clerk.pk, 0) + 1
+        connected = at_of.get(app.pk, at)
+        due_on = workdays.add_working_days(timezone.localdate(connected), settings.SUNSHINE_FOLLOWUP_DUE_DAYS)
         made.append(
-            FollowUp(application=app, manager=app.customer_manager, assigned_to=clerk, created_at=at, due_on=due)
+            FollowUp(
+                application=app, manager=app.customer_manager, assigned_to=clerk, created_at=connected, due_on=due_on
+            )
         )
     FollowUp.objects.bulk_create(made)
     for f in made:
         app = f.application
+        due = f.due_on
         if f.assigned_to is not None:
             _notify_staff(
                 [f.assigned_to],

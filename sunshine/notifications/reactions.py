@@ -18,6 +18,8 @@ from typing import Any
 from sunshine.accounts.models import User
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event, PauseReason, StageInstance
+from sunshine.applications.outbox import change_of
+from sunshine.notifications.models import Message
 from sunshine.processes.models import Owner, StageTemplate
 
 TYPES = {
@@ -78,78 +80,85 @@ def on_events(events: Sequence[Event], stages: Sequence[StageInstance]) -> None:
     relevant = [e for e in events if e.type in TYPES]
     if not relevant:
         return
-    from sunshine.notifications.services import notify_customer, notify_staff
+    from sunshine.notifications.services import customer_message, staff_messages, write_messages
 
     apps = _applications(relevant)
     names = _Names(stages)
     names.need({(apps[e.application_id].process_id, e.stage) for e in relevant if e.stage})
-    by_app: dict[int, list[Event]] = defaultdict(list)
+    # A change's events together (a worker may pass several changes of one application at once).
+    by_change: dict[tuple[int, int | None], list[Event]] = defaultdict(list)
     for e in relevant:
-        by_app[e.application_id].append(e)
+        by_change[(e.application_id, change_of(e))].append(e)
     stages_of: dict[int, list[StageInstance]] = defaultdict(list)
     for s in stages:
         stages_of[s.application_id].append(s)
     managers = _managers(relevant, apps)
+    rows: list[Message | None] = []  # every notice of these events, written by one INSERT
 
-    for app_id, app_events in by_app.items():
+    for (app_id, _change), app_events in by_change.items():
         app = apps[app_id]
         has_intake = any(e.type == EventType.INTAKE for e in app_events)
         for i, e in enumerate(app_events):
             key = f"event:{e.pk}"
             if e.type == EventType.INTAKE:
-                notify_customer(app, "accepted", {"limits": limits_text(stages_of[app_id])}, key=f"{key}:accepted")
+                rows.append(
+                    customer_message(app, "accepted", {"limits": limits_text(stages_of[app_id])}, key=f"{key}:accepted")
+                )
                 manager = managers.get(e.data.get("customer_manager") or "")
                 if manager is not None:
-                    notify_staff([manager], "assigned", {}, application=app, key=f"{key}:assigned")
+                    rows += staff_messages([manager], "assigned", {}, application=app, key=f"{key}:assigned")
             elif e.type == EventType.STAGE_COMPLETED and not has_intake:
-                _stage_completed(app, e, app_events[i + 1 :], names, key)
+                rows.append(_stage_completed(app, e, app_events[i + 1 :], names, key))
             elif e.type == EventType.PAUSED:
                 reason = e.data.get("reason") or ""
                 code = e.data.get("reason_code") or ""
                 label = str(PauseReason(code).label) if code in PauseReason.values else ""
-                notify_customer(
-                    app,
-                    "paused",
-                    {"reason": reason, "reason_label": label, "stage_name": names.get(app, e.stage)},
-                    key=f"{key}:paused",
+                rows.append(
+                    customer_message(
+                        app,
+                        "paused",
+                        {"reason": reason, "reason_label": label, "stage_name": names.get(app, e.stage)},
+                        key=f"{key}:paused",
+                    )
                 )
             elif e.type == EventType.RESUMED:
-                notify_customer(
-                    app,
-                    "resumed",
-                    {"stage_name": names.get(app, e.stage), "deadline": zh_date(e.data.get("deadline"))},
-                    key=f"{key}:resumed",
+                rows.append(
+                    customer_message(
+                        app,
+                        "resumed",
+                        {"stage_name": names.get(app, e.stage), "deadline": zh_date(e.data.get("deadline"))},
+                        key=f"{key}:resumed",
+                    )
                 )
             elif e.type == EventType.REASSIGNED and e.data.get("to") in managers:
                 # The customer hears whom they deal with now (name and the published work phone).
-                notify_customer(app, "manager_changed", {}, key=f"{key}:manager_changed")
-                notify_staff(
+                rows.append(customer_message(app, "manager_changed", {}, key=f"{key}:manager_changed"))
+                rows += staff_messages(
                     [managers[e.data["to"]]],
                     "assigned",
                     {"reason": e.data.get("reason") or ""},
                     application=app,
                     key=f"{key}:assigned",
                 )
+    write_messages([row for row in rows if row is not None])
 
 
-def _stage_completed(app: Application, e: Event, later: Sequence[Event], names: _Names, key: str) -> None:
-    from sunshine.notifications.services import notify_customer
+def _stage_completed(app: Application, e: Event, later: Sequence[Event], names: _Names, key: str) -> Message | None:
+    from sunshine.notifications.services import customer_message
 
     stage_name = names.get(app, e.stage)
     if e.data.get("outcome") == "failed":
         defects = [str(d) for d in e.data.get("defects") or []]
         text = "；".join(f"{n}. {d}" for n, d in enumerate(defects, start=1))
-        notify_customer(app, "defects", {"stage_name": stage_name, "defects": text}, key=f"{key}:defects")
-        return
+        return customer_message(app, "defects", {"stage_name": stage_name, "defects": text}, key=f"{key}:defects")
     if e.stage == CONNECTION:
-        notify_customer(app, "connected", {"stage_name": stage_name}, key=f"{key}:connected")
-        return
+        return customer_message(app, "connected", {"stage_name": stage_name}, key=f"{key}:connected")
     started = next((x for x in later if x.type == EventType.STAGE_STARTED), None)
     context: dict[str, Any] = {"stage_name": stage_name}
     if started is not None:
         context["next_stage_name"] = names.get(app, started.stage)
         context["next_deadline"] = zh_date(started.data.get("deadline"))
-    notify_customer(app, "stage_completed", context, key=f"{key}:stage_completed")
+    return customer_message(app, "stage_completed", context, key=f"{key}:stage_completed")
 
 
 def _managers(events: Sequence[Event], apps: dict[int, Application]) -> dict[str, User]:

@@ -161,13 +161,20 @@ def staff_messages(
 
 def notify_customer(application: Application, template: str, context: dict[str, Any], *, key: str) -> int:
     """One SMS to the application's contact phone. Call inside the transaction of the change."""
+    row = customer_message(application, template, context, key=key)
+    return _write([row]) if row is not None else 0
+
+
+def customer_message(application: Application, template: str, context: dict[str, Any], *, key: str) -> Message | None:
+    """The unsaved row ``notify_customer`` would write (None without a contact phone); store
+    many with ``write_messages`` (one INSERT)."""
     tpl = _template(template)
     values = {**application_context(application), **context}
     phone = application.contact_phone
     if not phone:
-        return 0
+        return None
     now = timezone.now()
-    row = Message(
+    return Message(
         key=key,
         channel=ChannelKind.SMS,
         recipient=f"phone:{phone_index(phone)}",  # unique per phone, without the phone in clear
@@ -181,7 +188,6 @@ def notify_customer(application: Application, template: str, context: dict[str, 
         created_at=now,
         delivery_key=uuid.uuid4(),
     )
-    return _write([row])
 
 
 # --- inbox ------------------------------------------------------------------------------------

@@ -1,0 +1,165 @@
+"""The transition and reactions-drain step of ``make bench`` alone, with CPU figures (docs/bench.md).
+
+    BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/trans_bench \
+        uv run python bench/transitions.py [--n 400] [--profile]
+
+Uses a data set ``make bench`` made (``bench_clerk`` must exist). For each of ``--n`` fresh
+applications (intake not timed) one ``services.complete_stage`` in worker mode, then one drain of
+their outbox entries, as ``bench/run.py``'s ``transitions()`` does. Prints, besides the wall-clock
+rates (meaningless on a loaded machine but for their ratio to the raw baseline measured in the
+same process), what stays meaningful under load: **CPU time per call** of this process
+(``time.process_time``), the statements per call, Python function calls per call (cProfile), and
+with ``--profile`` the functions where the time goes.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import json
+import pstats
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import run
+
+
+def _fresh(clerk: Any, n: int) -> list[tuple[str, str, str | None]]:
+    from django.utils import timezone
+
+    from sunshine.applications import services
+    from sunshine.applications.models import StageInstance
+    from sunshine.applications.validation import validate_intake
+
+    today = timezone.localdate()
+    bodies = [json.loads(b.replace("@N@", f"P{i}-{time.time_ns()}")) for i, b in enumerate(run.intake_bodies(n))]
+    numbers = [services.intake(validate_intake(b, today), clerk).application.number for b in bodies]
+    todo = []
+    for number in numbers:
+        st = (
+            StageInstance.objects.select_related("template")
+            .filter(application__number=number, status="in_progress")
+            .order_by("seq")
+            .first()
+        )
+        if st is not None:
+            todo.append((number, st.code, "passed" if st.template.has_outcome else None))
+    return todo
+
+
+def _raw(m: int = 2000) -> tuple[float, float]:
+    import psycopg
+
+    with psycopg.connect(run.DB_URL) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_case (id bigint PRIMARY KEY, status text NOT NULL, "
+            "updated_at timestamptz NOT NULL)"
+        )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_audit (id bigserial PRIMARY KEY, case_id bigint NOT NULL, "
+            "kind text NOT NULL, at timestamptz NOT NULL)"
+        )
+        conn.execute("TRUNCATE bench_case, bench_audit")
+        conn.execute("INSERT INTO bench_case SELECT g, 'open', now() FROM generate_series(1, 10000) g")
+        conn.commit()
+        t, c = time.perf_counter(), time.process_time()
+        for i in range(m):
+            with conn.transaction():
+                conn.execute("UPDATE bench_case SET status = %s, updated_at = now() WHERE id = %s", ["done", i + 1])
+                conn.execute("INSERT INTO bench_audit (case_id, kind, at) VALUES (%s, 'completed', now())", [i + 1])
+        return m / (time.perf_counter() - t), (time.process_time() - c) / m
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--n", type=int, default=400)
+    parser.add_argument("--profile", action="store_true", help="print the top functions (cumulative and own time)")
+    parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--no-drain", action="store_true")
+    args = parser.parse_args()
+
+    import django
+
+    django.setup()
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sunshine.accounts.models import User
+    from sunshine.applications import outbox, services
+
+    clerk = User.objects.get(username=run.CLERK)
+    todo = _fresh(clerk, args.n)
+    outbox.drain(due_only=False)
+    number, code, outcome = todo.pop()
+    with CaptureQueriesContext(connection) as ctx:
+        services.complete_stage(number, code, clerk, outcome=outcome)
+    queries = [q["sql"][:120] for q in ctx.captured_queries]
+    half = len(todo) // 2
+    timed, profiled = todo[:half], todo[half:]
+    times = []
+    c0 = time.process_time()
+    for number, code, outcome in timed:
+        t = time.perf_counter()
+        services.complete_stage(number, code, clerk, outcome=outcome)
+        times.append(time.perf_counter() - t)
+    cpu = (time.process_time() - c0) / len(timed)
+    prof = cProfile.Profile(time.process_time)
+    prof.enable()
+    for number, code, outcome in profiled:
+        services.complete_stage(number, code, clerk, outcome=outcome)
+    prof.disable()
+    stats = pstats.Stats(prof)
+    calls = stats.total_calls / len(profiled)  # type: ignore[attr-defined]
+    times.sort()
+    rate = len(times) / sum(times)
+    p99 = times[min(len(times) - 1, int(0.99 * len(times)))] * 1000
+    raw_rate, raw_cpu = _raw()
+    print(
+        f"transitions: {len(timed)} timed, {rate:.0f}/s wall (p99 {p99:.1f} ms), raw psycopg {raw_rate:.0f}/s "
+        f"-> ratio {rate / raw_rate:.2f}"
+    )
+    print(
+        f"  CPU per transition {cpu * 1000:.3f} ms (raw psycopg transaction {raw_cpu * 1000:.3f} ms); "
+        f"{calls:.0f} Python calls per transition; {len(queries)} statements:"
+    )
+    for q in queries:
+        print(f"    {q}")
+    if args.profile:
+        stats.sort_stats("cumulative").print_stats(args.top)
+        stats.sort_stats("tottime").print_stats(args.top)
+    if args.no_drain:
+        return
+    pending = outbox.pending()
+    t, c = time.perf_counter(), time.process_time()
+    dprof = cProfile.Profile(time.process_time) if args.profile else None
+    statements = [0]
+
+    def count(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        statements[0] += 1
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count):
+        if dprof:
+            dprof.enable()
+        result = outbox.drain(due_only=False)
+        if dprof:
+            dprof.disable()
+    wall, dcpu = time.perf_counter() - t, time.process_time() - c
+    print(
+        f"drain: {result.entries} of {pending} entries ({result.failed} failed) in {wall:.2f}s wall -> "
+        f"{result.entries / wall:.0f} changes/s (ratio to transitions {result.entries / wall / rate:.2f}); "
+        f"CPU {dcpu / max(1, result.entries) * 1000:.3f} ms per change; "
+        f"{statements[0]} statements ({statements[0] / max(1, result.entries):.1f} per change)"
+    )
+    if dprof:
+        ds = pstats.Stats(dprof)
+        ds.sort_stats("cumulative").print_stats(args.top)
+        ds.sort_stats("tottime").print_stats(args.top)
+
+
+if __name__ == "__main__":
+    main()
