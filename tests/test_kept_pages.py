@@ -93,7 +93,7 @@ def test_a_page_with_errors_or_a_revealed_value_is_never_kept(personas, app):
 def test_a_kept_page_older_than_30_seconds_is_rendered_again(personas, app, monkeypatch):
     c = client_for(personas["alice"])
     clock = [1000.0]
-    monkeypatch.setattr(kept.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(kept, "_now", lambda: clock[0])
     with at("2026-11-03"):
         _, built = _get(c, url(app))
         clock[0] += 29
@@ -148,3 +148,75 @@ def test_the_queue_keeps_each_filter_and_page_apart(personas):
     assert all_.count("<tr data-number=") == 2
     assert residential.count("<tr data-number=") == 1
     assert overdue.count("<tr data-number=") == 0
+
+
+# --- whole pages: the frame kept too, the unread count and messages live, shared between processes ------
+
+
+def test_a_kept_page_counts_the_unread_messages_for_each_request(personas, app):
+    from sunshine.notifications.models import Message
+    from sunshine.notifications.selectors import unread_count
+    from sunshine.notifications.services import notify_staff
+
+    alice = personas["alice"]
+    Message.objects.filter(user=alice).update(read_at="2026-11-02T10:00:00+08:00")  # the intake's notice
+    c = client_for(alice)
+    with at("2026-11-03"):
+        page, built = _get(c, url(app))
+        assert '<span class="count">' not in page and kept.INBOX not in page
+        notify_staff([alice], "message", {"text": "请核对"}, key="k1")
+        notify_staff([alice], "message", {"text": "开会"}, key="k2")
+        page, served = _get(c, url(app))
+        assert served < built
+        assert '<a href="/workbench/inbox/"><svg' in page and '<span class="count">2</span>' in page
+        queue, _ = _get(c, "/workbench/")
+        again, _ = _get(c, "/workbench/")
+        assert '<span class="count">2</span>' in queue and '<span class="count">2</span>' in again
+        Message.objects.filter(user=alice).update(read_at="2026-11-03T10:00:00+08:00")
+        page, _ = _get(c, url(app))
+    assert '<span class="count">' not in page and kept.INBOX not in page
+    assert kept.unread_count(alice.pk) == unread_count(alice) == 0
+
+
+def test_a_kept_page_shows_messages_and_the_sign_out_and_language_forms_carry_the_token(personas, app):
+    c = Client(enforce_csrf_checks=True)
+    c.force_login(personas["alice"])
+    with at("2026-11-03"):
+        _get(c, url(app))
+        page, _ = _get(c, url(app))
+        tokens = set(TOKEN.findall(page))
+        assert len(tokens) == 1 and kept.PLACEHOLDER not in page
+        # the language switch returns to this page: the kept page is the one of its own path
+        assert f'name="next" value="{url(app)}"' in page
+        other, _ = _get(c, url(app) + "?from=queue")
+        assert f'name="next" value="{url(app)}?from=queue"' in other
+        r = c.post("/i18n/setlang/", {"csrfmiddlewaretoken": tokens.pop(), "language": "en", "next": url(app)})
+        assert r.status_code == 302
+        english, _ = _get(c, url(app))
+    assert "Timeline of stages" in english
+
+
+def test_another_process_serves_the_shared_part_until_it_is_30_seconds_old(personas, app, monkeypatch):
+    c = client_for(personas["alice"])
+    clock = [1000.0]
+    monkeypatch.setattr(kept, "_now", lambda: clock[0])
+    with at("2026-11-03"):
+        _, built = _get(c, url(app))
+        kept._parts.clear()  # as in another web process: only the shared cache has it
+        clock[0] += 29
+        _, shared = _get(c, url(app))
+        kept._parts.clear()
+        clock[0] += 2  # 31 s after it was built: rendered again, in either process
+        _, rebuilt = _get(c, url(app))
+    assert shared < built == rebuilt
+
+
+def test_a_kept_page_refuses_those_who_may_not_see_it(personas, app):
+    alice, bob = client_for(personas["alice"]), client_for(personas["bob"])
+    with at("2026-11-03"):
+        _get(alice, url(app))
+        r = bob.get(url(app))
+        missing = alice.get("/workbench/applications/YK0000000000000/")
+    assert r.status_code == 403
+    assert app.customer_name not in r.content.decode() and "data-stage=" not in r.content.decode()
+    assert missing.status_code == 404

@@ -148,7 +148,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "statistics/download.csv"): 5,
     ("GET", "statistics/download.xlsx"): 5,
     ("GET", "workbench/"): 14,
-    ("GET", "workbench/applications/<str:number>/"): 17,
+    ("GET", "workbench/applications/<str:number>/"): 18,  # built: the light row first (kept: 3 or 4)
     ("GET", "workbench/applications/<str:number>/choices/"): 7,  # its own card: choices, units
     ("GET", "workbench/applications/<str:number>/documents/<int:document_id>/"): 6,
     ("GET", "workbench/cases/"): 5,

@@ -10,8 +10,10 @@ up by user input themselves.
 
 from __future__ import annotations
 
-from typing import TypeVar
+from dataclasses import dataclass
+from typing import Protocol, TypeVar
 
+from django.db import connection
 from django.db.models import Model, QuerySet
 from django.utils.translation import gettext as _
 
@@ -66,7 +68,38 @@ def visible_applications(user: User) -> QuerySet[Application]:
     return qs.none()
 
 
-def can_view(user: User, app: Application) -> bool:
+class Scoped(Protocol):
+    """What ``can_view`` reads of an application (the model or its ``Ref``)."""
+
+    @property
+    def customer_manager_id(self) -> int | None: ...
+
+    @property
+    def unit_id(self) -> int | None: ...
+
+
+@dataclass(frozen=True)
+class Ref:
+    """The few columns of an application that say who may see it and name its version (the audit
+    head moves with every change, in the change's transaction): what a page kept per version
+    needs before it knows whether it must build anything (``access_ref``)."""
+
+    pk: int
+    number: str
+    status: str
+    customer_manager_id: int | None
+    unit_id: int | None
+    audit_head: str
+
+
+# One statement, no ORM compilation: read on every view of a kept staff page (docs/bench.md).
+_REF_SQL = (
+    "SELECT id, number, status, customer_manager_id, unit_id, audit_head FROM applications_application "
+    "WHERE number = %s"
+)
+
+
+def can_view(user: User, app: Scoped) -> bool:
     if user.role == Role.CUSTOMER_MANAGER:
         return app.customer_manager_id == user.pk
     return user.role in STAFF_ROLES and in_scope(user, app.unit_id)
@@ -84,6 +117,20 @@ def access_application(user: User, number: str) -> Application:
     if not can_view(user, app):
         raise Forbidden(_("You may not see this application."))
     return app
+
+
+def access_ref(user: User, number: str) -> Ref:
+    """``access_application``'s check on the light row: the same answers (NotFound, Forbidden)
+    without loading the customer, manager, process and possible duplicate or decrypting anything."""
+    with connection.cursor() as cursor:
+        cursor.execute(_REF_SQL, [number])
+        row = cursor.fetchone()
+    if row is None:
+        raise NotFound(_("No application with this number."), "application_not_found")
+    ref = Ref(*row)
+    if not can_view(user, ref):
+        raise Forbidden(_("You may not see this application."))
+    return ref
 
 
 def require_role(user: User, roles: set[str], app: Application | None = None) -> None:

@@ -11,6 +11,7 @@ not swap it).
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 from typing import Any
 
 from django import forms as djforms
@@ -44,16 +45,23 @@ def _error_page(request: HttpRequest, status: int, message: str) -> HttpResponse
     return render(request, "workbench_case/error.html", {"status": status, "message": message}, status=status)
 
 
+def _refused(request: HttpRequest, user: User, number: str) -> HttpResponse | None:
+    if not access.is_staff_user(user):
+        return _error_page(request, 403, _("This page is for staff only."))
+    if len(number) > 40 or "\x00" in number:
+        return _error_page(request, 404, _("No application with this number."))
+    return None
+
+
 def staff_view(view: View) -> View:
     """Signed-in staff only; domain errors become pages (403, 404), never a server error."""
 
     @login_required
     def wrapper(request: HttpRequest, number: str, *args: Any, **kwargs: Any) -> HttpResponseBase:
         user: User = request.user  # type: ignore[assignment]
-        if not access.is_staff_user(user):
-            return _error_page(request, 403, _("This page is for staff only."))
-        if len(number) > 40 or "\x00" in number:
-            return _error_page(request, 404, _("No application with this number."))
+        refused = _refused(request, user, number)
+        if refused is not None:
+            return refused
         try:
             app = access.access_application(user, number)
             return view(request, user, app, *args, **kwargs)
@@ -84,44 +92,59 @@ def _render_page(
     today = timezone.localdate()
 
     def build() -> str:
-        ctx = page_context(user, app, today)
-        ctx["pii"] = [
-            {"field": "id_number", "label": _("ID number"), "masked": ctx["masked"]["id_number"]},
-            {"field": "phone", "label": _("Phone"), "masked": ctx["masked"]["phone"]},
-        ]
-        for p in ctx["pii"]:
-            p["value"] = (revealed or {}).get(p["field"], "")
-        ctx["bound"] = bound or {}
-        ctx["upload_form"] = (bound or {}).get("upload") or forms.UploadForm(
-            prefix="upload", kinds=[r.kind for r in ctx["requirements"]]
-        )
-        ctx["reassign_form"] = (bound or {}).get("reassign") or forms.ReassignForm(
-            prefix="reassign", managers=ctx["managers"]
-        )
-        ctx["cancel_form"] = (bound or {}).get("cancel") or forms.CancelForm(prefix="cancel")
-        ctx["pause_form"] = (bound or {}).get("pause") or forms.PauseForm(prefix="pause")
-        ctx["complete_form"] = (bound or {}).get("complete") or forms.CompleteForm(prefix="complete")
-        if keep:
-            ctx["csrf_token"] = kept.PLACEHOLDER
-        return render_to_string("workbench_case/_application_body.html", ctx, request)
+        return _body(request, user, app, today, bound, revealed, keep)
 
-    if keep:
-        key = (
-            "case",
-            user.pk,
-            user.role,
-            app.pk,
-            app.audit_head,
-            app.status,
-            app.customer_manager_id,
-            today,
-            workdays.current().exceptions.version,
-            get_language(),
-        )
-        body = kept.serve(request, kept.part(key, build))
-    else:
-        body = mark_safe(build())  # noqa: S308 (rendered by our template, escaped there)
+    # kept, or rendered by our template and escaped there
+    body = kept.serve(request, kept.part(_body_key(user, app, today), build)) if keep else mark_safe(build())  # noqa: S308
     return render(request, "workbench_case/application.html", {"app": app, "body": body}, status=status)
+
+
+def _body_key(user: User, app: Application | access.Ref, today: date) -> tuple[Any, ...]:
+    """What the page's body shows: the application's version, the staff member and role (what
+    they may do), the day, the calendar's version, the language."""
+    return (
+        "case",
+        user.pk,
+        user.role,
+        app.pk,
+        app.audit_head,
+        app.status,
+        app.customer_manager_id,
+        today,
+        workdays.current().exceptions.version,
+        get_language(),
+    )
+
+
+def _body(
+    request: HttpRequest,
+    user: User,
+    app: Application,
+    today: date,
+    bound: dict[str, djforms.Form] | None,
+    revealed: dict[str, str] | None,
+    keep: bool,
+) -> str:
+    ctx = page_context(user, app, today)
+    ctx["pii"] = [
+        {"field": "id_number", "label": _("ID number"), "masked": ctx["masked"]["id_number"]},
+        {"field": "phone", "label": _("Phone"), "masked": ctx["masked"]["phone"]},
+    ]
+    for p in ctx["pii"]:
+        p["value"] = (revealed or {}).get(p["field"], "")
+    ctx["bound"] = bound or {}
+    ctx["upload_form"] = (bound or {}).get("upload") or forms.UploadForm(
+        prefix="upload", kinds=[r.kind for r in ctx["requirements"]]
+    )
+    ctx["reassign_form"] = (bound or {}).get("reassign") or forms.ReassignForm(
+        prefix="reassign", managers=ctx["managers"]
+    )
+    ctx["cancel_form"] = (bound or {}).get("cancel") or forms.CancelForm(prefix="cancel")
+    ctx["pause_form"] = (bound or {}).get("pause") or forms.PauseForm(prefix="pause")
+    ctx["complete_form"] = (bound or {}).get("complete") or forms.CompleteForm(prefix="complete")
+    if keep:
+        ctx["csrf_token"] = kept.PLACEHOLDER
+    return render_to_string("workbench_case/_application_body.html", ctx, request)
 
 
 def _fail(form: djforms.Form, exc: ValidationFailed) -> None:
@@ -182,9 +205,39 @@ def _act(
 
 
 @require_GET
-@staff_view
-def application(request: HttpRequest, user: User, app: Application) -> HttpResponse:
-    return _render_page(request, user, app)
+@login_required
+def application(request: HttpRequest, number: str) -> HttpResponse:
+    """The whole page is kept per version (``kept``): the access check on the light row
+    (``access.access_ref``), then the kept page with this request's token and unread count; the
+    application's full row only when the page must be built."""
+    user: User = request.user  # type: ignore[assignment]
+    refused = _refused(request, user, number)
+    if refused is not None:
+        return refused
+    try:
+        ref = access.access_ref(user, number)
+        if kept.has_messages(request):  # shown in the frame: the frame afresh, the body kept
+            return _render_page(request, user, access.access_application(user, number))
+        today = timezone.localdate()
+        html = kept.lookup(_page_key(request, user, ref, today))
+        if html is None:
+            # built from the full row, under its own version (a change since the light row's read
+            # is then the version kept, never stored under the older one)
+            app = access.access_application(user, number)
+            html = kept.part(_page_key(request, user, app, today), lambda: _whole_page(request, user, app, today))
+    except (NotFound, Forbidden) as exc:
+        return _error_page(request, exc.status, exc.message)
+    return kept.serve_page(request, html)
+
+
+def _page_key(request: HttpRequest, user: User, app: Application | access.Ref, today: date) -> tuple[Any, ...]:
+    return ("page", request.get_full_path(), *_body_key(user, app, today))
+
+
+def _whole_page(request: HttpRequest, user: User, app: Application, today: date) -> str:
+    body = kept.part(_body_key(user, app, today), lambda: _body(request, user, app, today, None, None, True))
+    ctx = kept.frame_context({"app": app, "body": mark_safe(body)})  # noqa: S308 (our template's)
+    return render_to_string("workbench_case/application.html", ctx, request)
 
 
 @require_POST

@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
 from django.utils import timezone
+from django.utils.safestring import mark_safe
 from django.utils.translation import get_language, ngettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods
@@ -21,6 +22,7 @@ from sunshine.applications import access, selectors, services
 from sunshine.applications.models import OPEN_STATUSES
 from sunshine.calendar import workdays
 from sunshine.errors import DomainError, ValidationFailed
+from sunshine.feedback.services import FOLLOWUP_ROLES
 from sunshine.processes.models import Category
 from sunshine.workbench.desk import kept, queries
 from sunshine.workbench.desk.forms import ReassignForm
@@ -85,10 +87,17 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
     ctx: dict[str, Any] = {
         "team": team,
         "filters": filters,
-        "body": kept.serve(request, kept.part(key, build)),
         "can_see_team": user.role in DASHBOARD_ROLES,
         "can_reassign": user.role in access.REASSIGN_ROLES,
     }
+    if not team and user.role not in FOLLOWUP_ROLES and not kept.has_messages(request):
+        # Nothing live on the page but the frame's token and unread count: kept whole, per path.
+        def whole() -> str:
+            body = mark_safe(kept.part(key, build))  # noqa: S308 (our template's)
+            return render_to_string("workbench_desk/queue.html", kept.frame_context({**ctx, "body": body}), request)
+
+        return kept.serve_page(request, kept.part(("page", request.get_full_path(), *key), whole))
+    ctx["body"] = kept.serve(request, kept.part(key, build))
     if team:
         ctx["managers"] = queries.dashboard_rows_by_manager(
             access.visible_applications(user).filter(status__in=OPEN_STATUSES), today
