@@ -148,7 +148,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "statistics/download.csv"): 5,
     ("GET", "statistics/download.xlsx"): 5,
     ("GET", "workbench/"): 14,
-    ("GET", "workbench/applications/<str:number>/"): 18,  # built: the light row first (kept: 3 or 4)
+    ("GET", "workbench/applications/<str:number>/"): 18,  # built; kept: 3 (tests/test_kept_pages.py)
     ("GET", "workbench/applications/<str:number>/choices/"): 7,  # its own card: choices, units
     ("GET", "workbench/applications/<str:number>/documents/<int:document_id>/"): 6,
     ("GET", "workbench/cases/"): 5,
@@ -178,7 +178,8 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "workbench/reports/<int:report_id>/regenerate/"): 2,
     ("GET", "workbench/reports/<int:report_id>/status/"): 4,
     ("GET", "workbench/reports/adhoc/"): 2,
-    ("GET", "workbench/reports/units/"): 11,  # the unit's figures, its units ranked (one statement per figure); its stored report
+    # the unit's figures, its units ranked (one statement per figure); its stored report
+    ("GET", "workbench/reports/units/"): 11,
     ("GET", "workbench/supervision/"): 5,
     ("GET", "workbench/supervision/<str:number>/"): 10,
     ("GET", "workbench/supervision/deadlines/"): 7,

@@ -166,7 +166,7 @@ def serve_page(request: HttpRequest, html: str, status: int = 200) -> HttpRespon
     """A kept whole page with this request's CSRF token and the staff member's unread count."""
     html = html.replace(PLACEHOLDER, get_token(request))
     if INBOX in html:
-        unread = unread_count(request.user.pk)
+        unread = unread_count(int(request.user.pk or 0))
         html = html.replace(_INBOX_BADGE, f' <span class="count">{unread}</span>' if unread else "")
         html = html.replace(INBOX, str(unread))  # should the badge's markup ever change
     return HttpResponse(html, status=status)
