@@ -29,6 +29,7 @@ from django.db.models import (
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 
+from sunshine.accounts import units
 from sunshine.accounts.models import Role, User
 from sunshine.applications import access, selectors
 from sunshine.applications.models import OPEN_STATUSES, Application, IdType, StageInstance, StageStatus, Status
@@ -265,6 +266,7 @@ class QueueFilters:
     paused: bool = False
     manager: str = ""
     q: str = ""
+    unit: str = ""  # a unit's code: it and everything below it (within the viewer's scope)
 
     @classmethod
     def from_query(cls, params: Any) -> QueueFilters:
@@ -281,6 +283,7 @@ class QueueFilters:
             paused=flag("paused"),
             manager=params.get("manager", "")[:150],
             q=params.get("q", "")[:100],
+            unit=params.get("unit", "")[:40],
         )
 
     def apply(self, qs: QuerySet[Application], today: date) -> QuerySet[Application]:
@@ -297,19 +300,52 @@ class QueueFilters:
             qs = qs.filter(pk__in=due_soon_ids(today))
         if self.paused:
             qs = qs.filter(status=Status.PAUSED)
+        if self.unit:
+            qs = in_unit(qs, self.unit)
         return search(qs, self.q)
 
     def active(self) -> bool:
-        return any([self.category, self.stage, self.overdue, self.due_soon, self.key_project, self.paused, self.q])
+        return any(
+            [self.category, self.stage, self.overdue, self.due_soon, self.key_project, self.paused, self.q, self.unit]
+        )
+
+
+def in_unit(qs: QuerySet[Application], code: str) -> QuerySet[Application]:
+    """``qs`` narrowed to the unit ``code`` and everything below it (none for an unknown code);
+    it only narrows: the caller's scope is applied before."""
+    tree = units.tree()
+    node = tree.by_code(code)
+    if node is None:
+        return qs.none()
+    if tree.is_top(node.id):
+        return qs
+    return qs.filter(unit__in=tree.below(node.id))
 
 
 # --- dashboard -----------------------------------------------------------------------------------
 
 
-def dashboard(user: User, today: date) -> dict[str, Any]:
-    """Open, due-soon and overdue counts in total, by stage, by customer manager and by category
-    (one aggregate query each)."""
+def dashboard_units(user: User, code: str) -> tuple[units.Node | None, list[units.Node]]:
+    """The unit a dashboard shows (``code`` when it is within ``user``'s unit, else theirs) and the
+    units its selector offers (the user's unit and everything below it, by path)."""
+    tree = units.tree()
+    own = tree.nodes.get(user.unit_id) if user.unit_id is not None else None
+    if own is None:
+        return None, []
+    chosen = tree.by_code(code) if code else None
+    if chosen is None or not tree.within(chosen.id, own.id):
+        chosen = own
+    choices = sorted((tree.nodes[i] for i in tree.below(own.id)), key=lambda n: n.path)
+    return chosen, choices
+
+
+def dashboard(user: User, today: date, unit: units.Node | None = None) -> dict[str, Any]:
+    """Open, due-soon and overdue counts in total, by stage, by customer manager, by category and
+    by the units directly below ``unit`` (each with everything below it), of ``unit``'s subtree
+    within what ``user`` sees (one aggregate query each)."""
     base = access.visible_applications(user).filter(status__in=OPEN_STATUSES)
+    if unit is not None:
+        base = in_unit(base, unit.code)
     overdue_ids = selectors.overdue_application_ids(today)
     soon_ids = due_soon_ids(today)
     counts = {
@@ -339,14 +375,37 @@ def dashboard(user: User, today: date) -> dict[str, Any]:
     for row in by_category:
         row["label"] = str(labels.get(row["category"], row["category"]))
     key_projects = selectors.list_rows(by_urgency(base.filter(key_project=True))[:20], today)
+    by_unit = _by_child_unit(grouped, counts, unit) if unit is not None else []
     return {
         "totals": totals,
+        "by_unit": by_unit,
         "by_stage": by_stage,
         "by_manager": by_manager,
         "by_category": by_category,
         "key_projects": key_projects,
         "stage_names": names,
     }
+
+
+def _by_child_unit(base: Any, counts: dict[str, Any], unit: units.Node) -> list[dict[str, Any]]:
+    """The counts of ``base`` per unit directly below ``unit``, each summing its subtree (one
+    grouped query; empty when ``unit`` has none below it)."""
+    tree = units.tree()
+    children = tree.children(unit.id)
+    if not children:
+        return []
+    rows = {r["unit"]: r for r in base.values("unit").annotate(**counts).order_by("unit")}
+    out = []
+    for child in children:
+        below = tree.below(child.id)
+        out.append(
+            {
+                "code": child.code,
+                "label": child.name,
+                **{k: sum(rows[i][k] for i in below if i in rows) for k in ("open", "due_soon", "overdue")},
+            }
+        )
+    return out
 
 
 def dashboard_rows_by_manager(base: QuerySet[Application], today: date) -> list[dict[str, Any]]:

@@ -124,7 +124,8 @@ def team(request: HttpRequest) -> HttpResponse:
 def dashboard(request: HttpRequest) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     today = timezone.localdate()
-    data = queries.dashboard(user, today)
+    unit, unit_choices = queries.dashboard_units(user, request.GET.get("unit", ""))
+    data = queries.dashboard(user, today, unit)
     chart = {
         "stages": {
             "labels": [r["label"] for r in data["by_stage"]],
@@ -135,7 +136,22 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         "categories": [{"name": r["label"], "value": r["open"]} for r in data["by_category"]],
         "text": {"open": _("Open"), "due_soon": _("Due soon"), "overdue": _("Overdue")},
     }
-    return render(request, "workbench_desk/dashboard.html", {**data, "chart": chart, "today": today})
+    own = unit_choices[0] if unit_choices else None
+    # the queue links of a unit below the user's carry it (the queue's unit filter)
+    unit_query = f"unit={unit.code}&" if unit is not None and own is not None and unit.id != own.id else ""
+    return render(
+        request,
+        "workbench_desk/dashboard.html",
+        {
+            **data,
+            "chart": chart,
+            "today": today,
+            "unit": unit,
+            # indented by their depth below the user's unit
+            "unit_choices": [(n.code, "\u3000" * (n.depth - own.depth) + n.name) for n in unit_choices] if own else [],
+            "uq": unit_query,
+        },
+    )
 
 
 # --- bulk reassignment ------------------------------------------------------------------------------
