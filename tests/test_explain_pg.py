@@ -19,7 +19,9 @@ from django.core.management import call_command
 from django.db import connection
 from django.utils import timezone
 
+from sunshine.accounts import units
 from sunshine.accounts.models import Role, User
+from sunshine.applications import selectors
 from sunshine.applications.models import OPEN_STATUSES, Application, StageInstance
 from sunshine.metrics.models import DailyStat
 from sunshine.processes.models import Category
@@ -124,3 +126,46 @@ def test_the_report_selects_the_stages_and_applications_completed_in_its_period(
     until = datetime.combine(end + timedelta(days=1), time.min, tzinfo=tz)
     qs = Application.objects.filter(completed_at__gte=since, completed_at__lt=until)
     assert "app_completed_at" in indexes_used(qs)
+
+
+# --- the unit queries (issue 19): generate_load spreads the rows over 山西's 117 counties ---------
+
+
+def test_a_county_leaders_queue_reads_the_countys_open_applications_through_unit_and_status(loaded):
+    leader = User.objects.get(username="leader.ty-xiaodian")
+    qs = queries.queue_scope(leader)
+    assert "unit_id" in str(qs.query)  # the county's subtree, not everything
+    used = indexes_used(queries.by_urgency(qs))
+    assert "app_unit_status" in used
+    assert used & indexes_led_by(StageInstance, "application_id")
+
+
+def test_the_api_lists_unit_filter_counts_and_pages_through_indexes(loaded):
+    ids = units.tree().below(units.tree().by_code("ty").id)
+    qs = selectors.filter_applications(Application.objects.all(), unit_ids=ids)
+    assert "app_unit_status" in indexes_used(qs.order_by())  # the count
+    page = qs.order_by("-accepted_at", "-id")[:20]
+    # the unit's rows, or the newest first until 20 of the unit are found: an index either way
+    assert indexes_used(page) & ({"app_unit_status", "app_accepted_at"} | indexes_led_by(Application, "unit_id"))
+    assert "Seq Scan" not in _plan_text(page)
+
+
+def test_the_ranking_of_units_reads_the_period_and_the_stages_open_at_its_end_through_indexes(loaded):
+    start, end = date(2026, 11, 1), date(2026, 11, 15)
+    for filters in ({}, {"unit": "ty"}):
+        computer = Computer(start, end, filters)
+        accepted = computer.apps.filter(accepted_at__gte=computer.start_dt, accepted_at__lt=computer.end_dt)
+        assert indexes_used(accepted.values("unit")) & {"app_accepted_at", "app_unit_status"}
+        # running now, or completed or skipped after the period's end: the three partial indexes
+        used = indexes_used(computer._overdue_candidates(end, computer.end_dt))
+        assert {"stage_open_deadline", "stage_completed_on", "stage_skipped_on"} <= used, (filters, used)
+
+
+def _plan_text(qs: Any) -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+    try:
+        return str(qs.explain())
+    finally:
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = on")

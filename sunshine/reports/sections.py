@@ -446,16 +446,8 @@ class Computer:
         return {"n": int(n or 0), "on_time": int(on_time or 0), "avg": avg}
 
     # -- overdue utility stages at the end of the period ----------------------------------------
-    def _overdue_rows(self, e: date, end_dt: datetime) -> list[dict[str, Any]]:
-        """Every utility stage open at the end of ``e`` and past its deadline as it stood then.
-
-        Candidates come from one indexed query (open at e, and either past the stored deadline
-        or touched by a pause that ended later, which may have moved the stored deadline); the
-        clock of each candidate is then taken as of ``e``, pauses included. For a period still
-        running (the current half-month so far) that is as of today: days not yet lived make no
-        stage overdue.
-        """
-        e = min(e, timezone.localdate())
+    def _overdue_candidates(self, e: date, end_dt: datetime) -> QuerySet[StageInstance]:
+        """The utility stages that may be overdue at the end of ``e`` (``_overdue_rows``)."""
         # Open at e: running now (the open-stage index) or finished after e (completed: the
         # reports' index; skipped: its own), never the whole table (a million applications have
         # five million stages); the pauses as EXISTS, so no DISTINCT over the wide rows.
@@ -465,7 +457,7 @@ class Computer:
             | Q(status=StageStatus.SKIPPED, completed_on__gt=e)
         )
         pauses_after = Pause.objects.filter(stage=OuterRef("pk")).filter(Q(ended_on__gt=e) | Q(ended_on__isnull=True))
-        candidates = list(
+        return (
             StageInstance.objects.filter(
                 self.stage_q,
                 not_cancelled_by(end_dt, "application__"),
@@ -478,6 +470,18 @@ class Computer:
             .select_related("application", "application__customer_manager", "manager")
             .order_by("deadline", "id")
         )
+
+    def _overdue_rows(self, e: date, end_dt: datetime) -> list[dict[str, Any]]:
+        """Every utility stage open at the end of ``e`` and past its deadline as it stood then.
+
+        Candidates come from one indexed query (open at e, and either past the stored deadline
+        or touched by a pause that ended later, which may have moved the stored deadline); the
+        clock of each candidate is then taken as of ``e``, pauses included. For a period still
+        running (the current half-month so far) that is as of today: days not yet lived make no
+        stage overdue.
+        """
+        e = min(e, timezone.localdate())
+        candidates = list(self._overdue_candidates(e, end_dt))
         if not candidates:
             return []
         pauses: dict[int, list[Pause]] = {}
