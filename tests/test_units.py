@@ -285,3 +285,32 @@ def test_moving_through_the_api_stays_within_the_callers_units(world):
     county = ApiClient(world["county_leader"])
     back = county.post(f"/api/v1/applications/{number}/unit", {"unit": "ty-jinyuan", "reason": "拿回"})
     assert back.status_code == 403
+
+
+def test_a_manager_is_given_only_applications_of_their_units_subtree(world, province):
+    from tests.conftest import ApiClient
+
+    app = Application.objects.get(address="太原市晋源区晋祠路1号")  # 晋源区
+    managers = {
+        code: make_user(f"m-{code}", Role.CUSTOMER_MANAGER, unit=province[code])
+        for code in ("ty-jinyuan", "ty-jinyuan-jinci", "ty-xiaodian", "ty", "dt")
+    }
+    refused = "该客户经理属于其他单位：申请只能改派给其所在单位或上级单位的客户经理。"
+    city = world["city_leader"]
+    with time_machine.travel("2026-11-03 10:00 +0800", tick=False):
+        for code in ("ty-xiaodian", "dt", "ty-jinyuan-jinci"):  # a sibling, another city, a hall below
+            before = list(Event.objects.filter(application=app).values_list("id", flat=True))
+            with pytest.raises(ValidationFailed) as no:
+                services.reassign(app.number, city, username=f"m-{code}", reason="调整")
+            assert no.value.fields == {"customer_manager": [refused]}
+            assert list(Event.objects.filter(application=app).values_list("id", flat=True)) == before
+        assert Application.objects.get(pk=app.pk).customer_manager_id != managers["ty-xiaodian"].pk
+        services.reassign(app.number, city, username="m-ty-jinyuan", reason="本区经理")
+        services.reassign(app.number, city, username="m-ty", reason="市公司经理")  # a unit above: allowed
+    assert Application.objects.get(pk=app.pk).customer_manager == managers["ty"]
+    # the same through the API: 422 with the field's message, nothing changed
+    api = ApiClient(city)
+    r = api.post(f"/api/v1/applications/{app.number}/reassign", {"customer_manager": "m-dt", "reason": "调整"})
+    assert r.status_code == 422
+    assert refused in r.content.decode()
+    assert Application.objects.get(pk=app.pk).customer_manager == managers["ty"]

@@ -732,6 +732,8 @@ def cancel(number: str, actor: User | None, *, reason: str) -> Application:
 
 
 def reassign(number: str, actor: User | None, *, username: str, reason: str) -> Application:
+    """Give an open application to another customer manager, one of its unit or of a unit above
+    it (event ``reassigned``; the running stage moves with it)."""
     reason = (reason or "").strip()
     target = User.objects.filter(username=username, role=Role.CUSTOMER_MANAGER, is_active=True).first()
     errors: dict[str, list[str]] = {}
@@ -747,6 +749,18 @@ def reassign(number: str, actor: User | None, *, username: str, reason: str) -> 
         previous = app.customer_manager.username if app.customer_manager_id and app.customer_manager else None
         if app.customer_manager_id == target.pk:  # type: ignore[union-attr]
             raise Conflict(_("The application is already assigned to this customer manager."), "no_change")
+        # Within the unit (issue 19): a manager takes only applications of their unit's subtree.
+        if not units.tree().within(app.unit_id, target.unit_id):  # type: ignore[union-attr]
+            raise ValidationFailed(
+                {
+                    "customer_manager": [
+                        _(
+                            "This customer manager works in another unit: an application goes only to "
+                            "a manager of its unit or of a unit above it."
+                        )
+                    ]
+                }
+            )
         app.customer_manager = target
         now = timezone.now()
         data: dict[str, Any] = {"from": previous, "to": username, "reason": reason}
