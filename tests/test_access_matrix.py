@@ -326,6 +326,7 @@ PUBLIC_PORTAL = {
     "statistics/",
     "statistics/download.csv",
     "statistics/download.xlsx",
+    "service-halls/",
     "open-data/",
     "open-data/<int:report_id>/",
     "open-data/audit/",

@@ -145,6 +145,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "progress/contest/"): 0,
     ("GET", "progress/choices/"): 0,
     ("GET", "statistics/"): 5,
+    ("GET", "service-halls/"): 1,  # the unit tree (once per process)
     ("GET", "statistics/download.csv"): 5,
     ("GET", "statistics/download.xlsx"): 5,
     ("GET", "workbench/"): 14,
@@ -207,6 +208,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "progress/contest/"): 0,
     ("POST", "progress/choices/"): 1,  # the look-up of the (empty) number
     ("POST", "statistics/"): 0,
+    ("POST", "service-halls/"): 0,
     ("POST", "statistics/download.csv"): 0,
     ("POST", "statistics/download.xlsx"): 0,
     ("POST", "workbench/"): 14,

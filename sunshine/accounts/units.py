@@ -32,6 +32,14 @@ class Node:
     path: str
     depth: int
     parent_id: int | None
+    hotline: str = ""
+    address: str = ""
+
+
+# The kinds a member of the public chooses among (statistics, hotline): the company levels.
+PUBLIC_KINDS = ("province", "city", "county")
+# The kinds that are places to go to: service halls and supply stations.
+PLACE_KINDS = ("hall", "station")
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,6 +85,22 @@ class Tree:
     def by_code(self, code: str) -> Node | None:
         return next((n for n in self.nodes.values() if n.code == code), None)
 
+    def hotline(self, unit_id: int | None) -> str:
+        """The hotline of ``unit_id``, or of the nearest unit above it that has one ("" if none)."""
+        for ancestor in self.ancestors(unit_id):
+            if self.nodes[ancestor].hotline:
+                return self.nodes[ancestor].hotline
+        return ""
+
+    def public_units(self) -> list[Node]:
+        """The company levels (province, city, county) by path: the public pages' unit selector."""
+        return sorted((n for n in self.nodes.values() if n.kind in PUBLIC_KINDS), key=lambda n: n.path)
+
+    def places(self, unit_id: int | None) -> list[Node]:
+        """The service halls and supply stations of ``unit_id``'s subtree (every one when None), by path."""
+        ids = self.below(unit_id) if unit_id is not None else list(self.nodes)
+        return sorted((self.nodes[i] for i in ids if self.nodes[i].kind in PLACE_KINDS), key=lambda n: n.path)
+
 
 _tree: Recent[Tree] = Recent("units")
 for _signal in (post_save, post_delete):
@@ -86,7 +110,9 @@ for _signal in (post_save, post_delete):
 def _load() -> Tree:
     nodes = {
         row[0]: Node(*row)
-        for row in Unit.objects.values_list("id", "code", "name", "kind", "path", "depth", "parent_id")
+        for row in Unit.objects.values_list(
+            "id", "code", "name", "kind", "path", "depth", "parent_id", "hotline", "address"
+        )
     }
     roots = sorted(n.id for n in nodes.values() if n.parent_id is None)
     return Tree(nodes, roots[0] if roots else None)

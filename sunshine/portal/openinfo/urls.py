@@ -7,6 +7,7 @@ urlpatterns = [
     path("fees/", views.fees, name="fees"),
     path("contractors/", views.contractors, name="contractors"),
     path("statistics/", views.statistics, name="statistics"),
+    path("service-halls/", views.places, name="places"),
     path("statistics/download.csv", views.statistics_csv, name="statistics_csv"),
     path("statistics/download.xlsx", views.statistics_xlsx, name="statistics_xlsx"),
 ]

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
+from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -19,6 +20,7 @@ from django.utils.translation import get_language, pgettext
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
+from sunshine.accounts import units
 from sunshine.directory import rules, selectors
 from sunshine.portal.openinfo.forms import CalculatorForm, CatalogueDateForm, ContractorFilterForm, StatisticsForm
 from sunshine.spreadsheets import safe_row
@@ -241,3 +243,40 @@ def statistics_xlsx(request: HttpRequest) -> HttpResponse:
     )
     response["Content-Disposition"] = f'attachment; filename="{_filename(from_d, to_d, "xlsx")}"'
     return response
+
+
+# --- hotlines and service halls per unit (issue 19) ----------------------------------------------
+
+
+def _public_unit(raw: str) -> units.Node | None:
+    """The company level a visitor chose (province, city or county); the top unit otherwise."""
+    tree = units.tree()
+    node = tree.by_code(raw) if raw else None
+    if node is None or node.kind not in units.PUBLIC_KINDS:
+        node = tree.nodes.get(tree.top) if tree.top is not None else None
+    return node
+
+
+@require_GET
+def places(request: HttpRequest) -> HttpResponse:
+    """A unit's hotline and the service halls and supply stations under it, with a selector of
+    the company's levels (province, city, county). A unit without its own hotline gives the
+    nearest one above it, else the supervision hotline."""
+    tree = units.tree()
+    chosen = _public_unit(request.GET.get("unit", ""))
+    fallback = settings.SUNSHINE_HOTLINE
+    choices = [(n.code, "\u3000" * (n.depth - 1) + n.name) for n in tree.public_units()]
+    halls = [
+        {"name": n.name, "kind": n.kind, "address": n.address, "hotline": tree.hotline(n.id) or fallback}
+        for n in tree.places(chosen.id if chosen is not None else None)
+    ]
+    return render(
+        request,
+        "portal_openinfo/places.html",
+        {
+            "unit": chosen,
+            "choices": choices if len(choices) > 1 else [],
+            "hotline": (tree.hotline(chosen.id) if chosen is not None else "") or fallback,
+            "halls": halls,
+        },
+    )
