@@ -70,9 +70,15 @@ def is_well_formed_number(number: str) -> bool:
 # process's within caching.SECONDS). The cached objects are shared: read-only.
 _areas: Recent[list[ServiceArea]] = Recent("service areas")
 _processes: Recent[ProcessTemplate | None] = Recent("processes in force")
-for _model, _cache in ((ServiceArea, _areas), (ProcessTemplate, _processes), (StageTemplate, _processes)):
-    post_save.connect(_cache.changed, sender=_model, weak=False, dispatch_uid=f"services_{_model.__name__}_saved")
-    post_delete.connect(_cache.changed, sender=_model, weak=False, dispatch_uid=f"services_{_model.__name__}_deleted")
+for _model, _cache in (
+    (ServiceArea, _areas),
+    (ProcessTemplate, _processes),
+    (StageTemplate, _processes),
+    (StageTemplate, writes.templates),
+):
+    _uid = f"services_{_model.__name__}_{_cache.name.replace(' ', '_')}"
+    post_save.connect(_cache.changed, sender=_model, weak=False, dispatch_uid=f"{_uid}_saved")
+    post_delete.connect(_cache.changed, sender=_model, weak=False, dispatch_uid=f"{_uid}_deleted")
 
 
 def _process_in_force(category: str, on: date) -> ProcessTemplate | None:

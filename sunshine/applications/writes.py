@@ -27,16 +27,20 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date
-from functools import cache
+from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from django.conf import settings
 from django.db import DEFAULT_DB_ALIAS, connection, connections, models
-from django.db.models import Field, Model
+from django.db.models import Field, Model, signals
+from django.db.models.base import ModelState
+
+from sunshine.caching import Recent
 
 if TYPE_CHECKING:
     from sunshine.accounts.models import User
     from sunshine.applications.models import Application, StageInstance
+    from sunshine.processes.models import StageTemplate
 
 _M = TypeVar("_M", bound=Model)
 
@@ -215,12 +219,19 @@ def _insert_sql(
 ) -> tuple[str, list[Field]]:  # type: ignore[type-arg]
     """``INSERT … VALUES … RETURNING id`` of ``n`` rows and the fields whose values it takes, in
     order (``exprs``: columns given by an SQL expression instead of a parameter, one row only)."""
+    return _insert_sql_of(model, n, with_pk, tuple(sorted((exprs or {}).items())), connection.vendor)
+
+
+@lru_cache(maxsize=256)
+def _insert_sql_of(
+    model: type[Model], n: int, with_pk: bool, expr_items: tuple[tuple[str, str], ...], vendor: str
+) -> tuple[str, list[Field]]:  # type: ignore[type-arg]
     qn = connection.ops.quote_name
     opts = model._meta
     fields = [f for f in opts.concrete_fields if with_pk or not f.primary_key]
     pk = opts.pk
     assert pk is not None
-    exprs = exprs or {}
+    exprs = dict(expr_items)
     params_of = [f for f in fields if f.attname not in exprs]
     row = "(" + ", ".join(exprs.get(str(f.attname), "%s") for f in fields) + ")"
     sql = (
@@ -400,33 +411,67 @@ def _reader(model: type[Model], alias: str) -> tuple[str, tuple[str, ...], tuple
     return cols, tuple(str(f.attname) for f in fields), tuple((i, (conv, col)) for i, conv, col in convs)
 
 
-def _build(model: type[_M], alias: str, values: Sequence[Any]) -> _M:
+@cache
+def _plain_init(model: type[Model]) -> bool:
+    """Whether nothing listens to ``model``'s pre_init and post_init signals (then ``_build`` may
+    fill an instance's attributes directly, which is what ``Model.__init__`` does for them)."""
+    return not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))
+
+
+def _build(model: type[_M], alias: str, values: Sequence[Any], conn: Any = None) -> _M:
+    """A model instance from a row of ``_reader(model, alias)``'s columns, as the ORM builds it
+    (``from_db``, the fields' converters), without ``Model.__init__``'s per-field calls."""
     _cols, names, convs = _reader(model, alias)
     row = list(values)
-    conn = _db_connection()
+    conn = conn or _db_connection()
     for i, (conv, col) in convs:
         row[i] = conv(row[i], col, conn)
-    return model.from_db(conn.alias, list(names), row)
+    if not _plain_init(model):
+        return model.from_db(conn.alias, list(names), row)
+    obj = model.__new__(model)
+    obj.__dict__.update(zip(names, row, strict=True))
+    state = obj._state = ModelState()
+    state.adding = False
+    state.db = conn.alias
+    return obj
 
 
 @cache
 def _lock_sql() -> tuple[str, str]:
     from sunshine.accounts.models import User
     from sunshine.applications.models import Application, StageInstance
-    from sunshine.processes.models import StageTemplate
 
     qn = connection.ops.quote_name
     app_cols = _reader(Application, "a")[0]
     user_cols = _reader(User, "u")[0]
     app_t, user_t = qn(Application._meta.db_table), qn(User._meta.db_table)
-    stage_t, tmpl_t = qn(StageInstance._meta.db_table), qn(StageTemplate._meta.db_table)
+    stage_t = qn(StageInstance._meta.db_table)
     return (
         f"SELECT {app_cols}, {user_cols} FROM {app_t} a LEFT JOIN {user_t} u ON u.id = a.customer_manager_id"  # noqa: S608
         " WHERE a.number = %s FOR UPDATE OF a",
-        f"SELECT {_reader(StageInstance, 's')[0]}, {_reader(StageTemplate, 't')[0]} FROM {stage_t} s"  # noqa: S608
-        f" JOIN {tmpl_t} t ON t.id = s.template_id"
+        f"SELECT {_reader(StageInstance, 's')[0]} FROM {stage_t} s"  # noqa: S608
         f" WHERE s.application_id = (SELECT id FROM {app_t} WHERE number = %s) ORDER BY s.seq",
     )
+
+
+#: The stage templates of each process (reference data read by every transition: a stage's
+#: outcome rule, owner, names), kept per process as ``sunshine/caching.py`` says (this process's
+#: edits forget them at once, through ``services``' signal receivers; another process's within
+#: ``caching.SECONDS``). Shared objects: read-only.
+templates: Recent[dict[int, StageTemplate]] = Recent("stage templates")
+
+
+def _templates_of(process_id: int, wanted: set[int]) -> dict[int, StageTemplate]:
+    from sunshine.processes.models import StageTemplate
+
+    def load() -> dict[int, StageTemplate]:
+        return {t.pk: t for t in StageTemplate.objects.filter(process_id=process_id)}
+
+    found = templates.get(process_id, load)
+    if not wanted <= found.keys():  # a template added since they were read
+        templates.clear()
+        found = templates.get(process_id, load)
+    return found
 
 
 def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]] | None:
@@ -436,10 +481,10 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
 
     Two statements in one round trip (``pipeline``): the stages are read by a statement of their
     own, whose snapshot is taken after the lock is granted, so a transition that waited for a
-    concurrent one sees the stages that one committed (docs/engine.md)."""
+    concurrent one sees the stages that one committed (docs/engine.md). Their templates are the
+    process's, kept in memory (``templates``)."""
     from sunshine.accounts.models import User
     from sunshine.applications.models import Application, StageInstance
-    from sunshine.processes.models import StageTemplate
 
     lock_sql, stages_sql = _lock_sql()
     with connection.cursor() as first, connection.cursor() as second:
@@ -451,16 +496,18 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
         stage_rows = second.fetchall() if stages else []
     if row is None:
         return None
+    conn = _db_connection()
     n_app = len(Application._meta.concrete_fields)
-    app = _build(Application, "a", row[:n_app])
-    app._state.fields_cache["customer_manager"] = _build(User, "u", row[n_app:]) if row[n_app] is not None else None
-    out = []
-    n_stage = len(StageInstance._meta.concrete_fields)
-    for r in stage_rows:
-        stage = _build(StageInstance, "s", r[:n_stage])
-        stage._state.fields_cache["template"] = _build(StageTemplate, "t", r[n_stage:])
-        stage._state.fields_cache["application"] = app
-        out.append(stage)
+    app = _build(Application, "a", row[:n_app], conn)
+    app._state.fields_cache["customer_manager"] = (
+        _build(User, "u", row[n_app:], conn) if row[n_app] is not None else None
+    )
+    out = [_build(StageInstance, "s", r, conn) for r in stage_rows]
+    if out:
+        by_pk = _templates_of(app.process_id, {s.template_id for s in out})
+        for stage in out:
+            stage._state.fields_cache["template"] = by_pk[stage.template_id]
+            stage._state.fields_cache["application"] = app
     return app, out
 
 
