@@ -26,7 +26,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import cache, lru_cache
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -79,14 +79,20 @@ def _plain(field: Field) -> bool:  # type: ignore[type-arg]
 
 
 def _prepared(fields: Sequence[Field], values: Sequence[Any], conn: Any) -> list[Any]:  # type: ignore[type-arg]
-    """The values as ``get_db_prep_save`` prepares them (a plain value of a plain field as it is,
-    on PostgreSQL: the same value, without the calls)."""
+    """The values as ``get_db_prep_save`` prepares them (a plain value of a plain field, or an
+    aware datetime of a DateTimeField, as it is on PostgreSQL: the same value, without the calls)."""
     if conn.vendor != "postgresql":
         return [f.get_db_prep_save(v, conn) for f, v in zip(fields, values, strict=True)]
-    return [
-        v if type(v) in _PLAIN_TYPES and _plain(f) else f.get_db_prep_save(v, conn)
-        for f, v in zip(fields, values, strict=True)
-    ]
+    out = []
+    for f, v in zip(fields, values, strict=True):
+        kind = type(v)
+        if kind in _PLAIN_TYPES and _plain(f):
+            out.append(v)
+        elif kind is datetime and type(f) is models.DateTimeField and v.utcoffset() is not None:
+            out.append(v)  # an aware moment: what DateTimeField.get_db_prep_save returns on PostgreSQL
+        else:
+            out.append(f.get_db_prep_save(v, conn))
+    return out
 
 
 def _cache_long_statements() -> None:
