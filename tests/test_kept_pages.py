@@ -220,3 +220,25 @@ def test_a_kept_page_refuses_those_who_may_not_see_it(personas, app):
     assert r.status_code == 403
     assert app.customer_name not in r.content.decode() and "data-stage=" not in r.content.decode()
     assert missing.status_code == 404
+
+
+def test_the_queue_version_of_a_customer_manager_is_the_generic_fingerprint_of_their_queue(personas):
+    from sunshine.workbench.desk import queries
+
+    alice = personas["alice"]
+    empty = queries.queue_version(alice)
+    first = _hers(personas, new_app(personas["clerk"]))
+    _hers(personas, new_app(personas["clerk"], category="lv_non_residential", requested_capacity=50))
+    one = queries.queue_version(alice)
+    assert one == queries.count_and_fingerprint(queries.queue_scope(alice)) and one[0] == 2 and one != empty
+    with at("2026-11-03"):
+        services.complete_stage(first.number, "survey", alice)
+    two = queries.queue_version(alice)
+    assert two == queries.count_and_fingerprint(queries.queue_scope(alice)) and two[0] == 2 and two != one
+    # a filtered view of the kept queue: a new version when any of hers changes
+    c = client_for(alice)
+    with at("2026-11-03"):
+        residential, _ = _get(c, "/workbench/?category=lv_residential")
+        services.cancel(first.number, alice, reason="客户撤回")
+        after, _ = _get(c, "/workbench/?category=lv_residential")
+    assert residential.count("<tr data-number=") == 1 and after.count("<tr data-number=") == 0

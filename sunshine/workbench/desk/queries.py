@@ -12,6 +12,7 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.db import connection
 from django.db.models import (
     Aggregate,
     Case,
@@ -217,6 +218,34 @@ def count_and_fingerprint(qs: QuerySet[Application]) -> tuple[int, str]:
     if isinstance(value, str):
         value = hashlib.sha256(",".join(sorted(value.split(","))).encode()).hexdigest()[:32]
     return int(got["n"]), str(value)
+
+
+# The open applications of one customer manager (their queue before any filter): count and
+# fingerprint without the ORM's compilation, served by the index app_manager_status.
+_MANAGER_VERSION_SQL = {
+    "postgresql": "SELECT COUNT(*), BIT_XOR(HASHTEXTEXTENDED(audit_head, 0)) FROM applications_application "
+    "WHERE customer_manager_id = %s AND status IN ({statuses})",
+    "other": "SELECT COUNT(*), GROUP_CONCAT(audit_head, ',') FROM applications_application "
+    "WHERE customer_manager_id = %s AND status IN ({statuses})",
+}
+
+
+def queue_version(user: User) -> tuple[int, str]:
+    """``count_and_fingerprint`` of ``user``'s whole queue (``queue_scope``, no filter): every
+    filter and page of it lists some of these applications, chosen by their own rows, the day
+    and the calendar, so this names the version of each (one query; a raw one for a customer
+    manager, whose queue is read on every visit)."""
+    if user.role != Role.CUSTOMER_MANAGER:
+        return count_and_fingerprint(queue_scope(user))
+    sql = _MANAGER_VERSION_SQL["postgresql" if connection.vendor == "postgresql" else "other"]
+    statuses = [str(s) for s in OPEN_STATUSES]
+    with connection.cursor() as cursor:
+        cursor.execute(sql.format(statuses=", ".join(["%s"] * len(statuses))), [user.pk, *statuses])
+        row = cursor.fetchone()
+    count, value = (row[0], row[1]) if row else (0, None)
+    if isinstance(value, str):
+        value = hashlib.sha256(",".join(sorted(value.split(","))).encode()).hexdigest()[:32]
+    return int(count or 0), str(value)
 
 
 def due_soon_limit(today: date) -> date:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import date
 from typing import Any
 from urllib.parse import urlencode
 
@@ -37,14 +39,62 @@ def _page_number(request: HttpRequest) -> int:
 def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
     user: User = request.user  # type: ignore[assignment]
     today = timezone.localdate()
-    filters = queries.QueueFilters.from_query(request.GET)
-    scope = access.visible_applications(user).filter(status__in=OPEN_STATUSES) if team else queries.queue_scope(user)
-    filtered = filters.apply(scope, today)
     params = {k: v for k, v in request.GET.items() if k != "page" and v}
     number = _page_number(request)
-    # The list (filters, rows, pages) is kept per version of what it shows: the count and the
-    # fingerprint of the listed applications' audit heads (one query), the filters and page,
-    # the staff member, day, calendar and language (kept.py).
+    ctx: dict[str, Any] = {
+        "team": team,
+        "filters": queries.QueueFilters.from_query(request.GET),
+        "can_see_team": user.role in DASHBOARD_ROLES,
+        "can_reassign": user.role in access.REASSIGN_ROLES,
+    }
+    if not team and user.role not in FOLLOWUP_ROLES and not kept.has_messages(request):
+        # Nothing live on the page but the frame's token and unread count: kept whole, per path,
+        # per version of the queue's own applications (each filter and page lists some of them,
+        # decided by their rows, the day and the calendar: all in the key), staff member and
+        # language. One query before anything is built (queries.queue_version).
+        count, fingerprint = queries.queue_version(user)
+        key = (
+            "queue-page",
+            request.get_full_path(),
+            user.pk,
+            user.role,
+            count,
+            fingerprint,
+            today,
+            workdays.current().exceptions.version,
+            get_language(),
+        )
+
+        def whole() -> str:
+            _, build = _listing(request, user, ctx["filters"], team, today, params, number)
+            body = mark_safe(build())  # noqa: S308 (our template's)
+            return render_to_string("workbench_desk/queue.html", kept.frame_context({**ctx, "body": body}), request)
+
+        return kept.serve_page(request, kept.part(key, whole))
+    list_key, build = _listing(request, user, ctx["filters"], team, today, params, number)
+    ctx["body"] = kept.serve(request, kept.part(list_key, build))
+    if team:
+        ctx["managers"] = queries.dashboard_rows_by_manager(
+            access.visible_applications(user).filter(status__in=OPEN_STATUSES), today
+        )
+    return render(request, "workbench_desk/queue.html", ctx)
+
+
+def _listing(
+    request: HttpRequest,
+    user: User,
+    filters: queries.QueueFilters,
+    team: bool,
+    today: date,
+    params: dict[str, str],
+    number: int,
+) -> tuple[tuple[Any, ...], Callable[[], str]]:
+    """The list's key and how to render it (filters, rows, pages)."""
+    scope = access.visible_applications(user).filter(status__in=OPEN_STATUSES) if team else queries.queue_scope(user)
+    filtered = filters.apply(scope, today)
+    # The list is kept per version of what it shows: the count and the fingerprint of the
+    # listed applications' audit heads (one query), the filters and page, the staff member,
+    # day, calendar and language (kept.py).
     count, fingerprint = queries.count_and_fingerprint(filtered)
     show_manager = user.role != Role.CUSTOMER_MANAGER
 
@@ -84,25 +134,7 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
         workdays.current().exceptions.version,
         get_language(),
     )
-    ctx: dict[str, Any] = {
-        "team": team,
-        "filters": filters,
-        "can_see_team": user.role in DASHBOARD_ROLES,
-        "can_reassign": user.role in access.REASSIGN_ROLES,
-    }
-    if not team and user.role not in FOLLOWUP_ROLES and not kept.has_messages(request):
-        # Nothing live on the page but the frame's token and unread count: kept whole, per path.
-        def whole() -> str:
-            body = mark_safe(kept.part(key, build))  # noqa: S308 (our template's)
-            return render_to_string("workbench_desk/queue.html", kept.frame_context({**ctx, "body": body}), request)
-
-        return kept.serve_page(request, kept.part(("page", request.get_full_path(), *key), whole))
-    ctx["body"] = kept.serve(request, kept.part(key, build))
-    if team:
-        ctx["managers"] = queries.dashboard_rows_by_manager(
-            access.visible_applications(user).filter(status__in=OPEN_STATUSES), today
-        )
-    return render(request, "workbench_desk/queue.html", ctx)
+    return key, build
 
 
 @staff_page()
