@@ -86,7 +86,7 @@ def _listing(
     filters: queries.QueueFilters,
     team: bool,
     today: date,
-    params: dict[str, str],
+    params: dict[str, Any],
     number: int,
 ) -> tuple[tuple[Any, ...], Callable[[], str]]:
     """The list's key and how to render it (filters, rows, pages)."""
