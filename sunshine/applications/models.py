@@ -97,8 +97,10 @@ class Application(models.Model):
     status = models.CharField(_("status"), max_length=12, choices=Status.choices, default=Status.IN_PROGRESS)
     # Code of the stage in progress or paused; None when completed or cancelled.
     current_stage = models.CharField(_("current stage"), max_length=40, null=True, blank=True)
+    # No index of its own: app_customer_status (customer, status) serves every look-up by customer
+    # (one index fewer for each write of the row to maintain: docs/bench.md).
     customer = models.ForeignKey(
-        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="applications"
+        Customer, verbose_name=_("customer"), on_delete=models.PROTECT, related_name="applications", db_index=False
     )
     # The name and phone given with this application (what notices and the look-up use).
     customer_name = models.CharField(_("customer name"), max_length=100)
@@ -115,12 +117,14 @@ class Application(models.Model):
     requested_capacity = models.DecimalField(_("requested capacity"), max_digits=10, decimal_places=2)
     capacity_unit = models.CharField(_("unit"), max_length=4, choices=CapacityUnit.choices)
     key_project = models.BooleanField(_("key project"), default=False)
+    # No index of its own: app_manager_status (customer_manager, status) serves it.
     customer_manager = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("customer manager"),
         null=True,
         on_delete=models.PROTECT,
         related_name="managed_applications",
+        db_index=False,
     )
     process = models.ForeignKey(
         ProcessTemplate, verbose_name=_("process template"), on_delete=models.PROTECT, related_name="+"
@@ -275,8 +279,10 @@ class Pause(models.Model):
 class Event(models.Model):
     """Append-only audit trail and timeline; written in the transaction of every change."""
 
+    # No index of its own: event_application_id (application, id) serves it (one index fewer per
+    # event written).
     application = models.ForeignKey(
-        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="events"
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="events", db_index=False
     )
     # One of the vocabulary in events.py (also a CHECK constraint: no other type can be stored).
     type = models.CharField(_("type"), max_length=40, choices=[(t.value, t.value) for t in EventType])
