@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
+from django.db.models import Min, Q
 from django.utils import timezone
 
 from sunshine.accounts import units
@@ -25,6 +26,7 @@ from sunshine.applications import selectors
 from sunshine.applications.models import OPEN_STATUSES, Application, StageInstance
 from sunshine.metrics.models import DailyStat
 from sunshine.processes.models import Category
+from sunshine.reports import sections
 from sunshine.reports.sections import Computer
 from sunshine.supervision import moments
 from sunshine.supervision.services import due_moments
@@ -169,3 +171,23 @@ def _plan_text(qs: Any) -> str:
     finally:
         with connection.cursor() as cursor:
             cursor.execute("SET LOCAL enable_seqscan = on")
+
+
+def test_the_reports_first_relevant_day_reads_three_index_bounded_parts_and_equals_the_plain_minimum(loaded):
+    tz = timezone.get_current_timezone()
+    for since_day in (date(2026, 3, 1), date(2026, 9, 1), date(2026, 11, 1)):
+        since = datetime.combine(since_day, time.min, tzinfo=tz)
+        end = datetime.combine(date(2026, 11, 16), time.min, tzinfo=tz)
+        for unit in (None, "ty", "ty-xiaodian"):
+            apps = Application.objects.filter(accepted_at__lt=end)
+            if unit:
+                apps = apps.filter(unit__in=units.tree().below(units.tree().by_code(unit).id))
+            plain = (
+                apps.filter(Q(completed_at__isnull=True) | Q(completed_at__gte=since))
+                .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=since))
+                .aggregate(m=Min("accepted_at"))["m"]
+            )
+            assert sections._first_relevant(apps, since) == plain, (since_day, unit)
+    open_ = Application.objects.filter(completed_at__isnull=True, cancelled_at__isnull=True).order_by("accepted_at")
+    assert "app_open_accepted_at" in indexes_used(open_.values("accepted_at")[:1])
+    assert "app_cancelled_at" in indexes_used(Application.objects.filter(cancelled_at__gte=since, completed_at=None))

@@ -156,6 +156,14 @@ class Application(models.Model):
             models.Index(fields=["completed_at"], name="app_completed_at"),
             # serves the desk's search by phone
             models.Index(fields=["contact_phone_index"], name="app_contact_phone_index"),
+            # with app_completed_at, the reports' first relevant day (reports.sections ordinals)
+            # without reading the history: the oldest open application, the cancellations since
+            models.Index(
+                fields=["accepted_at"],
+                name="app_open_accepted_at",
+                condition=Q(completed_at__isnull=True, cancelled_at__isnull=True),
+            ),
+            models.Index(fields=["cancelled_at"], name="app_cancelled_at", condition=Q(cancelled_at__isnull=False)),
         ]
         verbose_name = _("application")
         verbose_name_plural = _("applications")

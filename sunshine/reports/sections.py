@@ -194,6 +194,28 @@ def _fetch(sql: str, params: Iterable[Any]) -> list[tuple[Any, ...]]:
         return list(cur.fetchall())
 
 
+def _first_relevant(apps: QuerySet[Application], since: datetime) -> datetime | None:
+    """The earliest acceptance among ``apps`` not completed nor cancelled before ``since``, in one
+    statement whose three parts are each bounded by an index, not by the history (PostgreSQL):
+    the oldest open application (``app_open_accepted_at``), those completed since
+    (``app_completed_at``) and those cancelled since (``app_cancelled_at``). A plain MIN over the
+    whole condition walks ``app_accepted_at`` from the oldest application until one qualifies:
+    most of the history once the old ones are all finished (docs/deploy.md)."""
+    open_ = apps.filter(completed_at__isnull=True, cancelled_at__isnull=True)
+    completed = apps.filter(completed_at__gte=since).filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=since))
+    cancelled = apps.filter(completed_at__isnull=True, cancelled_at__gte=since)
+    parts: list[str] = []
+    params: list[Any] = []
+    for qs, fenced in ((open_, False), (completed, True), (cancelled, True)):
+        sql, p = _sql(qs.order_by().values("accepted_at"))
+        # OFFSET 0 keeps the planner from turning MIN into a walk of app_accepted_at
+        fence = " OFFSET 0" if fenced else ""
+        parts.append(f"(SELECT MIN(t.accepted_at) FROM ({sql}{fence}) t)")  # noqa: S608 (the ORM's own SQL)
+        params.extend(p)
+    rows = _fetch(f"SELECT LEAST({', '.join(parts)})", params)
+    return rows[0][0] if rows else None
+
+
 def _pct_from_histogram(hist: list[tuple[int, int]], p: float) -> float | None:
     """percentile_cont(p) over the values of a histogram [(value, count), …] sorted by value."""
     total = sum(c for _v, c in hist)
@@ -252,12 +274,15 @@ class Computer:
             # every manager's applications: a stage held by the filtered manager may belong to
             # an application reassigned to someone else since
             others = Application.objects.filter(app_filter({k: v for k, v in self.filters.items() if k != "manager"}))
-            first = (
-                others.filter(accepted_at__lt=self.end_dt)
-                .filter(Q(completed_at__isnull=True) | Q(completed_at__gte=since))
-                .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=since))
-                .aggregate(m=Min("accepted_at"))["m"]
-            )
+            others = others.filter(accepted_at__lt=self.end_dt)
+            if connections[others.db].vendor == "postgresql":
+                first = _first_relevant(others, since)
+            else:
+                first = (
+                    others.filter(Q(completed_at__isnull=True) | Q(completed_at__gte=since))
+                    .filter(Q(cancelled_at__isnull=True) | Q(cancelled_at__gte=since))
+                    .aggregate(m=Min("accepted_at"))["m"]
+                )
             self._ordinals = None if first is None else _ordinal_cte(timezone.localdate(first), self.end)
         return self._ordinals
 
