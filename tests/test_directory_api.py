@@ -151,6 +151,8 @@ def test_the_manager_records_a_contractor_choice(api_as, personas, units):
         "contractor_id": unit.pk,
         "contractor": "示例三晋电气设备有限公司",
         "recorded_at": "2026-11-27T15:00:00+08:00",
+        "answer": "",
+        "case": None,
     }
     expired = units["示例杏花岭机电安装有限公司"]
     bad = alice.post(
@@ -159,3 +161,33 @@ def test_the_manager_records_a_contractor_choice(api_as, personas, units):
     assert bad.status_code == 422 and bad.json()["code"] == "contractor_not_qualified"
     assert api_as(None).post(f"/api/v1/applications/{number}/charges", {}).status_code == 401
     assert date.today  # keep the import honest for type checkers
+
+
+def test_the_api_records_the_customers_answer_and_staff_suggested_opens_a_steering_case(api_as, personas, units):
+    """Issue 18: the staff API for contractor choices takes the customer's answer to "did you
+    choose it yourself or did staff suggest it", as the case page and the portal do."""
+    from sunshine.directory.models import ChoiceChannel
+    from sunshine.feedback.models import SupervisionCase
+
+    number = api_as("clerk").post("/api/v1/applications", intake_body()).json()["number"]
+    alice = api_as("alice")
+    path = f"/api/v1/applications/{number}/contractor-choices"
+    supply = units["示例三晋电气设备有限公司"]
+    with at("2026-11-27", "15:00"):
+        mine = alice.post(path, {"kind": "supply", "contractor_id": supply.pk, "answer": "self"})
+    assert mine.status_code == 200, mine.content
+    assert (mine.json()["answer"], mine.json()["case"]) == ("self", None)
+    choice = ContractorChoice.objects.get(kind="supply")
+    assert (choice.suggested_by_staff, choice.channel, choice.manager) == (False, ChoiceChannel.API, personas["alice"])
+    assert SupervisionCase.objects.count() == 0
+    with at("2026-11-27", "15:05"):
+        steered = alice.post(path, {"kind": "supply", "contractor_id": supply.pk, "answer": "staff"})
+    assert steered.status_code == 200, steered.content
+    case = SupervisionCase.objects.get()
+    assert (steered.json()["answer"], steered.json()["case"]) == ("staff", case.tracking_number)
+    assert ContractorChoice.objects.get(kind="supply").suggested_by_staff is True
+    # the same again opens nothing more; an answer that is not one of the two is refused
+    assert alice.post(path, {"kind": "supply", "contractor_id": supply.pk, "answer": "staff"}).json()["case"] is None
+    assert SupervisionCase.objects.count() == 1
+    bad = alice.post(path, {"kind": "supply", "contractor_id": supply.pk, "answer": "manager"})
+    assert (bad.status_code, list(bad.json()["fields"])) == (422, ["answer"])

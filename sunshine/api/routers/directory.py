@@ -20,8 +20,9 @@ from sunshine.api.errors import ApiError
 from sunshine.api.schemas import NON_BLANK, In, IsoDate, JsonInt, JsonNumber, QueryIn
 from sunshine.applications import access
 from sunshine.directory import rules, selectors, services, texts
-from sunshine.directory.models import Contractor, FeeItem, FeeSchedule
+from sunshine.directory.models import ChoiceChannel, Contractor, FeeItem, FeeSchedule
 from sunshine.errors import ValidationFailed
+from sunshine.feedback import services as feedback
 
 router = Router(tags=["directory"])
 
@@ -145,6 +146,12 @@ class ChoiceIn(In):
     contractor_id: JsonInt = Field(
         ge=1, le=2**63 - 1, description="a unit of that kind with a valid licence (422 contractor_not_qualified)"
     )
+    # added (issue 18): the customer's answer to "did you choose it yourself or did staff suggest
+    # it"; "staff" opens a steering case (稽查) as on the case page; absent or null: not asked
+    answer: Literal["self", "staff"] | None = Field(
+        None,
+        description="the customer's answer: self (chose it themselves), staff (suggested by staff), null: not asked",
+    )
 
 
 class ChoiceOut(Schema):
@@ -152,6 +159,9 @@ class ChoiceOut(Schema):
     contractor_id: int
     contractor: str
     recorded_at: Any
+    # added: the answer recorded ("self", "staff", "" when not asked) and the steering case it opened
+    answer: str = ""
+    case: str | None = Field(None, description="the tracking number of the steering case a 'staff' answer opened")
 
 
 # --- helpers ------------------------------------------------------------------------------------
@@ -297,12 +307,26 @@ def record_choice(request: HttpRequest, number: str, payload: ChoiceIn) -> dict[
     user = staff(request)
     app = access.access_application(user, number[:40])
     access.require_role(user, RECORD_ROLES, app)
-    choice = services.record_contractor_choice(app.number, payload.kind, payload.contractor_id, user)
+    case = None
+    if payload.answer is None:
+        choice = services.record_contractor_choice(app.number, payload.kind, payload.contractor_id, user)
+    else:
+        recorded = feedback.record_choice(
+            app.number,
+            payload.kind,
+            payload.contractor_id,
+            user,
+            suggested_by_staff=feedback.CHOICE_ANSWERS[payload.answer],
+            channel=ChoiceChannel.API,
+        )
+        choice, case = recorded.choice, recorded.case
     return {
         "kind": choice.kind,
         "contractor_id": choice.contractor_id,
         "contractor": choice.contractor.name,
         "recorded_at": choice.recorded_at,
+        "answer": choice.answer,
+        "case": case.tracking_number if case is not None else None,
     }
 
 
