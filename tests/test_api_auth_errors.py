@@ -293,3 +293,22 @@ def test_absurd_input_is_never_a_500(api_as):
     from sunshine.applications.models import Application
 
     assert not Application.objects.exists()
+
+
+def test_a_repeated_query_parameter_is_422_never_read_as_its_last_value(api_as):
+    """docs/security.md (Bad input): every query parameter of API v1 is one value; a repeated one
+    (``?stage=survey&stage=connection``) is refused before the view runs, anonymous callers too."""
+    clerk = api_as("clerk")
+    r = clerk.client.get("/api/v1/applications?stage=survey&stage=connection&status=open", **clerk.headers)
+    body = assert_error(r, 422, "validation_error", fields=True)
+    assert body["fields"] == {"stage": ["该值无效。"]}
+    r = clerk.client.get("/api/v1/events?after=0&limit=5&limit=1000&after=3", **clerk.headers)
+    assert assert_error(r, 422, "validation_error", fields=True)["fields"] == {
+        "after": ["该值无效。"],
+        "limit": ["该值无效。"],
+    }
+    anonymous = Client().get("/api/v1/public/statistics?from=2026-11-01&from=2026-10-01")
+    assert assert_error(anonymous, 422, "validation_error", fields=True)["fields"] == {"from": ["该值无效。"]}
+    unsigned = Client().get("/api/v1/applications?stage=survey&stage=survey")  # before the token is asked for
+    assert assert_error(unsigned, 422, "validation_error", fields=True)["fields"] == {"stage": ["该值无效。"]}
+    assert clerk.client.get("/api/v1/applications?stage=survey", **clerk.headers).status_code == 200

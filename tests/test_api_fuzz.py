@@ -64,9 +64,10 @@ def keep_test_connection():
 # rule, why the schema cannot state it, and exactly which refusal is accepted (the fields of a
 # validation_error, or the error's own code). Any other 422 to valid data fails the check.
 WEBHOOK_RULE = (
-    "areas must name existing service areas (stored data); the callback's host is resolved and checked "
-    "against the allowed networks when it is sent to, a literal or loopback one when it is given",
-    {"areas", "url"},
+    "areas and units must name existing service areas and units (stored data); the callback's host is "
+    "resolved and checked against the allowed networks when it is sent to, a literal or loopback one when it "
+    "is given",
+    {"areas", "units", "url"},
 )
 BUSINESS_RULES: dict[str, tuple[str, set[str]]] = {
     "POST /api/v1/webhooks/subscriptions": WEBHOOK_RULE,
@@ -83,6 +84,11 @@ BUSINESS_RULES: dict[str, tuple[str, set[str]]] = {
     "POST /api/v1/applications/{number}/reassign": (
         "customer_manager must name an active customer manager (stored data)",
         {"customer_manager"},
+    ),
+    "POST /api/v1/applications/{number}/contact": (
+        "the reason must not be blank (what is blank differs between JSON Schema and Python), and the name or "
+        "the phone must differ from what is stored (stored data)",
+        {"reason", "__all__"},
     ),
     "POST /api/v1/applications/{number}/unit": (
         "the reason must not be blank (what is blank differs between JSON Schema and Python)",

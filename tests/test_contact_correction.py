@@ -95,3 +95,48 @@ def test_only_the_phone_changes_when_the_name_is_left_blank(personas):
     assert events[-1] == (EventType.CONTACT_CORRECTED, {"fields": ["phone"], "reason": "换号", "phone_tail": "9123"})
     # the public look-up now answers to the new phone's ending
     assert Application.objects.filter(contact_phone_index=app.contact_phone_index).count() == 1
+
+
+# --- API v1: POST /api/v1/applications/{number}/contact (added; the same rule and event) --------
+
+
+@pytest.mark.parametrize("who", ["alice", "clerk", "leader", "admin"])
+def test_the_api_corrects_the_contact_for_who_may(personas, api_as, who):
+    app = new_app(personas["clerk"])
+    with at("2026-11-03"):
+        r = api_as(who).post(
+            f"/api/v1/applications/{app.number}/contact", {"phone": "+86 139-0013-9123", "reason": "客户换了手机号"}
+        )
+    assert r.status_code == 200, r.content
+    assert r.json()["number"] == app.number
+    name, phone, app_name, app_phone, events = state(app)
+    assert (name, phone, app_name, app_phone) == ("张三", NEW_PHONE, "张三", NEW_PHONE)
+    assert events[-1] == (
+        EventType.CONTACT_CORRECTED,
+        {"fields": ["phone"], "reason": "客户换了手机号", "phone_tail": "9123"},
+    )
+    assert Event.objects.filter(application=app).latest("id").actor == personas[who]
+
+
+def test_the_api_refuses_who_may_not_and_bad_input_and_changes_nothing(personas, api_as):
+    app = new_app(personas["clerk"])
+    before = state(app)
+    path = f"/api/v1/applications/{app.number}/contact"
+    body = {"name": "张三丰", "reason": "更名"}
+    for who in ("bob", "engineer", "auditor"):
+        r = api_as(who).post(path, body)
+        assert (r.status_code, r.json()["code"]) == (403, "forbidden"), who
+    assert api_as(None).post(path, body).status_code == 401
+    clerk = api_as("clerk")
+    refused = [
+        ({"phone": "12345", "reason": "换号"}, {"phone"}),  # not a mobile number (the schema)
+        ({"name": "张三丰"}, {"reason"}),  # no reason
+        ({"name": "张三丰", "reason": "   "}, {"reason"}),  # a blank one (the server)
+        ({"name": "张三", "phone": "13800138000", "reason": "核对"}, {"__all__"}),  # nothing differs
+        ({"reason": "核对"}, {"__all__"}),  # nothing given
+    ]
+    for sent, fields in refused:
+        r = clerk.post(path, sent)
+        assert (r.status_code, r.json()["code"], set(r.json()["fields"])) == (422, "validation_error", fields), sent
+    assert state(app) == before
+    assert clerk.post("/api/v1/applications/YK0000000000000/contact", body).status_code == 404

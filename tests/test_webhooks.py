@@ -8,7 +8,9 @@ tests/test_webhooks_pg.py."""
 
 from __future__ import annotations
 
+import html as html_lib
 import io
+import re
 from collections import defaultdict
 from datetime import UTC, timedelta
 
@@ -17,7 +19,7 @@ import time_machine
 from django.core.management import call_command
 from django.utils import timezone
 
-from sunshine.accounts.models import ServiceArea
+from sunshine.accounts.models import Role, ServiceArea
 from sunshine.applications import services as engine
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event
@@ -26,7 +28,7 @@ from sunshine.jobs.polls import drain_all
 from sunshine.notifications.models import Message
 from sunshine.webhooks import delivery, feed, http, services
 from sunshine.webhooks.models import ChangeKind, Delivery, DeliveryStatus, FeedItem, Subscription, SubscriptionChange
-from tests.conftest import intake_body
+from tests.conftest import ApiClient, build_province, intake_body, make_user
 from tests.webhook_receiver import Receiver
 
 pytestmark = pytest.mark.django_db
@@ -147,6 +149,46 @@ def test_intakes_and_transitions_reach_the_receiver_signed_once_and_in_order(per
     assert sub.deliveries.count() == len(receiver.received)
 
 
+def test_two_hundred_intakes_and_transitions_reach_each_subscription_exactly_as_it_asked(
+    personas, clock, worker, receiver
+):
+    """Issue 22's "done when": 200 intakes and their transitions, the workers running between the
+    writers' batches as in production. An unfiltered subscription gets every event of its types
+    once, in order per application; one filtered to 小店区 and two types gets exactly those."""
+    ServiceArea.objects.create(code="xiaodian", name="小店区", keywords="小店区")
+    everything = subscribe(personas["admin"], receiver)
+    narrow_receiver = Receiver()
+    try:
+        narrow = subscribe(
+            personas["admin"], narrow_receiver, types=[EventType.INTAKE, EventType.COMPLETED], areas=["xiaodian"]
+        )
+        apps = []
+        for batch in range(10):
+            made = [
+                new_app(personas["clerk"], i, **({"address": f"太原市小店区长风街{i}号"} if i % 4 < 2 else {}))
+                for i in range(20 * batch, 20 * batch + 20)
+            ]
+            walk(made, personas["alice"])
+            apps += made
+            drain_all()
+        assert len(apps) == 200
+        want = expected(FLOW, apps)
+        assert sum(map(len, want.values())) == 200 * 4 + 200 * 2 + 100 * 2
+        assert len(receiver.received) == sum(map(len, want.values()))  # each once
+        assert per_application(receiver.received) == want  # in order per application
+        in_xiaodian = [a for a in apps if a.area.code == "xiaodian"]
+        assert len(in_xiaodian) == 100
+        narrow_want = expected([EventType.INTAKE, EventType.COMPLETED], in_xiaodian)
+        assert sum(map(len, narrow_want.values())) == 100 + 50  # every other one completed
+        assert len(narrow_receiver.received) == 150
+        assert per_application(narrow_receiver.received) == narrow_want
+        assert receiver.bad_signatures == narrow_receiver.bad_signatures == 0
+        assert set(Delivery.objects.values_list("status", flat=True)) == {DeliveryStatus.DELIVERED}
+        assert everything.deliveries.count() == 1400 and narrow.deliveries.count() == 150
+    finally:
+        narrow_receiver.stop()
+
+
 def test_a_receiver_failing_for_hours_loses_nothing_and_repeats_nothing_after_dedup(personas, clock, worker, receiver):
     subscribe(personas["admin"], receiver)
     apps = [new_app(personas["clerk"], i) for i in range(4)]
@@ -203,6 +245,143 @@ def test_a_subscription_never_sees_an_application_outside_its_filters(personas, 
     assert not Delivery.objects.filter(application__in=[outside_area, outside_category]).exists()
 
 
+@pytest.fixture
+def districts(personas, area):
+    """The test province's units, 晋源区 and 小店区 of 太原 and 平城区 of 大同 as service areas of
+    their counties."""
+    units = build_province()
+    area.unit = units["ty-jinyuan"]
+    area.save()
+    ServiceArea.objects.create(code="xiaodian", name="小店区", keywords="小店区", unit=units["ty-xiaodian"])
+    ServiceArea.objects.create(code="pingcheng", name="平城区", keywords="平城区", unit=units["dt-pingcheng"])
+    return units
+
+
+UNIT_FLOW = [EventType.INTAKE, EventType.STAGE_COMPLETED, EventType.UNIT_MOVED]
+
+
+def test_a_unit_subscription_gets_its_subtree_as_it_was_when_each_event_happened(
+    personas, districts, clock, worker, receiver
+):
+    """Subscriptions for 太原 (the city and its districts), for 晋源区 and for 大同. An application of
+    晋源区 moves to 平城区 (大同) and goes on there; everything happens before the workers run, so
+    the events are published after the move: each still goes where its application was then, the
+    move itself to both sides."""
+    admin, clerk, alice = personas["admin"], personas["clerk"], personas["alice"]
+    receivers = {"ty": receiver, "ty-jinyuan": Receiver(), "dt": Receiver()}
+    try:
+        subs = {code: subscribe(admin, r, types=UNIT_FLOW, units=[code]) for code, r in receivers.items()}
+        moved = new_app(clerk, 1)  # 晋源区
+        stays = new_app(clerk, 2, address="太原市小店区长风街2号")
+        datong = new_app(clerk, 3, address="大同市平城区魏都大道3号")
+        for app in (moved, stays, datong):
+            engine.complete_stage(app.number, "survey", alice)
+        engine.move_unit(moved.number, admin, unit_code="dt-pingcheng", reason="地址在平城区")
+        engine.complete_stage(moved.number, "connection", alice)
+        drain_all()
+
+        def ids(app, *types):
+            rows = Event.objects.filter(application=app, type__in=types).order_by("pk")
+            return [str(pk) for pk in rows.values_list("pk", flat=True)]
+
+        move = ids(moved, "unit_moved")
+        before = [i for i in ids(moved, "intake", "stage_completed") if int(i) < int(move[0])]
+        after = [i for i in ids(moved, "stage_completed") if int(i) > int(move[0])]
+        assert len(before) == 3 and len(move) == 1 and len(after) == 1  # intake, acceptance, survey
+        assert per_application(receivers["ty"].received) == {
+            moved.number: before + move,
+            stays.number: ids(stays, "intake", "stage_completed"),
+        }
+        assert per_application(receivers["ty-jinyuan"].received) == {moved.number: before + move}
+        assert per_application(receivers["dt"].received) == {
+            moved.number: move + after,
+            datong.number: ids(datong, "intake", "stage_completed"),
+        }
+        assert all(r.bad_signatures == 0 for r in receivers.values())
+        # a redelivery by hand of everything keeps to the same units
+        for sub in subs.values():
+            services.redeliver(
+                sub, admin, since=timezone.now() - timedelta(hours=1), until=timezone.now() + timedelta(hours=1)
+            )
+        drain_all()
+        assert per_application(receivers["ty-jinyuan"].unique()) == {moved.number: before + move}
+        assert len(receivers["ty-jinyuan"].received) == 2 * 4  # each of its four again
+        assert per_application(receivers["dt"].unique()) == {
+            moved.number: move + after,
+            datong.number: ids(datong, "intake", "stage_completed"),
+        }
+        assert not Delivery.objects.filter(subscription=subs["ty-jinyuan"], application__in=[stays, datong]).exists()
+    finally:
+        for code in ("ty-jinyuan", "dt"):
+            receivers[code].stop()
+
+
+def test_unit_area_and_category_filters_all_apply(personas, districts, clock, worker, receiver):
+    sub = subscribe(
+        personas["admin"], receiver, types=[EventType.INTAKE], units=["ty"], areas=["xiaodian", "pingcheng"],
+        categories=["lv_residential"],
+    )  # fmt: skip
+    clerk = personas["clerk"]
+    inside = new_app(clerk, 1, address="太原市小店区长风街1号")
+    new_app(clerk, 2)  # 晋源区: in 太原, not in the areas
+    new_app(clerk, 3, address="大同市平城区魏都大道3号")  # in the areas, not in 太原
+    new_app(clerk, 4, address="太原市小店区长风街4号", category="lv_non_residential", requested_capacity=50)
+    drain_all()
+    assert [e["subject"] for e in receiver.received] == [inside.number]
+    assert list(sub.deliveries.values_list("application__number", flat=True)) == [inside.number]
+    r = ApiClient(personas["admin"]).get(f"/api/v1/webhooks/subscriptions/{sub.pk}").json()
+    assert (r["units"], r["areas"], r["categories"]) == (["ty"], ["pingcheng", "xiaodian"], ["lv_residential"])
+
+
+def test_the_api_sets_a_subscriptions_units_and_refuses_unknown_ones(personas, districts, clock):
+    admin = ApiClient(personas["admin"])
+    made = admin.post(
+        "/api/v1/webhooks/subscriptions",
+        {"name": "大同GIS", "url": "https://gis.example.cn/hooks", "event_types": ["intake"], "units": ["dt"]},
+    )
+    assert made.status_code == 201 and made.json()["units"] == ["dt"]
+    pk = made.json()["id"]
+    bad = admin.post(f"/api/v1/webhooks/subscriptions/{pk}", {"units": ["dt", "nope"]})
+    assert (bad.status_code, bad.json()["fields"]) == (422, {"units": ["未知的单位。"]})
+    ok = admin.post(f"/api/v1/webhooks/subscriptions/{pk}", {"units": ["dt-pingcheng", "ty"]})
+    assert ok.status_code == 200 and ok.json()["units"] == ["dt-pingcheng", "ty"]
+    assert list(SubscriptionChange.objects.order_by("id").values_list("kind", "changes__units")) == [
+        ("created", ["dt"]),
+        ("changed", [["dt"], ["dt-pingcheng", "ty"]]),
+    ]
+
+
+def test_the_feed_of_a_unit_scoped_token_holds_its_subtrees_applications_only(personas, districts, clock):
+    clerk = personas["clerk"]
+    jinyuan = new_app(clerk, 1)
+    xiaodian = new_app(clerk, 2, address="太原市小店区长风街2号")
+    datong = new_app(clerk, 3, address="大同市平城区魏都大道3号")
+    readers = {
+        "city": make_user("city_leader", Role.LEADER, unit=districts["ty"]),
+        "county": make_user("county_auditor", Role.AUDITOR, unit=districts["ty-jinyuan"]),
+        "other_city": make_user("datong_leader", Role.LEADER, unit=districts["dt"]),
+        "top": make_user("province_auditor", Role.AUDITOR, unit=districts["sx"]),
+    }
+
+    def subjects(user) -> list[str]:
+        page = ApiClient(user).get("/api/v1/events", limit=1000).json()
+        return sorted({e["subject"] for e in page["events"]})
+
+    assert subjects(readers["city"]) == sorted([jinyuan.number, xiaodian.number])
+    assert subjects(readers["county"]) == [jinyuan.number]
+    assert subjects(readers["other_city"]) == [datong.number]
+    assert subjects(readers["top"]) == sorted([jinyuan.number, xiaodian.number, datong.number])
+    # scoped as the applications list: an application moved away leaves the county's feed with
+    # all its events, and joins 大同's
+    engine.move_unit(jinyuan.number, personas["admin"], unit_code="dt-pingcheng", reason="地址在平城区")
+    assert subjects(readers["county"]) == []
+    assert subjects(readers["other_city"]) == sorted([jinyuan.number, datong.number])
+    moved_feed = ApiClient(readers["other_city"]).get("/api/v1/events", limit=1000).json()["events"]
+    assert [e["data"]["event"] for e in moved_feed if e["subject"] == jinyuan.number] == [
+        t for t in Event.objects.filter(application=jinyuan).order_by("pk").values_list("type", flat=True)
+    ]
+
+
 def test_personal_data_only_to_a_subscription_allowed_it_and_the_change_is_audited(personas, clock, worker, receiver):
     admin = personas["admin"]
     sub = subscribe(admin, receiver, types=[EventType.INTAKE])
@@ -223,6 +402,7 @@ def test_personal_data_only_to_a_subscription_allowed_it_and_the_change_is_audit
                 "name": "营销系统",
                 "url": receiver.url,
                 "event_types": ["intake"],
+                "units": [],
                 "areas": [],
                 "categories": [],
                 "enabled": True,
@@ -279,6 +459,53 @@ def test_a_day_of_failures_fails_the_delivery_pauses_the_subscription_and_tells_
         ChangeKind.CHANGED,
         ChangeKind.REDELIVERY,
     ]
+
+
+def test_a_failed_delivery_is_on_the_jobs_page_with_its_last_answer_and_sent_again_from_there(
+    personas, clock, worker, receiver, client
+):
+    worker.SUNSHINE_WEBHOOK_RETRY_SECONDS = 0  # the first failed attempt is the last
+    admin = personas["admin"]
+    sub = subscribe(admin, receiver, types=[EventType.INTAKE])
+    app = new_app(personas["clerk"], 1)
+    receiver.mode = "error"
+    drain_all()
+    failed = Delivery.objects.get()
+    assert failed.status == DeliveryStatus.FAILED
+    client.force_login(admin)
+    html = client.get("/workbench/jobs/").content.decode()
+    row = re.search(rf'<tr id="delivery-{failed.pk}">(.*?)</tr>', html, re.S)
+    assert row, html
+    text = " ".join(html_lib.unescape(re.sub(r"<[^>]+>", " ", row[1])).split())
+    event_id = Event.objects.get(application=app, type="intake").pk
+    assert text == (
+        f"{timezone.localtime(failed.last_attempt_at):%m-%d %H:%M} 营销系统 （已暂停） {app.number} 受理 #{event_id} 1 "
+        f'HTTP 503: {{"error": "maintenance"}} 重新发送 营销系统 {app.number}'
+    )
+    assert f'action="/workbench/jobs/webhooks/{failed.pk}/retry/"' in row[1]
+    assert "未能推送给其他系统的事件" in html
+
+    receiver.mode = "ok"
+    r = client.post(f"/workbench/jobs/webhooks/{failed.pk}/retry/")
+    assert r.status_code == 302 and r["Location"] == "/workbench/jobs/"
+    page = client.get("/workbench/jobs/").content.decode()
+    assert "该事件将重新推送给 营销系统。" in page and f'id="delivery-{failed.pk}"' not in page
+    sub.refresh_from_db()
+    assert sub.paused_at is None
+    drain_all()
+    assert [e["id"] for e in receiver.received] == [str(event_id)]
+    assert Delivery.objects.get().status == DeliveryStatus.DELIVERED
+    assert list(sub.changes.order_by("id").values_list("kind", "actor__username")) == [
+        (ChangeKind.CREATED, "admin"),
+        (ChangeKind.PAUSED, None),
+        (ChangeKind.CHANGED, "admin"),
+        (ChangeKind.REDELIVERY, "admin"),
+    ]
+    # only a failed one, and only by an administrator
+    again = client.post(f"/workbench/jobs/webhooks/{failed.pk}/retry/", follow=True).content.decode()
+    assert "只有失败的事件推送可以重新发送。" in again
+    client.force_login(personas["leader"])
+    assert client.post(f"/workbench/jobs/webhooks/{failed.pk}/retry/").status_code == 403
 
 
 def test_redirects_are_not_followed_and_count_as_failures(personas, clock, worker, receiver):

@@ -167,6 +167,20 @@ class MoveUnitIn(In):
     reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
 
 
+class ContactIn(In):
+    """更正客户联系方式: the name and/or the phone (a missing or empty one is kept), and why."""
+
+    name: str = Field("", max_length=100, pattern=NO_NUL, description="the customer's name; empty: kept")
+    phone: str = Field(
+        "",
+        max_length=40,
+        pattern=rf"^$|{PHONE_PATTERN}",
+        description="a mainland mobile number; +86, blanks and dashes are ignored; empty: kept",
+    )
+    # Not blank: the server's check (422), as JSON Schema and Python disagree on what is blank.
+    reason: str = Field(min_length=1, max_length=500, pattern=NO_NUL)
+
+
 class UnitRef(Schema):
     """The unit an application belongs to (``path``: the codes from the top, ``/sx/ty/jinyuan/``)."""
 

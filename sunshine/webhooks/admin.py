@@ -19,50 +19,11 @@ from sunshine.processes.models import Category
 from sunshine.webhooks import feed, services
 from sunshine.webhooks.models import ChangeKind, Delivery, DeliveryStatus, Subscription, SubscriptionChange
 
-# What the administrator reads next to each event type (the value is what the envelope's type ends with).
-TYPE_LABELS = {
-    "intake": "受理",
-    "stage_started": "环节开始",
-    "stage_completed": "环节完成",
-    "stage_skipped": "环节免办",
-    "paused": "暂停",
-    "resumed": "恢复",
-    "completed": "办结",
-    "cancelled": "撤销",
-    "reassigned": "改派客户经理",
-    "calendar_reprojected": "工作日历调整期限",
-    "document_uploaded": "上传资料",
-    "document_received": "收到资料",
-    "document_waived": "免交资料",
-    "charge_recorded": "记录收费",
-    "contractor_chosen": "选择施工单位",
-    "warning": "预警",
-    "overdue": "超期",
-    "escalation": "升级督办",
-    "supervision_started": "领导挂牌督办",
-    "supervision_note": "督办记录",
-    "supervision_ended": "督办结束",
-    "notification_sent": "通知已发送",
-    "notification_failed": "通知发送失败",
-    "case_opened": "稽查立案",
-    "case_decided": "稽查结论",
-    "pause_contest_decided": "暂停申诉结论",
-    "followup_attempt": "回访尝试",
-    "followup_completed": "回访完成",
-    "visit_logged": "走访记录",
-    "contact_corrected": "更正客户联系方式",
-    "unit_moved": "调整所属单位",
-}
-
-
-def _type_label(value: str) -> str:
-    return TYPE_LABELS.get(value, "其他事件")
-
 
 class SubscriptionForm(forms.ModelForm):
     event_types = forms.MultipleChoiceField(
         label=gettext_lazy("event types"),
-        choices=[(t.value, _type_label(t.value)) for t in feed.PUBLISHED],
+        choices=[(t.value, feed.type_name(t.value)) for t in feed.PUBLISHED],
         widget=forms.CheckboxSelectMultiple,
     )
     categories = forms.MultipleChoiceField(
@@ -75,7 +36,7 @@ class SubscriptionForm(forms.ModelForm):
 
     class Meta:
         model = Subscription
-        fields = ["name", "url", "event_types", "areas", "categories", "enabled", "allow_personal_data"]
+        fields = ["name", "url", "event_types", "units", "areas", "categories", "enabled", "allow_personal_data"]
 
     def clean_url(self) -> str:
         url: str = self.cleaned_data["url"]

@@ -15,6 +15,12 @@ change before another worker has published an earlier one, it publishes the earl
 that application first (they are committed: their change came first), and the other worker then
 finds them published. So the reaction is convergent and each event gets one position.
 
+Subscriptions filter by unit too (a unit with its subtree): an event belongs to the unit its
+application was in when the event happened. ``publish`` reads that from the application's unit now
+and its later moves (the ``unit_moved`` events not yet published: an application's unpublished
+events are always its latest ones); a ``unit_moved`` event belongs to both units, the one left and
+the one joined.
+
 Events of ``PII_VIEWED`` (a staff member unmasked a field: the internal access log) are not
 published. Events older than the feed (``FeedCounter.since_event``) are never published.
 """
@@ -23,14 +29,17 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Case, CharField, IntegerField, QuerySet, Value, When
+from django.db.models.fields.json import KT
 from django.utils import timezone
 
+from sunshine.accounts import units
 from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event
 from sunshine.pii.masking import mask_id, mask_phone
@@ -41,6 +50,47 @@ PUBLISHED: tuple[EventType, ...] = tuple(t for t in EventType if t is not EventT
 PUBLISHED_VALUES = frozenset(t.value for t in PUBLISHED)
 TYPE_PREFIX = "cn.sunshine.application."
 CONTENT_TYPE = "application/cloudevents+json"
+
+
+# What the administrator reads next to each event type (the value is what the envelope's type ends with).
+TYPE_NAMES = {
+    "intake": "受理",
+    "stage_started": "环节开始",
+    "stage_completed": "环节完成",
+    "stage_skipped": "环节免办",
+    "paused": "暂停",
+    "resumed": "恢复",
+    "completed": "办结",
+    "cancelled": "撤销",
+    "reassigned": "改派客户经理",
+    "calendar_reprojected": "工作日历调整期限",
+    "document_uploaded": "上传资料",
+    "document_received": "收到资料",
+    "document_waived": "免交资料",
+    "charge_recorded": "记录收费",
+    "contractor_chosen": "选择施工单位",
+    "warning": "预警",
+    "overdue": "超期",
+    "escalation": "升级督办",
+    "supervision_started": "领导挂牌督办",
+    "supervision_note": "督办记录",
+    "supervision_ended": "督办结束",
+    "notification_sent": "通知已发送",
+    "notification_failed": "通知发送失败",
+    "case_opened": "稽查立案",
+    "case_decided": "稽查结论",
+    "pause_contest_decided": "暂停申诉结论",
+    "followup_attempt": "回访尝试",
+    "followup_completed": "回访完成",
+    "visit_logged": "走访记录",
+    "contact_corrected": "更正客户联系方式",
+    "unit_moved": "调整所属单位",
+}
+
+
+def type_name(value: str) -> str:
+    """The Chinese name of an event type (the admin, the jobs page)."""
+    return TYPE_NAMES.get(value, "其他事件")
 
 
 def source() -> str:
@@ -76,16 +126,24 @@ def publish(events: Iterable[Event]) -> list[FeedItem]:
         return []
     position, since = _lock_counter()
     known = FeedItem.objects.filter(application_id__in=list(newest)).values("event_id")
-    rows = [
-        row
-        for row in Event.objects.filter(
-            application_id__in=list(newest), pk__gt=since, type__in=sorted(PUBLISHED_VALUES)
-        )
+    moved_from = Case(When(type=EventType.UNIT_MOVED, then=KT("data__from")), default=None, output_field=CharField())
+    unpublished = list(
+        Event.objects.filter(application_id__in=list(newest), pk__gt=since, type__in=sorted(PUBLISHED_VALUES))
         .exclude(pk__in=known)
         .order_by("pk")
-        .values_list("pk", "application_id", "at", "type", "application__area_id", "application__category")
-        if row[0] <= newest[row[1]]
-    ]
+        .values_list(
+            "pk",
+            "application_id",
+            "at",
+            "type",
+            "application__area_id",
+            "application__category",
+            "application__unit_id",
+            moved_from,
+        )
+    )
+    at_unit = units_at([(r[0], r[1], r[6], r[7]) for r in unpublished])
+    rows = [row for row in unpublished if row[0] <= newest[row[1]]]
     if not rows:
         return []
     items = [
@@ -94,24 +152,119 @@ def publish(events: Iterable[Event]) -> list[FeedItem]:
     ]
     FeedItem.objects.bulk_create(items)
     FeedCounter.objects.filter(pk=1).update(position=position + len(items))
-    owe(items, facts={row[0]: (row[3], row[4], row[5]) for row in rows})
+    owe(items, facts={row[0]: (row[3], row[4], row[5], at_unit[row[0]]) for row in rows})
     return items
 
 
+#: Per event id: its type, its application's area and category, and the units it belongs to.
+Facts = dict[int, tuple[str, int | None, str, tuple[int, ...]]]
+
+
+def units_at(rows: Sequence[tuple[int, int, int | None, str | None]]) -> dict[int, tuple[int, ...]]:
+    """The units each event belongs to, from ``rows`` of (event id, application id, the
+    application's unit now, the unit code a ``unit_moved`` event left, else None) that hold every
+    move of each application after its earliest event given. Walking an application's events from
+    the newest back, the unit is the one it is in now until a move, then the one the move left;
+    a move belongs to both."""
+    ids = {n.code: n.id for n in units.tree().nodes.values()} if any(r[3] is not None for r in rows) else {}
+    current: dict[int, int | None] = {}
+    out: dict[int, tuple[int, ...]] = {}
+    for pk, app, now, left in sorted(rows, key=lambda r: r[0], reverse=True):
+        unit = current.get(app, now)
+        if left is None:
+            out[pk] = (unit,) if unit is not None else ()
+            continue
+        before = ids.get(left)
+        out[pk] = tuple(u for u in (before, unit) if u is not None)
+        current[app] = before
+    return out
+
+
+def facts_of(event_ids: Sequence[int]) -> Facts:
+    """``Facts`` of these events read from the database (redeliveries): their rows, and the
+    moves of their applications since the earliest of them (two queries)."""
+    if not event_ids:
+        return {}
+    rows = list(
+        Event.objects.filter(pk__in=list(event_ids)).values_list(
+            "pk", "application_id", "type", "application__area_id", "application__category", "application__unit_id"
+        )
+    )
+    moves = list(
+        Event.objects.filter(
+            application_id__in={r[1] for r in rows}, type=EventType.UNIT_MOVED, pk__gte=min(event_ids)
+        ).values_list("pk", "application_id", "application__unit_id", KT("data__from"))
+    )
+    walk = {m[0]: m for m in moves}
+    walk.update({r[0]: (r[0], r[1], r[5], None) for r in rows if r[0] not in walk})
+    at_unit = units_at(list(walk.values()))
+    return {r[0]: (r[2], r[3], r[4], at_unit[r[0]]) for r in rows}
+
+
+@dataclass(frozen=True, slots=True)
+class Filters:
+    """A subscription's unit and area filters (empty: all)."""
+
+    units: frozenset[int] = frozenset()
+    areas: frozenset[int] = frozenset()
+
+
+def filters_of(subscriptions: Sequence[Subscription]) -> dict[int, Filters]:
+    """The unit and area filters of ``subscriptions``: from their prefetched units and areas when
+    they have them, else in one query over both link tables."""
+    if all({"units", "areas"} <= set(getattr(s, "_prefetched_objects_cache", ())) for s in subscriptions):
+        return {
+            s.pk: Filters(frozenset(u.pk for u in s.units.all()), frozenset(a.pk for a in s.areas.all()))
+            for s in subscriptions
+        }
+    ids = [s.pk for s in subscriptions]
+    through_units, through_areas = Subscription.units.through, Subscription.areas.through
+    none = Value(None, output_field=IntegerField())
+    rows = (
+        through_units.objects.filter(subscription_id__in=ids)
+        .values_list("subscription_id", "unit_id", none)
+        .union(
+            through_areas.objects.filter(subscription_id__in=ids).values_list(
+                "subscription_id", none, "servicearea_id"
+            ),
+            all=True,
+        )
+    )
+    found: dict[int, tuple[set[int], set[int]]] = {}
+    for sub, unit, area in rows:
+        unit_ids, area_ids = found.setdefault(sub, (set(), set()))
+        if unit is not None:
+            unit_ids.add(unit)
+        if area is not None:
+            area_ids.add(area)
+    return {pk: Filters(frozenset(u), frozenset(a)) for pk, (u, a) in found.items()}
+
+
 def matching(
-    subscriptions: Sequence[Subscription], type_: str, area_id: int | None, category: str
+    subscriptions: Sequence[Subscription],
+    filters: dict[int, Filters],
+    type_: str,
+    area_id: int | None,
+    category: str,
+    unit_ids: Sequence[int] = (),
 ) -> list[Subscription]:
     """The subscriptions that want an event of ``type_`` about an application in this area and
-    category (an empty filter wants all)."""
+    category, belonging to these units (each filter: empty wants all; a unit wants its subtree)."""
+    tree = units.tree()
+    paths = [p for p in (tree.path(u) for u in unit_ids) if p is not None]
     out = []
     for sub in subscriptions:
         if type_ not in sub.event_types:
             continue
         if sub.categories and category not in sub.categories:
             continue
-        area_ids = {a.pk for a in sub.areas.all()}
-        if area_ids and area_id not in area_ids:
+        wanted = filters.get(sub.pk, NO_FILTERS)
+        if wanted.areas and area_id not in wanted.areas:
             continue
+        if wanted.units:
+            roots = [p for p in (tree.path(u) for u in wanted.units) if p is not None]
+            if not any(p.startswith(r) for p in paths for r in roots):
+                continue
         out.append(sub)
     return out
 
@@ -119,25 +272,17 @@ def matching(
 def owe(
     items: Sequence[FeedItem],
     subscriptions: Sequence[Subscription] | None = None,
-    facts: dict[int, tuple[str, int | None, str]] | None = None,
+    facts: Facts | None = None,
 ) -> int:
     """Write the deliveries of ``items`` to the enabled subscriptions that want them (paused ones
-    included: theirs wait); returns how many were new. ``facts``: per event id, its type and its
-    application's area and category, when the caller has them."""
-    subs = (
-        list(subscriptions)
-        if subscriptions is not None
-        else list(Subscription.objects.filter(enabled=True).prefetch_related("areas"))
-    )
+    included: theirs wait); returns how many were new. ``facts``: see ``Facts``, when the caller
+    has them."""
+    subs = list(subscriptions) if subscriptions is not None else list(Subscription.objects.filter(enabled=True))
     if not subs or not items:
         return 0
     if facts is None:
-        facts = {
-            pk: (type_, area, category)
-            for pk, type_, area, category in Event.objects.filter(pk__in=[i.event_id for i in items]).values_list(
-                "pk", "type", "application__area_id", "application__category"
-            )
-        }
+        facts = facts_of([i.event_id for i in items])
+    filters = filters_of(subs)
     now = timezone.now()
     rows = [
         Delivery(
@@ -149,11 +294,14 @@ def owe(
             created_at=now,
         )
         for item in items
-        for sub in matching(subs, *facts[item.event_id])
+        for sub in matching(subs, filters, *facts[item.event_id])
     ]
     if rows:
         Delivery.objects.bulk_create(rows, ignore_conflicts=True)
     return len(rows)
+
+
+NO_FILTERS = Filters()
 
 
 # --- envelopes ----------------------------------------------------------------------------------
@@ -228,12 +376,10 @@ def envelopes(items: Sequence[FeedItem], *, personal: bool = False) -> list[dict
 # --- reading the feed ---------------------------------------------------------------------------
 
 
-def page(after: int, limit: int, applications: QuerySet[Application] | None = None) -> list[FeedItem]:
-    """Up to ``limit`` items after position ``after``, in order; only those about
-    ``applications`` when given (the caller's scope)."""
-    qs = FeedItem.objects.filter(position__gt=after)
-    if applications is not None:
-        qs = qs.filter(application__in=applications.values("pk"))
+def page(after: int, limit: int, items: QuerySet[FeedItem] | None = None) -> list[FeedItem]:
+    """Up to ``limit`` items after position ``after``, in order; only those of ``items`` when
+    given (the caller's scope)."""
+    qs = (items if items is not None else FeedItem.objects.all()).filter(position__gt=after)
     return list(qs.order_by("position")[:limit])
 
 

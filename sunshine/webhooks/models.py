@@ -2,7 +2,7 @@
 (docs/integration.md).
 
 - ``Subscription``: a callback URL an administrator registers, with the event types it wants,
-  its filters (service areas, categories), its signing secret and whether it may receive
+  its filters (units with their subtrees, service areas, categories), its signing secret and whether it may receive
   personal data. Every change is a ``SubscriptionChange`` row.
 - ``FeedItem``: every published event with its ``position``, the event feed's commit order
   (``feed.py``). Positions are given under the lock of the one ``FeedCounter`` row, held until
@@ -17,7 +17,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
-from sunshine.accounts.models import ServiceArea
+from sunshine.accounts.models import ServiceArea, Unit
 from sunshine.pii.fields import EncryptedCharField
 
 
@@ -26,7 +26,15 @@ class Subscription(models.Model):
     url = models.CharField(_("callback URL"), max_length=500)
     # EventType values (the feed's vocabulary, feed.PUBLISHED).
     event_types = models.JSONField(_("event types"), default=list)
-    # Filters: empty means every area / category.
+    # Filters: empty means every unit / area / category. A unit stands for its whole subtree
+    # (accounts.Unit.path); an application belongs to the unit it was in when the event happened.
+    units = models.ManyToManyField(
+        Unit,
+        blank=True,
+        related_name="+",
+        verbose_name=_("units"),
+        help_text=_("Each unit with every unit below it. None chosen: every unit."),
+    )
     areas = models.ManyToManyField(ServiceArea, blank=True, related_name="+", verbose_name=_("service areas"))
     categories = models.JSONField(_("categories"), default=list, blank=True)
     # Standard Webhooks secret "whsec_<base64>", encrypted at rest; shown once when made.

@@ -14,8 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from sunshine.accounts.models import ServiceArea, User
-from sunshine.errors import NotFound, ValidationFailed
+from sunshine.accounts.models import ServiceArea, Unit, User
+from sunshine.errors import Conflict, NotFound, ValidationFailed
 from sunshine.processes.models import Category
 from sunshine.webhooks import feed
 from sunshine.webhooks.http import check_url
@@ -29,7 +29,18 @@ from sunshine.webhooks.models import (
 )
 
 SECRET_PREFIX = "whsec_"
-AUDITED = ("name", "url", "event_types", "areas", "categories", "enabled", "paused_at", "allow_personal_data", "owner")
+AUDITED = (
+    "name",
+    "url",
+    "event_types",
+    "units",
+    "areas",
+    "categories",
+    "enabled",
+    "paused_at",
+    "allow_personal_data",
+    "owner",
+)
 
 
 def new_secret() -> str:
@@ -42,8 +53,8 @@ def secret_key(secret: str) -> bytes:
 
 
 def subscription(pk: int) -> Subscription:
-    """The subscription ``pk`` with its owner and areas; NotFound when there is none."""
-    sub = Subscription.objects.select_related("owner").prefetch_related("areas").filter(pk=pk).first()
+    """The subscription ``pk`` with its owner, units and areas; NotFound when there is none."""
+    sub = Subscription.objects.select_related("owner").prefetch_related("units", "areas").filter(pk=pk).first()
     if sub is None:
         raise NotFound(_("No webhook subscription with this number."), "subscription_not_found")
     return sub
@@ -55,6 +66,7 @@ def snapshot(sub: Subscription) -> dict[str, Any]:
         "name": sub.name,
         "url": sub.url,
         "event_types": sorted(sub.event_types),
+        "units": sorted(u.code for u in sub.units.all()) if sub.pk else [],
         "areas": sorted(a.code for a in sub.areas.all()) if sub.pk else [],
         "categories": sorted(sub.categories),
         "enabled": sub.enabled,
@@ -89,9 +101,10 @@ def validate(
     event_types: Iterable[str] | None = None,
     categories: Iterable[str] | None = None,
     areas: Iterable[str] | None = None,
+    units: Iterable[str] | None = None,
     name: str | None = None,
 ) -> dict[str, Any]:
-    """Cleaned values (areas as rows); ValidationFailed naming each bad field."""
+    """Cleaned values (units and areas as rows); ValidationFailed naming each bad field."""
     errors: dict[str, list[str]] = {}
     out: dict[str, Any] = {}
     if name is not None:
@@ -120,6 +133,12 @@ def validate(
         if len(rows) != len(codes):
             errors["areas"] = [_("Unknown service area.")]
         out["areas"] = rows
+    if units is not None:
+        codes = sorted(set(units))
+        found = list(Unit.objects.filter(code__in=codes))
+        if len(found) != len(codes):
+            errors["units"] = [_("Unknown unit.")]
+        out["units"] = found
     if errors:
         raise ValidationFailed(errors)
     return out
@@ -134,11 +153,12 @@ def create(
     event_types: Iterable[str],
     categories: Iterable[str] = (),
     areas: Iterable[str] = (),
+    units: Iterable[str] = (),
     enabled: bool = True,
     allow_personal_data: bool = False,
 ) -> tuple[Subscription, str]:
     """A new subscription owned by ``actor``; returns it with its secret (shown this once)."""
-    clean = validate(name=name, url=url, event_types=event_types, categories=categories, areas=areas)
+    clean = validate(name=name, url=url, event_types=event_types, categories=categories, areas=areas, units=units)
     now = timezone.now()
     secret = new_secret()
     sub = Subscription.objects.create(
@@ -153,6 +173,8 @@ def create(
         created_at=now,
         updated_at=now,
     )
+    if clean["units"]:
+        sub.units.set(clean["units"])
     sub.areas.set(clean["areas"])
     record(sub, ChangeKind.CREATED, actor)
     return sub, secret
@@ -160,11 +182,15 @@ def create(
 
 @transaction.atomic
 def update(sub: Subscription, actor: User, **values: Any) -> Subscription:
-    """Change the given fields (name, url, event_types, categories, areas, enabled, resume,
+    """Change the given fields (name, url, event_types, categories, units, areas, enabled, resume,
     allow_personal_data); ``resume=True`` clears a pause."""
     before = snapshot(sub)
     clean = validate(
-        **{k: values[k] for k in ("name", "url", "event_types", "categories", "areas") if values.get(k) is not None}
+        **{
+            k: values[k]
+            for k in ("name", "url", "event_types", "categories", "areas", "units")
+            if values.get(k) is not None
+        }
     )
     for field in ("name", "url", "event_types", "categories"):
         if field in clean:
@@ -178,6 +204,8 @@ def update(sub: Subscription, actor: User, **values: Any) -> Subscription:
     sub.save()
     if "areas" in clean:
         sub.areas.set(clean["areas"])
+    if "units" in clean:
+        sub.units.set(clean["units"])
     record(sub, ChangeKind.CHANGED, actor, before)
     return sub
 
@@ -236,3 +264,25 @@ def redeliver(
     )
     record(sub, ChangeKind.REDELIVERY, actor, None, **what, deliveries=count)
     return count
+
+
+@transaction.atomic
+def redeliver_failed(delivery_id: int, actor: User) -> Delivery:
+    """Send a delivery that failed for good again (the jobs page's button): its subscription is
+    resumed first when the failures paused it (both audited). A disabled subscription keeps it
+    waiting until it is enabled again."""
+    row = (
+        Delivery.objects.select_related("subscription__owner", "item")
+        .prefetch_related("subscription__units", "subscription__areas")
+        .filter(pk=delivery_id)
+        .first()
+    )
+    if row is None:
+        raise NotFound(_("No such webhook delivery."), "delivery_not_found")
+    if row.status != DeliveryStatus.FAILED:
+        raise Conflict(_("Only a failed delivery can be sent again."), "delivery_not_failed")
+    sub = row.subscription
+    if sub.paused_at is not None:
+        update(sub, actor, resume=True)
+    redeliver(sub, actor, event_id=row.item.event_id)
+    return row

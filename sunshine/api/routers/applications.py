@@ -14,7 +14,7 @@ from sunshine.accounts import units
 from sunshine.accounts.models import Role, User
 from sunshine.api import schemas
 from sunshine.api.common import idempotency_key, json_body, roles, safe_number, staff
-from sunshine.applications import access, selectors, services
+from sunshine.applications import access, contact, selectors, services
 from sunshine.applications.models import Application
 from sunshine.applications.validation import validate_intake
 from sunshine.errors import NotFound
@@ -219,6 +219,23 @@ def move_unit(request: HttpRequest, number: str, payload: schemas.MoveUnitIn) ->
     access.require_unit(user, target.id)
     services.move_unit(number, user, unit_code=payload.unit, reason=payload.reason)
     return _detail(number)
+
+
+@router.post(
+    "/applications/{number}/contact",
+    response=schemas.ApplicationOut,
+    operation_id="sunshine_api_correct_contact",
+)
+def correct_contact(request: HttpRequest, number: str, payload: schemas.ContactIn) -> dict[str, Any]:
+    """更正客户联系方式: set the customer's (and this application's) name and/or phone, with a
+    reason (event ``contact_corrected``: who, which fields, why, the new phone's last 4 digits).
+    The case's own customer manager, a clerk, a leader or an administrator. A blank reason, or
+    nothing that differs from what is stored, is a 422."""
+    user = staff(request)
+    app = access.access_application(user, safe_number(number))
+    access.require_role(user, roles(contact.CONTACT_ROLES), app)
+    contact.correct_contact(app.number, user, name=payload.name, phone=payload.phone, reason=payload.reason)
+    return _detail(app.number)
 
 
 @router.get("/applications/{number}/events", response=schemas.EventList, operation_id="sunshine_api_api_events")

@@ -23,7 +23,7 @@ from sunshine.api import schemas
 from sunshine.api.common import json_body, staff
 from sunshine.applications import access
 from sunshine.webhooks import feed, selectors, services
-from sunshine.webhooks.models import Subscription
+from sunshine.webhooks.models import FeedItem, Subscription
 
 router = Router(tags=["webhooks"])
 _S = TypeVar("_S", bound=Schema | RootModel[Any])
@@ -32,6 +32,7 @@ ADMIN = {str(Role.ADMIN)}
 EventTypeName = Annotated[str, Field(max_length=40, json_schema_extra={"enum": [t.value for t in feed.PUBLISHED]})]
 CategoryName = schemas.Category
 AreaCode = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[-a-zA-Z0-9_]+$")]
+UnitCode = AreaCode
 PK = Annotated[int, Field(ge=1, le=2**63 - 1)]
 
 
@@ -49,6 +50,8 @@ class SubscriptionIn(Schema):
     name: str = Field(min_length=1, max_length=100, pattern=schemas.NON_BLANK)
     url: str = Field(min_length=12, max_length=500, pattern=URL_PATTERN)
     event_types: list[EventTypeName] = Field(min_length=1, max_length=64)
+    # unit codes: each unit with its subtree (empty: every unit)
+    units: list[UnitCode] = Field(default_factory=list, max_length=100)
     areas: list[AreaCode] = Field(default_factory=list, max_length=100)
     categories: list[CategoryName] = Field(default_factory=list, max_length=20)
     enabled: bool = True
@@ -61,6 +64,7 @@ class SubscriptionChangeIn(Schema):
     name: str | None = Field(None, min_length=1, max_length=100, pattern=schemas.NON_BLANK)
     url: str | None = Field(None, min_length=12, max_length=500, pattern=URL_PATTERN)
     event_types: list[EventTypeName] | None = Field(None, min_length=1, max_length=64)
+    units: list[UnitCode] | None = Field(None, max_length=100)
     areas: list[AreaCode] | None = Field(None, max_length=100)
     categories: list[CategoryName] | None = Field(None, max_length=20)
     enabled: bool | None = None
@@ -103,6 +107,7 @@ class SubscriptionOut(Schema):
     name: str
     url: str
     event_types: list[str]
+    units: list[str]
     areas: list[str]
     categories: list[str]
     enabled: bool
@@ -202,6 +207,7 @@ def _out(sub: Subscription, counts: dict[str, int] | None = None) -> dict[str, A
         "name": sub.name,
         "url": sub.url,
         "event_types": list(sub.event_types),
+        "units": sorted(u.code for u in sub.units.all()),
         "areas": sorted(a.code for a in sub.areas.all()),
         "categories": list(sub.categories),
         "enabled": sub.enabled,
@@ -221,7 +227,7 @@ def _out(sub: Subscription, counts: dict[str, int] | None = None) -> dict[str, A
 def list_subscriptions(request: HttpRequest) -> dict[str, Any]:
     """Every subscription with its deliveries' counts (administrators)."""
     access.require_role(staff(request), ADMIN)
-    subs = list(Subscription.objects.select_related("owner").prefetch_related("areas").order_by("name", "id"))
+    subs = list(Subscription.objects.select_related("owner").prefetch_related("units", "areas").order_by("name", "id"))
     counts = selectors.delivery_counts([s.pk for s in subs])
     return {"results": [_out(s, counts.get(s.pk, selectors.NO_DELIVERIES)) for s in subs]}
 
@@ -275,7 +281,13 @@ def events(request: HttpRequest, query: Query[FeedQuery]) -> dict[str, Any]:
     exactly once across pages, in commit order, about the applications the caller may read."""
     user = staff(request)
     access.require_role(user, access.STAFF_ROLES)
-    scope = access.visible_applications(user) if user.role == Role.CUSTOMER_MANAGER else None
+    # scoped as the applications list: a manager's own applications, else those now in the
+    # caller's unit and the units below it
+    scope = FeedItem.objects.all()
+    if user.role == Role.CUSTOMER_MANAGER:
+        scope = scope.filter(application__customer_manager=user)
+    else:
+        scope = access.scope_to_units(scope, user, "application__unit")
     items = feed.page(query.after, query.limit + 1, scope)
     more = len(items) > query.limit
     items = items[: query.limit]

@@ -10,4 +10,5 @@ urlpatterns = [
     path("workbench/jobs/", views.jobs, name="jobs"),
     path("workbench/jobs/<str:result_id>/retry/", views.job_retry, name="job_retry"),
     path("workbench/jobs/messages/<int:pk>/retry/", views.message_retry, name="message_retry"),
+    path("workbench/jobs/webhooks/<int:pk>/retry/", views.webhook_retry, name="webhook_retry"),
 ]

@@ -20,6 +20,8 @@ from sunshine.notifications import selectors, services
 from sunshine.reports import selectors as report_selectors
 from sunshine.reports import services as report_services
 from sunshine.reports.models import Report
+from sunshine.webhooks import selectors as webhook_selectors
+from sunshine.webhooks import services as webhook_services
 from sunshine.workbench.alerts import describe
 from sunshine.workbench.desk.guards import staff_page
 
@@ -129,6 +131,7 @@ def jobs(request: HttpRequest) -> HttpResponse:
                 for r in failed_reports
             ],
             "failed_messages": selectors.failed_messages(),
+            "failed_deliveries": webhook_selectors.failed_deliveries(),
             **dict(zip(("reactions_pending", "failing_reactions"), outbox.failing(), strict=True)),
         },
     )
@@ -155,4 +158,26 @@ def message_retry(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, e.message)
     else:
         messages.success(request, _("The message was queued for delivery again."))
+    return redirect("/workbench/jobs/")
+
+
+@require_POST
+@staff_page([Role.ADMIN])
+def webhook_retry(request: HttpRequest, pk: int) -> HttpResponse:
+    """Send a webhook delivery that failed for good again (resuming its paused subscription)."""
+    try:
+        delivery = webhook_services.redeliver_failed(pk, request.user)  # type: ignore[arg-type]
+    except DomainError as e:
+        messages.error(request, e.message)
+    else:
+        if delivery.subscription.enabled:
+            messages.success(
+                request, _("The event will be sent to %(name)s again.") % {"name": delivery.subscription.name}
+            )
+        else:
+            messages.warning(
+                request,
+                _("The event waits for %(name)s, which is switched off: switch it on in the admin to send it.")
+                % {"name": delivery.subscription.name},
+            )
     return redirect("/workbench/jobs/")
