@@ -69,10 +69,10 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/applications"): 10,
     ("GET", "/api/v1/applications/{number}"): 9,
     ("GET", "/api/v1/applications/{number}/events"): 4,
-    ("GET", "/api/v1/cases"): 2,
-    ("GET", "/api/v1/cases/{number}"): 3,
+    ("GET", "/api/v1/cases"): 3,  # scoped to the caller's units: the unit tree
+    ("GET", "/api/v1/cases/{number}"): 4,  # the case's unit within the caller's: the unit tree
     ("GET", "/api/v1/evaluations/{period}"): 2,
-    ("GET", "/api/v1/followups"): 2,
+    ("GET", "/api/v1/followups"): 3,  # scoped to the caller's units: the unit tree
     ("GET", "/api/v1/inbox"): 3,
     # find the row (1), the calendar (4), then build the answer: application, stages, pauses (3);
     # an answer already kept costs the first query only (tests/test_lookup_cache.py)
@@ -119,10 +119,10 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/units"): 2,  # the token, the tree
     ("POST", "/api/v1/auth/token"): 0,
     # valid bodies too; +1 each since the webhooks (case_decided, followup_attempt published: an outbox entry)
-    ("POST", "/api/v1/cases/{number}/finding"): (14, 13),
-    ("POST", "/api/v1/cases/{number}/notes"): 10,
-    ("POST", "/api/v1/followups/{pk}/attempts"): (12, 11),
-    ("POST", "/api/v1/followups/{pk}/result"): 1,
+    ("POST", "/api/v1/cases/{number}/finding"): (15, 14),  # + the unit tree
+    ("POST", "/api/v1/cases/{number}/notes"): 11,  # + the unit tree
+    ("POST", "/api/v1/followups/{pk}/attempts"): (14, 13),  # + the call's unit: its row, the unit tree
+    ("POST", "/api/v1/followups/{pk}/result"): 3,  # the call's unit first: its row, the unit tree
     ("POST", "/api/v1/inbox/read"): 3,
     ("POST", "/api/v1/public/applications"): 0,
     ("POST", "/api/v1/public/verification-codes"): 0,
@@ -244,7 +244,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/evaluations/managers/<str:username>/"): 2,
     ("POST", "workbench/followups/"): 5,
     ("POST", "workbench/followups/<int:pk>/"): 6,
-    ("POST", "workbench/followups/<int:pk>/attempt/"): 4,
+    ("POST", "workbench/followups/<int:pk>/attempt/"): 5,  # + the unit tree (who may work the call)
     ("POST", "workbench/inbox/"): 4,
     ("POST", "workbench/inbox/<int:pk>/read/"): 3,
     ("POST", "workbench/inbox/read-all/"): 3,
@@ -272,7 +272,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("POST", "workbench/team/"): 15,
     ("POST", "workbench/visits/"): 8,
     ("POST", "workbench/visits/<int:pk>/"): 8,
-    ("POST", "workbench/visits/<int:pk>/actions/<int:action_pk>/close/"): 2,
+    ("POST", "workbench/visits/<int:pk>/actions/<int:action_pk>/close/"): 4,  # + the action of the visit, the tree
 }
 
 PUBLIC_ROUTES = sorted(PUBLIC_PORTAL | NOT_STAFF_PAGES)

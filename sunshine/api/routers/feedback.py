@@ -21,6 +21,7 @@ from django.utils.translation import gettext as _
 from ninja import Path, Query, Router, Schema
 from pydantic import Field
 
+from sunshine.accounts import units
 from sunshine.accounts.models import Role, User
 from sunshine.api.schemas import (
     NO_NUL,
@@ -34,6 +35,8 @@ from sunshine.api.schemas import (
     Text300,
     Text2000,
 )
+from sunshine.applications import access
+from sunshine.applications.models import Application
 from sunshine.errors import Forbidden, NotFound, ValidationFailed
 from sunshine.feedback import selectors, services
 from sunshine.feedback.models import FollowUp, SupervisionCase
@@ -203,11 +206,26 @@ def _load_followup(pk: int) -> FollowUp:
     return f
 
 
+def _in_unit(user: User, app: Application | None) -> None:
+    """A follow-up or case of an application outside the caller's unit is refused (one with no
+    application: the top unit's staff only), as on the staff pages."""
+    top = units.tree().top
+    if not access.in_scope(user, app.unit_id if app is not None else top):
+        raise Forbidden(_("This unit is outside yours."))
+
+
+def _followup_in_unit(user: User, pk: int) -> None:
+    f = FollowUp.objects.select_related("application").filter(pk=pk).first()
+    if f is not None:
+        _in_unit(user, f.application)
+
+
 @router.get("/followups", response=FollowUpList)
 def followups(request: HttpRequest) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.FOLLOWUP_ROLES)
-    return {"results": [_followup_out(f) for f in selectors.followup_queue(user)[:200]]}
+    rows = access.scope_to_units(selectors.followup_queue(user), user, "application__unit")
+    return {"results": [_followup_out(f) for f in rows[:200]]}
 
 
 @router.post("/followups/{pk}/attempts", response=FollowUpOut)
@@ -216,6 +234,7 @@ def followup_attempt(
 ) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.FOLLOWUP_ROLES)
+    _followup_in_unit(user, pk)
     services.record_attempt(pk, user, result=payload.result, note=payload.note)
     return _followup_out(_load_followup(pk))
 
@@ -224,6 +243,7 @@ def followup_attempt(
 def followup_result(request: HttpRequest, payload: ResultIn, pk: int = Path(..., ge=1, le=2**63 - 1)) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.FOLLOWUP_ROLES)
+    _followup_in_unit(user, pk)
     amount = payload.extra_charge_amount
     answers = services.Answers(
         sat_overall=payload.sat_overall,
@@ -249,7 +269,7 @@ def cases(request: HttpRequest, filters: Query[CasesQuery]) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.CASE_READ_ROLES)
     page = max(1, min(filters.page, 10**6))
-    qs = selectors.case_queue(status=filters.status)
+    qs = access.scope_to_units(selectors.case_queue(status=filters.status), user, "application__unit")
     rows = list(qs[(page - 1) * PAGE : page * PAGE + 1])
     return {
         "page": page,
@@ -258,35 +278,37 @@ def cases(request: HttpRequest, filters: Query[CasesQuery]) -> dict[str, Any]:
     }
 
 
-def _case(number: str) -> SupervisionCase:
+def _case(number: str, user: User) -> SupervisionCase:
     c = selectors.case_detail(number[:40])
     if c is None:
         raise NotFound(_("No such case."), "case_not_found")
+    _in_unit(user, c.application)
     return c
 
 
 @router.get("/cases/{number}", response=CaseDetail)
 def case(request: HttpRequest, number: str) -> dict[str, Any]:
-    _require(_user(request), services.CASE_READ_ROLES)
-    return _case_out(_case(number), notes=True)
+    user = _user(request)
+    _require(user, services.CASE_READ_ROLES)
+    return _case_out(_case(number, user), notes=True)
 
 
 @router.post("/cases/{number}/notes", response=CaseDetail)
 def case_note(request: HttpRequest, number: str, payload: NoteIn) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.CASE_ROLES)
-    c = _case(number)
+    c = _case(number, user)
     services.add_case_note(c.pk, user, payload.text)
-    return _case_out(_case(number), notes=True)
+    return _case_out(_case(number, user), notes=True)
 
 
 @router.post("/cases/{number}/finding", response=CaseDetail)
 def case_finding(request: HttpRequest, number: str, payload: FindingIn) -> dict[str, Any]:
     user = _user(request)
     _require(user, services.CASE_ROLES)
-    c = _case(number)
+    c = _case(number, user)
     services.decide_case(c.pk, user, finding=payload.finding, action_taken=payload.action_taken)
-    return _case_out(_case(number), notes=True)
+    return _case_out(_case(number, user), notes=True)
 
 
 @router.get("/satisfaction", response=dict[str, Any])

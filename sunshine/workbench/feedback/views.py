@@ -25,7 +25,7 @@ from sunshine.applications.access import in_scope, is_staff_user, scope_to_units
 from sunshine.applications.models import Application
 from sunshine.errors import Conflict, DomainError, Forbidden, NotFound, ValidationFailed
 from sunshine.feedback import concentration, selectors, services
-from sunshine.feedback.models import CaseStatus, FollowUp, Visit
+from sunshine.feedback.models import CaseStatus, FollowUp, Visit, VisitAction
 from sunshine.feedback.services import CASE_READ_ROLES, CASE_ROLES, FOLLOWUP_ROLES, VISIT_ROLES, Answers
 from sunshine.workbench.feedback import forms as f
 
@@ -135,6 +135,9 @@ def followup(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def followup_attempt(request: HttpRequest, pk: int) -> HttpResponse:
     row = _followup(pk)
+    if not services.can_work_followup(request.user, row):  # type: ignore[arg-type]
+        raise PermissionDenied
+    _in_unit(request.user, row.application)  # type: ignore[arg-type]
     form = f.AttemptForm(request.POST)
     if not form.is_valid():
         messages.error(request, _("Choose why the call did not get through."))
@@ -344,6 +347,13 @@ def visit(request: HttpRequest, pk: int) -> HttpResponse:
 @staff_page(VISIT_ROLES)
 @require_POST
 def visit_action_close(request: HttpRequest, pk: int, action_pk: int) -> HttpResponse:
+    # the action one of the visit's own, the visit within the user's units (one query)
+    action = VisitAction.objects.select_related("visit__visitor").filter(pk=action_pk, visit_id=pk).first()
+    if action is None:
+        raise Http404
+    visitor = action.visit.visitor
+    if visitor is not None and not in_scope(request.user, visitor.unit_id):  # type: ignore[arg-type]
+        raise PermissionDenied
     form = f.CloseActionForm(request.POST)
     try:
         if not form.is_valid():
