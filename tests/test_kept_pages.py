@@ -242,3 +242,21 @@ def test_the_queue_version_of_a_customer_manager_is_the_generic_fingerprint_of_t
         services.cancel(first.number, alice, reason="客户撤回")
         after, _ = _get(c, "/workbench/?category=lv_residential")
     assert residential.count("<tr data-number=") == 1 and after.count("<tr data-number=") == 0
+
+
+def test_made_up_urls_and_searches_are_not_kept_as_whole_pages(personas, app):
+    c = client_for(personas["alice"])
+
+    def wholes() -> int:
+        return sum(1 for k in kept._parts if k[0] in ("page", "queue-page"))
+
+    with at("2026-11-03"):
+        _get(c, url(app))
+        _get(c, "/workbench/?category=lv_residential")
+        before = wholes()
+        for i in range(3):
+            page, _ = _get(c, f"{url(app)}?x={i}")
+            assert 'data-stage="survey"' in page and f'value="{url(app)}?x={i}"' in page
+            _get(c, f"/workbench/?x={i}")
+            _get(c, f"/workbench/?q=YK{i}")
+    assert wholes() == before == 2

@@ -216,7 +216,9 @@ def application(request: HttpRequest, number: str) -> HttpResponse:
         return refused
     try:
         ref = access.access_ref(user, number)
-        if kept.has_messages(request):  # shown in the frame: the frame afresh, the body kept
+        # Messages are shown in the frame: the frame afresh, the body kept. So too with a query
+        # string (the page reads none): one kept page per path, not one per made-up URL.
+        if request.GET or kept.has_messages(request):
             return _render_page(request, user, access.access_application(user, number))
         today = timezone.localdate()
         html = kept.lookup(_page_key(request, user, ref, today))

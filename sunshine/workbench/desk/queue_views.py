@@ -30,6 +30,10 @@ from sunshine.workbench.desk import kept, queries
 from sunshine.workbench.desk.forms import ReassignForm
 from sunshine.workbench.desk.guards import DASHBOARD_ROLES, forbidden, staff_page
 
+# The queue's own parameters: a page kept whole is one of these (not a search, whose text makes
+# a new page every time, nor a made-up parameter).
+WHOLE_PAGE_PARAMS = frozenset({"category", "stage", "overdue", "due_soon", "key_project", "paused", "manager", "page"})
+
 
 def _page_number(request: HttpRequest) -> int:
     raw = request.GET.get("page", "1")
@@ -47,7 +51,12 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
         "can_see_team": user.role in DASHBOARD_ROLES,
         "can_reassign": user.role in access.REASSIGN_ROLES,
     }
-    if not team and user.role not in FOLLOWUP_ROLES and not kept.has_messages(request):
+    if (
+        not team
+        and user.role not in FOLLOWUP_ROLES
+        and WHOLE_PAGE_PARAMS.issuperset(request.GET)
+        and not kept.has_messages(request)
+    ):
         # Nothing live on the page but the frame's token and unread count: kept whole, per path,
         # per version of the queue's own applications (each filter and page lists some of them,
         # decided by their rows, the day and the calendar: all in the key), staff member and
