@@ -150,6 +150,8 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # on /workbench/: the same user, read without the ORM's compilation (workbench/desk/middleware.py)
+    "sunshine.workbench.desk.middleware.StaffUserMiddleware",
     # a role that must use two-step sign-in: nothing but the enrolment page until enrolled
     "sunshine.workbench.desk.middleware.TotpEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
@@ -170,6 +172,8 @@ SUNSHINE_LEAN_SKIP = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # on /workbench/: the same user, read without the ORM's compilation (workbench/desk/middleware.py)
+    "sunshine.workbench.desk.middleware.StaffUserMiddleware",
     "sunshine.workbench.desk.middleware.TotpEnrolmentMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
