@@ -1,4 +1,4 @@
-"""CPU per request of the read hot paths, in process (not part of ``make bench``'s HTTP figures).
+"""CPU per request of the hot paths, in process (not part of ``make bench``'s HTTP figures).
 
     uv run --frozen python bench/cpu.py                  # CPU ms per request, queries
     uv run --frozen python bench/cpu.py --profile lookup # + cProfile of one path (top 40)
@@ -9,7 +9,12 @@ stack, in this one process. The figure is the process CPU time per request, best
 rounds of ``--requests`` requests each (after a warm-up round): unlike wrk's req/s it stays
 meaningful on a shared machine, since other processes' load does not count against it (PostgreSQL's
 and Redis's own CPU is not in it either). Needs the data set and the users of a previous
-``make bench`` (the bench users ``bench_leader``, ``load_mgr001``).
+``make bench`` (the bench users ``bench_clerk``, ``load_mgr001``).
+
+Two write paths are measured the same way: ``intake`` (``POST /api/v1/applications`` with the
+clerk's bearer token and ``bench/run.py``'s bodies, a new address each time) against
+``bare_insert`` (``POST /bench/bare-insert/`` with the same bodies). Each adds applications to
+the bench data set, as ``make bench``'s own intake run does.
 """
 
 from __future__ import annotations
@@ -31,7 +36,7 @@ from bench import run  # noqa: E402  (sets the bench environment)
 
 
 def paths() -> dict[str, tuple[list[str], bool]]:
-    """name → (paths asked at random, signed in as the manager?)"""
+    """name → (paths asked at random, signed in as the manager?); the write paths: ``bodies()``"""
     from django.db import connection
 
     from sunshine.accounts.models import User
@@ -59,6 +64,28 @@ def paths() -> dict[str, tuple[list[str], bool]]:
     }
 
 
+WRITES = {"bare_insert": "/bench/bare-insert/", "intake": "/api/v1/applications"}
+
+
+def bodies(n: int = 50) -> list[str]:
+    """Intake bodies (bench/run.py's), ``@N@`` in the address left for a per-request counter."""
+    return run.intake_bodies(n)
+
+
+def clerk_token() -> str:
+    """A fresh two-hour API token of the bench clerk."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from sunshine.accounts.models import ApiToken, Role, hash_token
+
+    clerk = run.staff(run.CLERK, Role.CLERK)
+    raw = ApiToken.new_raw()
+    ApiToken.objects.create(user=clerk, key_hash=hash_token(raw), expires_at=timezone.now() + timedelta(hours=2))
+    return str(raw)
+
+
 def measure(
     only: list[str] | None = None, requests: int = 200, rounds: int = 5, profile: str | None = None, top: int = 40
 ) -> dict[str, dict[str, float]]:
@@ -73,17 +100,28 @@ def measure(
     anon = Client(HTTP_HOST="127.0.0.1")
     staff = Client(HTTP_HOST="127.0.0.1")
     staff.force_login(manager)
+    clerk = Client(HTTP_HOST="127.0.0.1", HTTP_AUTHORIZATION=f"Bearer {clerk_token()}")
     out: dict[str, dict[str, float]] = {}
-    for name, (urls, signed) in paths().items():
+    tag = f"{time.time_ns()}"
+    counter = iter(range(10**9))
+    todo: dict[str, tuple[list[str], Client, str | None]] = {
+        name: (urls, staff if signed else anon, None) for name, (urls, signed) in paths().items()
+    }
+    for name, url in WRITES.items():
+        todo[name] = (bodies(), clerk if name == "intake" else anon, url)
+    for name, (urls, client, post_to) in todo.items():
         if only and name not in only:
             continue
-        client = staff if signed else anon
 
-        def ask(n: int, urls: list[str] = urls, client: Client = client) -> None:
+        def ask(n: int, urls: list[str] = urls, client: Client = client, post_to: str | None = post_to) -> None:
             for i in range(n):
-                r = client.get(urls[i % len(urls)])
-                if r.status_code != 200:
-                    raise SystemExit(f"{urls[i % len(urls)]}: HTTP {r.status_code}")
+                if post_to is None:
+                    r = client.get(urls[i % len(urls)])
+                else:
+                    body = urls[i % len(urls)].replace("@N@", f"C{tag}-{next(counter)}")
+                    r = client.post(post_to, body, content_type="application/json")
+                if r.status_code not in (200, 201):
+                    raise SystemExit(f"{post_to or urls[i % len(urls)]}: HTTP {r.status_code} {r.content[:300]!r}")
 
         best = float("inf")
         wall = float("inf")

@@ -771,7 +771,7 @@ def workdays(seconds: float = 2.0) -> dict[str, float]:
 
 
 def cpu_figures() -> dict[str, dict[str, float]]:
-    """CPU per request of the read paths in this process through the whole middleware stack
+    """CPU per request of the read paths and the intake in this process through the whole middleware stack
     (bench/cpu.py: Django's test client, best of 3 × 200, each after an untimed pass over every
     path): unlike req/s it does not count other processes' load, so it still compares the paths
     on a shared machine."""
@@ -1079,8 +1079,13 @@ def main() -> None:
     report = script_records("report", ["--repeat", "1"]) if EXTRAS else None
     province = script_records("province", ["--repeat", "3"]) if EXTRAS else None
     figures, not_measured = build_figures(runs, trans, work, export_base, sweep, report, province)
-    bare = cpu.get("bare")
-    for name, path in (("lookup", "progress_lookup"), ("app_page", "staff_application_page"), ("queue", "work_queue")):
+    for name, path, base in (
+        ("lookup", "progress_lookup", "bare"),
+        ("app_page", "staff_application_page", "bare"),
+        ("queue", "work_queue", "bare"),
+        ("intake", "intake", "bare_insert"),
+    ):
+        bare = cpu.get(base)
         if bare and name in cpu:
             figures[f"cpu_{path}"] = figure(
                 cpu[name]["cpu_ms"],
@@ -1091,7 +1096,7 @@ def main() -> None:
                 queries=cpu[name]["queries"],
                 baseline_queries=bare["queries"],
                 note="in process, Django's test client through the whole stack (bench/cpu.py); "
-                "baseline: the bare read the same way",
+                f"baseline: the {'bare insert' if base == 'bare_insert' else 'bare read'} the same way",
             )
         else:
             not_measured.append(f"CPU per request of {path}")

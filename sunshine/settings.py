@@ -168,6 +168,10 @@ MIDDLEWARE = [
 # The public API is anonymous and keeps no session: it skips sessions, sign-in, CSRF, messages,
 # htmx and the sign-in lockout (sunshine/ops/lean.py; what each costs: docs/bench.md).
 SUNSHINE_LEAN_PATHS = ["/api/v1/public/"]
+# The staff API skips them too when called with a bearer token the API accepts (a session's
+# caller, a bad token and the token endpoint itself run the whole stack).
+SUNSHINE_LEAN_TOKEN_PATHS = ["/api/v1/"]
+SUNSHINE_LEAN_TOKEN_NEVER = ["/api/v1/auth/"]
 SUNSHINE_LEAN_SKIP = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

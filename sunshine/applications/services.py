@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Count, F, Q
+from django.db.models import Case, Count, F, IntegerField, Q, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -108,21 +108,31 @@ def unit_for(area: ServiceArea | None, channel: str, actor: User | None) -> int:
     return unit_id
 
 
-def pick_manager(area: ServiceArea | None) -> User | None:
-    """The active customer manager serving ``area`` with the fewest open applications.
+def pick_manager(area: ServiceArea | None, unit_id: int | None) -> User | None:
+    """The active customer manager serving ``area`` with the fewest open applications, chosen
+    within the application's unit ``unit_id``: among the managers placed in that unit; when it
+    has none, in the nearest unit above it that has one (issue 19: a unit with managers of its
+    own never gets another unit's manager).
 
     Ties go to the lowest username, so assignment is deterministic. None when nobody serves
-    the area (the application is then left for a leader to assign).
+    the area in the unit or above it (the application is then left for a leader to assign).
+    ``writes.intake_rows`` is the same choice in SQL (PostgreSQL), tested to agree.
     """
+    ancestors = units.tree().ancestors(unit_id)
+    if not ancestors:
+        return None
     serving = Q(serves_all_areas=True)
     if area is not None:
         serving |= Q(pk__in=User.areas.through.objects.filter(servicearea=area).values("user_id"))
     # The counts are kept in ManagerLoad by the services (one small row per candidate): no count
-    # over the applications per intake.
+    # over the applications per intake. The nearest unit first, then the load.
+    nearness = Case(*(When(unit_id=u, then=Value(i)) for i, u in enumerate(ancestors)), output_field=IntegerField())
     return (
-        User.objects.filter(serving, role=Role.CUSTOMER_MANAGER, is_active=True, accepts_assignments=True)
-        .annotate(open_count=Coalesce(F("open_load__open_count"), 0))
-        .order_by("open_count", "username")
+        User.objects.filter(
+            serving, role=Role.CUSTOMER_MANAGER, is_active=True, accepts_assignments=True, unit_id__in=ancestors
+        )
+        .annotate(nearness=nearness, open_count=Coalesce(F("open_load__open_count"), 0))
+        .order_by("nearness", "open_count", "username")
         .first()
     )
 
@@ -376,6 +386,7 @@ def _intake_once(
         raise ValidationFailed({"category": [_("No process is in force for this category.")]})
     templates: list[StageTemplate] = list(process.stages.all())
     area = match_area(data.address)
+    unit_id = unit_for(area, data.channel, actor)
     combined = writes.combined()
     with transaction.atomic():
         duplicate: Application | None = None
@@ -387,7 +398,12 @@ def _intake_once(
                 id_type=data.id_type, id_number=data.id_number, name=data.customer_name, phone=data.phone
             )
             found = writes.intake_rows(
-                customer, data.address, OPEN_STATUSES, area.pk if area else None, Role.CUSTOMER_MANAGER
+                customer,
+                data.address,
+                OPEN_STATUSES,
+                area.pk if area else None,
+                Role.CUSTOMER_MANAGER,
+                units.tree().ancestors(unit_id),
             )
             if found is None:  # a concurrent first intake of this customer: retried by intake()
                 raise IntegrityError("customer inserted concurrently")
@@ -423,7 +439,7 @@ def _intake_once(
                     .order_by("accepted_at")
                     .first()
                 )
-            manager = pick_manager(area)
+            manager = pick_manager(area, unit_id)
         app = Application(
             pk=reserved,
             number=new_number(today),
@@ -436,7 +452,7 @@ def _intake_once(
             contact_phone=data.phone,
             address=data.address,
             area=area,
-            unit_id=unit_for(area, data.channel, actor),
+            unit_id=unit_id,
             requested_capacity=data.requested_capacity,
             capacity_unit=data.capacity_unit,
             key_project=data.key_project,

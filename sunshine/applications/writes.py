@@ -520,6 +520,12 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
 # --- an intake's reads in one round trip (PostgreSQL) ----------------------------------------
 
 
+# The transaction-scoped advisory lock an intake takes on the manager it picks is this number
+# ("SU", for Sunshine) shifted into the high 32 bits, plus the manager's id. No other code of the
+# project takes advisory locks.
+MANAGER_LOCK = 0x5355
+
+
 @dataclass(frozen=True)
 class IntakeRows:
     customer_pk: int
@@ -553,19 +559,37 @@ def _intake_sql() -> tuple[str, str, tuple[int, ...]]:
     areas_t = qn(User.areas.through._meta.db_table)
     load_t = qn(ManagerLoad._meta.db_table)
     user_cols = _reader(User, "u")[0]
+    # The candidates: active customer managers serving the area, placed in the application's unit
+    # or a unit above it (%s: the unit's ancestors, nearest first); only those of the nearest unit
+    # that has any (services.pick_manager: issue 19). Among them the least loaded, then the lowest
+    # username, as pick_manager, except that one being given an application by a concurrent
+    # intake right now (its transaction-scoped advisory lock is held) is passed over for the next:
+    # otherwise every concurrent intake picks the same manager and waits on its ManagerLoad row
+    # until the other commits. When every candidate is busy, the first one anyway (and wait).
+    # OFFSET 0 and the CTE keep the lock function from being applied before the ORDER BY.
     manager_sql = (
-        f"SELECT nextval(pg_get_serial_sequence('{Application._meta.db_table}', 'id')), {user_cols}"  # noqa: S608
-        f" FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT {user_cols} FROM {user_t} u"
-        f" LEFT JOIN {load_t} ml ON ml.user_id = u.id"
+        f"WITH cand AS MATERIALIZED (SELECT u.id, COALESCE(ml.open_count, 0) AS n, u.username,"  # noqa: S608
+        " array_position(%s::bigint[], u.unit_id::bigint) AS near"
+        f" FROM {user_t} u LEFT JOIN {load_t} ml ON ml.user_id = u.id"
         f" WHERE (u.serves_all_areas OR u.id IN (SELECT user_id FROM {areas_t} WHERE servicearea_id = %s))"
-        " AND u.role = %s AND u.is_active AND u.accepts_assignments"
-        " ORDER BY COALESCE(ml.open_count, 0), u.username LIMIT 1) u ON true"
+        " AND u.role = %s AND u.is_active AND u.accepts_assignments AND u.unit_id = ANY(%s::bigint[])),"
+        " nearest AS MATERIALIZED (SELECT id FROM cand WHERE near = (SELECT min(near) FROM cand)"
+        " ORDER BY n, username OFFSET 0)"
+        f" SELECT nextval(pg_get_serial_sequence('{Application._meta.db_table}', 'id')), {user_cols}"
+        f" FROM (SELECT 1) one LEFT JOIN {user_t} u ON u.id = COALESCE("
+        f"(SELECT id FROM nearest WHERE pg_try_advisory_xact_lock(({MANAGER_LOCK}::bigint << 32) + id) LIMIT 1),"
+        " (SELECT id FROM nearest LIMIT 1))"
     )
     return customer_sql, manager_sql, (names.index("id_type"), names.index("id_number_index"))
 
 
 def intake_rows(
-    customer: Model, address: str, open_statuses: Sequence[str], area_id: int | None, manager_role: str
+    customer: Model,
+    address: str,
+    open_statuses: Sequence[str],
+    area_id: int | None,
+    manager_role: str,
+    unit_ids: Sequence[int],
 ) -> IntakeRows | None:
     """What an intake reads before it writes, as two statements in one round trip (with BEGIN):
 
@@ -574,8 +598,10 @@ def intake_rows(
       rewritten), and then the customer's earliest open application at ``address`` (the
       duplicate check);
     - the key of the new application (``nextval``) and the least-loaded active customer manager
-      serving ``area_id`` (as ``services.pick_manager``: fewest open applications in
-      ``ManagerLoad``, then username).
+      serving ``area_id`` within the application's unit (``unit_ids``: it and the units above it,
+      nearest first), as ``services.pick_manager``: the nearest unit that has one, then fewest
+      open applications in ``ManagerLoad``, then username; a manager another intake is being
+      given at this moment is passed over for the next one when there is one.
 
     None when a concurrent first intake of the same customer has not committed yet (the caller
     retries). PostgreSQL only (``combined()``)."""
@@ -587,7 +613,7 @@ def intake_rows(
     with connection.cursor() as first, connection.cursor() as second:
         with pipeline():  # both sent, then one Sync: the answers are read after it
             first.execute(customer_sql, [values[i_type], values[i_index], *values, address, list(open_statuses)])
-            second.execute(manager_sql, [area_id, manager_role])
+            second.execute(manager_sql, [list(unit_ids), area_id, manager_role, list(unit_ids)])
         found = first.fetchone()
         reserved = second.fetchone()
     if found is None:

@@ -1,5 +1,6 @@
 """A shorter middleware stack for the paths that need no session (``settings.SUNSHINE_LEAN_PATHS``:
-the public API), and the Content-Security-Policy header built once.
+the public API; ``SUNSHINE_LEAN_TOKEN_PATHS``: the staff API called with a valid bearer token),
+and the Content-Security-Policy header built once.
 
 ``LeanPathsMiddleware`` stands in ``settings.MIDDLEWARE`` after the middleware every request needs
 (the client address, the security headers, static files, the replica routing). For a request
@@ -9,8 +10,9 @@ django-axes), then the view; every other request goes through the whole stack as
 middleware added to ``MIDDLEWARE`` later runs on the lean paths too unless it is listed in the
 skip list, so forgetting it costs speed, never a missing header.
 
-What a lean request does not have: ``request.session``, ``request.user`` (so no view under a
-lean path may use them: the public API is anonymous), messages, ``request.htmx``. Its answer still
+What a lean request does not have: ``request.session``, ``request.user`` until the API's token
+authentication sets it (so no view under a lean path may use the session: the public API is
+anonymous, the staff API's caller is ``request.auth``), messages, ``request.htmx``. Its answer still
 carries the security headers (``SecurityMiddleware``, ``X-Frame-Options``, the CSP), the
 language (``LocaleMiddleware``), the API's error body and the 503 of a database outage.
 What each skipped middleware cost a public look-up is measured in docs/bench.md.
@@ -29,6 +31,9 @@ from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
 from django.utils.module_loading import import_string
+
+from sunshine.accounts.services import user_for_token
+from sunshine.applications.access import is_staff_user
 
 GATEWAY = "sunshine.ops.lean.LeanPathsMiddleware"
 
@@ -63,14 +68,47 @@ def lean_stack() -> list[str]:
     return [m for m in after if m not in skip]
 
 
+def bearer_staff(request: HttpRequest) -> bool:
+    """Whether the request carries a bearer token that the API accepts (``api.auth.BearerAuth``:
+    an unexpired token of an active user with a staff role). Parsed as django-ninja's
+    ``HttpBearer`` parses the header; the look-up is ``user_for_token``'s, kept by the process
+    (the API's own check right after finds it there)."""
+    header = request.META.get("HTTP_AUTHORIZATION")
+    if not header:
+        return False
+    parts = header.split(" ")
+    if len(parts) < 2 or parts[0].lower() != "bearer":
+        return False
+    user = user_for_token(" ".join(parts[1:]))
+    return user is not None and is_staff_user(user)
+
+
 class LeanPathsMiddleware:
+    """The gateway: a request under ``SUNSHINE_LEAN_PATHS`` (the public API), or under
+    ``SUNSHINE_LEAN_TOKEN_PATHS`` (the staff API) with a bearer token the API accepts, runs the
+    lean stack. A token-authenticated API call needs no session, sign-in, CSRF (the API checks
+    CSRF only for a session's caller), messages, htmx or django-axes (the sign-in lockout: the
+    token endpoint ``/api/v1/auth/`` always runs the whole stack). An unknown, expired or
+    non-staff token, or none, runs the whole stack as before, so the API's answer to it (its
+    session fallback, 401, 403) is unchanged."""
+
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
         self.prefixes = tuple(settings.SUNSHINE_LEAN_PATHS)
+        self.token_prefixes = tuple(getattr(settings, "SUNSHINE_LEAN_TOKEN_PATHS", ()))
+        self.token_never = tuple(getattr(settings, "SUNSHINE_LEAN_TOKEN_NEVER", ()))
         self.lean = cast(Callable[[HttpRequest], HttpResponse], _LeanHandler(lean_stack())._middleware_chain)
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
-        if request.path_info.startswith(self.prefixes):
+        path = request.path_info
+        if path.startswith(self.prefixes):
+            return self.lean(request)
+        if (
+            self.token_prefixes
+            and path.startswith(self.token_prefixes)
+            and not path.startswith(self.token_never)
+            and bearer_staff(request)
+        ):
             return self.lean(request)
         return self.get_response(request)
 
