@@ -30,7 +30,8 @@ log = logging.getLogger(__name__)
 router = Router(tags=["public"], auth=None)
 
 
-def _progress(request: HttpRequest, number: str, phone_tail: str) -> HttpResponse:
+def progress_of(request: HttpRequest, number: str, phone_tail: str) -> HttpResponse:
+    """The look-up's answer (the GET below, its POST twin, and ``sunshine/api/fast.py``)."""
     try:
         found = flows.lookup(safe_number(number, public=True), phone_tail, client_ip=client_ip(request))
     except flows.Refused as exc:
@@ -73,7 +74,7 @@ def _progress_body(request: HttpRequest, found: progress.Found, today: date) -> 
     "a phone ending in the query string lands in access logs.",
 )
 def public_progress(request: HttpRequest, number: str, phone_tail: str = "") -> HttpResponse:
-    return _progress(request, number, phone_tail)
+    return progress_of(request, number, phone_tail)
 
 
 class ProgressLookupIn(Schema):
@@ -85,7 +86,7 @@ def public_progress_lookup(request: HttpRequest, number: str, body: ProgressLook
     """The progress look-up with the phone ending in the body, never in the URL. Wrong pair or
     unknown number → ``404``; too many attempts from the client, or too many wrong endings for
     the number (it is then locked for a while) → ``429``."""
-    return _progress(request, number, body.phone_tail)
+    return progress_of(request, number, body.phone_tail)
 
 
 @router.get("/time-limits", response=list[schemas.PublicProcess], operation_id="sunshine_api_api_time_limits")
