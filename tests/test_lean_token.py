@@ -120,3 +120,15 @@ def test_a_leader_with_a_token_is_a_staff_caller_of_the_lean_stack(personas, mon
     t = token(c, "boss")
     assert c.get("/api/v1/applications", HTTP_AUTHORIZATION="bearer " + t).status_code == 200
     assert seen == ["whole", "lean"]
+
+
+@override_settings(SUNSHINE_TOKEN_CACHE_SECONDS=0)
+def test_the_token_is_looked_up_once_per_request_without_the_cache(personas):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    c = Client()
+    t = token(c, "clerk")
+    with CaptureQueriesContext(connection) as ctx:
+        assert c.get("/api/v1/applications", HTTP_AUTHORIZATION="Bearer " + t).status_code == 200
+    assert sum("api_token" in q["sql"].lower() or "apitoken" in q["sql"].lower() for q in ctx.captured_queries) == 1

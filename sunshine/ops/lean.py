@@ -89,8 +89,13 @@ def bearer_staff(request: HttpRequest) -> bool:
     parts = header.split(" ")
     if len(parts) < 2 or parts[0].lower() != "bearer":
         return False
-    user = user_for_token(" ".join(parts[1:]))
-    return user is not None and is_staff_user(user)
+    raw = " ".join(parts[1:])
+    user = user_for_token(raw)
+    if user is None or not is_staff_user(user):
+        return False
+    # The API's token check takes it from here (one look-up per request, whatever the cache).
+    request.bearer_user = (raw, user)  # type: ignore[attr-defined]
+    return True
 
 
 class LeanPathsMiddleware:
