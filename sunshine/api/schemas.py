@@ -30,8 +30,12 @@ JsonNumber = Annotated[Decimal, WithJsonSchema({"type": "number"})]
 # (as the services strip and match), and no text may hold NUL (PostgreSQL text cannot).
 
 NO_NUL = r"^[^\x00]*$"
+# What Python's str.strip() and ``\s`` take for blank, written out: a JSON Schema reader (the
+# fuzzer, a client's validator) reads ``\s`` as ECMAScript's set, which lacks \x1c–\x1f and
+# \x85, so "\x1f" would look valid to it and be refused here.
+BLANK = r"\t\n\x0b\x0c\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # at least one character that is not blank (the services strip what they store)
-NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+NON_BLANK = rf"^[^\x00]*[^{BLANK}\x00][^\x00]*$"
 
 
 class QueryIn(Schema):
@@ -92,7 +96,7 @@ Required5000 = Annotated[str, Field(min_length=1, max_length=5000, pattern=NON_B
 _SEP = r"[\s-]*"
 PHONE_PATTERN = rf"^{_SEP}(\+{_SEP}8{_SEP}6|0{_SEP}0{_SEP}8{_SEP}6)?{_SEP}1{_SEP}[3-9]({_SEP}[0-9]){{9}}{_SEP}$"
 # an address of 5 characters at least once its surrounding blanks are stripped
-ADDRESS_PATTERN = r"^\s*[^\s\x00][^\x00]{3,}[^\s\x00]\s*$"
+ADDRESS_PATTERN = rf"^[{BLANK}]*[^{BLANK}\x00][^\x00]{{3,}}[^{BLANK}\x00][{BLANK}]*$"
 
 
 class TokenIn(In):
