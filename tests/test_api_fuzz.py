@@ -130,8 +130,9 @@ BUSINESS_RULES: dict[str, tuple[str, set[str]]] = {
         {"voltage_level"},
     ),
     "GET /api/v1/public/statistics": (
-        "from not after to, and at most three years apart (two parameters together)",
-        {"from", "to"},
+        "from not after to, and at most three years apart (two parameters together); unit must name a unit "
+        "(stored data)",
+        {"from", "to", "unit"},
     ),
     "GET /api/v1/satisfaction": ("manager must name a staff member (stored data)", {"manager"}),
 }

@@ -8,8 +8,12 @@ never the applications. ``services.refresh`` keeps them current from the event l
   on time). Recomputed for every application that has new events; idempotent.
 - ``DailyStat``: per day × category × stage ("" = the whole application) the counts, sums and
   a histogram of durations (for medians), rebuilt from the facts for the days that changed.
+- ``UnitDailyStat``: the same as ``DailyStat`` per company unit as well (the application's own
+  unit, a leaf or not); a unit's figures are the sum over its subtree (issue 19). Filled by the
+  same refresh; an installation upgraded from before it runs ``refresh_statistics --full`` once.
 - ``OpenSnapshot``: per day × category × stage the work still open past its limit at the time
-  of the refresh on that day (FERC Order 845 style "pending past the deadline").
+  of the refresh on that day (FERC Order 845 style "pending past the deadline"); the whole
+  company only (no unit).
 """
 
 from __future__ import annotations
@@ -27,6 +31,16 @@ class ApplicationFact(models.Model):
         related_name="+",
     )
     category = models.CharField(_("category"), max_length=24)
+    # The application's unit when the fact was computed (None: computed before units counted).
+    unit = models.ForeignKey(
+        "accounts.Unit",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     accepted_on = models.DateField(_("accepted on"), db_index=True)
     # Set once the application is completed (connected); None while open or when cancelled.
     completed_on = models.DateField(_("completed on"), null=True, blank=True, db_index=True)
@@ -56,6 +70,15 @@ class StageFact(models.Model):
         "applications.Application", verbose_name=_("application"), on_delete=models.CASCADE, related_name="+"
     )
     category = models.CharField(_("category"), max_length=24)
+    unit = models.ForeignKey(
+        "accounts.Unit",
+        verbose_name=_("unit"),
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        db_index=False,
+    )
     code = models.CharField(_("code"), max_length=40)
     completed_on = models.DateField(_("completed on"), db_index=True)
     working_days = models.PositiveIntegerField(_("working days"))
@@ -91,6 +114,35 @@ class DailyStat(models.Model):
 
     def __str__(self) -> str:
         return f"{self.day} {self.category} {self.stage or '*'}"
+
+
+class UnitDailyStat(models.Model):
+    """``DailyStat`` of the applications whose own unit is ``unit`` (not its subtree)."""
+
+    day = models.DateField(_("day"))
+    unit = models.ForeignKey(
+        "accounts.Unit", verbose_name=_("unit"), on_delete=models.CASCADE, related_name="+", db_index=False
+    )
+    category = models.CharField(_("category"), max_length=24)
+    stage = models.CharField(_("stage"), max_length=40, blank=True)
+    accepted = models.PositiveIntegerField(_("accepted count"), default=0)
+    completed = models.PositiveIntegerField(_("completed count"), default=0)
+    on_time = models.PositiveIntegerField(_("on-time count"), default=0)
+    late = models.PositiveIntegerField(_("late count"), default=0)
+    working_days_sum = models.PositiveIntegerField(_("working days (sum)"), default=0)
+    calendar_days_sum = models.PositiveIntegerField(_("calendar days (sum)"), default=0)
+    working_days_hist = models.JSONField(_("working days (distribution)"), default=dict)
+    calendar_days_hist = models.JSONField(_("calendar days (distribution)"), default=dict)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["day", "unit", "category", "stage"], name="unit_daily_stat_unique")
+        ]
+        verbose_name = _("daily statistics per unit")
+        verbose_name_plural = _("daily statistics per unit")
+
+    def __str__(self) -> str:
+        return f"{self.day} {self.unit_id} {self.category} {self.stage or '*'}"
 
 
 class OpenSnapshot(models.Model):

@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.db.models import Max
 from django.utils.translation import get_language
 
-from sunshine.metrics.models import DailyStat, OpenSnapshot, RefreshMark
+from sunshine.metrics.models import DailyStat, OpenSnapshot, RefreshMark, UnitDailyStat
 from sunshine.metrics.rules import add_hist, average, median, rate
 from sunshine.processes.models import Category, Owner, StageTemplate
 
@@ -88,7 +88,7 @@ def _stage_names() -> tuple[dict[str, str], dict[str, list[str]]]:
     return names, order
 
 
-def statistics(from_date: date, to_date: date, category: str | None = None) -> dict[str, Any]:
+def statistics(from_date: date, to_date: date, category: str | None = None, unit: int | None = None) -> dict[str, Any]:
     """Accepted and completed applications, average and median utility working days and calendar
     days, on-time rates overall and per stage, completions beyond the limit and work still open
     past it, per category and overall, for the days ``from_date``..``to_date`` inclusive.
@@ -97,23 +97,38 @@ def statistics(from_date: date, to_date: date, category: str | None = None) -> d
     was connected; a stage on the day it was completed. ``open_past_limit`` is the count at the
     latest refresh within the range (``snapshot_on``), None when no refresh ran in the range.
     Averages, medians and rates are None (never 0) when nothing completed. Rates are percent.
+
+    ``unit`` (an ``accounts.Unit`` id below the top unit): the applications of that unit and
+    every unit under it only (``UnitDailyStat`` summed over the subtree). The open-past-limit
+    figures are kept for the whole company only: for a unit they are None (``snapshot_on`` None).
+    The satisfaction of the follow-up calls stays the company's.
     """
     mark = last_refresh()
     stamp = mark.refreshed_at.isoformat() if mark and mark.refreshed_at else "never"
-    key = f"metrics:stats:{from_date}:{to_date}:{category or ''}:{get_language()}:{stamp}"
+    key = f"metrics:stats:{from_date}:{to_date}:{category or ''}:{unit or ''}:{get_language()}:{stamp}"
     cached = cache.get(key)
     if cached is not None:
         return dict(cached)
-    result = _compute(from_date, to_date, category, mark)
+    result = _compute(from_date, to_date, category, mark, unit)
     cache.set(key, result, CACHE_SECONDS)
     return result
 
 
-def _compute(from_date: date, to_date: date, category: str | None, mark: RefreshMark | None) -> dict[str, Any]:
+def _compute(
+    from_date: date, to_date: date, category: str | None, mark: RefreshMark | None, unit: int | None = None
+) -> dict[str, Any]:
+    from sunshine.accounts import units
+
     categories = [category] if category else list(Category.values)
     per: dict[tuple[str, str], _Acc] = defaultdict(_Acc)
     total: dict[str, _Acc] = defaultdict(_Acc)
-    rows = DailyStat.objects.filter(day__gte=from_date, day__lte=to_date, category__in=categories).values(
+    tree = units.tree() if unit is not None else None
+    scoped = tree is not None and unit is not None and not tree.is_top(unit)
+    if tree is not None and unit is not None and scoped:
+        stats: Any = UnitDailyStat.objects.filter(unit_id__in=tree.below(unit))
+    else:
+        stats = DailyStat.objects.all()
+    rows = stats.filter(day__gte=from_date, day__lte=to_date, category__in=categories).values(
         "category",
         "stage",
         "accepted",
@@ -129,9 +144,13 @@ def _compute(from_date: date, to_date: date, category: str | None, mark: Refresh
         d: dict[str, Any] = dict(r)
         per[(d["category"], d["stage"])].add(d)
         total[d["stage"]].add(d)
-    snap_day = OpenSnapshot.objects.filter(day__gte=from_date, day__lte=to_date, category__in=categories).aggregate(
-        d=Max("day")
-    )["d"]
+    snap_day = (
+        None
+        if scoped
+        else OpenSnapshot.objects.filter(day__gte=from_date, day__lte=to_date, category__in=categories).aggregate(
+            d=Max("day")
+        )["d"]
+    )
     if snap_day is not None:
         for cat, stage, n in OpenSnapshot.objects.filter(day=snap_day, category__in=categories).values_list(
             "category", "stage", "open_past_limit"
@@ -175,6 +194,9 @@ def _compute(from_date: date, to_date: date, category: str | None, mark: Refresh
         "from": from_date,
         "to": to_date,
         "category": category,
+        "unit": tree.nodes[unit].code if tree is not None and unit is not None and unit in tree.nodes else None,
+        "unit_name": tree.nodes[unit].name if tree is not None and unit is not None and unit in tree.nodes else None,
+        "open_past_limit_company_only": scoped,
         "refreshed_at": mark.refreshed_at if mark else None,
         "snapshot_on": snap_day,
         "overall": {**total[""].numbers(whole=True), "stages": stages_of(lambda code: total[code], all_codes)},

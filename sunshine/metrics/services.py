@@ -27,7 +27,7 @@ from sunshine.applications.clock import stage_clock
 from sunshine.applications.models import OPEN_STATUSES, Application, Event, StageInstance, StageStatus, Status
 from sunshine.applications.selectors import paused_overdue
 from sunshine.calendar import workdays
-from sunshine.metrics.models import ApplicationFact, DailyStat, OpenSnapshot, RefreshMark, StageFact
+from sunshine.metrics.models import ApplicationFact, DailyStat, OpenSnapshot, RefreshMark, StageFact, UnitDailyStat
 from sunshine.metrics.rules import hist_of
 from sunshine.processes.models import Owner
 
@@ -55,6 +55,7 @@ def refresh(*, full: bool = False, today: date | None = None) -> RefreshResult:
             ApplicationFact.objects.all().delete()
             StageFact.objects.all().delete()
             DailyStat.objects.all().delete()
+            UnitDailyStat.objects.all().delete()
         start = 0 if full else max(mark.last_event_id - REREAD, 0)
         last = mark.last_event_id
         days: set[date] = set()
@@ -100,7 +101,7 @@ def _refresh_facts(app_ids: list[int]) -> set[date]:
     days.update(StageFact.objects.filter(application_id__in=app_ids).values_list("completed_on", flat=True))
     apps = list(
         Application.objects.filter(pk__in=app_ids).values_list(
-            "pk", "category", "status", "accepted_at", "completed_at", "process__end_to_end_limit_days"
+            "pk", "category", "status", "accepted_at", "completed_at", "process__end_to_end_limit_days", "unit_id"
         )
     )
     stages: dict[int, list[tuple[Any, ...]]] = defaultdict(list)
@@ -110,7 +111,7 @@ def _refresh_facts(app_ids: list[int]) -> set[date]:
         stages[row[1]].append(row)
     app_facts: list[ApplicationFact] = []
     stage_facts: list[StageFact] = []
-    for pk, category, status, accepted_at, completed_at, e2e_limit in apps:
+    for pk, category, status, accepted_at, completed_at, e2e_limit, unit_id in apps:
         accepted_on = _local(accepted_at)
         assert accepted_on is not None
         days.add(accepted_on)
@@ -137,6 +138,7 @@ def _refresh_facts(app_ids: list[int]) -> set[date]:
                         stage_id=spk,
                         application_id=pk,
                         category=category,
+                        unit_id=unit_id,
                         code=code,
                         completed_on=completed_on,
                         working_days=clock.working_days_used,
@@ -145,7 +147,7 @@ def _refresh_facts(app_ids: list[int]) -> set[date]:
                 )
                 days.add(completed_on)
         completed_on = _local(completed_at) if status == Status.COMPLETED else None
-        fact = ApplicationFact(application_id=pk, category=category, accepted_on=accepted_on)
+        fact = ApplicationFact(application_id=pk, category=category, unit_id=unit_id, accepted_on=accepted_on)
         if completed_on is not None:
             days.add(completed_on)
             fact.completed_on = completed_on
@@ -167,49 +169,64 @@ def _rebuild_days(days: Iterable[date]) -> None:
 
 
 def _rebuild_chunk(days: list[date]) -> None:
+    """The ``DailyStat`` rows of ``days`` and, from the same rows of facts, their ``UnitDailyStat``
+    rows (per the fact's unit; facts without a unit count for the whole company only)."""
     rows: dict[tuple[date, str, str], DailyStat] = {}
+    unit_rows: dict[tuple[date, int, str, str], UnitDailyStat] = {}
+    wd: dict[tuple[Any, ...], list[int]] = defaultdict(list)
+    cd: dict[tuple[Any, ...], list[int]] = defaultdict(list)
 
-    def row(day: date, category: str, stage: str) -> DailyStat:
+    def both(day: date, unit_id: int | None, category: str, stage: str) -> list[tuple[tuple[Any, ...], Any]]:
         key = (day, category, stage)
         if key not in rows:
             rows[key] = DailyStat(day=day, category=category, stage=stage)
-        return rows[key]
+        out: list[tuple[tuple[Any, ...], Any]] = [(key, rows[key])]
+        if unit_id is not None:
+            ukey = (day, unit_id, category, stage)
+            if ukey not in unit_rows:
+                unit_rows[ukey] = UnitDailyStat(day=day, unit_id=unit_id, category=category, stage=stage)
+            out.append((ukey, unit_rows[ukey]))
+        return out
 
-    for day, category, n in (
+    for day, category, unit_id, n in (
         ApplicationFact.objects.filter(accepted_on__in=days)
-        .values_list("accepted_on", "category")
+        .values_list("accepted_on", "category", "unit_id")
         .annotate(n=Count("pk"))
         .order_by()
     ):
-        row(day, category, "").accepted = n
-    wd: dict[tuple[date, str, str], list[int]] = defaultdict(list)
-    cd: dict[tuple[date, str, str], list[int]] = defaultdict(list)
-    for day, category, used, cal_days, on_time in ApplicationFact.objects.filter(completed_on__in=days).values_list(
-        "completed_on", "category", "utility_working_days", "calendar_days", "on_time"
-    ):
+        for _key, r in both(day, unit_id, category, ""):
+            r.accepted += n
+    for day, category, unit_id, used, cal_days, on_time in ApplicationFact.objects.filter(
+        completed_on__in=days
+    ).values_list("completed_on", "category", "unit_id", "utility_working_days", "calendar_days", "on_time"):
         assert day is not None and used is not None and cal_days is not None  # completed facts have all three
-        r = row(day, category, "")
-        r.completed += 1
-        r.on_time += 1 if on_time else 0
-        r.late += 0 if on_time else 1
-        r.working_days_sum += used
-        r.calendar_days_sum += cal_days
-        wd[(day, category, "")].append(used)
-        cd[(day, category, "")].append(cal_days)
-    for day, category, code, used, on_time in StageFact.objects.filter(completed_on__in=days).values_list(
-        "completed_on", "category", "code", "working_days", "on_time"
+        for key, r in both(day, unit_id, category, ""):
+            r.completed += 1
+            r.on_time += 1 if on_time else 0
+            r.late += 0 if on_time else 1
+            r.working_days_sum += used
+            r.calendar_days_sum += cal_days
+            wd[key].append(used)
+            cd[key].append(cal_days)
+    for day, category, unit_id, code, used, on_time in StageFact.objects.filter(completed_on__in=days).values_list(
+        "completed_on", "category", "unit_id", "code", "working_days", "on_time"
     ):
-        r = row(day, category, code)
-        r.completed += 1
-        r.on_time += 1 if on_time else 0
-        r.late += 0 if on_time else 1
-        r.working_days_sum += used
-        wd[(day, category, code)].append(used)
+        for key, r in both(day, unit_id, category, code):
+            r.completed += 1
+            r.on_time += 1 if on_time else 0
+            r.late += 0 if on_time else 1
+            r.working_days_sum += used
+            wd[key].append(used)
     for key, r in rows.items():
         r.working_days_hist = hist_of(wd.get(key, []))
         r.calendar_days_hist = hist_of(cd.get(key, []))
+    for ukey, u in unit_rows.items():
+        u.working_days_hist = hist_of(wd.get(ukey, []))
+        u.calendar_days_hist = hist_of(cd.get(ukey, []))
     DailyStat.objects.filter(day__in=days).delete()
     DailyStat.objects.bulk_create(rows.values(), batch_size=1000)
+    UnitDailyStat.objects.filter(day__in=days).delete()
+    UnitDailyStat.objects.bulk_create(unit_rows.values(), batch_size=1000)
 
 
 def _snapshot(today: date) -> None:

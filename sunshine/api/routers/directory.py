@@ -343,6 +343,13 @@ class StatsQuery(QueryIn):
     )
     to_date: IsoDate | None = Field(None, alias="to", description="last day, inclusive (default: today)")
     category: Literal["lv_residential", "lv_non_residential", "hv_single", "hv_dual"] | None = None
+    unit: str | None = Field(
+        None,
+        max_length=40,
+        description="code of a company unit (GET /api/v1/units): that unit and everything below it; "
+        "unknown code → 422. open_past_limit is published for the whole company only (null for a unit "
+        "below the top)",
+    )
 
 
 class StageStats(Schema):
@@ -382,6 +389,7 @@ class StatisticsOut(Schema):
     from_date: date = Field(alias="from")
     to_date: date = Field(alias="to")
     category: str | None
+    unit: str | None = Field(None, description="the unit asked for (code); null: the whole company")
     refreshed_at: Any
     snapshot_on: date | None
     overall: OverallStats
@@ -407,5 +415,14 @@ def public_statistics(request: HttpRequest, filters: Query[StatsQuery]) -> dict[
     from sunshine.metrics.selectors import statistics
 
     from_d, to_d = statistics_range(filters.from_date, filters.to_date)
-    result = statistics(from_d, to_d, filters.category)
+    unit_id = None
+    if filters.unit:
+        from sunshine.accounts import units
+
+        tree = units.tree()
+        node = tree.by_code(filters.unit)
+        if node is None:
+            raise ValidationFailed({"unit": [_("No unit with this code.")]})
+        unit_id = None if tree.is_top(node.id) else node.id
+    result = statistics(from_d, to_d, filters.category, unit_id)
     return {**result, "from_date": result["from"], "to_date": result["to"]}

@@ -56,12 +56,21 @@ class StatisticsForm(forms.Form):
         label=pgettext_lazy("public statistics", "To"), required=False, widget=forms.DateInput(attrs={"type": "date"})
     )
     category = forms.ChoiceField(label=pgettext_lazy("public statistics", "Category"), required=False)
+    # The company levels (province, cities, counties) by code; empty: the whole company.
+    unit = forms.ChoiceField(label=_("Company"), required=False)
 
     def __init__(self, *args: object, **kwargs: object) -> None:
+        from sunshine.accounts import units
         from sunshine.processes.models import Category
 
         super().__init__(*args, **kwargs)  # type: ignore[arg-type]
         self.fields["category"].choices = [("", _("All categories")), *Category.choices]  # type: ignore[attr-defined]
+        levels = units.tree().public_units()
+        self.fields["unit"].choices = [  # type: ignore[attr-defined]
+            (n.code, "\u3000" * (n.depth - 1) + n.name) for n in levels
+        ]
+        if len(levels) < 2:
+            self.fields["unit"].widget = forms.HiddenInput()
 
     def clean(self) -> dict[str, object]:
         import calendar

@@ -104,18 +104,25 @@ def contractors(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _range(request: HttpRequest) -> tuple[StatisticsForm, date, date, str | None]:
-    """The range and category asked for; the last full month when none (or an invalid one) is
-    given (the days of the current month so far are too few to say anything)."""
+def _range(request: HttpRequest) -> tuple[StatisticsForm, date, date, str | None, units.Node | None]:
+    """The range, category and company unit asked for; the last full month of the whole company
+    when none (or an invalid one) is given (the days of the current month so far are too few to
+    say anything)."""
     today = timezone.localdate()
     to_d = today.replace(day=1) - timedelta(days=1)
-    from_d, category = to_d.replace(day=1), None
+    from_d, category, code = to_d.replace(day=1), None, ""
     form = StatisticsForm(request.GET or None, initial={"month": f"{from_d:%Y-%m}"})
     if form.is_bound and form.is_valid():
         to_d = form.cleaned_data.get("to_date") or today
         from_d = form.cleaned_data.get("from_date") or to_d.replace(day=1)
         category = form.cleaned_data.get("category") or None
-    return form, from_d, to_d, category
+        code = form.cleaned_data.get("unit") or ""
+    return form, from_d, to_d, category, _public_unit(code)
+
+
+def _unit_id(node: units.Node | None) -> int | None:
+    """The unit to narrow the statistics to: None for the top unit (the whole company)."""
+    return None if node is None or node.parent_id is None else node.id
 
 
 def _chart_data(result: dict[str, Any]) -> dict[str, Any]:
@@ -155,9 +162,16 @@ def _chart_data(result: dict[str, Any]) -> dict[str, Any]:
 def statistics(request: HttpRequest) -> HttpResponse:
     from sunshine.metrics.selectors import statistics as compute
 
-    form, from_d, to_d, category = _range(request)
-    result = compute(from_d, to_d, category)
-    query = urlencode({"from_date": from_d.isoformat(), "to_date": to_d.isoformat(), "category": category or ""})
+    form, from_d, to_d, category, node = _range(request)
+    result = compute(from_d, to_d, category, _unit_id(node))
+    query = urlencode(
+        {
+            "from_date": from_d.isoformat(),
+            "to_date": to_d.isoformat(),
+            "category": category or "",
+            "unit": node.code if node is not None and node.parent_id is not None else "",
+        }
+    )
     return render(
         request,
         "portal_openinfo/statistics.html",
@@ -168,6 +182,7 @@ def statistics(request: HttpRequest) -> HttpResponse:
             "result": result,
             "charts": _chart_data(result),
             "query": query,
+            "unit": node,
         },
     )
 
@@ -202,8 +217,8 @@ def statistics_csv(request: HttpRequest) -> HttpResponse:
     from sunshine.metrics.selectors import TABLE_COLUMNS, table_rows
     from sunshine.metrics.selectors import statistics as compute
 
-    _form, from_d, to_d, category = _range(request)
-    rows = table_rows(compute(from_d, to_d, category))
+    _form, from_d, to_d, category, node = _range(request)
+    rows = table_rows(compute(from_d, to_d, category, _unit_id(node)))
     buf = io.StringIO()
     buf.write("\ufeff")  # Excel opens UTF-8 CSV as Chinese only with a BOM
     writer = csv.writer(buf)
@@ -222,8 +237,8 @@ def statistics_xlsx(request: HttpRequest) -> HttpResponse:
     from sunshine.metrics.selectors import TABLE_COLUMNS, table_rows
     from sunshine.metrics.selectors import statistics as compute
 
-    _form, from_d, to_d, category = _range(request)
-    rows = table_rows(compute(from_d, to_d, category))
+    _form, from_d, to_d, category, node = _range(request)
+    rows = table_rows(compute(from_d, to_d, category, _unit_id(node)))
     wb = Workbook()
     ws = wb.active
     ws.title = _("Statistics")[:31]
