@@ -170,3 +170,14 @@ def test_a_unit_page_costs_what_the_whole_company_page_costs(province, django_as
             Client().get("/statistics/", {**RANGE, "unit": "ty"})
         with django_assert_max_num_queries(1):
             Client().get("/statistics/", {**RANGE, "unit": "ty"})
+
+
+def test_a_single_company_stores_no_unit_rows(personas):
+    """Every application in the one (top) unit: the statistics are DailyStat's, nothing more is kept."""
+    build(personas)
+    assert UnitDailyStat.objects.count() == 0
+    with at("2026-10-16", "19:30"):
+        from datetime import date
+
+        top = Application.objects.values_list("unit_id", flat=True).first()
+        assert whole(statistics(date(2026, 9, 28), date(2026, 10, 16), None, top)) == (6, 4, 3, 1)

@@ -170,7 +170,13 @@ def _rebuild_days(days: Iterable[date]) -> None:
 
 def _rebuild_chunk(days: list[date]) -> None:
     """The ``DailyStat`` rows of ``days`` and, from the same rows of facts, their ``UnitDailyStat``
-    rows (per the fact's unit; facts without a unit count for the whole company only)."""
+    rows (per the fact's unit; facts without a unit count for the whole company only). The top
+    unit's own rows are not stored: reading the top unit reads ``DailyStat`` and no other unit's
+    subtree contains it (so a single-company installation stores no unit rows at all)."""
+    from sunshine.accounts import units
+
+    tree = units.tree()
+    top = tree.top if tree.is_top(tree.top) else None
     rows: dict[tuple[date, str, str], DailyStat] = {}
     unit_rows: dict[tuple[date, int, str, str], UnitDailyStat] = {}
     wd: dict[tuple[Any, ...], list[int]] = defaultdict(list)
@@ -181,7 +187,7 @@ def _rebuild_chunk(days: list[date]) -> None:
         if key not in rows:
             rows[key] = DailyStat(day=day, category=category, stage=stage)
         out: list[tuple[tuple[Any, ...], Any]] = [(key, rows[key])]
-        if unit_id is not None:
+        if unit_id is not None and unit_id != top:
             ukey = (day, unit_id, category, stage)
             if ukey not in unit_rows:
                 unit_rows[ukey] = UnitDailyStat(day=day, unit_id=unit_id, category=category, stage=stage)
