@@ -181,3 +181,47 @@ def test_a_single_company_stores_no_unit_rows(personas):
 
         top = Application.objects.values_list("unit_id", flat=True).first()
         assert whole(statistics(date(2026, 9, 28), date(2026, 10, 16), None, top)) == (6, 4, 3, 1)
+
+
+def test_the_incremental_refresh_rebuilds_the_changed_units_as_a_full_one_would():
+    """On generated load over 20 counties: the incremental refresh (which rebuilds only the unit
+    rows of the (day, unit) pairs whose facts changed) ends with the rows a full rebuild makes,
+    after open applications moved between counties."""
+    from datetime import datetime
+    from io import StringIO
+    from zoneinfo import ZoneInfo
+
+    import time_machine
+    from django.core.management import call_command
+
+    from sunshine.accounts.models import Unit
+    from sunshine.applications.models import OPEN_STATUSES
+
+    def rows():
+        return sorted(
+            UnitDailyStat.objects.values_list(
+                "day", "unit_id", "category", "stage", "accepted", "completed", "on_time", "late", "working_days_sum"
+            )
+        )
+
+    now = datetime(2026, 11, 27, 18, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    with time_machine.travel(now, tick=False):
+        call_command("generate_load", applications=400, seed=3, batch_size=200, managers=20, stdout=StringIO())
+        refresh()
+        first = rows()
+        moving = list(
+            Application.objects.filter(status__in=OPEN_STATUSES).order_by("pk").values_list("number", "unit_id")[:12]
+        )
+        counties = list(
+            Unit.objects.filter(pk__in=Application.objects.values("unit_id")).order_by("pk").values_list("code", "pk")
+        )
+        assert len(counties) == 20 and len(moving) == 12
+        for i, (number, unit_id) in enumerate(moving):
+            code = next(c for c, pk in counties[i % 20 :] + counties if pk != unit_id)
+            services.move_unit(number, None, unit_code=code, reason="测试")
+        refresh()
+        incremental = rows()
+        refresh(full=True)
+        assert incremental == rows()
+    assert incremental != first
+    assert len({r[1] for r in incremental}) == 20

@@ -20,7 +20,7 @@ from datetime import date
 from typing import Any
 
 from django.db import transaction
-from django.db.models import Count
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from sunshine.applications.clock import stage_clock
@@ -59,6 +59,9 @@ def refresh(*, full: bool = False, today: date | None = None) -> RefreshResult:
         start = 0 if full else max(mark.last_event_id - REREAD, 0)
         last = mark.last_event_id
         days: set[date] = set()
+        # The incremental run rebuilds the unit rows of the (day, unit) pairs that changed only
+        # (a day's unit rows are many at a province: one set per county); the full run all.
+        pairs: set[tuple[date, int | None]] | None = None if full else set()
         apps_done = 0
         if full:
             ids = list(Application.objects.order_by("pk").values_list("pk", flat=True))
@@ -77,8 +80,8 @@ def refresh(*, full: bool = False, today: date | None = None) -> RefreshResult:
                 last = max(last, start)
                 app_ids = sorted({a for _, a in rows})
                 apps_done += len(app_ids)
-                days |= _refresh_facts(app_ids)
-        _rebuild_days(sorted(days))
+                days |= _refresh_facts(app_ids, pairs)
+        _rebuild_days(sorted(days), pairs)
         _snapshot(today)
         mark.last_event_id = last
         mark.refreshed_at = now
@@ -90,15 +93,25 @@ def _local(dt: object) -> date | None:
     return timezone.localdate(dt) if dt is not None else None  # type: ignore[arg-type]
 
 
-def _refresh_facts(app_ids: list[int]) -> set[date]:
-    """Recompute the facts of ``app_ids``; return the days whose aggregates change (old and new)."""
+def _refresh_facts(app_ids: list[int], pairs: set[tuple[date, int | None]] | None = None) -> set[date]:
+    """Recompute the facts of ``app_ids``; return the days whose aggregates change (old and new),
+    and add to ``pairs`` (when given) the (day, unit) pairs whose unit rows change."""
     cal = workdays.current()
     days: set[date] = set()
-    for acc, comp in ApplicationFact.objects.filter(pk__in=app_ids).values_list("accepted_on", "completed_on"):
-        days.add(acc)
+    seen: set[tuple[date, int | None]] = pairs if pairs is not None else set()
+
+    def touch(day: date, unit_id: int | None) -> None:
+        days.add(day)
+        seen.add((day, unit_id))
+
+    for acc, comp, old_unit in ApplicationFact.objects.filter(pk__in=app_ids).values_list(
+        "accepted_on", "completed_on", "unit_id"
+    ):
+        touch(acc, old_unit)
         if comp:
-            days.add(comp)
-    days.update(StageFact.objects.filter(application_id__in=app_ids).values_list("completed_on", flat=True))
+            touch(comp, old_unit)
+    for comp, old_unit in StageFact.objects.filter(application_id__in=app_ids).values_list("completed_on", "unit_id"):
+        touch(comp, old_unit)
     apps = list(
         Application.objects.filter(pk__in=app_ids).values_list(
             "pk", "category", "status", "accepted_at", "completed_at", "process__end_to_end_limit_days", "unit_id"
@@ -114,7 +127,7 @@ def _refresh_facts(app_ids: list[int]) -> set[date]:
     for pk, category, status, accepted_at, completed_at, e2e_limit, unit_id in apps:
         accepted_on = _local(accepted_at)
         assert accepted_on is not None
-        days.add(accepted_on)
+        touch(accepted_on, unit_id)
         used_total = 0
         all_on_time = True
         for spk, _, code, sstatus, started_on, completed_on, limit, paused in stages[pk]:
@@ -145,11 +158,11 @@ def _refresh_facts(app_ids: list[int]) -> set[date]:
                         on_time=on_time,
                     )
                 )
-                days.add(completed_on)
+                touch(completed_on, unit_id)
         completed_on = _local(completed_at) if status == Status.COMPLETED else None
         fact = ApplicationFact(application_id=pk, category=category, unit_id=unit_id, accepted_on=accepted_on)
         if completed_on is not None:
-            days.add(completed_on)
+            touch(completed_on, unit_id)
             fact.completed_on = completed_on
             fact.utility_working_days = used_total
             fact.calendar_days = (completed_on - accepted_on).days
@@ -162,13 +175,14 @@ def _refresh_facts(app_ids: list[int]) -> set[date]:
     return days
 
 
-def _rebuild_days(days: Iterable[date]) -> None:
+def _rebuild_days(days: Iterable[date], pairs: set[tuple[date, int | None]] | None = None) -> None:
+    """Rebuild the rows of ``days``; the unit rows of the (day, unit) ``pairs`` only when given."""
     days = list(days)
     for i in range(0, len(days), 62):
-        _rebuild_chunk(days[i : i + 62])
+        _rebuild_chunk(days[i : i + 62], pairs)
 
 
-def _rebuild_chunk(days: list[date]) -> None:
+def _rebuild_chunk(days: list[date], pairs: set[tuple[date, int | None]] | None = None) -> None:
     """The ``DailyStat`` rows of ``days`` and, from the same rows of facts, their ``UnitDailyStat``
     rows (per the fact's unit; facts without a unit count for the whole company only). The top
     unit's own rows are not stored: reading the top unit reads ``DailyStat`` and no other unit's
@@ -187,7 +201,7 @@ def _rebuild_chunk(days: list[date]) -> None:
         if key not in rows:
             rows[key] = DailyStat(day=day, category=category, stage=stage)
         out: list[tuple[tuple[Any, ...], Any]] = [(key, rows[key])]
-        if unit_id is not None and unit_id != top:
+        if unit_id is not None and unit_id != top and (pairs is None or (day, unit_id) in pairs):
             ukey = (day, unit_id, category, stage)
             if ukey not in unit_rows:
                 unit_rows[ukey] = UnitDailyStat(day=day, unit_id=unit_id, category=category, stage=stage)
@@ -231,7 +245,18 @@ def _rebuild_chunk(days: list[date]) -> None:
         u.calendar_days_hist = hist_of(cd.get(ukey, []))
     DailyStat.objects.filter(day__in=days).delete()
     DailyStat.objects.bulk_create(rows.values(), batch_size=1000)
-    UnitDailyStat.objects.filter(day__in=days).delete()
+    if pairs is None:
+        UnitDailyStat.objects.filter(day__in=days).delete()
+    else:
+        per_day: dict[date, set[int]] = defaultdict(set)
+        for day, unit_id in pairs:
+            if unit_id is not None and day in days:
+                per_day[day].add(unit_id)
+        if per_day:
+            which = Q()
+            for day, unit_ids in per_day.items():
+                which |= Q(day=day, unit_id__in=sorted(unit_ids))
+            UnitDailyStat.objects.filter(which).delete()
     UnitDailyStat.objects.bulk_create(unit_rows.values(), batch_size=1000)
 
 
