@@ -130,6 +130,7 @@ def test_the_page_shows_the_chosen_unit_and_keeps_it_in_links(province):
     assert re.search(r'data-stat="accepted">3<', html) and re.search(r'data-stat="completed">2<', html)
     assert 'id="statistics-unit">晋源区供电公司<' in html
     assert 'id="open-company-only"' in html
+    assert 'id="satisfaction-company-only">此项仅公布全公司数字，不分单位。<' in html  # follow-up calls: company-wide
     assert re.search(r'<option value="ty-jinyuan" selected>', html)
     assert "\u3000\u3000晋源区供电公司</option>" in html  # counties under their city
     assert "unit=ty-jinyuan" in re.search(r'id="download-csv" href="([^"]+)"', html).group(1)
@@ -139,7 +140,7 @@ def test_the_page_shows_the_chosen_unit_and_keeps_it_in_links(province):
         whole_page = Client().get("/statistics/", RANGE).content.decode()
     by = {(row[0], row[1]): row for row in csv.reader(io.StringIO(text))}
     assert by[("全部类别", "整体")][2:6] == ["1", "1", "1", "100.00"]
-    assert re.search(r'data-stat="accepted">6<', whole_page) and 'id="open-company-only"' not in whole_page
+    assert re.search(r'data-stat="accepted">6<', whole_page) and 'company-only"' not in whole_page
 
 
 def test_the_api_unit_filter(province, api_as):
