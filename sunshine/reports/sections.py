@@ -181,6 +181,11 @@ def _ordinal_cte(first: date, last: date) -> tuple[str, list[Any]]:
     return "WITH wd(d, n) AS (VALUES " + ", ".join(values) + ") ", params
 
 
+# A stage's working days used, in SQL over the ordinals' CTE: its end's ordinal (we) minus its
+# start's (ws) minus the working days it was paused, never below zero.
+_USED_DAYS = "CASE WHEN we.n - ws.n - t.paused > 0 THEN we.n - ws.n - t.paused ELSE 0 END"
+
+
 def _sql(qs: QuerySet[Any]) -> tuple[str, tuple[Any, ...]]:
     sql, params = qs.query.sql_with_params()
     return sql, tuple(params)
@@ -379,7 +384,7 @@ class Computer:
                 lim=F("time_limit_days"),
             )
         )
-        used = "CASE WHEN we.n - ws.n - t.paused > 0 THEN we.n - ws.n - t.paused ELSE 0 END"
+        used = _USED_DAYS
         # Only our own SQL fragments and compiled querysets are interpolated; values are parameters.
         base = (
             f"{cte} SELECT t.cat, t.node, {used} AS used, t.lim FROM ({inner}) t "  # noqa: S608
@@ -459,7 +464,7 @@ class Computer:
                 e2e=F("application__process__end_to_end_limit_days"),
             )
         )
-        used = "CASE WHEN we.n - ws.n - t.paused > 0 THEN we.n - ws.n - t.paused ELSE 0 END"
+        used = _USED_DAYS
         late = "CASE WHEN t.st = 'completed' AND t.c_on > t.late THEN 1 ELSE 0 END"
         sql = (
             f"{cte} SELECT COUNT(*), SUM(CASE WHEN (a.e2e IS NOT NULL AND a.used <= a.e2e) "  # noqa: S608
@@ -1172,7 +1177,7 @@ class Computer:
                 e2e=F("application__process__end_to_end_limit_days"),
             )
         )
-        used = "CASE WHEN we.n - ws.n - t.paused > 0 THEN we.n - ws.n - t.paused ELSE 0 END"
+        used = _USED_DAYS
         late = "CASE WHEN t.st = 'completed' AND t.c_on > t.late THEN 1 ELSE 0 END"
         sql = (
             f"{cte} SELECT a.unit, COUNT(*), SUM(CASE WHEN (a.e2e IS NOT NULL AND a.used <= a.e2e) "  # noqa: S608
