@@ -15,6 +15,7 @@ Environment (docs/bench.md):
   BENCH_EXPORT_ROWS   rows of the large CSV export (default 100,000; the small one has a tenth)
   BENCH_EXTRAS        1 (default) also runs bench/sweep.py and bench/report.py, 0 skips them
   BENCH_EXTRAS_TIMEOUT seconds allowed for each of them (default 300)
+  BENCH_RESULT        name of the results files (default: the day, bench/results/<day>.json and .md)
   BENCH_REDIS_URL     the cache of the server (default redis://127.0.0.1:6379/0, keys prefixed
                       sunshine-bench), as in production
 
@@ -1239,16 +1240,17 @@ def main() -> None:
         "not_measured": not_measured,
     }
     RESULTS.mkdir(parents=True, exist_ok=True)
-    (RESULTS / f"{today}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    stem = os.environ.get("BENCH_RESULT") or str(today)  # a second run of the day names its own files
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     md = markdown(result)
     for name, e in (("sweep", sweep), ("report", report), ("province", province)):
         if e is not None:
             md += (
                 f"\n## bench/{name}.py ({e['seconds']} s, exit {e['returncode']})\n\n```\n{e['output'].strip()}\n```\n"
             )
-    (RESULTS / f"{today}.md").write_text(md, encoding="utf-8")
+    (RESULTS / f"{stem}.md").write_text(md, encoding="utf-8")
     print(md)
-    log(f"wrote bench/results/{today}.json and .md in {round(time.time() - started)} s")
+    log(f"wrote bench/results/{stem}.json and .md in {round(time.time() - started)} s")
 
 
 if __name__ == "__main__":
