@@ -44,12 +44,21 @@ class ApiEncoder(DjangoJSONEncoder):
         return super().default(o)
 
 
+def render(data: Any) -> str:
+    """The JSON text of an API answer's body (what ``ApiRenderer`` sends)."""
+    return json.dumps(data, cls=ApiEncoder, ensure_ascii=False)
+
+
 class ApiRenderer(BaseRenderer):
     media_type = "application/json"
     charset = "utf-8"
 
     def render(self, request: HttpRequest, data: Any, *, response_status: int) -> Any:
-        return json.dumps(data, cls=ApiEncoder, ensure_ascii=False)
+        return render(data)
+
+
+#: The Content-Type of an API answer (ninja's ``NinjaAPI.get_content_type`` with ``ApiRenderer``).
+CONTENT_TYPE = f"{ApiRenderer.media_type}; charset={ApiRenderer.charset}"
 
 
 def error_response(

@@ -68,7 +68,10 @@ def is_well_formed_number(number: str) -> bool:
 
 # Read on every intake (sunshine/caching.py: this process's edits are seen at once, another
 # process's within caching.SECONDS). The cached objects are shared: read-only.
-_areas: Recent[list[ServiceArea]] = Recent("service areas")
+# The areas as (keyword, area) pairs, areas by code and each area's keywords in order: the first
+# pair whose keyword the address contains names the area match_area returns (no keyword lists
+# split again on every intake).
+_areas: Recent[list[tuple[str, ServiceArea]]] = Recent("service areas")
 _processes: Recent[ProcessTemplate | None] = Recent("processes in force")
 for _model, _cache in (
     (ServiceArea, _areas),
@@ -85,12 +88,19 @@ def _process_in_force(category: str, on: date) -> ProcessTemplate | None:
     return _processes.get((category, on), lambda: process_in_force(category, on))
 
 
+def _area_keywords() -> list[tuple[str, ServiceArea]]:
+    return [(k, area) for area in ServiceArea.objects.order_by("code") for k in area.keyword_list()]
+
+
 def match_area(address: str, areas: Iterable[ServiceArea] | None = None) -> ServiceArea | None:
     """The first area (by code) one of whose keywords the address contains."""
-    if areas is None:
-        areas = _areas.get("all", lambda: list(ServiceArea.objects.order_by("code")))
-    for area in areas:
-        if any(k in address for k in area.keyword_list()):
+    if areas is not None:
+        for area in areas:
+            if any(k in address for k in area.keyword_list()):
+                return area
+        return None
+    for keyword, area in _areas.get("all", _area_keywords):
+        if keyword in address:
             return area
     return None
 

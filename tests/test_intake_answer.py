@@ -1,0 +1,80 @@
+"""The intake's answer (``POST /api/v1/applications``, 201) is rendered without ninja's response
+validation (sunshine/api/routers/applications.py): these tests show its bytes are those ninja
+renders for ``schemas.ApplicationOut``, and those of ``GET /api/v1/applications/{number}`` (which
+ninja validates) right after, for every shape of answer: counter and online, high voltage with a
+decimal capacity, a possible duplicate, no customer manager, a replay, English names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import time_machine
+
+from sunshine.api.errors import ApiRenderer
+from sunshine.api.schemas import ApplicationOut
+from sunshine.applications import selectors
+from sunshine.applications.models import Application
+from tests.conftest import intake_body
+
+pytestmark = pytest.mark.django_db
+
+APPS = "/api/v1/applications"
+
+CASES: dict[str, dict[str, Any]] = {
+    "counter": {},
+    "online": {"channel": "online"},
+    "hv_decimal": {
+        "category": "hv_single",
+        "requested_capacity": 630.5,
+        "capacity_unit": "kVA",
+        "key_project": True,
+        "customer__name": "太原某某制造有限公司",
+        "customer__id_type": "uscc",
+        "customer__id_number": "91140100MA0K000004",
+    },
+    "no_manager": {"address": "大同市平城区某街1号", "channel": "hotline"},
+}
+
+
+def ninja_rendering(app: Application) -> bytes:
+    """What ninja sends for ``detail`` under ``response={201: ApplicationOut}``: the body
+    validated by the schema, dumped, rendered by the API's renderer."""
+    fresh = Application.objects.select_related("customer", "customer_manager", "process").get(pk=app.pk)
+    body = ApplicationOut.model_validate(selectors.application_detail(fresh)).model_dump()
+    return ApiRenderer().render(None, body, response_status=201).encode()  # type: ignore[arg-type]
+
+
+@time_machine.travel("2026-11-27 10:00 +0800", tick=False)
+@pytest.mark.parametrize("language", [None, "en"])
+@pytest.mark.parametrize("case", sorted(CASES))
+def test_the_answer_is_what_ninja_renders_and_what_get_answers(api_as, case, language):
+    clerk, leader = api_as("clerk", language), api_as("leader", language)
+    r = clerk.post(APPS, intake_body(**CASES[case]))
+    assert r.status_code == 201, r.content
+    assert r["Content-Type"] == "application/json; charset=utf-8"
+    app = Application.objects.get(number=r.json()["number"])
+    assert r.content == ninja_rendering(app)
+    again = leader.get(f"{APPS}/{app.number}")
+    assert again.status_code == 200
+    assert r.content == again.content
+    assert again["Content-Type"] == r["Content-Type"]
+    if case == "no_manager":
+        assert r.json()["customer_manager"] is None
+    if case == "hv_decimal":
+        assert r.json()["requested_capacity"] == 630.5
+
+
+@time_machine.travel("2026-11-27 10:00 +0800", tick=False)
+def test_a_duplicate_and_a_replay_answer_as_ninja_renders(api_as):
+    clerk = api_as("clerk")
+    first = clerk.post(APPS, intake_body())
+    second = clerk.post(APPS, intake_body(), HTTP_IDEMPOTENCY_KEY="k-1")
+    assert second.status_code == 201
+    assert second.json()["possible_duplicate_of"] == first.json()["number"]
+    dup = Application.objects.get(number=second.json()["number"])
+    assert second.content == ninja_rendering(dup)
+    replay = clerk.post(APPS, intake_body(), HTTP_IDEMPOTENCY_KEY="k-1")
+    assert replay.status_code == 201
+    assert replay.content == second.content
+    assert Application.objects.count() == 2
