@@ -247,12 +247,73 @@ def _insert_sql_of(
     return sql, params_of
 
 
+# An insert's values, planned once per list of fields (the lists are the cached ones of
+# ``_insert_sql_of`` and ``_intake_sql``): for each field, whether its ``pre_save`` only reads the
+# attribute (then the attribute is read directly: most fields), and the model's relations (whose
+# keys ``Model._prepare_related_fields_for_save`` would fix up). Keyed by the list's id, the list
+# itself kept beside its plan (so the id cannot be reused while the entry lives).
+_Plan = tuple[tuple[tuple[Field, str, bool, bool, bool], ...], tuple[Field, ...], bool]  # type: ignore[type-arg]
+_plans: dict[int, tuple[Sequence[Field], _Plan]] = {}  # type: ignore[type-arg]
+_READ_ONLY_PRE_SAVE = (Field.pre_save, models.DateField.pre_save, models.DateTimeField.pre_save)
+
+
+def _plan(model: type[Model], fields: Sequence[Field]) -> _Plan:  # type: ignore[type-arg]
+    hit = _plans.get(id(fields))
+    if hit is not None and hit[0] is fields:
+        return hit[1]
+    steps = []
+    for f in fields:
+        pre = type(f).pre_save
+        reads = pre is Field.pre_save or (
+            pre in _READ_ONLY_PRE_SAVE and not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False)
+        )
+        # (field, attname, read directly, plain on PostgreSQL, a DateTimeField): see _prepared
+        steps.append((f, str(f.attname), reads, _plain(f), type(f) is models.DateTimeField))
+    relations = tuple(f for f in model._meta.concrete_fields if f.is_relation)
+    plan = (tuple(steps), relations, bool(model._meta.private_fields))
+    if len(_plans) > 256:  # only the cached lists come here: a bound against misuse
+        _plans.clear()
+    _plans[id(fields)] = (fields, plan)
+    return plan
+
+
+def _related_ready(obj: Model, relations: tuple[Field, ...]) -> bool:  # type: ignore[type-arg]
+    """Whether ``_prepare_related_fields_for_save`` has nothing to do for ``obj``: every related
+    object it holds has a key, and that key is already in the foreign key's column."""
+    cached = obj._state.fields_cache
+    for f in relations:
+        rel = cached.get(f.name)
+        if rel is None:
+            continue
+        own = getattr(obj, f.attname)
+        if rel.pk is None or own in f.empty_values or getattr(rel, f.target_field.attname) != own:  # type: ignore[attr-defined]
+            return False
+    return True
+
+
 def _insert_params(objs: Sequence[Model], fields: Sequence[Field]) -> list[Any]:  # type: ignore[type-arg]
+    """The values of ``objs`` for ``fields`` (one of the cached lists, see ``_plan``), as
+    ``pre_save`` and ``_prepared`` give them, after ``_prepare_related_fields_for_save``."""
     params: list[Any] = []
+    if not objs:
+        return params
     conn = _db_connection()
+    steps, relations, private = _plan(type(objs[0]), fields)
+    postgres = conn.vendor == "postgresql"
+    add = params.append
     for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
-        params.extend(_prepared(fields, [f.pre_save(obj, True) for f in fields], conn))
+        if private or not _related_ready(obj, relations):
+            obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
+        for f, name, reads, plain, moment in steps:
+            v = getattr(obj, name) if reads else f.pre_save(obj, True)
+            if not postgres:
+                add(f.get_db_prep_save(v, conn))
+            elif plain and type(v) in _PLAIN_TYPES:
+                add(v)
+            elif moment and type(v) is datetime and v.utcoffset() is not None:
+                add(v)  # an aware moment: what DateTimeField.get_db_prep_save returns on PostgreSQL
+            else:
+                add(f.get_db_prep_save(v, conn))
     return params
 
 
@@ -536,13 +597,13 @@ class IntakeRows:
 
 
 @cache
-def _intake_sql() -> tuple[str, str, tuple[int, ...]]:
+def _intake_sql() -> tuple[str, str, tuple[Field, ...], tuple[int, ...]]:  # type: ignore[type-arg]
     from sunshine.accounts.models import User
     from sunshine.applications.models import Application, Customer, ManagerLoad
 
     qn = connection.ops.quote_name
     cust_t, app_t = qn(Customer._meta.db_table), qn(Application._meta.db_table)
-    fields = [f for f in Customer._meta.concrete_fields if not f.primary_key]
+    fields = tuple(f for f in Customer._meta.concrete_fields if not f.primary_key)
     names = [str(f.attname) for f in fields]
     cols = ", ".join(qn(str(f.column)) for f in fields)
     casts = ", ".join(f"%s::{_pg_type(f)}" for f in fields)
@@ -580,7 +641,7 @@ def _intake_sql() -> tuple[str, str, tuple[int, ...]]:
         f"(SELECT id FROM nearest WHERE pg_try_advisory_xact_lock(({MANAGER_LOCK}::bigint << 32) + id) LIMIT 1),"
         " (SELECT id FROM nearest LIMIT 1))"
     )
-    return customer_sql, manager_sql, (names.index("id_type"), names.index("id_number_index"))
+    return customer_sql, manager_sql, fields, (names.index("id_type"), names.index("id_number_index"))
 
 
 def intake_rows(
@@ -607,8 +668,7 @@ def intake_rows(
     retries). PostgreSQL only (``combined()``)."""
     from sunshine.accounts.models import User
 
-    customer_sql, manager_sql, (i_type, i_index) = _intake_sql()
-    fields = [f for f in type(customer)._meta.concrete_fields if not f.primary_key]
+    customer_sql, manager_sql, fields, (i_type, i_index) = _intake_sql()
     values = _insert_params([customer], fields)
     with connection.cursor() as first, connection.cursor() as second:
         with pipeline():  # both sent, then one Sync: the answers are read after it
