@@ -74,12 +74,61 @@ def _raw(m: int = 2000) -> tuple[float, float]:
         return m / (time.perf_counter() - t), (time.process_time() - c) / m
 
 
+def _explain(todo: list[tuple[str, str, str | None]], clerk: Any) -> None:
+    """The server's side of a transition: each call runs in an outer transaction that is rolled
+    back (so the applications stay fresh for the timed calls); its ``WITH …`` statement is first
+    run under ``EXPLAIN (ANALYZE, BUFFERS, WAL)`` in a savepoint rolled back, then for real.
+    Prints the first plan and the mean execution time, WAL records and bytes."""
+    from django.db import connection, transaction
+
+    from sunshine.applications import services
+
+    plans: list[dict[str, Any]] = []
+
+    def explain(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        if sql.startswith("WITH p0"):
+            with connection.connection.cursor() as c:
+                c.execute("SAVEPOINT bench_explain")
+                c.execute("EXPLAIN (ANALYZE, BUFFERS, WAL, FORMAT JSON) " + sql, params)
+                plans.append(c.fetchone()[0][0])
+                if len(plans) == 1:
+                    c.execute("EXPLAIN (ANALYZE, BUFFERS, WAL) " + sql, params)
+                    print("\n".join(r[0] for r in c.fetchall()))
+                c.execute("ROLLBACK TO SAVEPOINT bench_explain")
+        return execute(sql, params, many, context)
+
+    for number, code, outcome in todo:
+        with transaction.atomic(), connection.execute_wrapper(explain):
+            services.complete_stage(number, code, clerk, outcome=outcome)
+            transaction.set_rollback(True)
+
+    def wal(plan: dict[str, Any]) -> tuple[int, int, int]:
+        node = plan["Plan"]
+        return node.get("WAL Records", 0), node.get("WAL Bytes", 0), node.get("WAL FPI", 0)
+
+    n = len(plans)
+    records, size, fpi = (sum(wal(p)[i] for p in plans) / n for i in range(3))
+    print(
+        f"EXPLAIN of {n} change statements: execution {sum(p['Execution Time'] for p in plans) / n:.3f} ms,"
+        f" planning {sum(p['Planning Time'] for p in plans) / n:.3f} ms, WAL {records:.1f} records"
+        f" {size:.0f} bytes ({fpi:.1f} full pages) per statement"
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--profile", action="store_true", help="print the top functions (cumulative and own time)")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--no-drain", action="store_true")
+    parser.add_argument("--dump", metavar="FILE", help="write the transitions' cProfile statistics to FILE")
+    parser.add_argument(
+        "--explain",
+        type=int,
+        default=0,
+        metavar="K",
+        help="first EXPLAIN (ANALYZE, BUFFERS, WAL) the change's statement of K transitions (rolled back)",
+    )
     args = parser.parse_args()
 
     import django
@@ -94,6 +143,8 @@ def main() -> None:
     clerk = User.objects.get(username=run.CLERK)
     todo = _fresh(clerk, args.n)
     outbox.drain(due_only=False)
+    if args.explain:
+        _explain(todo[: args.explain], clerk)
     number, code, outcome = todo.pop()
     with CaptureQueriesContext(connection) as ctx:
         services.complete_stage(number, code, clerk, outcome=outcome)
@@ -113,6 +164,8 @@ def main() -> None:
         services.complete_stage(number, code, clerk, outcome=outcome)
     prof.disable()
     stats = pstats.Stats(prof)
+    if args.dump:
+        stats.dump_stats(args.dump)
     calls = stats.total_calls / len(profiled)  # type: ignore[attr-defined]
     times.sort()
     rate = len(times) / sum(times)

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -37,9 +37,26 @@ from django.utils import timezone
 from sunshine.applications.models import Application, AuditDigest, Event
 
 
+def _str_keys(value: Any) -> bool:
+    """Whether every mapping in ``value`` (a JSON-able value) is a dict with string keys only."""
+    kind = type(value)
+    if kind is dict:
+        return all(isinstance(k, str) for k in value) and all(_str_keys(v) for v in value.values())
+    if kind is list or kind is tuple:
+        return all(_str_keys(v) for v in value)
+    return not isinstance(value, Mapping)
+
+
 def _canonical_data(data: Any) -> str:
-    # Round-trip through JSON first: what the database gives back must hash like what was written.
-    normal = json.loads(json.dumps(data or {}, cls=DjangoJSONEncoder))
+    # What the database gives back must hash like what was written: the value as JSON would give
+    # it back (tuples as lists, dates as strings, keys as strings), sorted. Dumping it sorted once
+    # gives exactly that when every key is already a string (a key of another type becomes a
+    # string only after the dump, and would sort differently): the events' payloads, so the round
+    # trip through JSON (two more passes) is left for the others.
+    data = data or {}
+    if _str_keys(data):
+        return json.dumps(data, cls=DjangoJSONEncoder, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    normal = json.loads(json.dumps(data, cls=DjangoJSONEncoder))
     return json.dumps(normal, sort_keys=True, ensure_ascii=False, separators=(",", ":"))
 
 

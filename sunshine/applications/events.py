@@ -379,16 +379,12 @@ def new(
     """An unsaved event of ``application`` (pass it to ``record``); ``stage``: the stage instance
     it concerns (its code and round are stored)."""
     from sunshine.applications.models import Event
+    from sunshine.applications.writes import make
 
-    return Event(
-        application=application,
-        type=type_,
-        at=at,
-        actor=actor,
-        stage=stage.code if stage is not None else None,
-        round=stage.round if stage is not None else None,
-        data=data,
-    )
+    values = {"type": type_, "at": at, "data": data}
+    if stage is not None:
+        values["stage"], values["round"] = stage.code, stage.round
+    return make(Event, values, {"application": application, "actor": actor})
 
 
 def new_for(
@@ -402,9 +398,11 @@ def new_for(
 ) -> Event:
     """``new`` for an application known by its primary key only; ``at_stage``: (code, round)."""
     from sunshine.applications.models import Event
+    from sunshine.applications.writes import make
 
     code, round_ = at_stage if at_stage is not None else (None, None)
-    return Event(application_id=application_id, type=type_, at=at, actor=actor, stage=code, round=round_, data=data)
+    values = {"application_id": application_id, "type": type_, "at": at, "stage": code, "round": round_, "data": data}
+    return make(Event, values, {"actor": actor})
 
 
 def record(

@@ -64,7 +64,7 @@ def entry_for(events: Sequence[Event], stages: Sequence[StageInstance]) -> Outbo
     if not anyone_interested(events, stages):
         return None
     now = timezone.now()
-    return Outbox(created_at=now, due_at=now)
+    return writes.make(Outbox, {"created_at": now, "due_at": now})
 
 
 def react(entry: Outbox, events: Sequence[Event], stages: Sequence[StageInstance]) -> None:

@@ -73,25 +73,48 @@ def _db_connection() -> Any:
     return connections[DEFAULT_DB_ALIAS]
 
 
-@cache
-def _plain(field: Field) -> bool:  # type: ignore[type-arg]
-    return type(field) in _PLAIN_ON_POSTGRES
+#: How one column's value is read and prepared: (attname, plain field, plain DateTimeField,
+#: pre_save does more than read the attribute, the field).
+_Column = tuple[str, bool, bool, bool, Field]  # type: ignore[type-arg]
+
+_PLAIN_PRE_SAVE = frozenset({Field.pre_save, models.DateField.pre_save, models.DateTimeField.pre_save})
 
 
-def _prepared(fields: Sequence[Field], values: Sequence[Any], conn: Any) -> list[Any]:  # type: ignore[type-arg]
-    """The values as ``get_db_prep_save`` prepares them (a plain value of a plain field, or an
-    aware datetime of a DateTimeField, as it is on PostgreSQL: the same value, without the calls)."""
-    if conn.vendor != "postgresql":
-        return [f.get_db_prep_save(v, conn) for f, v in zip(fields, values, strict=True)]
+def _columns(fields: Sequence[Field]) -> tuple[_Column, ...]:  # type: ignore[type-arg]
+    """The plan of ``fields``' values (computed once per statement shape and cached with it: the
+    fields' own hashing is Python code, too slow to look each one up per row)."""
+    return tuple(
+        (
+            str(f.attname),
+            type(f) in _PLAIN_ON_POSTGRES,
+            type(f) is models.DateTimeField,
+            type(f).pre_save not in _PLAIN_PRE_SAVE
+            or bool(getattr(f, "auto_now", False))
+            or bool(getattr(f, "auto_now_add", False)),
+            f,
+        )
+        for f in fields
+    )
+
+
+def _values(columns: Sequence[_Column], obj: Model, conn: Any, *, insert: bool) -> list[Any]:
+    """``obj``'s values of ``columns`` as the ORM would send them: through ``pre_save`` (an insert)
+    and ``get_db_prep_save``, except on PostgreSQL a plain value of a plain field, or an aware
+    datetime of a DateTimeField, which goes as it is (what those calls return, without them)."""
+    d = obj.__dict__
     out = []
-    for f, v in zip(fields, values, strict=True):
-        kind = type(v)
-        if kind in _PLAIN_TYPES and _plain(f):
-            out.append(v)
-        elif kind is datetime and type(f) is models.DateTimeField and v.utcoffset() is not None:
-            out.append(v)  # an aware moment: what DateTimeField.get_db_prep_save returns on PostgreSQL
-        else:
-            out.append(f.get_db_prep_save(v, conn))
+    pg = conn.vendor == "postgresql"
+    for attname, plain, moment, saver, f in columns:
+        v = f.pre_save(obj, True) if insert and saver else d[attname] if attname in d else getattr(obj, attname)
+        if pg:
+            kind = type(v)
+            if plain and kind in _PLAIN_TYPES:
+                out.append(v)
+                continue
+            if moment and kind is datetime and v.utcoffset() is not None:
+                out.append(v)  # an aware moment: what DateTimeField.get_db_prep_save returns on PostgreSQL
+                continue
+        out.append(f.get_db_prep_save(v, conn))
     return out
 
 
@@ -123,9 +146,9 @@ def _outermost() -> bool:
     return bool(conn.in_atomic_block and len(conn.atomic_blocks) == 1 and not conn.savepoint_ids)
 
 
-def combined() -> bool:
+def combined(conn: Any = None) -> bool:
     """Whether a ``Batch`` goes out as one statement (PostgreSQL with the fast writes on)."""
-    return enabled() and connection.vendor == "postgresql"
+    return enabled() and (conn or _db_connection()).vendor == "postgresql"
 
 
 @contextmanager
@@ -134,19 +157,25 @@ def pipeline() -> Iterator[None]:
     answers arrive at the end of the block (psycopg's pipeline mode: one Sync); fetch them after
     it, from cursors opened before it (fetching inside costs a round trip of its own). Each
     statement still runs on its own, in order, with its own snapshot. Elsewhere: nothing."""
-    if not combined():
+    conn = _db_connection()
+    if not combined(conn):
         yield
         return
-    connection.ensure_connection()
+    conn.ensure_connection()
     # Errors raised when the answers are read at the end (a connection lost, a constraint) are
     # Django's, as everywhere else: the outage middleware answers 503, the intake retries.
-    with connection.wrap_database_errors, connection.connection.pipeline():
+    with conn.wrap_database_errors, conn.connection.pipeline():
         yield
 
 
 @cache
 def _fields(model: type[Model], names: tuple[str, ...]) -> tuple[Field, ...]:  # type: ignore[type-arg]
     return tuple(model._meta.get_field(n) for n in names)  # type: ignore[misc]
+
+
+@cache
+def _update_columns(model: type[Model], names: tuple[str, ...]) -> tuple[_Column, ...]:
+    return _columns(_fields(model, names))
 
 
 def _pg_type(field: Field) -> str:  # type: ignore[type-arg]
@@ -183,16 +212,9 @@ def update_rows(model: type[Model], objs: Sequence[Model], names: Sequence[str])
     """Write the fields ``names`` of ``objs`` (rows that exist) in one statement."""
     if not objs:
         return
-    fields = _fields(model, tuple(names))
-    sql_row, tail = _update_sql(model, tuple(names), connection.vendor)
-    sql = tail.replace("{values}", ", ".join([sql_row] * len(objs)))
-    params: list[Any] = []
     conn = _db_connection()
-    for obj in objs:
-        params.append(obj.pk)
-        params.extend(_prepared(fields, [getattr(obj, f.attname) for f in fields], conn))
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
+    with conn.cursor() as cursor:
+        cursor.execute(*_update_statement(model, objs, tuple(names), conn))
 
 
 def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
@@ -209,29 +231,39 @@ def insert_rows(model: type[Model], objs: Sequence[Model]) -> None:
         f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(str(f.column)) for f in fields)})"  # noqa: S608
         f" VALUES {', '.join([row] * len(objs))} RETURNING {qn(str(pk.column))}"
     )
-    params: list[Any] = []
-    conn = _db_connection()
-    for obj in objs:
-        obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]  # parents' keys
-        params.extend(_prepared(fields, [f.pre_save(obj, True) for f in fields], conn))
+    params = _insert_params(objs, _columns(fields))
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         keys = [r[0] for r in cursor.fetchall()]
     _set_keys(objs, keys)
 
 
+def _update_statement(
+    model: type[Model], objs: Sequence[Model], names: tuple[str, ...], conn: Any
+) -> tuple[str, list[Any]]:
+    """``update_rows``' statement and its parameters."""
+    columns = _update_columns(model, names)
+    sql_row, tail = _update_sql(model, names, conn.vendor)
+    params: list[Any] = []
+    for obj in objs:
+        params.append(obj.pk)
+        params.extend(_values(columns, obj, conn, insert=False))
+    return tail.replace("{values}", ", ".join([sql_row] * len(objs))), params
+
+
 def _insert_sql(
-    model: type[Model], n: int, with_pk: bool, exprs: dict[str, str] | None = None
-) -> tuple[str, list[Field]]:  # type: ignore[type-arg]
-    """``INSERT … VALUES … RETURNING id`` of ``n`` rows and the fields whose values it takes, in
+    model: type[Model], n: int, with_pk: bool, exprs: dict[str, str] | None = None, vendor: str = ""
+) -> tuple[str, tuple[_Column, ...]]:
+    """``INSERT … VALUES … RETURNING id`` of ``n`` rows and the columns whose values it takes, in
     order (``exprs``: columns given by an SQL expression instead of a parameter, one row only)."""
-    return _insert_sql_of(model, n, with_pk, tuple(sorted((exprs or {}).items())), connection.vendor)
+    items = tuple(sorted(exprs.items())) if exprs else ()
+    return _insert_sql_of(model, n, with_pk, items, vendor or _db_connection().vendor)
 
 
 @lru_cache(maxsize=256)
 def _insert_sql_of(
     model: type[Model], n: int, with_pk: bool, expr_items: tuple[tuple[str, str], ...], vendor: str
-) -> tuple[str, list[Field]]:  # type: ignore[type-arg]
+) -> tuple[str, tuple[_Column, ...]]:
     qn = connection.ops.quote_name
     opts = model._meta
     fields = [f for f in opts.concrete_fields if with_pk or not f.primary_key]
@@ -244,84 +276,94 @@ def _insert_sql_of(
         f"INSERT INTO {qn(opts.db_table)} ({', '.join(qn(str(f.column)) for f in fields)})"  # noqa: S608
         f" VALUES {', '.join([row] * n)} RETURNING {qn(str(pk.column))}"
     )
-    return sql, params_of
+    return sql, _columns(params_of)
 
 
-# An insert's values, planned once per list of fields (the lists are the cached ones of
-# ``_insert_sql_of`` and ``_intake_sql``): for each field, whether its ``pre_save`` only reads the
-# attribute (then the attribute is read directly: most fields), and the model's relations (whose
-# keys ``Model._prepare_related_fields_for_save`` would fix up). Keyed by the list's id, the list
-# itself kept beside its plan (so the id cannot be reused while the entry lives).
-_Plan = tuple[tuple[tuple[Field, str, bool, bool, bool], ...], tuple[Field, ...], bool]  # type: ignore[type-arg]
-_plans: dict[int, tuple[Sequence[Field], _Plan]] = {}  # type: ignore[type-arg]
-_READ_ONLY_PRE_SAVE = (Field.pre_save, models.DateField.pre_save, models.DateTimeField.pre_save)
+@cache
+def _relations(model: type[Model]) -> tuple[tuple[str, str], ...]:
+    """(name, attname) of ``model``'s concrete relations (its foreign keys)."""
+    return tuple((str(f.name), str(f.attname)) for f in model._meta.concrete_fields if f.is_relation)
 
 
-def _plan(model: type[Model], fields: Sequence[Field]) -> _Plan:  # type: ignore[type-arg]
-    hit = _plans.get(id(fields))
-    if hit is not None and hit[0] is fields:
-        return hit[1]
-    steps = []
-    for f in fields:
-        pre = type(f).pre_save
-        reads = pre is Field.pre_save or (
-            pre in _READ_ONLY_PRE_SAVE and not getattr(f, "auto_now", False) and not getattr(f, "auto_now_add", False)
-        )
-        # (field, attname, read directly, plain on PostgreSQL, a DateTimeField): see _prepared
-        steps.append((f, str(f.attname), reads, _plain(f), type(f) is models.DateTimeField))
-    relations = tuple(f for f in model._meta.concrete_fields if f.is_relation)
-    plan = (tuple(steps), relations, bool(model._meta.private_fields))
-    if len(_plans) > 256:  # only the cached lists come here: a bound against misuse
-        _plans.clear()
-    _plans[id(fields)] = (fields, plan)
-    return plan
-
-
-def _related_ready(obj: Model, relations: tuple[Field, ...]) -> bool:  # type: ignore[type-arg]
-    """Whether ``_prepare_related_fields_for_save`` has nothing to do for ``obj``: every related
-    object it holds has a key, and that key is already in the foreign key's column."""
-    cached = obj._state.fields_cache
-    for f in relations:
-        rel = cached.get(f.name)
-        if rel is None:
-            continue
-        own = getattr(obj, f.attname)
-        if rel.pk is None or own in f.empty_values or getattr(rel, f.target_field.attname) != own:  # type: ignore[attr-defined]
-            return False
-    return True
-
-
-def _insert_params(objs: Sequence[Model], fields: Sequence[Field]) -> list[Any]:  # type: ignore[type-arg]
-    """The values of ``objs`` for ``fields`` (one of the cached lists, see ``_plan``), as
-    ``pre_save`` and ``_prepared`` give them, after ``_prepare_related_fields_for_save``."""
-    params: list[Any] = []
-    if not objs:
-        return params
-    conn = _db_connection()
-    steps, relations, private = _plan(type(objs[0]), fields)
-    postgres = conn.vendor == "postgresql"
-    add = params.append
-    for obj in objs:
-        if private or not _related_ready(obj, relations):
+def _check_relations(obj: Model) -> None:
+    """``Model._prepare_related_fields_for_save``, called only when it has something to do: a
+    related object is cached whose key is unset or not the one in the row (otherwise it only
+    reads every field)."""
+    if obj._meta.private_fields:  # a generic relation: Django's own check
+        obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
+        return
+    cache_ = obj._state.fields_cache
+    if not cache_:
+        return
+    values = obj.__dict__
+    for name, attname in _relations(type(obj)):
+        other = cache_.get(name)
+        if other is not None and (other.pk is None or values.get(attname) != other.pk):
             obj._prepare_related_fields_for_save(operation_name="insert_rows")  # type: ignore[attr-defined]
-        for f, name, reads, plain, moment in steps:
-            v = getattr(obj, name) if reads else f.pre_save(obj, True)
-            if not postgres:
-                add(f.get_db_prep_save(v, conn))
-            elif plain and type(v) in _PLAIN_TYPES:
-                add(v)
-            elif moment and type(v) is datetime and v.utcoffset() is not None:
-                add(v)  # an aware moment: what DateTimeField.get_db_prep_save returns on PostgreSQL
-            else:
-                add(f.get_db_prep_save(v, conn))
+            return
+
+
+def _insert_params(objs: Sequence[Model], columns: Sequence[_Column], conn: Any = None) -> list[Any]:
+    params: list[Any] = []
+    conn = conn or _db_connection()
+    for obj in objs:
+        _check_relations(obj)
+        params.extend(_values(columns, obj, conn, insert=True))
     return params
 
 
-def _set_keys(objs: Sequence[Model], keys: Sequence[Any]) -> None:
+@cache
+def _init_plan(model: type[Model]) -> tuple[dict[str, Any], tuple[tuple[str, Any], ...], dict[str, str]]:
+    """(the defaults that are constants, (attname, factory) of the others, relation name ->
+    attname) of ``model``'s concrete fields, as ``Model.__init__`` fills them."""
+    static: dict[str, Any] = {}
+    dynamic: list[tuple[str, Any]] = []
+    for f in model._meta.concrete_fields:
+        value = f.get_default()
+        if type(value) in _PLAIN_TYPES or type(value) is float:
+            static[str(f.attname)] = value
+        else:  # a callable default (dict, list): one value per instance
+            dynamic.append((str(f.attname), f.get_default))
+    to_pk = {
+        str(f.name): str(f.attname)
+        for f in model._meta.concrete_fields
+        if f.is_relation and f.target_field.primary_key  # type: ignore[attr-defined]
+    }
+    return static, tuple(dynamic), to_pk
+
+
+def make(model: type[_M], values: dict[str, Any], related: dict[str, Model | None] | None = None) -> _M:
+    """An unsaved ``model(**values, **related)`` built without ``Model.__init__``'s per-field
+    work (when nothing listens to its init signals): ``values`` by attname, ``related`` by the
+    relation's name (the object is kept, as assigning it does). Same attributes and state."""
+    static, dynamic, relations = _init_plan(model)
+    if not _plain_init(model) or (related and not related.keys() <= relations.keys()):
+        return model(**values, **(related or {}))
+    obj = model.__new__(model)
+    d = obj.__dict__
+    d.update(static)
+    for attname, factory in dynamic:
+        if attname not in values:
+            d[attname] = factory()
+    d.update(values)
+    state = obj._state = ModelState()
+    if related:
+        cache_ = state.fields_cache
+        for name, other in related.items():
+            d[relations[name]] = other.pk if other is not None else None
+            cache_[name] = other
+            if other is not None:
+                state.db = other._state.db or DEFAULT_DB_ALIAS
+                if other._state.db is None:
+                    other._state.db = DEFAULT_DB_ALIAS
+    return obj
+
+
+def _set_keys(objs: Sequence[Model], keys: Sequence[Any], alias: str = DEFAULT_DB_ALIAS) -> None:
     for obj, key in zip(objs, keys, strict=True):
         obj.pk = key
         obj._state.adding = False
-        obj._state.db = connection.alias
+        obj._state.db = alias
 
 
 @dataclass
@@ -374,16 +416,9 @@ class Batch:
         self.parts.append(_Part(None, sql=sql, params=list(params)))
 
     @staticmethod
-    def _update(part: _Part) -> tuple[str, list[Any]]:
+    def _update(part: _Part, conn: Any) -> tuple[str, list[Any]]:
         assert part.model is not None
-        fields = _fields(part.model, part.names)
-        sql_row, tail = _update_sql(part.model, part.names, connection.vendor)
-        params: list[Any] = []
-        conn = _db_connection()
-        for obj in part.objs:
-            params.append(obj.pk)
-            params.extend(_prepared(fields, [getattr(obj, f.attname) for f in fields], conn))
-        return tail.replace("{values}", ", ".join([sql_row] * len(part.objs))), params
+        return _update_statement(part.model, part.objs, part.names, conn)
 
     def run(self, *, commit: bool = False) -> None:
         """``commit``: this is the last statement of the change, and the change is the outermost
@@ -394,23 +429,24 @@ class Batch:
         savepoint): ignored."""
         if not self.parts:
             return
-        if combined():
-            self._run_combined(commit=commit and _outermost())
+        conn = _db_connection()
+        if combined(conn):
+            self._run_combined(conn, commit=commit and _outermost())
             return
-        with connection.cursor() as cursor:
+        with conn.cursor() as cursor:
             for part in self.parts:
                 if part.model is None:
                     cursor.execute(part.sql, part.params)
                 elif part.names:
-                    cursor.execute(*self._update(part))
+                    cursor.execute(*self._update(part, conn))
                 else:
                     for attname, objs in part.keys_of.items():
                         setattr(part.objs[0], attname, [o.pk for o in objs])
-                    sql, fields = _insert_sql(part.model, len(part.objs), part.with_pk)
-                    cursor.execute(sql, _insert_params(part.objs, fields))
-                    _set_keys(part.objs, [r[0] for r in cursor.fetchall()])
+                    sql, columns = _insert_sql(part.model, len(part.objs), part.with_pk, vendor=conn.vendor)
+                    cursor.execute(sql, _insert_params(part.objs, columns, conn))
+                    _set_keys(part.objs, [r[0] for r in cursor.fetchall()], conn.alias)
 
-    def _run_combined(self, *, commit: bool = False) -> None:
+    def _run_combined(self, conn: Any, *, commit: bool = False) -> None:
         """One statement: ``WITH p0 AS (…), p1 AS (… RETURNING id), … SELECT part, id …``."""
         home: dict[int, int] = {}  # id() of an object inserted by this batch -> its part
         clauses: list[str] = []
@@ -420,7 +456,7 @@ class Batch:
             if part.model is None:
                 sql, values = part.sql, part.params
             elif part.names:
-                sql, values = self._update(part)
+                sql, values = self._update(part, conn)
             else:
                 exprs: dict[str, str] = {}
                 for attname, objs in part.keys_of.items():
@@ -433,8 +469,8 @@ class Batch:
                         exprs[attname] = f"COALESCE({agg}, '[]'::jsonb)"
                     else:
                         raise ValueError("keys of rows from several parts, or of old and new rows together")
-                sql, fields = _insert_sql(part.model, len(part.objs), part.with_pk, exprs)
-                values = _insert_params(part.objs, fields)
+                sql, columns = _insert_sql(part.model, len(part.objs), part.with_pk, exprs, conn.vendor)
+                values = _insert_params(part.objs, columns, conn)
                 home.update((id(o), i) for o in part.objs)
                 returning.append(i)
             clauses.append(f"p{i} AS ({sql})")
@@ -445,11 +481,11 @@ class Batch:
             if returning
             else "SELECT 1"
         )
-        with connection.cursor() as cursor:
+        with conn.cursor() as cursor:
             if commit:
                 with pipeline():  # the statement and COMMIT, then one Sync
                     cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
-                    connection.connection.cursor().execute(b"COMMIT", prepare=False)
+                    conn.connection.cursor().execute(b"COMMIT", prepare=False)
             else:
                 cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
             rows = cursor.fetchall() if returning else []
@@ -457,7 +493,7 @@ class Batch:
         for i, key in rows:
             keys.setdefault(i, []).append(key)
         for i in returning:
-            _set_keys(self.parts[i].objs, keys.get(i, []))
+            _set_keys(self.parts[i].objs, keys.get(i, []), conn.alias)
 
 
 # --- the engine's lock, read in one round trip (PostgreSQL) ---------------------------------
@@ -554,7 +590,8 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
     from sunshine.applications.models import Application, StageInstance
 
     lock_sql, stages_sql = _lock_sql()
-    with connection.cursor() as first, connection.cursor() as second:
+    conn = _db_connection()
+    with conn.cursor() as first, conn.cursor() as second:
         with pipeline():  # both sent, then one Sync: the answers are read after it
             first.execute(lock_sql, [number])
             if stages:
@@ -563,7 +600,6 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
         stage_rows = second.fetchall() if stages else []
     if row is None:
         return None
-    conn = _db_connection()
     n_app = len(Application._meta.concrete_fields)
     app = _build(Application, "a", row[:n_app], conn)
     app._state.fields_cache["customer_manager"] = (
@@ -597,7 +633,7 @@ class IntakeRows:
 
 
 @cache
-def _intake_sql() -> tuple[str, str, tuple[Field, ...], tuple[int, ...]]:  # type: ignore[type-arg]
+def _intake_sql() -> tuple[str, str, tuple[_Column, ...], tuple[int, ...]]:
     from sunshine.accounts.models import User
     from sunshine.applications.models import Application, Customer, ManagerLoad
 
@@ -641,7 +677,7 @@ def _intake_sql() -> tuple[str, str, tuple[Field, ...], tuple[int, ...]]:  # typ
         f"(SELECT id FROM nearest WHERE pg_try_advisory_xact_lock(({MANAGER_LOCK}::bigint << 32) + id) LIMIT 1),"
         " (SELECT id FROM nearest LIMIT 1))"
     )
-    return customer_sql, manager_sql, fields, (names.index("id_type"), names.index("id_number_index"))
+    return customer_sql, manager_sql, _columns(fields), (names.index("id_type"), names.index("id_number_index"))
 
 
 def intake_rows(
@@ -668,8 +704,8 @@ def intake_rows(
     retries). PostgreSQL only (``combined()``)."""
     from sunshine.accounts.models import User
 
-    customer_sql, manager_sql, fields, (i_type, i_index) = _intake_sql()
-    values = _insert_params([customer], fields)
+    customer_sql, manager_sql, columns, (i_type, i_index) = _intake_sql()
+    values = _insert_params([customer], columns)
     with connection.cursor() as first, connection.cursor() as second:
         with pipeline():  # both sent, then one Sync: the answers are read after it
             first.execute(customer_sql, [values[i_type], values[i_index], *values, address, list(open_statuses)])
