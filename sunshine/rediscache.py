@@ -15,11 +15,15 @@ back to the generic cache operations for any other backend (the trial's database
 
 from __future__ import annotations
 
+import hashlib
+import os
 import threading
 from typing import Any, cast
 
 from django.core.cache.backends.redis import RedisCache as DjangoRedisCache
 from django.core.cache.backends.redis import RedisCacheClient
+from redis.exceptions import ConnectionError as RedisConnectionError
+from redis.exceptions import NoScriptError, ResponseError
 
 # KEYS[1] the counter, KEYS[2] (optional) a key whose presence refuses the count;
 # ARGV[1] the window in seconds. Returns the new count, or -1 when KEYS[2] exists.
@@ -29,6 +33,7 @@ local n = redis.call('INCR', KEYS[1])
 if n == 1 then redis.call('EXPIRE', KEYS[1], ARGV[1]) end
 return n
 """
+_COUNT_SHA = hashlib.sha1(_COUNT.encode()).hexdigest().encode()  # noqa: S324 (Redis names scripts by SHA-1)
 
 
 class ReusingRedisCacheClient(RedisCacheClient):
@@ -37,8 +42,9 @@ class ReusingRedisCacheClient(RedisCacheClient):
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self._clients: dict[int, Any] = {}
-        self._scripts: dict[int, Any] = {}
         self._made = threading.Lock()
+        self._idle: list[Any] = []  # count()'s own connections (``_raw``)
+        self._pid = os.getpid()
 
     def get_client(self, key: Any = None, *, write: bool = False) -> Any:
         django: Any = self  # RedisCacheClient's own attributes (untyped in the stubs)
@@ -56,12 +62,54 @@ class ReusingRedisCacheClient(RedisCacheClient):
         return client
 
     def count(self, key: str, window: int, unless: str | None) -> int | None:
-        client = self.get_client(key, write=True)
-        script = self._scripts.get(id(client))
-        if script is None:
-            script = self._scripts[id(client)] = client.register_script(_COUNT)
-        n = int(script(keys=[key] if unless is None else [key, unless], args=[window]))
+        keys = [key.encode()] if unless is None else [key.encode(), unless.encode()]
+        args = [str(len(keys)).encode(), *keys, b"%d" % window]
+        try:
+            n = int(self._raw(_pack([b"EVALSHA", _COUNT_SHA, *args])))
+        except NoScriptError:  # a restarted or flushed Redis: EVAL loads the script again
+            n = int(self._raw(_pack([b"EVAL", _COUNT.encode(), *args])))
         return None if n < 0 else n
+
+    def _raw(self, command: bytes) -> Any:
+        """Send one packed command on a connection of this client's own (not the pool's) and read
+        its answer: redis-py's client and pool cost ≈ 3× the round trip itself (a pool check,
+        a readiness poll, the retry wrapper, the command's packing; docs/bench.md). A connection
+        is taken from ``_idle`` and put back (a list: ``pop`` and ``append`` are atomic), one
+        made with the pool's settings when none is free; a broken connection is reconnected once."""
+        if self._pid != os.getpid():  # forked: the parent's sockets are not ours
+            self._idle, self._pid = [], os.getpid()
+        try:
+            conn = self._idle.pop()
+        except IndexError:
+            django: Any = self
+            self.get_client(write=True)  # makes the pool of the write server
+            pool = django._pools[django._get_connection_pool_index(True)]
+            conn = pool.connection_class(**pool.connection_kwargs)
+        try:
+            try:
+                conn.send_packed_command([command], check_health=False)
+                answer = conn.read_response()
+            except RedisConnectionError:
+                conn.disconnect()  # e.g. Redis restarted since the last use: once more, anew
+                conn.send_packed_command([command], check_health=False)
+                answer = conn.read_response()
+        except ResponseError:  # an error answer (NOSCRIPT): the connection is fine
+            self._idle.append(conn)
+            raise
+        except BaseException:  # anything else may leave an answer unread on it
+            conn.disconnect()
+            self._idle.append(conn)
+            raise
+        self._idle.append(conn)
+        return answer
+
+
+def _pack(parts: list[bytes]) -> bytes:
+    """A command in the Redis protocol (RESP): an array of bulk strings."""
+    out = [b"*%d\r\n" % len(parts)]
+    for part in parts:
+        out.append(b"$%d\r\n%s\r\n" % (len(part), part))
+    return b"".join(out)
 
 
 class RedisCache(DjangoRedisCache):

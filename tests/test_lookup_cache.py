@@ -10,6 +10,7 @@ from datetime import date
 
 import pytest
 import time_machine
+from django.core.cache import cache
 from django.test import Client, override_settings
 
 from sunshine import caching
@@ -181,6 +182,80 @@ def test_a_kept_answer_costs_one_query(number, django_assert_num_queries):
         look(number)
         with django_assert_num_queries(1):
             assert look(number).status_code == 200
+
+
+# --- answers shared by the web processes (the shared cache) -----------------------------------------
+
+
+def test_a_second_process_takes_the_kept_answer_from_the_shared_cache(number, django_assert_num_queries):
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        built = look(number)  # built here, kept here and in the shared cache
+        progress.forget_here()  # another process: nothing kept in its memory
+        with django_assert_num_queries(1):  # the row only: the answer comes from the shared cache
+            shared = look(number)
+        assert (shared.status_code, shared.content, shared["ETag"]) == (200, built.content, built["ETag"])
+        # and is now kept in that process's memory too
+        cache.clear()
+        assert look(number).content == built.content
+
+
+def test_a_changed_application_is_a_new_answer_at_once_in_every_process(number, api_as):
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        before = look(number)
+        assert before.json()["status"] == "paused"
+        r = api_as("alice").post(f"/api/v1/applications/{number}/resume")
+        assert r.status_code == 200, r.content
+        progress.forget_here()  # a process that kept nothing, and one that kept the old answer
+        first = look(number)
+        second = look(number, before["ETag"])
+        for after in (first, second):
+            assert after.status_code == 200
+            assert after["ETag"] != before["ETag"]
+            assert after.json()["status"] == "in_progress"
+
+
+@override_settings(SUNSHINE_PUBLIC_LOOKUP_MISSES_PER_NUMBER=100)
+def test_a_wrong_ending_gets_404_even_when_the_answer_is_kept(number):
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        right = look(number)
+        assert right.status_code == 200
+        for forget in (False, True):  # kept here; kept only in the shared cache
+            if forget:
+                progress.forget_here()
+            for tail in ("0000", "8001", "800", "80000", "", "８０００"):
+                wrong = look(number, right["ETag"], tail=tail)
+                assert wrong.status_code == 404, tail
+                assert wrong.json()["code"] == "application_not_found"
+                assert "ETag" not in wrong
+        assert look(number).content == right.content
+
+
+def test_a_changed_phone_is_compared_afresh_and_decrypted_once(number, monkeypatch):
+    decrypted: list[str] = []
+    real = progress.decrypt
+
+    def counted(stored: str) -> str:
+        decrypted.append(stored)
+        return real(stored)
+
+    monkeypatch.setattr(progress, "decrypt", counted)
+    with time_machine.travel("2026-11-30 10:00 +0800", tick=False):
+        assert look(number).status_code == 200
+        assert look(number).status_code == 200
+        assert look(number, tail="1234").status_code == 404
+        assert len(decrypted) == 1  # the ending of this stored phone is known from then on
+        app = Application.objects.get(number=number)
+        app.contact_phone = "13900001234"
+        app.save(update_fields=["contact_phone", "contact_phone_index"])
+        assert look(number, tail="8000").status_code == 404
+        assert look(number, tail="1234").status_code == 200
+        assert len(decrypted) == 2
+
+
+def test_the_trials_database_cache_shares_nothing(number, settings):
+    database = "django.core.cache.backends.db.DatabaseCache"
+    settings.CACHES = {"default": {"BACKEND": database, "LOCATION": "sunshine_cache"}}
+    assert progress._shared() is None
 
 
 # --- the lean middleware stack of the public API ------------------------------------------------

@@ -115,6 +115,19 @@ def test_hit_limit_on_redis(redis):
     assert refused.value.retry_after == 90
 
 
+def test_count_survives_a_dropped_connection_and_a_flushed_script(redis, round_trips):
+    key = throttle_key("t", "w")
+    assert count_attempt(key, 60) == 1
+    redis.client_kill_filter(skipme=True)  # Redis drops count()'s connection (a restart, a timeout)
+    assert count_attempt(key, 60) == 2  # reconnected, counted once
+    redis.script_flush()  # a restarted Redis has forgotten the script
+    round_trips.clear()
+    assert count_attempt(key, 60) == 3
+    assert round_trips == ["evalsha", "eval"]
+    assert count_attempt(key, 60) == 4
+    assert redis.ttl(f"t:1:{key}") == 60
+
+
 @pytest.fixture
 def number(api_as) -> str:
     with time_machine.travel("2026-11-26 10:00 +0800", tick=False):
@@ -150,3 +163,24 @@ def test_a_public_look_up_costs_one_redis_command_and_keeps_both_budgets(redis, 
         # a refused look-up of a locked number counted nothing against the client
         network = throttle_key("public-lookup", "192.0.2.50")
         assert cache.get(network) is None
+
+
+@time_machine.travel("2026-11-30 10:00 +0800", tick=False)
+def test_a_kept_answer_is_built_once_for_every_process(redis, round_trips, number):
+    from sunshine.applications import progress
+
+    c = Client(REMOTE_ADDR="203.0.113.9")
+    count_attempt(throttle_key("t", "warm"), 60)  # connections made (their HELLO) before counting
+    cache.get("warm")
+    round_trips.clear()
+    first = c.get(f"{PUBLIC}/{number}", {"phone_tail": "8000"})
+    assert first.status_code == 200
+    assert round_trips == ["evalsha", "get", "set"]  # built, kept here and in Redis
+    progress.forget_here()  # another process
+    round_trips.clear()
+    other = c.get(f"{PUBLIC}/{number}", {"phone_tail": "8000"})
+    assert (other.content, other["ETag"]) == (first.content, first["ETag"])
+    assert round_trips == ["evalsha", "get"]  # taken from Redis, not built
+    round_trips.clear()
+    assert c.get(f"{PUBLIC}/{number}", {"phone_tail": "8000"}).content == first.content
+    assert round_trips == ["evalsha"]  # then kept in that process

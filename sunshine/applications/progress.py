@@ -18,6 +18,18 @@ new answer; an unchanged one is served from this process's memory (``answer()``)
 the stages, pauses or process again. Entries are never invalidated, only replaced by newer
 versions and evicted oldest first beyond ``settings.SUNSHINE_LOOKUP_CACHE_SIZE`` answers (0 turns
 the cache off).
+
+A shared answer (``answer(..., shared=True)``: the API's JSON body) is also kept in the cache the
+web processes share (Redis in production; not the trial's database cache), for ``SHARED_SECONDS``:
+a version is built once for all the processes, and a process that has not seen it yet takes it
+from there (one ``GET``) and keeps it in its own memory. The shared key names the version and the
+answer's format (the caller's ``kind``), so a release that changes the body never reads an older
+one.
+
+The phone ending is compared without decrypting the phone on every request: the last four digits
+of a stored phone are kept by this process under its stored (encrypted) form (``_tails``, at most
+as many as answers), so a changed phone, which is a new ciphertext, is decrypted afresh. Nothing
+of the phone leaves the process.
 """
 
 from __future__ import annotations
@@ -31,6 +43,9 @@ from datetime import date
 from typing import TypeVar
 
 from django.conf import settings
+from django.core.cache import caches
+from django.core.cache.backends.base import BaseCache
+from django.core.cache.backends.db import DatabaseCache
 from django.db import connections, router
 
 from sunshine import caching
@@ -42,18 +57,43 @@ from sunshine.pii.crypto import decrypt
 T = TypeVar("T")
 
 
+SHARED_SECONDS = 3600  # a shared answer's life in the shared cache (its day is in its key anyway)
+
+
 @dataclass(frozen=True, slots=True)
 class Found:
     """An application as the look-up first reads it (one row)."""
 
     id: int
     number: str
-    phone: str
+    sealed_phone: str  # the contact phone as stored (encrypted: sunshine.pii)
     # What the answer shows of the row and may change: the audit head, status, stage, manager.
     state: str
 
+    @property
+    def phone(self) -> str:
+        return decrypt(self.sealed_phone)
+
     def phone_ends_with(self, tail: str) -> bool:
-        return len(tail) == 4 and tail.isdigit() and self.phone.endswith(tail)
+        return len(tail) == 4 and tail.isdigit() and _tail(self.sealed_phone) == tail
+
+
+_lock = threading.Lock()
+_tails: dict[str, str] = {}  # stored phone → its last four characters (at most the answers' size)
+
+
+def _tail(sealed: str) -> str:
+    """The last four characters of the phone stored as ``sealed``, decrypted once per process."""
+    tail = _tails.get(sealed)
+    if tail is None:
+        tail = decrypt(sealed)[-4:]
+        size = settings.SUNSHINE_LOOKUP_CACHE_SIZE
+        if size > 0:
+            with _lock:
+                while len(_tails) >= size:
+                    del _tails[next(iter(_tails))]  # oldest first (insertion order)
+                _tails[sealed] = tail
+    return tail
 
 
 _FIND_SQL = (
@@ -74,7 +114,7 @@ def find(number: str) -> Found | None:
     if row is None:
         return None
     id_, number, phone, *state = row
-    return Found(id_, number, decrypt(phone), "\x1f".join("" if v is None else str(v) for v in state))
+    return Found(id_, number, phone or "", "\x1f".join("" if v is None else str(v) for v in state))
 
 
 def application(found: Found) -> Application:
@@ -90,13 +130,28 @@ def version(found: Found, today: date, language: str) -> str:
 
 
 _answers: OrderedDict[tuple[str, str], object] = OrderedDict()
-_lock = threading.Lock()
+_generation = [0]  # moved by forget(): the shared cache's entries of before are not read again
 
 
-def answer(kind: str, version_: str, build: Callable[[], T]) -> T:
-    """The answer of ``kind`` (``api``: the JSON body; ``page``: the page's context) for this
+def _shared() -> BaseCache | None:
+    """The cache the web processes share, unless it is the database's (a query per first look
+    would cost about what it saves)."""
+    cache = caches["default"]
+    return None if isinstance(cache, DatabaseCache) else cache
+
+
+def _keep(key: tuple[str, str], value: object, size: int) -> None:
+    with _lock:
+        _answers[key] = value
+        while len(_answers) > size:
+            _answers.popitem(last=False)
+
+
+def answer(kind: str, version_: str, build: Callable[[], T], *, shared: bool = False) -> T:
+    """The answer of ``kind`` (``api…``: the JSON body; ``page``: the page's context) for this
     version, built by ``build()`` the first time. Callers treat it as read-only (shared by the
-    threads of the process)."""
+    threads of the process). ``shared``: the answer is bytes, kept in the shared cache too, and
+    taken from there when this process has not kept it yet."""
     size = settings.SUNSHINE_LOOKUP_CACHE_SIZE
     key = (kind, version_)
     with _lock:
@@ -104,17 +159,34 @@ def answer(kind: str, version_: str, build: Callable[[], T]) -> T:
         if hit is not None:
             _answers.move_to_end(key)
             return hit  # type: ignore[return-value]
+    if size <= 0:
+        return build()
+    cache = _shared() if shared else None
+    name = f"sunshine:lookup:{_generation[0]}:{kind}:{version_}"
+    if cache is not None:
+        got = cache.get(name)
+        if isinstance(got, bytes):
+            _keep(key, got, size)
+            return got  # type: ignore[return-value]
     value = build()
-    if size > 0:
-        with _lock:
-            _answers[key] = value
-            while len(_answers) > size:
-                _answers.popitem(last=False)
+    _keep(key, value, size)
+    if cache is not None and isinstance(value, bytes):
+        cache.set(name, value, timeout=SHARED_SECONDS)
     return value
+
+
+def forget_here() -> None:
+    """Forget this process's kept answers and phone endings, as a new process starts (the
+    shared cache's answers are still read: tests of a second process)."""
+    with _lock:
+        _answers.clear()
+        _tails.clear()
 
 
 @caching.register
 def forget() -> None:
-    """Forget every kept answer of this process (tests)."""
+    """Forget every kept answer of this process and stop reading those of the shared cache (tests)."""
     with _lock:
         _answers.clear()
+        _tails.clear()
+        _generation[0] += 1

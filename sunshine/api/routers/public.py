@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 from datetime import date
+from functools import cache
 from typing import Any
 
 from django.conf import settings
@@ -43,20 +46,30 @@ def progress_of(request: HttpRequest, number: str, phone_tail: str) -> HttpRespo
 
 def progress_answer(request: HttpRequest, found: progress.Found) -> HttpResponse:
     """The look-up's answer for an application the caller has proved they may see: the JSON body
-    kept per version (sunshine/applications/progress.py) with that version as its ETag, or
-    ``304 Not Modified`` to a GET that already holds it (``If-None-Match``; a POST always gets
-    the body)."""
+    kept per version (sunshine/applications/progress.py, shared by the web processes) with that
+    version as its ETag, or ``304 Not Modified`` to a GET that already holds it
+    (``If-None-Match``; a POST always gets the body)."""
     today = timezone.localdate()
-    etag = f'"{progress.version(found, today, get_language() or settings.LANGUAGE_CODE)}"'
-    if request.method in ("GET", "HEAD") and etag in parse_etags(request.headers.get("If-None-Match", "")):
+    version = progress.version(found, today, get_language() or settings.LANGUAGE_CODE)
+    etag = f'"{version}"'
+    held = request.META.get("HTTP_IF_NONE_MATCH")
+    if held and request.method in ("GET", "HEAD") and etag in parse_etags(held):
         response: HttpResponse = HttpResponseNotModified()
     else:
-        body = progress.answer("api", etag, lambda: _progress_body(request, found, today))
+        body = progress.answer(_kind(), version, lambda: _progress_body(request, found, today), shared=True)
         response = HttpResponse(body, content_type="application/json; charset=utf-8")
     response["ETag"] = etag
     # The answer is the applicant's own: no shared cache may keep it; a browser asks again each time.
     response["Cache-Control"] = "private, no-cache"
     return response
+
+
+@cache
+def _kind() -> str:
+    """The kept body's kind: its format's fingerprint (the response schema), so that processes of
+    a release that changes the body never take one of an older release from the shared cache."""
+    schema = json.dumps(schemas.PublicProgress.model_json_schema(), sort_keys=True)
+    return "api-" + hashlib.sha256(schema.encode()).hexdigest()[:12]
 
 
 def _progress_body(request: HttpRequest, found: progress.Found, today: date) -> bytes:

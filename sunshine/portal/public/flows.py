@@ -136,7 +136,6 @@ def lookup(number: str, phone_tail: str, *, client_ip: str) -> progress.Found | 
     customer manager is told. An unknown number is counted and locked the same way, so the lock
     tells nobody whether a number exists."""
     network = client_network(client_ip)
-    who = verification.client_key(network)
     number = (number or "").strip().upper()[:40].replace("\x00", "")
     locked_key = throttle_key("public-lookup-locked", number)
     # The number's lock and the client's budget in one cache round trip (sunshine/rediscache.py):
@@ -144,14 +143,15 @@ def lookup(number: str, phone_tail: str, *, client_ip: str) -> progress.Found | 
     window = settings.SUNSHINE_PUBLIC_LOOKUP_WINDOW_SECONDS
     count = count_attempt(throttle_key("public-lookup", network), window, unless=locked_key)
     if count is None:
+        who = verification.client_key(network)
         log.warning("public progress look-up of a locked number: client %s number %r", who, number)
         raise Refused(locked_message(), settings.SUNSHINE_PUBLIC_LOOKUP_LOCK_SECONDS)
     if count > settings.SUNSHINE_PUBLIC_LOOKUPS:
-        log.warning("public progress look-up throttled: client %s number %r", who, number)
+        log.warning("public progress look-up throttled: client %s number %r", verification.client_key(network), number)
         raise Refused(throttled_message(), window)
     found = progress.find(number)  # one row; the answer itself is kept per version (progress.py)
     if found is None or not found.phone_ends_with((phone_tail or "").strip()):
-        log.info("public progress look-up missed: client %s number %r", who, number)
+        log.info("public progress look-up missed: client %s number %r", verification.client_key(network), number)
         _count_miss(number, found, locked_key)
         return None
     return found
