@@ -78,3 +78,34 @@ def test_a_duplicate_and_a_replay_answer_as_ninja_renders(api_as):
     assert replay.status_code == 201
     assert replay.content == second.content
     assert Application.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {},
+        {"channel": "counter", "customer_manager": None, "process_version": 3, "flag": True},
+        {"defects": ["a", "b"], "nested": {"x": [1, 2, {"y": None}]}, "n": 10**20},
+        {"deadline": "2026-11-27", "outcome": None, "ünï": "晋源区"},
+    ],
+)
+def test_the_chain_hashes_payloads_as_their_round_trip(data):
+    """audit._canonical_data skips the JSON round trip for the events' payloads: the text is the
+    round trip's (so the chain's hashes are unchanged)."""
+    import json
+
+    from sunshine.applications.audit import _canonical_data
+
+    expected = json.dumps(json.loads(json.dumps(data)), sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+    assert _canonical_data(data) == expected
+
+
+def test_the_chain_still_round_trips_other_values():
+    from datetime import date
+    from decimal import Decimal
+
+    from sunshine.applications.audit import _canonical_data
+    from sunshine.applications.events import EventType
+
+    data = {"on": date(2026, 11, 27), "amount": Decimal("1.50"), "type": EventType.INTAKE, "x": 1.5, "t": (1, 2)}
+    assert _canonical_data(data) == '{"amount":"1.50","on":"2026-11-27","t":[1,2],"type":"intake","x":1.5}'
