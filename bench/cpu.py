@@ -3,6 +3,9 @@
     uv run --frozen python bench/cpu.py                  # CPU ms per request, queries
     uv run --frozen python bench/cpu.py --profile lookup # + cProfile of one path (top 40)
 
+Paths: ``bare``, ``lookup``, ``app_page``, ``queue`` (the manager's four URLs), ``county_queue``
+(the county leader's queue, when the data set has the province), ``bare_insert``, ``intake``.
+
 Runs Django's test client against the bench database (``BENCH_DATABASE_URL``) with the bench's
 settings and environment (``bench/run.py``: Redis cache, DEBUG off), through the whole middleware
 stack, in this one process. The figure is the process CPU time per request, best of ``--rounds``
@@ -107,6 +110,11 @@ def measure(
     todo: dict[str, tuple[list[str], Client, str | None]] = {
         name: (urls, staff if signed else anon, None) for name, (urls, signed) in paths().items()
     }
+    county = User.objects.filter(username=run.COUNTY_LEADER, unit__isnull=False).first()
+    if county is not None:  # issue 19: the county leader's queue (bench/run.py asks its first three URLs)
+        leader = Client(HTTP_HOST="127.0.0.1")
+        leader.force_login(county)
+        todo["county_queue"] = (paths()["queue"][0][:3], leader, None)
     for name, url in WRITES.items():
         todo[name] = (bodies(), clerk if name == "intake" else anon, url)
     for name, (urls, client, post_to) in todo.items():

@@ -222,26 +222,88 @@ def test_a_kept_page_refuses_those_who_may_not_see_it(personas, app):
     assert missing.status_code == 404
 
 
-def test_the_queue_version_of_a_customer_manager_is_the_generic_fingerprint_of_their_queue(personas):
+def _stamps() -> dict[str, int]:
+    from sunshine.applications.models import QueueStamp
+
+    return dict(QueueStamp.objects.values_list("scope", "n"))
+
+
+def test_the_queue_version_moves_with_every_change_of_one_of_its_applications(personas):
     from sunshine.workbench.desk import queries
 
-    alice = personas["alice"]
-    empty = queries.queue_version(alice)
-    first = _hers(personas, new_app(personas["clerk"]))
+    alice, bob = personas["alice"], personas["bob"]
+    seen = [queries.queue_version(alice)]
+    first = _hers(personas, new_app(personas["clerk"]))  # one joining
+    seen.append(queries.queue_version(alice))
     _hers(personas, new_app(personas["clerk"], category="lv_non_residential", requested_capacity=50))
-    one = queries.queue_version(alice)
-    assert one == queries.count_and_fingerprint(queries.queue_scope(alice)) and one[0] == 2 and one != empty
+    seen.append(queries.queue_version(alice))
     with at("2026-11-03"):
-        services.complete_stage(first.number, "survey", alice)
-    two = queries.queue_version(alice)
-    assert two == queries.count_and_fingerprint(queries.queue_scope(alice)) and two[0] == 2 and two != one
+        services.complete_stage(first.number, "survey", alice)  # a change of a listed one
+    seen.append(queries.queue_version(alice))
+    # one statement, no query of the applications: the stamps by primary key
+    with CaptureQueriesContext(connection) as ctx:
+        again = queries.queue_version(alice)
+    assert again == seen[-1] and len(ctx.captured_queries) == 1
+    assert "applications_application" not in ctx.captured_queries[0]["sql"]
+    bobs = queries.queue_version(bob)
+    services.reassign(first.number, personas["leader"], username="bob", reason="测试")  # one leaving
+    seen.append(queries.queue_version(alice))
+    assert queries.queue_version(bob) != bobs
+    assert len(set(seen)) == len(seen)
     # a filtered view of the kept queue: a new version when any of hers changes
+    second = Application.objects.exclude(pk=first.pk).get(customer_manager=alice)
+    third = _hers(personas, new_app(personas["clerk"]))
     c = client_for(alice)
     with at("2026-11-03"):
         residential, _ = _get(c, "/workbench/?category=lv_residential")
-        services.cancel(first.number, alice, reason="客户撤回")
+        services.cancel(third.number, alice, reason="客户撤回")
         after, _ = _get(c, "/workbench/?category=lv_residential")
-    assert residential.count("<tr data-number=") == 1 and after.count("<tr data-number=") == 0
+        other, _ = _get(c, "/workbench/?category=lv_non_residential")
+    assert re.findall(r'<tr data-number="(\w+)"', residential) == [third.number]
+    assert after.count("<tr data-number=") == 0
+    assert re.findall(r'<tr data-number="(\w+)"', other) == [second.number]
+
+
+def test_the_stamps_count_every_write_of_an_application_row_whoever_writes_it(personas):
+    """The trigger, not the services: a raw UPDATE bumps the manager and the unit of the row
+    before and after (two per row it writes), a move to another manager both managers."""
+    a = _hers(personas, new_app(personas["clerk"]))
+    b = _hers(personas, new_app(personas["clerk"]))
+    alice, bob, unit = f"m{personas['alice'].pk}", f"m{personas['bob'].pk}", f"u{a.unit_id}"
+    before = _stamps()
+    with connection.cursor() as cursor:
+        cursor.execute("UPDATE applications_application SET audit_head = 'x' WHERE id IN (%s, %s)", [a.pk, b.pk])
+    after = _stamps()
+    assert (after[alice] - before[alice], after[unit] - before[unit]) == (4, 4)
+    Application.objects.filter(pk=a.pk).update(customer_manager=personas["bob"])
+    moved = _stamps()
+    assert (moved[alice] - after[alice], moved.get(bob, 0) - after.get(bob, 0), moved[unit] - after[unit]) == (1, 1, 2)
+
+
+def test_a_leaders_queue_moves_with_the_changes_of_their_units_only(personas, province):
+    from sunshine.accounts.models import Role
+    from sunshine.workbench.desk import queries
+    from tests.conftest import make_user
+
+    county = make_user("county_leader", Role.LEADER, unit=province["ty-xiaodian"])
+    city = make_user("city_leader", Role.LEADER, unit=province["ty"])
+    app = new_app(personas["clerk"])
+    Application.objects.filter(pk=app.pk).update(unit=province["ty-jinyuan"])  # the sibling county's
+    c = client_for(county)
+    with at("2026-11-03"):
+        empty, _ = _get(c, "/workbench/")
+        county_before, city_before = queries.queue_version(county), queries.queue_version(city)
+        services.complete_stage(app.number, "survey", personas["alice"])
+        # a change in the sibling county: the county's version stays, the city's moves
+        assert queries.queue_version(county) == county_before
+        assert queries.queue_version(city) != city_before
+        Application.objects.filter(pk=app.pk).update(unit=province["ty-xiaodian"])  # one joining
+        assert queries.queue_version(county) != county_before
+        page, _ = _get(c, "/workbench/")
+    assert empty.count("<tr data-number=") == 0
+    assert re.findall(r'<tr data-number="(\w+)"', page) == [app.number]
+    row = re.search(rf'<tr data-number="{app.number}">.*?</tr>', page, re.S).group(0)
+    assert "装表接电" in row
 
 
 def test_made_up_urls_and_searches_are_not_kept_as_whole_pages(personas, app):

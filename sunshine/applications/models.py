@@ -357,6 +357,27 @@ class IdempotencyRecord(models.Model):
         return f"{self.scope}:{self.key}"
 
 
+class QueueStamp(models.Model):
+    """How many times the open work of one scope has changed: ``m<user id>`` for a customer
+    manager's applications, ``u<unit id>`` for a unit's. Bumped by a database trigger on every
+    INSERT, UPDATE and DELETE of an application row, for the row's manager and unit before and
+    after (migration ``0022_queue_stamp``), in the change's own transaction: every change of an
+    application moves its audit head, so any change of a listed application, one joining or one
+    leaving a scope moves the scope's stamp when it commits. The work queue names its version with
+    the stamps of its scope (``workbench.desk.queries.queue_version``, a few rows by primary key
+    instead of counting and fingerprinting every open application of the scope)."""
+
+    scope = models.CharField(_("scope"), max_length=24, primary_key=True)
+    n = models.BigIntegerField(_("changes"), default=0)
+
+    class Meta:
+        verbose_name = _("queue stamp")
+        verbose_name_plural = _("queue stamps")
+
+    def __str__(self) -> str:
+        return f"{self.scope}: {self.n}"
+
+
 class ManagerLoad(models.Model):
     """How many open applications each customer manager has.
 

@@ -220,32 +220,40 @@ def count_and_fingerprint(qs: QuerySet[Application]) -> tuple[int, str]:
     return int(got["n"]), str(value)
 
 
-# The open applications of one customer manager (their queue before any filter): count and
-# fingerprint without the ORM's compilation, served by the index app_manager_status.
-_MANAGER_VERSION_SQL = {
-    "postgresql": "SELECT COUNT(*), BIT_XOR(HASHTEXTEXTENDED(audit_head, 0)) FROM applications_application "
-    "WHERE customer_manager_id = %s AND status IN ({statuses})",
-    "other": "SELECT COUNT(*), GROUP_CONCAT(audit_head, ',') FROM applications_application "
-    "WHERE customer_manager_id = %s AND status IN ({statuses})",
-}
+def queue_scopes(user: User) -> list[str] | None:
+    """The stamps (``QueueStamp.scope``) whose changes are all the changes of ``user``'s queue:
+    a customer manager's own (``m<id>``), for the other roles their units' (``u<id>``, the subtree
+    of their unit: a superset of an engineer's or a clerk's queue, which only some stages list).
+    None when the queue has no stamps to name it (no unit, or not a staff role)."""
+    if user.role == Role.CUSTOMER_MANAGER:
+        return [f"m{user.pk}"]
+    if user.unit_id is None or user.role not in access.STAFF_ROLES:
+        return None
+    ids = units.tree().below(user.unit_id)
+    return [f"u{pk}" for pk in ids] if ids else None
 
 
-def queue_version(user: User) -> tuple[int, str]:
-    """``count_and_fingerprint`` of ``user``'s whole queue (``queue_scope``, no filter): every
-    filter and page of it lists some of these applications, chosen by their own rows, the day
-    and the calendar, so this names the version of each (one query; a raw one for a customer
-    manager, whose queue is read on every visit)."""
-    if user.role != Role.CUSTOMER_MANAGER:
-        return count_and_fingerprint(queue_scope(user))
-    sql = _MANAGER_VERSION_SQL["postgresql" if connection.vendor == "postgresql" else "other"]
-    statuses = [str(s) for s in OPEN_STATUSES]
+def _stamps_sql(n: int) -> str:
+    marks = ", ".join(["%s"] * n)
+    return f"SELECT COALESCE(SUM(n), 0) FROM applications_queuestamp WHERE scope IN ({marks})"  # noqa: S608 (placeholders)
+
+
+def queue_version(user: User) -> tuple[Any, ...]:
+    """The version of ``user``'s whole queue (``queue_scope``, no filter): every filter and page of
+    it lists some of its applications, chosen by their own rows, the day and the calendar, so this
+    names the version of each. The sum of the stamps of its scopes (``queue_scopes``; one
+    statement over a few rows by primary key, whatever the number of open applications): a
+    trigger bumps them with every write of an application row, in the writer's transaction
+    (``applications.QueueStamp``), so a change of a listed application, one joining or one
+    leaving gives a greater sum as soon as it commits. Without stamps to read, the count and
+    fingerprint of the queue's applications (``count_and_fingerprint``)."""
+    scopes = queue_scopes(user)
+    if scopes is None:
+        return ("fingerprint", *count_and_fingerprint(queue_scope(user)))
     with connection.cursor() as cursor:
-        cursor.execute(sql.format(statuses=", ".join(["%s"] * len(statuses))), [user.pk, *statuses])
+        cursor.execute(_stamps_sql(len(scopes)), scopes)
         row = cursor.fetchone()
-    count, value = (row[0], row[1]) if row else (0, None)
-    if isinstance(value, str):
-        value = hashlib.sha256(",".join(sorted(value.split(","))).encode()).hexdigest()[:32]
-    return int(count or 0), str(value)
+    return ("stamps", user.unit_id, int(row[0]) if row else 0)
 
 
 def due_soon_limit(today: date) -> date:

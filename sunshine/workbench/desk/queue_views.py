@@ -60,15 +60,13 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
         # Nothing live on the page but the frame's token and unread count: kept whole, per path,
         # per version of the queue's own applications (each filter and page lists some of them,
         # decided by their rows, the day and the calendar: all in the key), staff member and
-        # language. One query before anything is built (queries.queue_version).
-        count, fingerprint = queries.queue_version(user)
+        # language. One query over a few stamps before anything is built (queries.queue_version).
         key = (
             "queue-page",
             request.get_full_path(),
             user.pk,
             user.role,
-            count,
-            fingerprint,
+            queries.queue_version(user),
             today,
             workdays.current().exceptions.version,
             get_language(),
