@@ -109,3 +109,61 @@ def test_the_chain_still_round_trips_other_values():
 
     data = {"on": date(2026, 11, 27), "amount": Decimal("1.50"), "type": EventType.INTAKE, "x": 1.5, "t": (1, 2)}
     assert _canonical_data(data) == '{"amount":"1.50","on":"2026-11-27","t":[1,2],"type":"intake","x":1.5}'
+
+
+def test_the_intake_builds_its_rows_as_the_models_constructors_do(personas, area):
+    """services._intake_once builds the customer, the application and its stages with
+    writes.make: the same attributes, related objects and state as ``Model(**kwargs)``."""
+    from datetime import datetime
+    from decimal import Decimal
+    from zoneinfo import ZoneInfo
+
+    from sunshine.applications import writes
+    from sunshine.applications.models import Customer, StageInstance
+    from sunshine.processes.models import ProcessTemplate
+
+    def same(a: Any, b: Any) -> None:
+        da, db = dict(a.__dict__), dict(b.__dict__)
+        sa, sb = da.pop("_state"), db.pop("_state")
+        assert da == db
+        assert (sa.adding, sa.db, sa.fields_cache) == (sb.adding, sb.db, sb.fields_cache)
+
+    contact = {"id_type": "resident_id", "id_number": "11010519491231002X", "name": "张三", "phone": "13800138000"}
+    same(writes.make(Customer, dict(contact)), Customer(**contact))
+    customer = Customer.objects.create(**contact)
+    process = ProcessTemplate.objects.filter(category="lv_residential").first()
+    assert process is not None
+    now = datetime(2026, 11, 27, 10, 0, tzinfo=ZoneInfo("Asia/Shanghai"))
+    values = {
+        "id": 4242,
+        "number": "YK261127000001X",
+        "category": "lv_residential",
+        "business_type": "new_connection",
+        "channel": "counter",
+        "status": "in_progress",
+        "customer_name": "张三",
+        "contact_phone": "13800138000",
+        "address": "太原市晋源区晋祠路一段1号",
+        "unit_id": area.unit_id,
+        "requested_capacity": Decimal("8"),
+        "capacity_unit": "kW",
+        "key_project": False,
+        "accepted_at": now,
+    }
+    for manager in (personas["alice"], None):
+        related = {
+            "customer": customer,
+            "area": area,
+            "customer_manager": manager,
+            "process": process,
+            "possible_duplicate_of": None,
+        }
+        made = writes.make(Application, dict(values), dict(related))
+        plain = {k: v for k, v in values.items() if k != "id"}
+        same(made, Application(pk=4242, **plain, **related))
+        template = process.stages.first()
+        stage = {"seq": 1, "code": template.code, "round": 1, "owner": template.owner, "time_limit_days": None}
+        same(
+            writes.make(StageInstance, dict(stage), {"application": made, "template": template}),
+            StageInstance(application=made, template=template, **stage),
+        )

@@ -404,8 +404,9 @@ def _intake_once(
         if combined:
             # One round trip (writes.intake_rows): the customer inserted unless it exists, the
             # duplicate check, the application's key and the manager.
-            customer = Customer(
-                id_type=data.id_type, id_number=data.id_number, name=data.customer_name, phone=data.phone
+            customer = writes.make(
+                Customer,
+                {"id_type": data.id_type, "id_number": data.id_number, "name": data.customer_name, "phone": data.phone},
             )
             found = writes.intake_rows(
                 customer,
@@ -450,28 +451,47 @@ def _intake_once(
                     .first()
                 )
             manager = pick_manager(area, unit_id)
-        app = Application(
-            pk=reserved,
-            number=new_number(today),
-            category=data.category,
-            business_type=data.business_type,
-            channel=data.channel,
-            status=Status.IN_PROGRESS,
-            customer=customer,
-            customer_name=data.customer_name,
-            contact_phone=data.phone,
-            address=data.address,
-            area=area,
-            unit_id=unit_id,
-            requested_capacity=data.requested_capacity,
-            capacity_unit=data.capacity_unit,
-            key_project=data.key_project,
-            customer_manager=manager,
-            process=process,
-            possible_duplicate_of=duplicate,
-            accepted_at=now,
+        # Built without Model.__init__'s per-field work (writes.make: the same attributes and state).
+        app = writes.make(
+            Application,
+            {
+                "id": reserved,
+                "number": new_number(today),
+                "category": data.category,
+                "business_type": data.business_type,
+                "channel": data.channel,
+                "status": Status.IN_PROGRESS,
+                "customer_name": data.customer_name,
+                "contact_phone": data.phone,
+                "address": data.address,
+                "unit_id": unit_id,
+                "requested_capacity": data.requested_capacity,
+                "capacity_unit": data.capacity_unit,
+                "key_project": data.key_project,
+                "accepted_at": now,
+            },
+            {
+                "customer": customer,
+                "area": area,
+                "customer_manager": manager,
+                "process": process,
+                "possible_duplicate_of": duplicate,
+            },
         )
-        stages = [StageInstance(application=app, **vars(new)) for new in rules.initial_stages(templates)]
+        stages = [
+            writes.make(
+                StageInstance,
+                {
+                    "seq": new.seq,
+                    "code": new.code,
+                    "round": new.round,
+                    "owner": new.owner,
+                    "time_limit_days": new.time_limit_days,
+                },
+                {"application": app, "template": new.template},
+            )
+            for new in rules.initial_stages(templates)
+        ]
         events = [
             ev.new(
                 app,
