@@ -115,12 +115,63 @@ def _explain(todo: list[tuple[str, str, str | None]], clerk: Any) -> None:
     )
 
 
+def _wal(todo: list[tuple[str, str, str | None]], clerk: Any) -> None:
+    """What a transition writes to the WAL, exactly: the records (from ``pg_walinspect``) that
+    touch this database (only this process writes to it) or belong to a transaction that did,
+    by resource manager and kind, averaged over the calls."""
+    from collections import Counter
+
+    from django.db import connection
+
+    from sunshine.applications import services
+
+    with connection.cursor() as c:
+        c.execute("CREATE EXTENSION IF NOT EXISTS pg_walinspect")
+        c.execute("SELECT oid FROM pg_database WHERE datname = current_database()")
+        pattern = f"%rel %/{c.fetchone()[0]}/%"
+        c.execute("CHECKPOINT")  # then the first touch of each page pays its full-page image here
+    kinds: Counter[str] = Counter()
+    size = fpi = 0
+    for number, code, outcome in todo:
+        with connection.cursor() as c:
+            c.execute("SELECT pg_current_wal_insert_lsn()")
+            start = c.fetchone()[0]
+        services.complete_stage(number, code, clerk, outcome=outcome)
+        with connection.cursor() as c:
+            c.execute("SELECT pg_current_wal_flush_lsn()")  # past the commit record: flushed
+            end = c.fetchone()[0]
+            c.execute(
+                "WITH r AS (SELECT * FROM pg_get_wal_records_info(%s, %s)),"
+                " mine AS (SELECT * FROM r WHERE block_ref LIKE %s"
+                " OR xid IN (SELECT xid FROM r WHERE block_ref LIKE %s AND xid <> '0'))"
+                " SELECT resource_manager, split_part(record_type, ' ', 1), count(*), sum(record_length),"
+                " sum(fpi_length) FROM mine GROUP BY 1, 2",
+                [start, end, pattern, pattern],
+            )
+            for rm, kind, n, length, images in c.fetchall():
+                kinds[f"{rm} {kind}"] += n
+                size += length
+                fpi += images
+    n = len(todo)
+    print(
+        f"WAL of {n} transitions: {sum(kinds.values()) / n:.1f} records, {size / n:.0f} bytes"
+        f" ({fpi / n:.0f} of full-page images) each: " + ", ".join(f"{k} {v / n:.1f}" for k, v in sorted(kinds.items()))
+    )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--n", type=int, default=400)
     parser.add_argument("--profile", action="store_true", help="print the top functions (cumulative and own time)")
     parser.add_argument("--top", type=int, default=40)
     parser.add_argument("--no-drain", action="store_true")
+    parser.add_argument(
+        "--wal",
+        type=int,
+        default=0,
+        metavar="K",
+        help="first count the WAL records of K transitions by kind (pg_walinspect, created in the bench database)",
+    )
     parser.add_argument("--dump", metavar="FILE", help="write the transitions' cProfile statistics to FILE")
     parser.add_argument(
         "--explain",
@@ -145,6 +196,10 @@ def main() -> None:
     outbox.drain(due_only=False)
     if args.explain:
         _explain(todo[: args.explain], clerk)
+        todo = todo[args.explain :]
+    if args.wal:
+        _wal(todo[: args.wal], clerk)
+        todo = todo[args.wal :]
     number, code, outcome = todo.pop()
     with CaptureQueriesContext(connection) as ctx:
         services.complete_stage(number, code, clerk, outcome=outcome)

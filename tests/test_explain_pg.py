@@ -22,7 +22,7 @@ from django.utils import timezone
 
 from sunshine.accounts import units
 from sunshine.accounts.models import Role, User
-from sunshine.applications import selectors
+from sunshine.applications import selectors, writes
 from sunshine.applications.models import OPEN_STATUSES, Application, StageInstance
 from sunshine.metrics.models import DailyStat
 from sunshine.processes.models import Category
@@ -96,6 +96,24 @@ def test_a_managers_work_queue_reads_their_open_applications_through_manager_and
     assert "app_manager_status" in used
     # and each row's current deadline comes from the stages' application index
     assert used & indexes_led_by(StageInstance, "application_id")
+
+
+def test_a_transition_reads_the_cases_stages_through_the_application_and_seq_index(loaded):
+    """The stage table has no index of the application alone (migration applications 0023):
+    stage_seq_unique (application, seq) serves both reads of a case's stages, in timeline order."""
+    number = Application.objects.order_by("pk").values_list("number", flat=True)[ROWS // 2]
+    app = Application.objects.get(number=number)
+    # the ORM path (services._lock_with_stages without the fast writes) and the reactions' reads
+    assert "stage_seq_unique" in indexes_used(StageInstance.objects.filter(application=app).order_by("seq"))
+    # the fast path's raw statement (writes.lock)
+    stages_sql = writes._lock_sql()[1]
+    with connection.cursor() as cursor:
+        cursor.execute("SET LOCAL enable_seqscan = off")
+        cursor.execute("EXPLAIN (FORMAT JSON) " + stages_sql, [number])
+        plan = cursor.fetchone()[0]
+        cursor.execute("SET LOCAL enable_seqscan = on")
+    plan = json.loads(plan) if isinstance(plan, str) else plan
+    assert "stage_seq_unique" in {n["Index Name"] for n in _nodes(plan[0]["Plan"]) if "Index Name" in n}
 
 
 def test_the_sweep_selects_only_unfired_due_moments_through_the_partial_index(loaded):

@@ -179,8 +179,10 @@ class Application(models.Model):
 class StageInstance(models.Model):
     """One round of one stage of one application."""
 
+    # No index of its own: stage_seq_unique (application, seq) serves every read by application,
+    # in timeline order (one index fewer for each stage row written: docs/bench.md).
     application = models.ForeignKey(
-        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="stages"
+        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="stages", db_index=False
     )
     template = models.ForeignKey(
         StageTemplate, verbose_name=_("stage template"), on_delete=models.PROTECT, related_name="+"
@@ -230,7 +232,6 @@ class StageInstance(models.Model):
                 name="stage_open_deadline",
                 condition=Q(status__in=["in_progress", "paused"], owner="utility"),
             ),
-            models.Index(fields=["code", "status"], name="stage_code_status"),
             # serves the reports: stages completed in a period (time per node, on time per node)
             models.Index(fields=["completed_on"], name="stage_completed_on", condition=Q(status="completed")),
             # with the two above: the stages open at a past day (running now, or finished after it),
