@@ -258,6 +258,110 @@ def test_the_trials_database_cache_shares_nothing(number, settings):
     assert progress._shared() is None
 
 
+# --- the first build: one statement instead of the ORM's three ------------------------------------
+
+
+IDS = ["110101199003074514", "360426199101010071", "11010519491231002X", "440524188001010014"]
+
+
+def _walked(personas) -> list[str]:
+    """Applications in every shape an answer has: just accepted; paused twice in one stage (the
+    second pause running) and reassigned; a non-residential one with a skipped stage, completed;
+    a high-voltage one with a failed review (defects) and then cancelled."""
+    from sunshine.applications import services
+    from sunshine.applications.validation import validate_intake
+
+    def new(i: int, day: str, **extra) -> str:
+        body = intake_body(
+            customer__name=f"测试{i}",
+            customer__id_number=IDS[i],
+            customer__phone=f"1390000{i:04d}",
+            address=f"太原市晋源区晋祠路{i}号",
+            **extra,
+        )
+        with time_machine.travel(f"{day} 10:00 +0800", tick=False):
+            return services.intake(validate_intake(body, date.fromisoformat(day)), personas["clerk"]).application.number
+
+    def on(day: str):
+        return time_machine.travel(f"{day} 11:00 +0800", tick=False)
+
+    eng, alice = personas["engineer"], personas["alice"]
+    fresh = new(0, "2026-11-02")
+    paused = new(1, "2026-11-02")
+    with on("2026-11-03"):
+        services.complete_stage(paused, "survey", eng)
+    with on("2026-11-04"):
+        services.pause(paused, alice, reason_code="customer_request", reason="客户要求暂缓")
+    with on("2026-11-06"):
+        services.resume(paused, alice)
+    held = Application.objects.get(number=paused).customer_manager
+    other = "bob" if held is not None and held.username == "alice" else "alice"
+    with on("2026-11-09"):
+        services.reassign(paused, personas["leader"], username=other, reason="休假")
+    with on("2026-11-10"):
+        services.pause(paused, personas[other], reason_code="missing_documents", reason="缺少产权证明")
+    skipped = new(2, "2026-11-02", category="lv_non_residential")
+    for day, code in (("2026-11-03", "survey"), ("2026-11-05", "scheme")):
+        with on(day):
+            services.complete_stage(skipped, code, eng)
+    with on("2026-11-05"):
+        services.skip_stage(skipped, "grid_works", eng, reason="无需电网配套工程")
+    with on("2026-11-09"):
+        services.complete_stage(skipped, "connection", eng)
+    failed = new(3, "2026-11-02", category="hv_single", requested_capacity=800, capacity_unit="kVA")
+    with on("2026-11-03"):
+        services.complete_stage(failed, "scheme", eng)
+    with on("2026-11-09"):
+        services.complete_stage(failed, "customer_design", alice)
+    with on("2026-11-12"):
+        services.complete_stage(failed, "design_review", eng, outcome="failed", defects=["配电室未设置挡鼠板"])
+    with on("2026-11-13"):
+        services.cancel(failed, alice, reason="客户撤回申请")
+    return [fresh, paused, skipped, failed]
+
+
+def _fields(obj) -> dict:
+    return {f.attname: getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields}
+
+
+def test_the_first_build_reads_what_the_orm_reads(personas, django_assert_num_queries):
+    from django.utils import translation
+
+    from sunshine.applications import selectors
+    from sunshine.applications.models import Pause, StageInstance
+
+    numbers = _walked(personas)
+    shapes = set()
+    with time_machine.travel("2026-11-16 10:00 +0800", tick=False):
+        today = date(2026, 11, 16)
+        for number in numbers:
+            found = progress.find(number)
+            assert found is not None
+            progress.parts(found)  # the process's stage templates, kept by the process (writes.templates)
+            with django_assert_num_queries(1):
+                app, stages, pauses = progress.parts(found)
+            orm = progress.application(found)
+            assert _fields(app) == _fields(orm)
+            assert _fields(app.process) == _fields(orm.process)
+            assert _fields(app.customer_manager) == _fields(orm.customer_manager)
+            orm_stages = list(StageInstance.objects.filter(application=orm).select_related("template").order_by("seq"))
+            assert [_fields(s) for s in stages] == [_fields(s) for s in orm_stages]
+            assert [_fields(s.template) for s in stages] == [_fields(s.template) for s in orm_stages]
+            orm_pauses = list(Pause.objects.filter(application=orm).order_by("started_at", "id"))
+            assert {k: [_fields(p) for p in v] for k, v in pauses.items()} == {
+                s.pk: [_fields(p) for p in orm_pauses if p.stage_id == s.pk]
+                for s in orm_stages
+                if any(p.stage_id == s.pk for p in orm_pauses)
+            }
+            for language in ("zh-hans", "en"):
+                with translation.override(language):
+                    fast = selectors.public_progress(app, today, stages=stages, pauses=pauses)
+                    assert fast == selectors.public_progress(orm, today)
+            shapes.add((fast["status"], sum(len(s["pause_reasons"]) for s in fast["stages"])))
+            shapes.update(s["status"] for s in fast["stages"])
+    assert {("in_progress", 0), ("paused", 2), ("completed", 0), ("cancelled", 0), "skipped"} <= shapes
+
+
 # --- the lean middleware stack of the public API ------------------------------------------------
 
 

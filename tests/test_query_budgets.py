@@ -74,10 +74,11 @@ API_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "/api/v1/evaluations/{period}"): 2,
     ("GET", "/api/v1/followups"): 3,  # scoped to the caller's units: the unit tree
     ("GET", "/api/v1/inbox"): 3,
-    # find the row (1), the calendar (4), then build the answer: application, stages, pauses (3);
+    # find the row (1), the calendar (4), then build the answer: the application with its stages
+    # and pauses in one statement (1), the process's stage templates (1, kept by the process);
     # an answer already kept costs the first query only (tests/test_lookup_cache.py)
-    ("GET", "/api/v1/public/applications/{number}"): 8,
-    ("POST", "/api/v1/public/applications/{number}/progress"): 8,
+    ("GET", "/api/v1/public/applications/{number}"): 7,
+    ("POST", "/api/v1/public/applications/{number}/progress"): 7,
     ("GET", "/api/v1/public/audit-digests"): 1,
     # the feed: the page, its events, their applications (docs/integration.md)
     ("GET", "/api/v1/events"): 5,  # the unit tree (the caller's scope), cold in this test

@@ -40,19 +40,21 @@ from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
+from functools import cache
 from typing import TypeVar
 
 from django.conf import settings
 from django.core.cache import caches
 from django.core.cache.backends.base import BaseCache
 from django.core.cache.backends.db import DatabaseCache
-from django.db import connections, router
+from django.db import connection, connections, router
 
 from sunshine import caching
 from sunshine.accounts.models import User
-from sunshine.applications.models import Application
+from sunshine.applications.models import Application, Pause, StageInstance
 from sunshine.calendar import workdays
 from sunshine.pii.crypto import decrypt
+from sunshine.processes.models import ProcessTemplate
 
 T = TypeVar("T")
 
@@ -118,8 +120,66 @@ def find(number: str) -> Found | None:
 
 
 def application(found: Found) -> Application:
-    """The whole application (with its manager and process) to build an answer from."""
+    """The whole application (with its manager and process)."""
     return Application.objects.select_related("customer_manager", "process").get(pk=found.id)
+
+
+# The tables ``parts()`` reads, each under its alias in the statement.
+_SHAPES = ((Application, "a"), (ProcessTemplate, "r"), (User, "u"), (StageInstance, "s"), (Pause, "p"))
+
+
+@cache
+def _parts_sql() -> str:
+    from sunshine.applications.writes import _reader
+
+    qn = connection.ops.quote_name
+    cols = ", ".join(_reader(model, alias)[0] for model, alias in _SHAPES)
+    app, process, user, stage, pause = (qn(model._meta.db_table) for model, _alias in _SHAPES)
+    return (
+        f"SELECT {cols} FROM {app} a JOIN {process} r ON r.id = a.process_id"  # noqa: S608
+        f" LEFT JOIN {user} u ON u.id = a.customer_manager_id"
+        f" LEFT JOIN {stage} s ON s.application_id = a.id"
+        f" LEFT JOIN {pause} p ON p.stage_id = s.id AND p.application_id = a.id"
+        " WHERE a.id = %s ORDER BY s.seq, p.started_at, p.id"
+    )
+
+
+def parts(found: Found) -> tuple[Application, list[StageInstance], dict[int, list[Pause]]]:
+    """What an answer is built from, in one statement: the application with its process and
+    customer manager, its stages in timeline order (their templates are the process's, kept in
+    memory: ``writes.templates``) and each stage's pauses in the order they started; the same
+    objects as ``application()`` and ``selectors.stage_rows``' two queries give, without the ORM's
+    compilation of three queries (tests/test_lookup_cache.py compares the answers)."""
+    from sunshine.applications.writes import _build, _reader, _templates_of
+
+    alias = router.db_for_read(Application)
+    conn = connections[alias]
+    with conn.cursor() as cur:
+        cur.execute(_parts_sql(), [found.id])
+        rows = cur.fetchall()
+    if not rows:
+        raise Application.DoesNotExist(f"no application {found.id}")
+    widths = [len(_reader(model, table)[1]) for model, table in _SHAPES]
+    edges = [sum(widths[:i]) for i in range(len(widths) + 1)]
+    first = rows[0]
+    app = _build(Application, "a", first[edges[0] : edges[1]], conn)
+    app.process = _build(ProcessTemplate, "r", first[edges[1] : edges[2]], conn)
+    manager = first[edges[2] : edges[3]]
+    app.customer_manager = None if manager[0] is None else _build(User, "u", manager, conn)
+    stages: list[StageInstance] = []
+    pauses: dict[int, list[Pause]] = {}
+    for row in rows:
+        stage, pause = row[edges[3] : edges[4]], row[edges[4] : edges[5]]
+        if stage[0] is None:  # no stages (never for an accepted application)
+            break
+        if not stages or stages[-1].pk != stage[0]:
+            stages.append(_build(StageInstance, "s", stage, conn))
+        if pause[0] is not None:
+            pauses.setdefault(stage[0], []).append(_build(Pause, "p", pause, conn))
+    templates = _templates_of(app.process_id, {s.template_id for s in stages})
+    for s in stages:
+        s.template = templates[s.template_id]
+    return app, stages, pauses
 
 
 def version(found: Found, today: date, language: str) -> str:

@@ -51,18 +51,24 @@ def _clock_day(app: Application, today: date) -> date:
 
 
 def stage_rows(
-    app: Application, today: date | None = None, stages: list[StageInstance] | None = None
+    app: Application,
+    today: date | None = None,
+    stages: list[StageInstance] | None = None,
+    pauses: dict[int, list[Pause]] | None = None,
 ) -> list[StageRow]:
-    """Every stage instance in timeline order with its clock (2 queries; none when ``stages``,
-    the rows of an application just accepted, are given: such an application has no pauses)."""
+    """Every stage instance in timeline order with its clock (2 queries; none when ``stages``
+    are given: the rows of an application just accepted, which has no pauses, or rows read
+    with their ``pauses`` by stage id, each stage's in the order they started)."""
     today = today or timezone.localdate()
     day = _clock_day(app, today)
     cal = workdays.current()
-    pauses: dict[int, list[Pause]] = {}
     if stages is None:
+        pauses = {}
         stages = list(StageInstance.objects.filter(application=app).select_related("template").order_by("seq"))
         for p in Pause.objects.filter(application=app).order_by("started_at", "id"):
             pauses.setdefault(p.stage_id, []).append(p)
+    elif pauses is None:
+        pauses = {}
     rows = []
     for s in stages:
         own = pauses.get(s.pk, [])
@@ -196,9 +202,16 @@ def mask_name(name: str) -> str:
     return name[:keep] + "*" * (len(name) - keep)
 
 
-def public_progress(app: Application, today: date | None = None) -> dict[str, Any]:
-    """What the applicant may see: no ID number, no phone, a masked name."""
-    rows = stage_rows(app, today)
+def public_progress(
+    app: Application,
+    today: date | None = None,
+    *,
+    stages: list[StageInstance] | None = None,
+    pauses: dict[int, list[Pause]] | None = None,
+) -> dict[str, Any]:
+    """What the applicant may see: no ID number, no phone, a masked name. ``stages`` and
+    ``pauses``: see ``stage_rows``."""
+    rows = stage_rows(app, today, stages, pauses)
     results = application_results(app, rows)
     m = app.customer_manager
     return {

@@ -75,7 +75,8 @@ def _kind() -> str:
 def _progress_body(request: HttpRequest, found: progress.Found, today: date) -> bytes:
     """The body ninja would send for ``selectors.public_progress``: validated by the response
     schema, rendered by the API's renderer."""
-    data = schemas.PublicProgress.model_validate(selectors.public_progress(progress.application(found), today))
+    app, stages, pauses = progress.parts(found)
+    data = schemas.PublicProgress.model_validate(selectors.public_progress(app, today, stages=stages, pauses=pauses))
     return ApiRenderer().render(request, data.model_dump(), response_status=200).encode()
 
 
