@@ -223,9 +223,12 @@ def test_a_kept_page_refuses_those_who_may_not_see_it(personas, app):
 
 
 def _stamps() -> dict[str, int]:
+    """Each scope's sum over its shards."""
+    from django.db.models import Sum
+
     from sunshine.applications.models import QueueStamp
 
-    return dict(QueueStamp.objects.values_list("scope", "n"))
+    return dict(QueueStamp.objects.values("scope").annotate(n=Sum("n")).values_list("scope", "n"))
 
 
 def test_the_queue_version_moves_with_every_change_of_one_of_its_applications(personas):
@@ -278,6 +281,16 @@ def test_the_stamps_count_every_write_of_an_application_row_whoever_writes_it(pe
     Application.objects.filter(pk=a.pk).update(customer_manager=personas["bob"])
     moved = _stamps()
     assert (moved[alice] - after[alice], moved.get(bob, 0) - after.get(bob, 0), moved[unit] - after[unit]) == (1, 1, 2)
+    # one shard per transaction: its id modulo 32 on PostgreSQL (this test is one transaction)
+    from sunshine.applications.models import QueueStamp
+
+    shard = 0
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT mod(txid_current(), 32)")
+            shard = cursor.fetchone()[0]
+    assert QueueStamp.SHARDS == 32
+    assert set(QueueStamp.objects.filter(scope__in=[alice, bob, unit]).values_list("shard", flat=True)) == {shard}
 
 
 def test_a_leaders_queue_moves_with_the_changes_of_their_units_only(personas, province):

@@ -362,13 +362,23 @@ class QueueStamp(models.Model):
     """How many times the open work of one scope has changed: ``m<user id>`` for a customer
     manager's applications, ``u<unit id>`` for a unit's. Bumped by a database trigger on every
     INSERT, UPDATE and DELETE of an application row, for the row's manager and unit before and
-    after (migration ``0022_queue_stamp``), in the change's own transaction: every change of an
-    application moves its audit head, so any change of a listed application, one joining or one
-    leaving a scope moves the scope's stamp when it commits. The work queue names its version with
-    the stamps of its scope (``workbench.desk.queries.queue_version``, a few rows by primary key
-    instead of counting and fingerprinting every open application of the scope)."""
+    after (migrations ``0022_queue_stamp``, ``0024_queue_stamp_shards``), in the change's own
+    transaction: every change of an application moves its audit head, so any change of a listed
+    application, one joining or one leaving a scope moves the scope's stamp when it commits. The
+    work queue names its version with the sum of the stamps of its scopes
+    (``workbench.desk.queries.queue_version``: a few rows by primary key instead of counting and
+    fingerprinting every open application of the scope).
 
-    scope = models.CharField(_("scope"), max_length=24, primary_key=True)
+    A scope has up to ``SHARDS`` rows: a transaction bumps the one of its transaction id modulo
+    ``SHARDS`` (PostgreSQL; SQLite, with one writer at a time, has shard 0 only), so concurrent
+    changes of one county (or one manager) do not wait for each other's commit on one row; the
+    sum of the rows moves with each of them all the same."""
+
+    SHARDS = 32
+
+    pk = models.CompositePrimaryKey("scope", "shard")
+    scope = models.CharField(_("scope"), max_length=24)
+    shard = models.SmallIntegerField(_("shard"), default=0)
     n = models.BigIntegerField(_("changes"), default=0)
 
     class Meta:
@@ -376,7 +386,7 @@ class QueueStamp(models.Model):
         verbose_name_plural = _("queue stamps")
 
     def __str__(self) -> str:
-        return f"{self.scope}: {self.n}"
+        return f"{self.scope}/{self.shard}: {self.n}"
 
 
 class ManagerLoad(models.Model):

@@ -241,12 +241,13 @@ def _stamps_sql(n: int) -> str:
 def queue_version(user: User) -> tuple[Any, ...]:
     """The version of ``user``'s whole queue (``queue_scope``, no filter): every filter and page of
     it lists some of its applications, chosen by their own rows, the day and the calendar, so this
-    names the version of each. The sum of the stamps of its scopes (``queue_scopes``; one
-    statement over a few rows by primary key, whatever the number of open applications): a
-    trigger bumps them with every write of an application row, in the writer's transaction
-    (``applications.QueueStamp``), so a change of a listed application, one joining or one
-    leaving gives a greater sum as soon as it commits. Without stamps to read, the count and
-    fingerprint of the queue's applications (``count_and_fingerprint``)."""
+    names the version of each. The sum of the stamps of its scopes, every shard of each
+    (``queue_scopes``; one statement over at most ``QueueStamp.SHARDS`` rows per scope by primary
+    key, whatever the number of open applications): a trigger bumps one of them with every write
+    of an application row, in the writer's transaction (``applications.QueueStamp``), so a change
+    of a listed application, one joining or one leaving gives a greater sum as soon as it commits.
+    Without stamps to read, the count and fingerprint of the queue's applications
+    (``count_and_fingerprint``)."""
     scopes = queue_scopes(user)
     if scopes is None:
         return ("fingerprint", *count_and_fingerprint(queue_scope(user)))
