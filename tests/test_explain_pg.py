@@ -17,12 +17,12 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection
-from django.db.models import Min, Q
+from django.db.models import Exists, Min, OuterRef, Q
 from django.utils import timezone
 
 from sunshine.accounts import units
 from sunshine.accounts.models import Role, User
-from sunshine.applications import selectors, writes
+from sunshine.applications import selectors, services, writes
 from sunshine.applications.models import OPEN_STATUSES, Application, StageInstance
 from sunshine.metrics.models import DailyStat
 from sunshine.processes.models import Category
@@ -114,6 +114,36 @@ def test_a_transition_reads_the_cases_stages_through_the_application_and_seq_ind
         cursor.execute("SET LOCAL enable_seqscan = on")
     plan = json.loads(plan) if isinstance(plan, str) else plan
     assert "stage_seq_unique" in {n["Index Name"] for n in _nodes(plan[0]["Plan"]) if "Index Name" in n}
+
+
+def test_a_transitions_update_of_the_application_row_is_a_hot_update(loaded):
+    """The application table keeps room on its pages (fillfactor 80, migration applications 0024),
+    so the engine's UPDATE of a row whose indexed columns stay put (a stage completed, the next one
+    started: current stage and audit head) writes no index entry. The generated rows were written
+    after the migration, as fresh intakes are."""
+
+    def hot_updates() -> int:
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_stat_get_xact_tuples_hot_updated('applications_application'::regclass)")
+            return int(cursor.fetchone()[0])
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT reloptions FROM pg_class WHERE relname = 'applications_application'")
+        assert "fillfactor=80" in cursor.fetchone()[0]
+    later = StageInstance.objects.filter(application=OuterRef("application"), status="pending")
+    candidates = list(
+        StageInstance.objects.select_related("template", "application")
+        .filter(status="in_progress", application__status="in_progress")
+        .filter(Exists(later))
+        .order_by("pk")
+    )
+    assert len(candidates) > 10
+    stage = candidates[len(candidates) // 2]
+    before = hot_updates()
+    services.complete_stage(
+        stage.application.number, stage.code, None, outcome="passed" if stage.template.has_outcome else None
+    )
+    assert hot_updates() - before == 1
 
 
 def test_the_sweep_selects_only_unfired_due_moments_through_the_partial_index(loaded):
