@@ -117,7 +117,7 @@ def test_a_transition_reads_the_cases_stages_through_the_application_and_seq_ind
 
 
 def test_a_transitions_update_of_the_application_row_is_a_hot_update(loaded):
-    """The application table keeps room on its pages (fillfactor 80, migration applications 0024),
+    """The application table keeps room on its pages (fillfactor 80, migration applications 0025),
     so the engine's UPDATE of a row whose indexed columns stay put (a stage completed, the next one
     started: current stage and audit head) writes no index entry. The generated rows were written
     after the migration, as fresh intakes are."""

@@ -27,7 +27,7 @@ def full(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("applications", "0023_fewer_stage_indexes"),
+        ("applications", "0024_queue_stamp_shards"),
     ]
 
     operations = [migrations.RunPython(roomy, full)]
