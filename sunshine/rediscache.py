@@ -5,6 +5,9 @@ Django's ``RedisCacheClient.get_client`` builds a new ``redis.Redis`` for every 
 (≈ 170 response callbacks copied each time) over a shared connection pool; the client is
 thread-safe (each command takes a connection from the pool), so this backend keeps one per pool.
 
+``get_bytes()`` and ``set_bytes()`` keep bytes as they are (no pickling) through the same
+connections as ``count()``: the public look-up's shared answers (``applications/progress.py``).
+
 ``count()`` is ``add(key, 0, window)`` + ``incr(key)`` of the throttles (three commands with
 Django's ``incr``, which asks ``EXISTS`` first) as one Lua script run by Redis in one step:
 ``INCR``, and ``EXPIRE`` when the key was just created. ``count(..., unless=lock)`` answers
@@ -70,6 +73,13 @@ class ReusingRedisCacheClient(RedisCacheClient):
             n = int(self._raw(_pack([b"EVAL", _COUNT.encode(), *args])))
         return None if n < 0 else n
 
+    def get_bytes(self, key: str) -> bytes | None:
+        answer = self._raw(_pack([b"GET", key.encode()]))
+        return answer if isinstance(answer, bytes) else None
+
+    def set_bytes(self, key: str, value: bytes, timeout: int) -> None:
+        self._raw(_pack([b"SET", key.encode(), value, b"EX", b"%d" % timeout]))
+
     def _raw(self, command: bytes) -> Any:
         """Send one packed command on a connection of this client's own (not the pool's) and read
         its answer: redis-py's client and pool cost ≈ 3× the round trip itself (a pool check,
@@ -127,3 +137,14 @@ class RedisCache(DjangoRedisCache):
         other = None if unless is None else self.make_and_validate_key(unless, version=version)
         client = cast(ReusingRedisCacheClient, self._cache)
         return client.count(full, max(int(window), 1), other)
+
+    def get_bytes(self, key: str, version: int | None = None) -> bytes | None:
+        """The bytes kept under ``key`` by ``set_bytes`` (stored as they are, not pickled), or None."""
+        client = cast(ReusingRedisCacheClient, self._cache)
+        return client.get_bytes(self.make_and_validate_key(key, version=version))
+
+    def set_bytes(self, key: str, value: bytes, timeout: int, version: int | None = None) -> None:
+        """Keep ``value`` under ``key`` for ``timeout`` seconds, as it is (one command on
+        ``count()``'s connections: the look-up's shared answers)."""
+        client = cast(ReusingRedisCacheClient, self._cache)
+        client.set_bytes(self.make_and_validate_key(key, version=version), value, max(int(timeout), 1))

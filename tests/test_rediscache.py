@@ -128,6 +128,16 @@ def test_count_survives_a_dropped_connection_and_a_flushed_script(redis, round_t
     assert redis.ttl(f"t:1:{key}") == 60
 
 
+def test_bytes_are_kept_as_they_are(redis, round_trips):
+    body = "进度 {}".encode() + bytes(range(256))
+    cache.set_bytes("answer", body, 3600)
+    assert cache.get_bytes("answer") == body
+    assert cache.get_bytes("no-such-answer") is None
+    assert [c for c in round_trips if c not in ("hello", "client")] == ["set", "get", "get"]
+    assert redis.get("t:1:answer") == body  # not pickled
+    assert redis.ttl("t:1:answer") == 3600
+
+
 @pytest.fixture
 def number(api_as) -> str:
     with time_machine.travel("2026-11-26 10:00 +0800", tick=False):

@@ -224,14 +224,19 @@ def answer(kind: str, version_: str, build: Callable[[], T], *, shared: bool = F
     cache = _shared() if shared else None
     name = f"sunshine:lookup:{_generation[0]}:{kind}:{version_}"
     if cache is not None:
-        got = cache.get(name)
+        get_bytes = getattr(cache, "get_bytes", None)  # Redis: stored as they are (rediscache.py)
+        got = get_bytes(name) if get_bytes is not None else cache.get(name)
         if isinstance(got, bytes):
             _keep(key, got, size)
             return got  # type: ignore[return-value]
     value = build()
     _keep(key, value, size)
     if cache is not None and isinstance(value, bytes):
-        cache.set(name, value, timeout=SHARED_SECONDS)
+        set_bytes = getattr(cache, "set_bytes", None)
+        if set_bytes is not None:
+            set_bytes(name, value, SHARED_SECONDS)
+        else:
+            cache.set(name, value, timeout=SHARED_SECONDS)
     return value
 
 
