@@ -505,3 +505,65 @@ def test_a_supervised_project_shows_its_leader_and_target(personas, app):
         take_charge(app.number, personas["leader"], reason="市重点项目", target_date=D(2026, 12, 31))
     page = text(client_for(personas["alice"]).get(url(app)).content)
     assert "领导挂牌督办" in page and "2026-12-31" in page and "市重点项目" in page
+
+
+# --- the first view's shortcuts give what the ORM and Django's templates give ---------------------
+
+
+def test_the_page_events_read_raw_equal_the_orms(personas, app):
+    from sunshine.workbench.case import events as case_events
+
+    c = client_for(personas["alice"])
+    with at("2026-11-03"):
+        c.post(
+            url(app, "pause"),
+            {
+                "pause-stage": "survey",
+                "pause-round": "1",
+                "pause-reason_code": "missing_documents",
+                "pause-reason": "缺产权证明",
+            },
+        )
+    orm = list(Event.objects.filter(application=app).select_related("actor").order_by("id"))
+    raw = case_events.of_application(app)
+    assert len(orm) >= 3
+    assert [(e.id, e.type, e.at, e.actor_id, e.stage, e.round, e.data) for e in raw] == [
+        (e.id, e.type, e.at, e.actor_id, e.stage, e.round, e.data) for e in orm
+    ]
+    assert [case_events.actor_name(e) for e in raw] == [case_events.actor_name(e) for e in orm]
+    assert [case_events.detail(e) for e in raw] == [case_events.detail(e) for e in orm]
+
+
+def test_an_empty_field_is_kept_a_bound_one_rendered_with_its_errors(personas):
+    from django.template.loader import render_to_string
+    from django.utils import translation
+
+    from sunshine.workbench.case import forms
+    from sunshine.workbench.case.templatetags.case_page import case_field
+
+    for lang in ("zh-hans", "en"):
+        with translation.override(lang):
+            form = forms.CancelForm(prefix="cancel")
+            expected = render_to_string("workbench_case/_field.html", {"f": form["reason"]})
+            assert case_field(form["reason"]) == expected
+            assert case_field(forms.CancelForm(prefix="cancel")["reason"]) == expected  # kept
+    with translation.override("en"):
+        bound = forms.CancelForm({"cancel-reason": ""}, prefix="cancel")
+        assert not bound.is_valid()
+        html = case_field(bound["reason"])
+        assert "has-error" in html and "This field is required." in html
+        kinds = forms.UploadForm(prefix="upload", kinds=[])
+        assert case_field(kinds["kind"]) == render_to_string("workbench_case/_field.html", {"f": kinds["kind"]})
+
+
+def test_the_page_writes_each_action_address_as_the_page_address_and_its_tail(personas, app):
+    from django.urls import reverse
+
+    page = client_for(personas["alice"]).get(url(app)).content.decode()
+    base = reverse("workbench_case:application", args=[app.number])
+    for name in ("complete", "resume", "pause", "skip", "reassign", "cancel", "choices", "upload", "received", "waive"):
+        tail = f"documents/{name}/" if name in ("upload", "received", "waive") else f"{name}/"
+        assert reverse(f"workbench_case:{name}", args=[app.number]) == base + tail
+    assert reverse("workbench_case:reveal", args=[app.number, "phone"]) == base + "reveal/phone/"
+    assert reverse("workbench_case:download", args=[app.number, 7]) == base + "documents/7/"
+    assert f'action="{base}complete/"' in page and f'hx-post="{base}reveal/phone/"' in page

@@ -21,6 +21,7 @@ from sunshine.documents import services as documents
 from sunshine.errors import Forbidden
 from sunshine.processes.models import Owner
 from sunshine.supervision.selectors import leader_supervision_of
+from sunshine.workbench.case import events as case_events
 from sunshine.workbench.case import privacy
 from sunshine.workbench.case.explanation import Step, steps
 
@@ -182,7 +183,7 @@ def timeline(app: Application, rows: list[selectors.StageRow], events: list[Even
 def page_context(user: User, app: Application, today: date | None = None) -> dict[str, Any]:
     today = today or timezone.localdate()
     rows = selectors.stage_rows(app, today)
-    events = list(Event.objects.filter(application=app).select_related("actor").order_by("id"))
+    events = case_events.of_application(app)
     actions = actions_for(user, app, rows)
     managers: list[User] = []
     if actions.reassign:
@@ -192,8 +193,7 @@ def page_context(user: User, app: Application, today: date | None = None) -> dic
             .order_by("username")
         )
     stage_names = {r.stage.code: r.name for r in rows}
-    for e in events:
-        e.stage_name = stage_names.get(e.stage or "", e.stage or "")  # type: ignore[attr-defined]
+    case_events.render_lines(events, stage_names)
     requirements = documents.required_documents(app)
     supervision = leader_supervision_of(app)
     doc_roles = _allowed(lambda: access.require_role(user, roles(documents.DOCUMENT_ROLES), app))

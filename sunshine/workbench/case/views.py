@@ -126,6 +126,8 @@ def _body(
     keep: bool,
 ) -> str:
     ctx = page_context(user, app, today)
+    # every action's address is the page's plus its own tail (urls.py): reversed once, not per form
+    ctx["case_url"] = _page_url(app)
     ctx["pii"] = [
         {"field": "id_number", "label": _("ID number"), "masked": ctx["masked"]["id_number"]},
         {"field": "phone", "label": _("Phone"), "masked": ctx["masked"]["phone"]},
