@@ -57,7 +57,9 @@ def test_the_application_page_is_kept_per_version_and_served_with_the_request_to
         assert r.status_code == 302 and r["Location"] == url(app)
         # the change is a new version: the page shows it at once
         after, rebuilt = _get(c, url(app))
-    assert rebuilt == built
+    # the same reads, and the unread count of the frame rendered afresh around its message (a
+    # whole page to keep takes it from the user's read: workbench/desk/middleware.py)
+    assert rebuilt == built + 1
     assert "环节已办结。" in text(after.encode())
     assert 'data-stage="survey"' in after and 'id="complete-form"' in after
     assert re.search(r"<h3>办结“装表接电”</h3>", after) and not re.search(r"<h3>办结“现场勘查”</h3>", after)
@@ -335,3 +337,38 @@ def test_made_up_urls_and_searches_are_not_kept_as_whole_pages(personas, app):
             _get(c, f"/workbench/?x={i}")
             _get(c, f"/workbench/?q=YK{i}")
     assert wholes() == before == 2
+
+
+def test_the_kept_pages_token_is_djangos_for_the_same_secret_masked_afresh():
+    from django.middleware import csrf
+    from django.test import RequestFactory
+
+    request = RequestFactory().get("/workbench/")
+    first = kept.get_token(request)  # no cookie yet: a new secret, to be set by the middleware
+    secret = request.META["CSRF_COOKIE"]
+    assert request.META["CSRF_COOKIE_NEEDS_UPDATE"] is True
+    tokens = {kept.get_token(request) for _ in range(50)} | {first}
+    assert len(tokens) == 51  # a fresh mask each time
+    for token in tokens:
+        assert len(token) == csrf.CSRF_TOKEN_LENGTH and set(token) <= set(csrf.CSRF_ALLOWED_CHARS)
+        assert csrf._unmask_cipher_token(token) == secret
+    assert request.META["CSRF_COOKIE"] == secret
+
+
+def test_a_kept_page_takes_the_unread_count_read_with_the_user(personas, app):
+    from sunshine.notifications.models import Message
+    from sunshine.notifications.services import notify_staff
+
+    alice = personas["alice"]
+    Message.objects.filter(user=alice).update(read_at="2026-11-02T10:00:00+08:00")
+    c = client_for(alice)
+    with at("2026-11-03"):
+        _get(c, url(app))
+        notify_staff([alice], "message", {"text": "请核对"}, key="k1")
+        with CaptureQueriesContext(connection) as ctx:
+            page = c.get(url(app)).content.decode()
+    assert '<span class="count">1</span>' in page
+    # the user with their count, the application's light row: no statement of the count's own
+    # (the trial's sessions are in the database: not counted here)
+    assert len([q for q in ctx.captured_queries if "django_session" not in q["sql"]]) == 2
+    assert not [q for q in ctx.captured_queries if q["sql"].startswith("SELECT COUNT(*) FROM notifications_message")]

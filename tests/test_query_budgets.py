@@ -157,7 +157,7 @@ PAGE_BUDGETS: dict[tuple[str, str], Budget] = {
     ("GET", "statistics/download.csv"): 6,  # +1 the unit tree of the unit selector (once per process)
     ("GET", "statistics/download.xlsx"): 6,  # +1 the unit tree of the unit selector (once per process)
     ("GET", "workbench/"): 14,
-    ("GET", "workbench/applications/<str:number>/"): 18,  # built; kept: 3 (tests/test_kept_pages.py)
+    ("GET", "workbench/applications/<str:number>/"): 17,  # built; kept: 2 (tests/test_kept_pages.py)
     ("GET", "workbench/applications/<str:number>/choices/"): 7,  # its own card: choices, units
     ("GET", "workbench/applications/<str:number>/documents/<int:document_id>/"): 6,
     ("GET", "workbench/cases/"): 5,

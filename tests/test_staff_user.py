@@ -43,6 +43,21 @@ def test_the_staff_user_is_the_one_django_reads_with_every_field(personas):
     assert len(ctx.captured_queries) == 1
 
 
+def test_the_staff_user_carries_their_unread_inbox_count(personas):
+    from sunshine.notifications.models import Message
+    from sunshine.notifications.selectors import unread_count
+    from sunshine.notifications.services import notify_staff
+
+    alice = personas["alice"]
+    c = Client()
+    c.force_login(alice)
+    Message.objects.filter(user=alice).update(read_at="2026-11-02T10:00:00+08:00")
+    assert middleware.staff_user(_request(c)).inbox_unread_read == unread_count(alice) == 0
+    notify_staff([alice], "message", {"text": "请核对"}, key="k1")
+    notify_staff([personas["bob"]], "message", {"text": "开会"}, key="k2")
+    assert middleware.staff_user(_request(c)).inbox_unread_read == unread_count(alice) == 1
+
+
 def test_a_changed_password_or_a_deactivated_account_signs_out_as_before(personas):
     alice, bob = personas["alice"], personas["bob"]
     c, d = Client(), Client()

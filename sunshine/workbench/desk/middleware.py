@@ -19,6 +19,7 @@ from django.utils.functional import SimpleLazyObject
 
 from sunshine.accounts import totp
 from sunshine.accounts.models import User
+from sunshine.notifications.models import ChannelKind
 
 ENROL_URL = "/workbench/security/"
 
@@ -42,20 +43,27 @@ class TotpEnrolmentMiddleware:
 # --- the signed-in staff member, read without the ORM's compilation ---------------------------------
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
+# notifications.selectors.unread_count of the user read (kept.unread_count's; tests/test_kept_pages.py)
+_UNREAD = (
+    "(SELECT COUNT(*) FROM notifications_message m WHERE m.user_id = {}.{} AND m.channel = %s AND m.read_at IS NULL)"
+)
 # alias → (statement, attribute names, converters by column): built once per connection alias
 _USER_READS: dict[str, tuple[str, list[str], list[tuple[int, list[Any], Any]]]] = {}
 
 
 def _read_user(user_id: Any) -> User | None:
     """``User.objects.get(pk=user_id)`` (what ``ModelBackend.get_user`` runs) as one raw statement
-    with the ORM's own converters of each column, built once; None when there is no such row."""
+    with the ORM's own converters of each column, built once; None when there is no such row. The
+    same statement counts the user's unread inbox messages (``inbox_unread_read``: a kept page's
+    navigation shows it, ``kept.serve_page``, without a statement of its own)."""
     conn = connections[router.db_for_read(User) or DEFAULT_DB_ALIAS]
     plan = _USER_READS.get(conn.alias)
     if plan is None:
         fields = list(User._meta.concrete_fields)
         q = conn.ops.quote_name
-        sql = "SELECT {} FROM {} WHERE {} = %s".format(  # noqa: S608 (the model's own names)
-            ", ".join(q(str(f.column)) for f in fields), q(User._meta.db_table), q(str(User._meta.pk.column))
+        table, pk = q(User._meta.db_table), q(str(User._meta.pk.column))
+        sql = "SELECT {}, {} FROM {} WHERE {} = %s".format(  # noqa: S608 (the model's own names)
+            ", ".join(q(str(f.column)) for f in fields), _UNREAD.format(table, pk), table, pk
         )
         converters = []
         for i, f in enumerate(fields):
@@ -66,15 +74,18 @@ def _read_user(user_id: Any) -> User | None:
         plan = _USER_READS[conn.alias] = (sql, [f.attname for f in fields], converters)
     sql, names, converters = plan
     with conn.cursor() as cursor:
-        cursor.execute(sql, [user_id])
+        cursor.execute(sql, [ChannelKind.INBOX.value, user_id])
         row = cursor.fetchone()
     if row is None:
         return None
-    values = list(row)
+    values = list(row[:-1])
     for i, found, col in converters:
         for convert in found:
             values[i] = convert(values[i], col, conn)
-    return User.from_db(conn.alias, names, values)
+    user = User.from_db(conn.alias, names, values)
+    if conn.alias == DEFAULT_DB_ALIAS:  # a replica's count could lag: kept.serve_page counts then
+        user.inbox_unread_read = int(row[-1])  # type: ignore[attr-defined]
+    return user
 
 
 def staff_user(request: HttpRequest) -> Any:
