@@ -567,3 +567,26 @@ def test_the_page_writes_each_action_address_as_the_page_address_and_its_tail(pe
     assert reverse("workbench_case:reveal", args=[app.number, "phone"]) == base + "reveal/phone/"
     assert reverse("workbench_case:download", args=[app.number, 7]) == base + "documents/7/"
     assert f'action="{base}complete/"' in page and f'hx-post="{base}reveal/phone/"' in page
+
+
+def test_the_page_supervision_read_raw_equals_the_orms(personas, app):
+    from sunshine.supervision.selectors import leader_supervision_of
+    from sunshine.supervision.services import end_supervision, take_charge
+    from sunshine.workbench.case.page import _supervision_of
+
+    assert _supervision_of(app) is None and leader_supervision_of(app) is None
+    with at("2026-11-03"):
+        take_charge(app.number, personas["leader"], reason="市重点项目", target_date=D(2026, 12, 31))
+    ours, theirs = _supervision_of(app), leader_supervision_of(app)
+    assert ours is not None and theirs is not None
+    assert (ours.pk, ours.leader_id, ours.reason, ours.target_date, ours.started_at) == (
+        theirs.pk,
+        theirs.leader_id,
+        theirs.reason,
+        theirs.target_date,
+        theirs.started_at,
+    )
+    assert ours.leader.display_name == theirs.leader.display_name
+    with at("2026-11-04"):
+        end_supervision(app.number, personas["leader"], note="已协调")
+    assert _supervision_of(app) is None and leader_supervision_of(app) is None

@@ -6,7 +6,6 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from django.db import connections, router
 from django.utils import timezone
 from django.utils.html import escape
 from django.utils.safestring import SafeString
@@ -18,6 +17,7 @@ from sunshine.applications.events import EventType
 from sunshine.applications.models import Application, Event, Outcome, PauseReason
 from sunshine.notifications.defaults import DEFAULT_TEMPLATES
 from sunshine.notifications.models import ChannelKind
+from sunshine.workbench.case import raw
 
 LABELS: dict[str, Any] = {
     EventType.INTAKE: gettext_lazy("Application accepted"),
@@ -184,49 +184,22 @@ def render_lines(events: Iterable[Event], stage_names: dict[str, str]) -> None:
 # --- the page's events, read without the ORM's compilation ------------------------------------------
 
 _EVENT_FIELDS = ["id", "application_id", "type", "at", "actor_id", "stage", "round", "data"]
-_ACTOR_FIELDS = ["id", "username", "first_name", "last_name"]  # what actor_name reads
+ACTOR_FIELDS = ["id", "username", "first_name", "last_name"]  # what display_name reads
 _EVENTS_SQL = (
     "SELECT e.id, e.application_id, e.type, e.at, e.actor_id, e.stage, e.round, e.data, "
     "u.id, u.username, u.first_name, u.last_name "
     "FROM applications_event e LEFT JOIN accounts_user u ON u.id = e.actor_id "
     "WHERE e.application_id = %s ORDER BY e.id"
 )
-# alias → converters by column (the ORM's own, as it would apply them): built once per connection
-_CONVERTERS: dict[str, list[tuple[int, list[Any], Any]]] = {}
-
-
-def _converters(conn: Any) -> list[tuple[int, list[Any], Any]]:
-    found = _CONVERTERS.get(conn.alias)
-    if found is None:
-        found = []
-        fields = {f.attname: f for f in Event._meta.concrete_fields}
-        users = {f.attname: f for f in User._meta.concrete_fields}
-        columns = [fields[n].get_col("e") for n in _EVENT_FIELDS] + [users[n].get_col("u") for n in _ACTOR_FIELDS]
-        for i, col in enumerate(columns):
-            convs = conn.ops.get_db_converters(col) + col.get_db_converters(conn)
-            if convs:
-                found.append((i, convs, col))
-        _CONVERTERS[conn.alias] = found
-    return found
 
 
 def of_application(app: Application) -> list[Event]:
     """``Event.objects.filter(application=app).select_related("actor").order_by("id")`` as one raw
     statement: the events with their actors' names (the fields the page reads; the hashes are left
     deferred)."""
-    conn = connections[router.db_for_read(Event)]
-    converters = _converters(conn)
-    with conn.cursor() as cursor:
-        cursor.execute(_EVENTS_SQL, [app.pk])
-        rows = cursor.fetchall()
     out = []
-    n = len(_EVENT_FIELDS)
-    for row in rows:
-        values = list(row)
-        for i, convs, col in converters:
-            for convert in convs:
-                values[i] = convert(values[i], col, conn)
-        e = Event.from_db(conn.alias, _EVENT_FIELDS, values[:n])
-        e.actor = None if values[n] is None else User.from_db(conn.alias, _ACTOR_FIELDS, values[n:])
+    for e, actor in raw.read(_EVENTS_SQL, [app.pk], [(Event, _EVENT_FIELDS, "e"), (User, ACTOR_FIELDS, "u")]):
+        assert isinstance(e, Event)
+        e.actor = actor  # type: ignore[assignment]
         out.append(e)
     return out
