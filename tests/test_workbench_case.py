@@ -590,3 +590,30 @@ def test_the_page_supervision_read_raw_equals_the_orms(personas, app):
     with at("2026-11-04"):
         end_supervision(app.number, personas["leader"], note="已协调")
     assert _supervision_of(app) is None and leader_supervision_of(app) is None
+
+
+def test_the_page_documents_read_raw_equal_the_orms(personas, app):
+    from sunshine.documents import services as documents
+    from sunshine.workbench.case.page import _requirements
+
+    alice = personas["alice"]
+    theirs = documents.required_documents(app)
+    assert len(theirs) >= 2
+    with at("2026-11-03"):
+        documents.mark_received(app.number, theirs[0].kind.code, alice)
+        documents.waive(app.number, theirs[1].kind.code, alice, reason="现场核验")
+    ours, theirs = _requirements(app), documents.required_documents(app)
+
+    def facts(rs: list) -> list:
+        return [
+            (r.kind.pk, r.kind.code, r.kind.name, r.kind.needed_by_stage, r.status, r.missing)
+            + (
+                (r.document.pk, r.document.status, r.document.note, r.document.file, r.document.at)
+                if r.document
+                else ()
+            )
+            for r in rs
+        ]
+
+    assert facts(ours) == facts(theirs)
+    assert [r.status for r in ours][:2] == ["received", "waived"]

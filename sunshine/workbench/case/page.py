@@ -18,6 +18,7 @@ from sunshine.applications.models import Application, Event, StageStatus, Status
 from sunshine.calendar import workdays
 from sunshine.calendar.explain import Explanation, day_names
 from sunshine.documents import services as documents
+from sunshine.documents.models import Document, DocumentKind
 from sunshine.errors import Forbidden
 from sunshine.processes.models import Owner
 from sunshine.supervision.models import LeaderSupervision
@@ -203,6 +204,33 @@ def _supervision_of(app: Application) -> LeaderSupervision | None:
     return None
 
 
+_KIND_FIELDS = [f.attname for f in DocumentKind._meta.concrete_fields]
+_DOCUMENT_FIELDS = [f.attname for f in Document._meta.concrete_fields]
+_KINDS_SQL = "SELECT {} FROM documents_documentkind k WHERE k.active = %s ORDER BY k.position, k.code".format(  # noqa: S608
+    ", ".join(f"k.{f.column}" for f in DocumentKind._meta.concrete_fields)
+)
+_DOCUMENTS_SQL = "SELECT {} FROM documents_document d WHERE d.application_id = %s".format(  # noqa: S608
+    ", ".join(f"d.{f.column}" for f in Document._meta.concrete_fields)
+)
+
+
+def _requirements(app: Application) -> list[documents.Requirement]:
+    """``documents.required_documents(app)`` (the kinds ``app`` needs, in order, each with its
+    document) in two raw statements; a test compares them."""
+    id_type = app.customer.id_type
+    kinds = [
+        k
+        for (k,) in raw.read(_KINDS_SQL, [True], [(DocumentKind, _KIND_FIELDS, "k")])
+        if isinstance(k, DocumentKind) and app.category in k.categories and (not k.id_type or k.id_type == id_type)
+    ]
+    docs = {
+        d.kind_id: d
+        for (d,) in raw.read(_DOCUMENTS_SQL, [app.pk], [(Document, _DOCUMENT_FIELDS, "d")])
+        if isinstance(d, Document)
+    }
+    return [documents.Requirement(k, docs.get(k.pk)) for k in kinds]
+
+
 def page_context(user: User, app: Application, today: date | None = None) -> dict[str, Any]:
     today = today or timezone.localdate()
     rows = selectors.stage_rows(app, today)
@@ -217,7 +245,7 @@ def page_context(user: User, app: Application, today: date | None = None) -> dic
         )
     stage_names = {r.stage.code: r.name for r in rows}
     case_events.render_lines(events, stage_names)
-    requirements = documents.required_documents(app)
+    requirements = _requirements(app)
     supervision = _supervision_of(app)
     doc_roles = _allowed(lambda: access.require_role(user, roles(documents.DOCUMENT_ROLES), app))
     waive_roles = _allowed(lambda: access.require_role(user, roles(documents.WAIVE_ROLES), app))
