@@ -73,9 +73,10 @@ def _db_connection() -> Any:
     return connections[DEFAULT_DB_ALIAS]
 
 
-#: How one column's value is read and prepared: (attname, plain field, plain DateTimeField,
-#: pre_save does more than read the attribute, the field).
-_Column = tuple[str, bool, bool, bool, Field]  # type: ignore[type-arg]
+#: How one column's value is read and prepared: (attname, plain field, a CharField or TextField,
+#: plain DateTimeField, pre_save does more than read the attribute, the field).
+_Column = tuple[str, bool, bool, bool, bool, Field]  # type: ignore[type-arg]
+_TEXT = frozenset({models.CharField, models.TextField})
 
 _PLAIN_PRE_SAVE = frozenset({Field.pre_save, models.DateField.pre_save, models.DateTimeField.pre_save})
 
@@ -87,6 +88,7 @@ def _columns(fields: Sequence[Field]) -> tuple[_Column, ...]:  # type: ignore[ty
         (
             str(f.attname),
             type(f) in _PLAIN_ON_POSTGRES,
+            type(f) in _TEXT,
             type(f) is models.DateTimeField,
             type(f).pre_save not in _PLAIN_PRE_SAVE
             or bool(getattr(f, "auto_now", False))
@@ -104,12 +106,12 @@ def _values(columns: Sequence[_Column], obj: Model, conn: Any, *, insert: bool) 
     d = obj.__dict__
     out = []
     pg = conn.vendor == "postgresql"
-    for attname, plain, moment, saver, f in columns:
+    for attname, plain, textual, moment, saver, f in columns:
         v = f.pre_save(obj, True) if insert and saver else d[attname] if attname in d else getattr(obj, attname)
         if pg:
             kind = type(v)
-            if plain and kind in _PLAIN_TYPES:
-                out.append(v)
+            if plain and (kind in _PLAIN_TYPES or (textual and isinstance(v, str))):
+                out.append(v)  # a str subclass (a choices member) of a text column: CharField returns it as it is
                 continue
             if moment and kind is datetime and v.utcoffset() is not None:
                 out.append(v)  # an aware moment: what DateTimeField.get_db_prep_save returns on PostgreSQL
@@ -140,9 +142,9 @@ def enabled() -> bool:
     return bool(getattr(settings, "SUNSHINE_FAST_WRITES", True))
 
 
-def _outermost() -> bool:
+def _outermost(conn: Any = None) -> bool:
     """Inside one ``atomic`` block that opened the transaction (no savepoint, no outer block)."""
-    conn = _db_connection()
+    conn = conn or _db_connection()
     return bool(conn.in_atomic_block and len(conn.atomic_blocks) == 1 and not conn.savepoint_ids)
 
 
@@ -152,12 +154,12 @@ def combined(conn: Any = None) -> bool:
 
 
 @contextmanager
-def pipeline() -> Iterator[None]:
+def pipeline(conn: Any = None) -> Iterator[None]:
     """On PostgreSQL (fast writes on), statements executed inside are sent at once, and their
     answers arrive at the end of the block (psycopg's pipeline mode: one Sync); fetch them after
     it, from cursors opened before it (fetching inside costs a round trip of its own). Each
     statement still runs on its own, in order, with its own snapshot. Elsewhere: nothing."""
-    conn = _db_connection()
+    conn = conn or _db_connection()
     if not combined(conn):
         yield
         return
@@ -431,7 +433,7 @@ class Batch:
             return
         conn = _db_connection()
         if combined(conn):
-            self._run_combined(conn, commit=commit and _outermost())
+            self._run_combined(conn, commit=commit and _outermost(conn))
             return
         with conn.cursor() as cursor:
             for part in self.parts:
@@ -483,7 +485,7 @@ class Batch:
         )
         with conn.cursor() as cursor:
             if commit:
-                with pipeline():  # the statement and COMMIT, then one Sync
+                with pipeline(conn):  # the statement and COMMIT, then one Sync
                     cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
                     conn.connection.cursor().execute(b"COMMIT", prepare=False)
             else:
@@ -592,7 +594,7 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
     lock_sql, stages_sql = _lock_sql()
     conn = _db_connection()
     with conn.cursor() as first, conn.cursor() as second:
-        with pipeline():  # both sent, then one Sync: the answers are read after it
+        with pipeline(conn):  # both sent, then one Sync: the answers are read after it
             first.execute(lock_sql, [number])
             if stages:
                 second.execute(stages_sql, [number])
