@@ -176,7 +176,15 @@ def test_a_kept_page_counts_the_unread_messages_for_each_request(personas, app):
         assert '<span class="count">2</span>' in queue and '<span class="count">2</span>' in again
         Message.objects.filter(user=alice).update(read_at="2026-11-03T10:00:00+08:00")
         page, _ = _get(c, url(app))
+        # the kept queue: besides the session and the signed-in user (with the unread count), its
+        # version only
+        with CaptureQueriesContext(connection) as ctx:
+            queue = c.get("/workbench/").content.decode()
+        own = [q["sql"] for q in ctx.captured_queries if "django_session" not in q["sql"]]
+        own = [sql for sql in own if "accounts_user" not in sql]
+        assert len(own) == 1 and "applications_queuestamp" in own[0]
     assert '<span class="count">' not in page and kept.INBOX not in page
+    assert '<span class="count">' not in queue and kept.INBOX not in queue
     assert kept.unread_count(alice.pk) == unread_count(alice) == 0
 
 

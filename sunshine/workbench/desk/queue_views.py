@@ -45,12 +45,15 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
     today = timezone.localdate()
     params = {k: v for k, v in request.GET.items() if k != "page" and v}
     number = _page_number(request)
-    ctx: dict[str, Any] = {
-        "team": team,
-        "filters": queries.QueueFilters.from_query(request.GET),
-        "can_see_team": user.role in DASHBOARD_ROLES,
-        "can_reassign": user.role in access.REASSIGN_ROLES,
-    }
+
+    def context() -> dict[str, Any]:
+        return {
+            "team": team,
+            "filters": queries.QueueFilters.from_query(request.GET),
+            "can_see_team": user.role in DASHBOARD_ROLES,
+            "can_reassign": user.role in access.REASSIGN_ROLES,
+        }
+
     if (
         not team
         and user.role not in FOLLOWUP_ROLES
@@ -60,7 +63,8 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
         # Nothing live on the page but the frame's token and unread count: kept whole, per path,
         # per version of the queue's own applications (each filter and page lists some of them,
         # decided by their rows, the day and the calendar: all in the key), staff member and
-        # language. One query over a few stamps before anything is built (queries.queue_version).
+        # language. One statement over a few stamps before anything is built
+        # (queries.queue_version); the unread count the frame shows comes with the user.
         key = (
             "queue-page",
             request.get_full_path(),
@@ -73,11 +77,13 @@ def _queue(request: HttpRequest, *, team: bool) -> HttpResponse:
         )
 
         def whole() -> str:
+            ctx = context()
             _, build = _listing(request, user, ctx["filters"], team, today, params, number)
             body = mark_safe(build())  # noqa: S308 (our template's)
             return render_to_string("workbench_desk/queue.html", kept.frame_context({**ctx, "body": body}), request)
 
         return kept.serve_page(request, kept.part(key, whole))
+    ctx = context()
     list_key, build = _listing(request, user, ctx["filters"], team, today, params, number)
     ctx["body"] = kept.serve(request, kept.part(list_key, build))
     if team:
