@@ -617,3 +617,30 @@ def test_the_page_documents_read_raw_equal_the_orms(personas, app):
 
     assert facts(ours) == facts(theirs)
     assert [r.status for r in ours][:2] == ["received", "waived"]
+
+
+def test_the_page_full_row_read_raw_equals_access_application(personas, app):
+    from sunshine.applications import access
+    from sunshine.errors import Forbidden
+    from sunshine.workbench.case.page import full_row
+
+    def facts(a: Application) -> list:
+        out = []
+        for obj in (a, a.customer, a.customer_manager, a.process, a.possible_duplicate_of):
+            out.append(None if obj is None else [getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields])
+        return out
+
+    alice, admin = personas["alice"], personas["admin"]
+    other = new_app(personas["clerk"])
+    Application.objects.filter(pk=other.pk).update(possible_duplicate_of=app, customer_manager=None)
+    for user, a in ((alice, app), (admin, app), (admin, other)):
+        ref = access.access_ref(user, a.number)
+        ours, theirs = full_row(user, ref), access.access_application(user, a.number)
+        assert facts(ours) == facts(theirs)
+        assert ours.contact_phone == theirs.contact_phone and ours.customer.id_number == theirs.customer.id_number
+    assert full_row(admin, access.access_ref(admin, other.number)).possible_duplicate_of.number == app.number
+    # moved to another manager since the light row was read: access_application's own answer
+    ref = access.access_ref(alice, app.number)
+    Application.objects.filter(pk=app.pk).update(customer_manager=personas["bob"])
+    with pytest.raises(Forbidden):
+        full_row(alice, ref)

@@ -35,7 +35,7 @@ from sunshine.calendar import workdays
 from sunshine.documents import services as documents
 from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.workbench.case import forms, privacy
-from sunshine.workbench.case.page import page_context, roles
+from sunshine.workbench.case.page import full_row, page_context, roles
 from sunshine.workbench.desk import kept
 
 View = Callable[..., HttpResponseBase]
@@ -227,7 +227,7 @@ def application(request: HttpRequest, number: str) -> HttpResponse:
         if html is None:
             # built from the full row, under its own version (a change since the light row's read
             # is then the version kept, never stored under the older one)
-            app = access.access_application(user, number)
+            app = full_row(user, ref)
             html = kept.part(_page_key(request, user, app, today), lambda: _whole_page(request, user, app, today))
     except (NotFound, Forbidden) as exc:
         return _error_page(request, exc.status, exc.message)
