@@ -327,6 +327,8 @@ def _fields(obj) -> dict:
 def test_the_first_build_reads_what_the_orm_reads(personas, django_assert_num_queries):
     from django.utils import translation
 
+    from sunshine.api import schemas
+    from sunshine.api.errors import render
     from sunshine.applications import selectors
     from sunshine.applications.models import Pause, StageInstance
 
@@ -357,6 +359,9 @@ def test_the_first_build_reads_what_the_orm_reads(personas, django_assert_num_qu
                 with translation.override(language):
                     fast = selectors.public_progress(app, today, stages=stages, pauses=pauses)
                     assert fast == selectors.public_progress(orm, today)
+                    # rendered as it is: the bytes of the schema-validated body (what ninja sends)
+                    validated = schemas.PublicProgress.model_validate(fast).model_dump()
+                    assert render(fast) == render(validated)
             shapes.add((fast["status"], sum(len(s["pause_reasons"]) for s in fast["stages"])))
             shapes.update(s["status"] for s in fast["stages"])
     assert {("in_progress", 0), ("paused", 2), ("completed", 0), ("cancelled", 0), "skipped"} <= shapes
