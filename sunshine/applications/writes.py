@@ -635,7 +635,9 @@ class IntakeRows:
 
 
 @cache
-def _intake_sql() -> tuple[str, str, tuple[_Column, ...], tuple[int, ...]]:
+def _intake_sql() -> tuple[str, tuple[_Column, ...], tuple[int, ...]]:
+    """The statement of ``intake_rows``, the customer's columns and the positions of its identity
+    among them."""
     from sunshine.accounts.models import User
     from sunshine.applications.models import Application, Customer, ManagerLoad
 
@@ -645,14 +647,17 @@ def _intake_sql() -> tuple[str, str, tuple[_Column, ...], tuple[int, ...]]:
     names = [str(f.attname) for f in fields]
     cols = ", ".join(qn(str(f.column)) for f in fields)
     casts = ", ".join(f"%s::{_pg_type(f)}" for f in fields)
-    customer_sql = (
-        f"WITH found AS (SELECT c.id FROM {cust_t} c WHERE c.id_type = %s AND c.id_number_index = %s),"  # noqa: S608
+    # The customer: inserted unless it exists, then the duplicate check (one row; none when a
+    # concurrent first intake of the same identity inserted it meanwhile).
+    customer_part = (
+        f"found AS (SELECT c.id FROM {cust_t} c WHERE c.id_type = %s AND c.id_number_index = %s),"  # noqa: S608
         f" made AS (INSERT INTO {cust_t} ({cols}) SELECT {casts} WHERE NOT EXISTS (SELECT 1 FROM found)"
-        " ON CONFLICT DO NOTHING RETURNING id)"
-        " SELECT made.id, true, NULL::bigint, NULL::varchar FROM made"
+        " ON CONFLICT DO NOTHING RETURNING id),"
+        " cust AS (SELECT made.id AS customer_id, true AS created, NULL::bigint AS dup_id,"
+        " NULL::varchar AS dup_number FROM made"
         " UNION ALL SELECT f.id, false, d.id, d.number FROM found f LEFT JOIN LATERAL"
         f" (SELECT a.id, a.number FROM {app_t} a WHERE a.customer_id = f.id AND a.address = %s"
-        " AND a.status = ANY(%s) ORDER BY a.accepted_at LIMIT 1) d ON true"
+        " AND a.status = ANY(%s) ORDER BY a.accepted_at LIMIT 1) d ON true)"
     )
     user_t = qn(User._meta.db_table)
     areas_t = qn(User.areas.through._meta.db_table)
@@ -665,21 +670,24 @@ def _intake_sql() -> tuple[str, str, tuple[_Column, ...], tuple[int, ...]]:
     # intake right now (its transaction-scoped advisory lock is held) is passed over for the next:
     # otherwise every concurrent intake picks the same manager and waits on its ManagerLoad row
     # until the other commits. When every candidate is busy, the first one anyway (and wait).
-    # OFFSET 0 and the CTE keep the lock function from being applied before the ORDER BY.
-    manager_sql = (
-        f"WITH cand AS MATERIALIZED (SELECT u.id, COALESCE(ml.open_count, 0) AS n, u.username,"  # noqa: S608
+    # OFFSET 0 and the CTE keep the lock function from being applied before the ORDER BY; the
+    # pick (with the application's key) is one materialised row, evaluated once.
+    manager_part = (
+        "cand AS MATERIALIZED (SELECT u.id, COALESCE(ml.open_count, 0) AS n, u.username,"  # noqa: S608
         " array_position(%s::bigint[], u.unit_id::bigint) AS near"
         f" FROM {user_t} u LEFT JOIN {load_t} ml ON ml.user_id = u.id"
         f" WHERE (u.serves_all_areas OR u.id IN (SELECT user_id FROM {areas_t} WHERE servicearea_id = %s))"
         " AND u.role = %s AND u.is_active AND u.accepts_assignments AND u.unit_id = ANY(%s::bigint[])),"
         " nearest AS MATERIALIZED (SELECT id FROM cand WHERE near = (SELECT min(near) FROM cand)"
-        " ORDER BY n, username OFFSET 0)"
-        f" SELECT nextval(pg_get_serial_sequence('{Application._meta.db_table}', 'id')), {user_cols}"
+        " ORDER BY n, username OFFSET 0),"
+        f" pick AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{Application._meta.db_table}', 'id'))"
+        f" AS application_key, {user_cols}"
         f" FROM (SELECT 1) one LEFT JOIN {user_t} u ON u.id = COALESCE("
         f"(SELECT id FROM nearest WHERE pg_try_advisory_xact_lock(({MANAGER_LOCK}::bigint << 32) + id) LIMIT 1),"
-        " (SELECT id FROM nearest LIMIT 1))"
+        " (SELECT id FROM nearest LIMIT 1)))"
     )
-    return customer_sql, manager_sql, _columns(fields), (names.index("id_type"), names.index("id_number_index"))
+    sql = f"WITH {customer_part}, {manager_part} SELECT cust.*, pick.* FROM cust CROSS JOIN pick"  # noqa: S608
+    return sql, _columns(fields), (names.index("id_type"), names.index("id_number_index"))
 
 
 def intake_rows(
@@ -690,7 +698,7 @@ def intake_rows(
     manager_role: str,
     unit_ids: Sequence[int],
 ) -> IntakeRows | None:
-    """What an intake reads before it writes, as two statements in one round trip (with BEGIN):
+    """What an intake reads before it writes, as one statement in one round trip (with BEGIN):
 
     - the customer: inserted from ``customer`` (unsaved) unless one with its identity exists
       (``INSERT … ON CONFLICT DO NOTHING``: an existing customer's stored contact is never
@@ -706,16 +714,17 @@ def intake_rows(
     retries). PostgreSQL only (``combined()``)."""
     from sunshine.accounts.models import User
 
-    customer_sql, manager_sql, columns, (i_type, i_index) = _intake_sql()
+    sql, columns, (i_type, i_index) = _intake_sql()
     values = _insert_params([customer], columns)
-    with connection.cursor() as first, connection.cursor() as second:
-        with pipeline():  # both sent, then one Sync: the answers are read after it
-            first.execute(customer_sql, [values[i_type], values[i_index], *values, address, list(open_statuses)])
-            second.execute(manager_sql, [list(unit_ids), area_id, manager_role, list(unit_ids)])
-        found = first.fetchone()
-        reserved = second.fetchone()
-    if found is None:
+    units_ = list(unit_ids)
+    params = [values[i_type], values[i_index], *values, address, list(open_statuses)]
+    params += [units_, area_id, manager_role, units_]
+    with connection.cursor() as cursor:
+        with pipeline():  # BEGIN and the statement, then one Sync: the answer is read after it
+            cursor.execute(sql, params)
+        row = cursor.fetchone()
+    if row is None:
         return None
-    customer_pk, created, dup_pk, dup_number = found
-    manager = _build(User, "u", reserved[1:]) if reserved[1] is not None else None
-    return IntakeRows(customer_pk, created, (dup_pk, dup_number) if dup_pk else None, reserved[0], manager)
+    customer_pk, created, dup_pk, dup_number, key = row[:5]
+    manager = _build(User, "u", row[5:]) if row[5] is not None else None
+    return IntakeRows(customer_pk, created, (dup_pk, dup_number) if dup_pk else None, key, manager)
