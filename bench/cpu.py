@@ -2,6 +2,7 @@
 
     uv run --frozen python bench/cpu.py                  # CPU ms per request, queries
     uv run --frozen python bench/cpu.py --profile lookup # + cProfile of one path (top 40)
+    uv run --frozen python bench/cpu.py --only lookup_first  # each look-up a first view (only when asked)
 
 Paths: ``bare``, ``lookup``, ``app_page``, ``queue`` (the manager's four URLs), ``county_queue``
 (the county leader's queue, when the data set has the province), ``bare_insert``, ``intake``.
