@@ -167,3 +167,40 @@ def test_the_intake_builds_its_rows_as_the_models_constructors_do(personas, area
             writes.make(StageInstance, dict(stage), {"application": made, "template": template}),
             StageInstance(application=made, template=template, **stage),
         )
+
+
+@time_machine.travel("2026-11-27 10:00 +0800", tick=False)
+def test_a_number_already_taken_is_drawn_again_before_anything_fails(personas, monkeypatch):
+    """An intake whose random number another application of the day has gets the next one drawn.
+    On PostgreSQL the reads statement says the number is taken and a new one is checked before
+    the change is written (no failed statement, no rollback: psycopg keeps its prepared
+    statements); on SQLite the unique index refuses it and the intake retries, as before."""
+    from datetime import date
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from sunshine.applications import services
+    from sunshine.applications.validation import validate_intake
+
+    clerk = personas["clerk"]
+    today = date(2026, 11, 27)
+    body = intake_body(customer__id_number="110105198001010016", address="太原市晋源区晋祠路2号")
+    taken = services.intake(validate_intake(intake_body(), today), clerk).application.number
+    fresh = services.new_number(today)
+    while fresh == taken:
+        fresh = services.new_number(today)
+    draws = iter([taken, fresh])
+    monkeypatch.setattr(services, "new_number", lambda on: next(draws))
+    with CaptureQueriesContext(connection) as ctx:
+        app = services.intake(validate_intake(body, today), clerk).application
+    assert app.number == fresh
+    assert Application.objects.filter(number=fresh).count() == 1
+    if connection.vendor == "postgresql":
+        sql = [q["sql"] for q in ctx.captured_queries]
+        assert not any("ROLLBACK" in s.upper() for s in sql)
+        assert not any(s.upper().startswith("ROLLBACK TO SAVEPOINT") for s in sql)
+        # the reads once, the new number checked once, the change once (the reactions run eagerly here)
+        assert sum(s.startswith("WITH found") for s in sql) == 1
+        assert sum(s.startswith("SELECT NOT EXISTS") for s in sql) == 1
+        assert sum(s.startswith("WITH p0") for s in sql) == 1

@@ -398,6 +398,7 @@ def _intake_once(
     area = match_area(data.address)
     unit_id = unit_for(area, data.channel, actor)
     combined = writes.combined()
+    number = new_number(today)
     with transaction.atomic():
         duplicate: Application | None = None
         reserved: int | None = None
@@ -415,9 +416,15 @@ def _intake_once(
                 area.pk if area else None,
                 Role.CUSTOMER_MANAGER,
                 units.tree().ancestors(unit_id),
+                number,
             )
             if found is None:  # a concurrent first intake of this customer: retried by intake()
                 raise IntegrityError("customer inserted concurrently")
+            if not found.number_free:  # drawn again before anything fails (rare: 1 in 10⁶ per number of the day)
+                for _attempt in range(3):
+                    number = new_number(today)
+                    if writes.number_is_free(number):
+                        break
             if found.created:
                 customer.pk = found.customer_pk
                 customer._state.adding, customer._state.db = False, connection.alias
@@ -456,7 +463,7 @@ def _intake_once(
             Application,
             {
                 "id": reserved,
-                "number": new_number(today),
+                "number": number,
                 "category": data.category,
                 "business_type": data.business_type,
                 "channel": data.channel,

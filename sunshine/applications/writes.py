@@ -632,6 +632,7 @@ class IntakeRows:
     duplicate: tuple[int, str] | None  # (pk, number) of the customer's open application at that address
     application_pk: int  # reserved from the sequence: the events' audit chain needs it
     manager: User | None
+    number_free: bool = True  # no application has the number that was asked about
 
 
 @cache
@@ -681,7 +682,7 @@ def _intake_sql() -> tuple[str, tuple[_Column, ...], tuple[int, ...]]:
         " nearest AS MATERIALIZED (SELECT id FROM cand WHERE near = (SELECT min(near) FROM cand)"
         " ORDER BY n, username OFFSET 0),"
         f" pick AS MATERIALIZED (SELECT nextval(pg_get_serial_sequence('{Application._meta.db_table}', 'id'))"
-        f" AS application_key, {user_cols}"
+        f" AS application_key, NOT EXISTS (SELECT 1 FROM {app_t} WHERE number = %s) AS number_free, {user_cols}"
         f" FROM (SELECT 1) one LEFT JOIN {user_t} u ON u.id = COALESCE("
         f"(SELECT id FROM nearest WHERE pg_try_advisory_xact_lock(({MANAGER_LOCK}::bigint << 32) + id) LIMIT 1),"
         " (SELECT id FROM nearest LIMIT 1)))"
@@ -697,6 +698,7 @@ def intake_rows(
     area_id: int | None,
     manager_role: str,
     unit_ids: Sequence[int],
+    number: str,
 ) -> IntakeRows | None:
     """What an intake reads before it writes, as one statement in one round trip (with BEGIN):
 
@@ -708,7 +710,10 @@ def intake_rows(
       serving ``area_id`` within the application's unit (``unit_ids``: it and the units above it,
       nearest first), as ``services.pick_manager``: the nearest unit that has one, then fewest
       open applications in ``ManagerLoad``, then username; a manager another intake is being
-      given at this moment is passed over for the next one when there is one.
+      given at this moment is passed over for the next one when there is one;
+    - whether ``number`` (the new application's, drawn at random) is still free: a number taken
+      would fail the change's statement at its unique index, roll the transaction back and make
+      psycopg prepare every statement of the connection again (``number_is_free``).
 
     None when a concurrent first intake of the same customer has not committed yet (the caller
     retries). PostgreSQL only (``combined()``)."""
@@ -718,13 +723,24 @@ def intake_rows(
     values = _insert_params([customer], columns)
     units_ = list(unit_ids)
     params = [values[i_type], values[i_index], *values, address, list(open_statuses)]
-    params += [units_, area_id, manager_role, units_]
+    params += [units_, area_id, manager_role, units_, number]
     with connection.cursor() as cursor:
         with pipeline():  # BEGIN and the statement, then one Sync: the answer is read after it
             cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
         return None
-    customer_pk, created, dup_pk, dup_number, key = row[:5]
-    manager = _build(User, "u", row[5:]) if row[5] is not None else None
-    return IntakeRows(customer_pk, created, (dup_pk, dup_number) if dup_pk else None, key, manager)
+    customer_pk, created, dup_pk, dup_number, key, free = row[:6]
+    manager = _build(User, "u", row[6:]) if row[6] is not None else None
+    return IntakeRows(customer_pk, created, (dup_pk, dup_number) if dup_pk else None, key, manager, free)
+
+
+def number_is_free(number: str) -> bool:
+    """Whether no application has ``number`` (inside the intake's transaction; the unique index
+    still decides a race with a concurrent intake)."""
+    from sunshine.applications.models import Application
+
+    table = connection.ops.quote_name(Application._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT NOT EXISTS (SELECT 1 FROM {table} WHERE number = %s)", [number])  # noqa: S608
+        return bool(cursor.fetchone()[0])
