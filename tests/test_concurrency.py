@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.db import connection, connections
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from sunshine.applications import services
@@ -145,3 +146,61 @@ def test_same_key_different_body_at_once_is_refused(personas):
     error = next(r for kind, r in results if kind == "error")
     assert isinstance(error, IdempotencyKeyReused)
     assert Application.objects.count() == 1
+
+
+def test_the_lock_sends_begin_with_its_statements_and_reads_the_phone_and_defects_when_asked(personas, monkeypatch):
+    """The lock starts the transaction in its own round trip (one Sync: BEGIN, the lock, the
+    stages), and its rows' encrypted phone and JSON defects are converted when first read (no
+    query), equal to the ORM's; a save of the locked row keeps the phone and its blind index."""
+    from django.db import transaction
+    from psycopg._pipeline_base import BasePipeline
+    from psycopg.pq import TransactionStatus
+
+    from sunshine.applications import writes
+
+    data = validate_intake(intake_body(), timezone.localdate())
+    number = services.intake(data, personas["clerk"]).application.number
+    expected = Application.objects.get(number=number)
+    StageInstance.objects.filter(application=expected, code="survey").update(defects=["meter", "seal"])
+    syncs: list[int] = []
+    real = BasePipeline._enqueue_sync
+    monkeypatch.setattr(BasePipeline, "_enqueue_sync", lambda self: (syncs.append(1), real(self))[1])
+    with transaction.atomic():
+        found = writes.lock(number, stages=True)
+        assert syncs == [1]
+        pg = connection.connection
+        assert pg.info.transaction_status == TransactionStatus.INTRANS and pg.autocommit is False
+        assert found is not None
+        app, stages = found
+        assert "contact_phone" not in app.__dict__ and "defects" not in stages[0].__dict__
+        with CaptureQueriesContext(connection) as ctx:
+            assert app.contact_phone == expected.contact_phone == data.phone
+            assert [s.defects for s in stages] == [[], ["meter", "seal"], []]
+        assert ctx.captured_queries == []
+        assert app.get_deferred_fields() == set()
+        again = writes.lock(number, stages=False)
+        assert again is not None
+        again[0].customer_name = "王五"
+        again[0].save()  # the blind index's pre_save reads the phone: converted then, no query
+    assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    saved = Application.objects.get(number=number)
+    assert (saved.customer_name, saved.contact_phone) == ("王五", data.phone)
+    assert saved.contact_phone_index == expected.contact_phone_index
+
+
+def test_a_failure_after_the_lock_rolls_back_the_transaction_it_began(personas):
+    from django.db import transaction
+    from psycopg.pq import TransactionStatus
+
+    from sunshine.applications import writes
+
+    data = validate_intake(intake_body(), timezone.localdate())
+    number = services.intake(data, personas["clerk"]).application.number
+    with pytest.raises(RuntimeError), transaction.atomic():
+        found = writes.lock(number, stages=True)
+        assert found is not None
+        Application.objects.filter(number=number).update(customer_name="不该留下")
+        raise RuntimeError
+    assert connection.connection.info.transaction_status == TransactionStatus.IDLE
+    assert connection.connection.autocommit is True
+    assert Application.objects.get(number=number).customer_name == data.customer_name

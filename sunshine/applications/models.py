@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 
 from sunshine.accounts.models import ServiceArea, Unit
 from sunshine.applications.events import EventType
+from sunshine.applications.writes import LazyColumns
 from sunshine.pii.fields import BlindIndexField, EncryptedCharField
 from sunshine.processes.models import Category, Owner, ProcessTemplate, StageTemplate
 
@@ -89,7 +90,9 @@ class Customer(models.Model):
         return self.name
 
 
-class Application(models.Model):
+class Application(LazyColumns, models.Model):
+    lazy_columns = ("contact_phone",)  # converted when read (writes.LazyColumns)
+
     number = models.CharField(_("number"), max_length=20, unique=True)
     category = models.CharField(_("category"), max_length=24, choices=Category.choices)
     business_type = models.CharField(_("business type"), max_length=20, choices=BusinessType.choices)
@@ -176,8 +179,10 @@ class Application(models.Model):
         return self.status in OPEN_STATUSES
 
 
-class StageInstance(models.Model):
+class StageInstance(LazyColumns, models.Model):
     """One round of one stage of one application."""
+
+    lazy_columns = ("defects",)  # converted when read (writes.LazyColumns)
 
     # No index of its own: stage_seq_unique (application, seq) serves every read by application,
     # in timeline order (one index fewer for each stage row written: docs/bench.md).

@@ -65,6 +65,7 @@ _PLAIN_ON_POSTGRES = frozenset(
     }
 )
 _PLAIN_TYPES = frozenset({str, int, bool, date, type(None)})
+_IDLE = 0  # psycopg.pq.TransactionStatus.IDLE (libpq's PQTRANS_IDLE)
 
 
 def _db_connection() -> Any:
@@ -154,11 +155,20 @@ def combined(conn: Any = None) -> bool:
 
 
 @contextmanager
-def pipeline(conn: Any = None) -> Iterator[None]:
+def pipeline(conn: Any = None, *, begin: bool = False) -> Iterator[None]:
     """On PostgreSQL (fast writes on), statements executed inside are sent at once, and their
     answers arrive at the end of the block (psycopg's pipeline mode: one Sync); fetch them after
     it, from cursors opened before it (fetching inside costs a round trip of its own). Each
-    statement still runs on its own, in order, with its own snapshot. Elsewhere: nothing."""
+    statement still runs on its own, in order, with its own snapshot. Elsewhere: nothing.
+
+    ``begin``: when the block's first statement starts the transaction (Django's ``atomic`` turned
+    autocommit off and nothing ran yet), its BEGIN goes in the same round trip. psycopg itself
+    sends BEGIN in pipeline mode followed by a Sync of its own, and waits for the answer before
+    the statements (so that it knows the transaction has started): a round trip more. Here BEGIN
+    (psycopg's own text, with its isolation level) is queued first, and psycopg is told not to
+    start a transaction for the statements while they are queued (its ``_autocommit`` flag, set
+    back at once); at the Sync the server has started the transaction, and psycopg's state says so.
+    If BEGIN fails, nothing after it runs and the transaction is not open, as psycopg's would."""
     conn = conn or _db_connection()
     if not combined(conn):
         yield
@@ -166,8 +176,17 @@ def pipeline(conn: Any = None) -> Iterator[None]:
     conn.ensure_connection()
     # Errors raised when the answers are read at the end (a connection lost, a constraint) are
     # Django's, as everywhere else: the outage middleware answers 503, the intake retries.
-    with conn.wrap_database_errors, conn.connection.pipeline():
-        yield
+    pg = conn.connection
+    with conn.wrap_database_errors, pg.pipeline():
+        if not (begin and not pg._autocommit and pg.pgconn.transaction_status == _IDLE):
+            yield
+            return
+        pg.wait(pg._exec_command(pg._get_tx_start_command()))
+        pg._autocommit = True
+        try:
+            yield
+        finally:
+            pg._autocommit = False
 
 
 @cache
@@ -487,7 +506,8 @@ class Batch:
             if commit:
                 with pipeline(conn):  # the statement and COMMIT, then one Sync
                     cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
-                    conn.connection.cursor().execute(b"COMMIT", prepare=False)
+                    pg = conn.connection  # COMMIT queued as psycopg's commit() queues it (no cursor)
+                    pg.wait(pg._exec_command(b"COMMIT"))
             else:
                 cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
             rows = cursor.fetchall() if returning else []
@@ -523,19 +543,81 @@ def _plain_init(model: type[Model]) -> bool:
     return not (signals.pre_init.has_listeners(model) or signals.post_init.has_listeners(model))
 
 
+class _State(ModelState):
+    """A built instance's state, with the columns whose conversion waits for their first read:
+    attname -> (the database's value, the converter, its expression)."""
+
+    pending: dict[str, tuple[Any, Any, Any]]
+
+
+class LazyColumns:
+    """A model whose columns named in ``lazy_columns`` (an encrypted phone, a JSON column) are
+    converted when first read, not when ``_build`` makes the instance from a row: the engine's
+    lock reads whole rows, and a transition reads neither the phone (a decryption) nor most
+    stages' JSON. Such a column is absent from the instance's ``__dict__`` until then, as a
+    deferred field is: Django's descriptor asks ``refresh_from_db(fields=[name])``, which converts
+    the value kept in the state instead of querying. ``save()`` writes the loaded fields only (as
+    with ``defer()``): an unread column is unchanged. A refresh of all fields forgets the kept
+    values (then a read queries, as for any deferred field)."""
+
+    lazy_columns: tuple[str, ...] = ()
+    _state: ModelState
+
+    def refresh_from_db(self, using: str | None = None, fields: Any = None, from_queryset: Any = None) -> None:
+        pending = getattr(self._state, "pending", None)
+        if pending:
+            if fields is None:
+                pending.clear()
+            elif using is None and from_queryset is None:
+                rest = []
+                for name in fields:
+                    if name in pending:
+                        value, conv, col = pending.pop(name)
+                        self.__dict__[name] = conv(value, col, connections[self._state.db or DEFAULT_DB_ALIAS])
+                    else:
+                        rest.append(name)
+                if not rest:
+                    return
+                fields = rest
+        super().refresh_from_db(using, fields, from_queryset)  # type: ignore[misc]
+
+
+@cache
+def _lazy(model: type[Model], alias: str) -> frozenset[int]:
+    """The positions in ``_reader(model, alias)``'s row of ``model``'s lazy columns."""
+    if not issubclass(model, LazyColumns) or not _plain_init(model):
+        return frozenset()
+    names = _reader(model, alias)[1]
+    return frozenset(i for i, name in enumerate(names) if name in model.lazy_columns)
+
+
 def _build(model: type[_M], alias: str, values: Sequence[Any], conn: Any = None) -> _M:
     """A model instance from a row of ``_reader(model, alias)``'s columns, as the ORM builds it
-    (``from_db``, the fields' converters), without ``Model.__init__``'s per-field calls."""
+    (``from_db``, the fields' converters), without ``Model.__init__``'s per-field calls. The
+    converters of a ``LazyColumns`` model's lazy columns run when the column is first read."""
     _cols, names, convs = _reader(model, alias)
     row = list(values)
     conn = conn or _db_connection()
+    lazy = _lazy(model, alias)
+    pending: dict[str, tuple[Any, Any, Any]] = {}
     for i, (conv, col) in convs:
-        row[i] = conv(row[i], col, conn)
+        if i in lazy:
+            pending[names[i]] = (row[i], conv, col)
+        else:
+            row[i] = conv(row[i], col, conn)
     if not _plain_init(model):
         return model.from_db(conn.alias, list(names), row)
     obj = model.__new__(model)
-    obj.__dict__.update(zip(names, row, strict=True))
-    state = obj._state = ModelState()
+    d = obj.__dict__
+    d.update(zip(names, row, strict=True))
+    if pending:
+        for name in pending:
+            del d[name]
+        state: ModelState = _State()
+        state.pending = pending  # type: ignore[attr-defined]
+    else:
+        state = ModelState()
+    obj._state = state
     state.adding = False
     state.db = conn.alias
     return obj
@@ -594,7 +676,7 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
     lock_sql, stages_sql = _lock_sql()
     conn = _db_connection()
     with conn.cursor() as first, conn.cursor() as second:
-        with pipeline(conn):  # both sent, then one Sync: the answers are read after it
+        with pipeline(conn, begin=True):  # BEGIN and both sent, then one Sync: the answers are read after it
             first.execute(lock_sql, [number])
             if stages:
                 second.execute(stages_sql, [number])
