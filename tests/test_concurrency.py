@@ -204,3 +204,25 @@ def test_a_failure_after_the_lock_rolls_back_the_transaction_it_began(personas):
     assert connection.connection.info.transaction_status == TransactionStatus.IDLE
     assert connection.connection.autocommit is True
     assert Application.objects.get(number=number).customer_name == data.customer_name
+
+
+def test_a_number_collision_at_the_intakes_commit_is_retried_with_a_new_number(personas, monkeypatch):
+    """A drawn number that is taken is drawn again (checked before the write since 992e76e; at
+    the commit's pipeline, the statement's unique violation is what surfaces: an IntegrityError,
+    retried, not the aborted COMMIT behind it)."""
+    today = timezone.localdate()
+    monkeypatch.setattr("sunshine.applications.services.new_number", lambda on: "YK2611020001")
+    services.intake(validate_intake(intake_body(), today), personas["clerk"])
+    numbers = iter(["YK2611020001", "YK2611020002"])
+    monkeypatch.setattr("sunshine.applications.services.new_number", lambda on: next(numbers))
+    from sunshine.applications.validation import resident_id_check_character
+
+    first17 = "11010519491231011"
+    other = intake_body(
+        customer__id_number=first17 + resident_id_check_character(first17),
+        customer__phone="13900000011",
+        address="太原市晋源区晋祠路11号",
+    )
+    app = services.intake(validate_intake(other, today), personas["clerk"]).application
+    assert app.number == "YK2611020002"
+    assert sorted(Application.objects.values_list("number", flat=True)) == ["YK2611020001", "YK2611020002"]

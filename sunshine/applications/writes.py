@@ -506,8 +506,10 @@ class Batch:
             if commit:
                 with pipeline(conn):  # the statement and COMMIT, then one Sync
                     cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
-                    pg = conn.connection  # COMMIT queued as psycopg's commit() queues it (no cursor)
-                    pg.wait(pg._exec_command(b"COMMIT"))
+                    # COMMIT from a cursor of its own, not queued as a command (psycopg's commit()
+                    # does): an aborted command raises PipelineAborted at the Sync over the
+                    # statement's own error (a unique violation the intake retries)
+                    conn.connection.cursor().execute(b"COMMIT", prepare=False)
             else:
                 cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
             rows = cursor.fetchall() if returning else []
@@ -807,7 +809,7 @@ def intake_rows(
     params = [values[i_type], values[i_index], *values, address, list(open_statuses)]
     params += [units_, area_id, manager_role, units_, number]
     with connection.cursor() as cursor:
-        with pipeline():  # BEGIN and the statement, then one Sync: the answer is read after it
+        with pipeline(begin=True):  # BEGIN and the statement, then one Sync: the answer is read after it
             cursor.execute(sql, params)
         row = cursor.fetchone()
     if row is None:
