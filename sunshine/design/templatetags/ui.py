@@ -31,13 +31,29 @@ def icon(name: str, label: str = "") -> SafeString:
     return mark_safe(svg)  # noqa: S308 (the markup is a constant of icons.py)
 
 
+# The navigation's unread badge counts to BADGE_MAX and then shows "99+" (as mail and chat
+# clients do): a pile of unread messages costs nothing per page (the kept pages count at most
+# BADGE_MAX + 1 rows: workbench/desk/kept.py). The inbox page itself says the exact number.
+BADGE_MAX = 99
+
+
+def badge(unread: int) -> str:
+    """The unread badge's text: "" for none, the number up to BADGE_MAX, then "99+"."""
+    if unread <= 0:
+        return ""
+    return str(unread) if unread <= BADGE_MAX else f"{BADGE_MAX}+"
+
+
 @register.inclusion_tag("design/staff_nav.html", takes_context=True)
 def staff_nav(context: template.Context) -> dict[str, Any]:
     request = context["request"]
     user = request.user
+    unread = context.get("inbox_unread")
+    if isinstance(unread, int):  # the count (lazy or not); a str is a kept page's placeholder
+        unread = badge(int(str(unread)))  # (a SimpleLazyObject proxies str(), not int())
     return {
         "groups": navigation_for(getattr(user, "role", ""), request.path),
-        "inbox_unread": context.get("inbox_unread"),
+        "inbox_unread": unread,
     }
 
 

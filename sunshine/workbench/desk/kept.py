@@ -45,6 +45,7 @@ from django.middleware import csrf
 from django.utils.safestring import SafeString, mark_safe
 
 from sunshine import caching
+from sunshine.design.templatetags.ui import badge
 from sunshine.notifications.models import ChannelKind
 
 # Rendered where {% csrf_token %} puts the token (letters only: HTML escaping keeps it as it is).
@@ -183,11 +184,16 @@ def frame_context(ctx: dict[str, Any]) -> dict[str, Any]:
 
 
 # Message.objects.filter(user=…, channel=inbox, read_at__isnull=True).count() without the ORM's
-# compilation (notifications.selectors.unread_count; tests/test_kept_pages.py compares them).
-_UNREAD_SQL = "SELECT COUNT(*) FROM notifications_message WHERE user_id = %s AND channel = %s AND read_at IS NULL"
+# compilation (notifications.selectors.unread_count; tests/test_kept_pages.py compares them),
+# counted to BADGE_MAX + 1 at most: the badge shows "99+" beyond (design/templatetags/ui.py).
+_UNREAD_SQL = (
+    "SELECT COUNT(*) FROM (SELECT 1 FROM notifications_message WHERE user_id = %s AND channel = %s"
+    " AND read_at IS NULL LIMIT 100) AS unread"  # BADGE_MAX + 1 (tests/test_unread_badge.py)
+)
 
 
 def unread_count(user_id: int) -> int:
+    """The user's unread inbox messages, up to ``BADGE_MAX + 1`` (what the badge needs)."""
     with connection.cursor() as cursor:
         cursor.execute(_UNREAD_SQL, [user_id, ChannelKind.INBOX.value])
         row = cursor.fetchone()
@@ -202,8 +208,9 @@ def serve_page(request: HttpRequest, html: str, status: int = 200) -> HttpRespon
         unread = getattr(request.user, "inbox_unread_read", None)
         if unread is None:
             unread = unread_count(int(request.user.pk or 0))
-        html = html.replace(_INBOX_BADGE, f' <span class="count">{unread}</span>' if unread else "")
-        html = html.replace(INBOX, str(unread))  # should the badge's markup ever change
+        text = badge(unread)
+        html = html.replace(_INBOX_BADGE, f' <span class="count">{text}</span>' if text else "")
+        html = html.replace(INBOX, text)  # should the badge's markup ever change
     return HttpResponse(html, status=status)
 
 

@@ -44,8 +44,10 @@ class TotpEnrolmentMiddleware:
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
 # notifications.selectors.unread_count of the user read (kept.unread_count's; tests/test_kept_pages.py)
+# (to BADGE_MAX + 1 at most: the badge shows "99+" beyond; design/templatetags/ui.py)
 _UNREAD = (
-    "(SELECT COUNT(*) FROM notifications_message m WHERE m.user_id = {}.{} AND m.channel = %s AND m.read_at IS NULL)"
+    "(SELECT COUNT(*) FROM (SELECT 1 FROM notifications_message m WHERE m.user_id = %s AND m.channel = %s"
+    " AND m.read_at IS NULL LIMIT 100) AS unread)"  # BADGE_MAX + 1 (tests/test_unread_badge.py)
 )
 # alias → (statement, attribute names, converters by column): built once per connection alias
 _USER_READS: dict[str, tuple[str, list[str], list[tuple[int, list[Any], Any]]]] = {}
@@ -63,7 +65,7 @@ def _read_user(user_id: Any) -> User | None:
         q = conn.ops.quote_name
         table, pk = q(User._meta.db_table), q(str(User._meta.pk.column))
         sql = "SELECT {}, {} FROM {} WHERE {} = %s".format(  # noqa: S608 (the model's own names)
-            ", ".join(q(str(f.column)) for f in fields), _UNREAD.format(table, pk), table, pk
+            ", ".join(q(str(f.column)) for f in fields), _UNREAD, table, pk
         )
         converters = []
         for i, f in enumerate(fields):
@@ -74,7 +76,7 @@ def _read_user(user_id: Any) -> User | None:
         plan = _USER_READS[conn.alias] = (sql, [f.attname for f in fields], converters)
     sql, names, converters = plan
     with conn.cursor() as cursor:
-        cursor.execute(sql, [ChannelKind.INBOX.value, user_id])
+        cursor.execute(sql, [user_id, ChannelKind.INBOX.value, user_id])
         row = cursor.fetchone()
     if row is None:
         return None
