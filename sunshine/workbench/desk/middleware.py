@@ -20,6 +20,7 @@ from django.utils.functional import SimpleLazyObject
 from sunshine.accounts import totp
 from sunshine.accounts.models import User
 from sunshine.notifications.models import ChannelKind
+from sunshine.workbench.desk import kept
 
 ENROL_URL = "/workbench/security/"
 
@@ -43,12 +44,9 @@ class TotpEnrolmentMiddleware:
 # --- the signed-in staff member, read without the ORM's compilation ---------------------------------
 
 _MODEL_BACKEND = "django.contrib.auth.backends.ModelBackend"
-# notifications.selectors.unread_count of the user read (kept.unread_count's; tests/test_kept_pages.py)
-# (to BADGE_MAX + 1 at most: the badge shows "99+" beyond; design/templatetags/ui.py)
-_UNREAD = (
-    "(SELECT COUNT(*) FROM (SELECT 1 FROM notifications_message m WHERE m.user_id = %s AND m.channel = %s"
-    " AND m.read_at IS NULL LIMIT 100) AS unread)"  # BADGE_MAX + 1 (tests/test_unread_badge.py)
-)
+# notifications.selectors.unread_count of the user read (kept.unread_count's statement as a
+# scalar subquery, counted to 100 at most for the badge; tests/test_kept_pages.py)
+_UNREAD = f"({kept._UNREAD_SQL})"
 # alias → (statement, attribute names, converters by column): built once per connection alias
 _USER_READS: dict[str, tuple[str, list[str], list[tuple[int, list[Any], Any]]]] = {}
 
