@@ -1,6 +1,8 @@
 """``make bench``: measure Sunshine against bare baselines on PostgreSQL (not part of the test suite).
 
     BENCH_APPLICATIONS=100000 uv run python bench/run.py
+    BENCH_ONLY=intake,transitions uv run python bench/run.py     # chosen steps, the data set reused
+    uv run python bench/run.py --only app_page,queue             # the same as a flag
 
 Environment (docs/bench.md):
   BENCH_DATABASE_URL  PostgreSQL to use (created when missing), default
@@ -18,8 +20,30 @@ Environment (docs/bench.md):
   BENCH_RESULT        name of the results files (default: the day, bench/results/<day>.json and .md)
   BENCH_REDIS_URL     the cache of the server (default redis://127.0.0.1:6379/0, keys prefixed
                       sunshine-bench), as in production
+  BENCH_ONLY          comma-separated steps (``--only`` does the same): run only these against the data
+                      set as it is, see below
 
-Steps: create/migrate the database, top the data set up with ``generate_load`` (parallel writers)
+Steps (``BENCH_ONLY`` / ``--only``; every step's baseline is measured with it in the same run):
+  lookup        public look-up, first views then kept (baseline: the bare read)
+  app_page      staff application page, first views then kept (bare read)
+  queue         the customer manager's work queue, first views then kept (bare read)
+  county_queue  the county leader's work queue (bare read)
+  statistics    the public statistics page (bare read)
+  intake        POST /api/v1/applications (baseline: the bare insert, same bodies)
+  export        the CSV exports and their memory (baseline: psycopg COPY)
+  rss           worker RSS after 1,000 and BENCH_RSS_REQUESTS requests (the read mix)
+  transitions   complete_stage in process and the reactions drain (baseline: raw psycopg transactions)
+  workdays      add_working_days (baseline: a day-by-day loop)
+  cpu           CPU per request in process (bench/cpu.py)
+  sweep, report, province   the extras (bench/sweep.py, report.py, province.py)
+  aliases: ``reads`` (lookup, app_page, queue, county_queue), ``extras`` (sweep, report, province)
+With chosen steps the run neither migrates (it stops when migrations are pending: the data set
+may be shared) nor generates (it stops on an empty data set), folds the statistics only for
+statistics/report/province, still vacuums what autovacuum would have and recreates the bare
+table; it prints the table of the chosen figures with their ratios and writes bench/results only
+when BENCH_RESULT names the files (a partial run never overwrites the day's results).
+
+The whole run: create/migrate the database, top the data set up with ``generate_load`` (parallel writers)
 and bring the statistics up to date, start gunicorn (the production configuration
 ``deploy/gunicorn.conf.py`` when present, DEBUG off, persistent connections) with
 ``bench.settings_bench`` on a free loopback port, measure with wrk (fixed duration and
@@ -70,6 +94,25 @@ EXPORT_ROWS = int(os.environ.get("BENCH_EXPORT_ROWS", "100000"))
 EXTRAS = os.environ.get("BENCH_EXTRAS", "1") == "1"
 EXTRAS_TIMEOUT = int(os.environ.get("BENCH_EXTRAS_TIMEOUT", "300"))
 BARE_ROWS = 10_000
+STEPS = (
+    "lookup",
+    "app_page",
+    "queue",
+    "county_queue",
+    "statistics",
+    "intake",
+    "export",
+    "rss",
+    "transitions",
+    "workdays",
+    "cpu",
+    "sweep",
+    "report",
+    "province",
+)
+ALIASES = {"reads": ("lookup", "app_page", "queue", "county_queue"), "extras": ("sweep", "report", "province")}
+READS = ("lookup", "app_page", "queue", "county_queue", "statistics")
+HTTP_STEPS = (*READS, "intake", "export", "rss")
 P99_MS = 50  # issue 17: the p99 of each hot path under 50 ms at 8 connections
 CLERK = "bench_clerk"
 LEADER = "bench_leader"
@@ -112,6 +155,36 @@ os.environ.update(SERVER_ENV)
 
 def log(msg: str) -> None:
     print(f"[bench {time.strftime('%H:%M:%S', time.gmtime())} UTC] {msg}", flush=True)
+
+
+def chosen_steps(text: str | None) -> frozenset[str] | None:
+    """The steps named by ``BENCH_ONLY`` / ``--only`` (commas or spaces; aliases expanded), or
+    None for the whole run."""
+    if text is None or not text.strip():
+        return None
+    out: set[str] = set()
+    for word in re.split(r"[,\s]+", text.strip()):
+        if not word:
+            continue
+        if word in ALIASES:
+            out.update(ALIASES[word])
+        elif word in STEPS:
+            out.add(word)
+        else:
+            raise SystemExit(f"unknown bench step {word!r}: choose from {', '.join(STEPS)} (or {', '.join(ALIASES)})")
+    return frozenset(out)
+
+
+# None: the whole run (make bench); otherwise the steps chosen (set by main() from the flag or env).
+ONLY: frozenset[str] | None = None
+
+
+def wanted(step: str) -> bool:
+    """Does this run measure ``step``? The whole run measures every step (the extras when
+    BENCH_EXTRAS says so)."""
+    if ONLY is None:
+        return EXTRAS if step in ALIASES["extras"] else True
+    return step in ONLY
 
 
 # --- database ----------------------------------------------------------------------------------
@@ -254,6 +327,16 @@ def vacuum_as_autovacuum() -> list[str]:
     return tables
 
 
+def pending_migrations() -> list[str]:
+    """The migrations not applied to the database (``app.name``), as ``migrate`` would plan them."""
+    from django.db import connection
+    from django.db.migrations.executor import MigrationExecutor
+
+    executor = MigrationExecutor(connection)
+    plan = executor.migration_plan(executor.loader.graph.leaf_nodes())
+    return [f"{m.app_label}.{m.name}" for m, _backwards in plan]
+
+
 def prepare_data() -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection
@@ -265,10 +348,22 @@ def prepare_data() -> dict[str, Any]:
     from sunshine.pii.crypto import decrypt
 
     out: dict[str, Any] = {"generated": 0, "generate_s": None, "refresh_s": None}
-    log("migrating")
-    call_command("migrate", verbosity=0)
+    if ONLY is not None:  # chosen steps: the data set as it is (it may be shared: never migrated here)
+        pending = pending_migrations()
+        if pending:
+            raise SystemExit(
+                f"BENCH_ONLY: {len(pending)} migrations not applied to {DB_URL} (first: {pending[0]}); "
+                "a partial run does not migrate: run make bench on a database of your own"
+            )
+    else:
+        log("migrating")
+        call_command("migrate", verbosity=0)
     have = Application.objects.count()
-    if have < APPLICATIONS:
+    if ONLY is not None:
+        if not have:
+            raise SystemExit(f"BENCH_ONLY: no applications in {DB_URL}; make bench generates them")
+        log(f"reusing {have:,} applications (BENCH_ONLY: nothing generated)")
+    elif have < APPLICATIONS:
         todo = APPLICATIONS - have
         log(f"generate_load: {have:,} present, adding {todo:,} with {JOBS} writer processes")
         t = time.perf_counter()
@@ -278,11 +373,12 @@ def prepare_data() -> dict[str, Any]:
         log(f"generate_load took {out['generate_s']:.0f}s ({todo / out['generate_s']:,.0f} applications/s)")
     else:
         log(f"reusing {have:,} applications")
-    log("refreshing the statistics (metrics facts and daily aggregates)")
-    t = time.perf_counter()
-    folded = refresh_statistics()
-    out["refresh_s"] = round(time.perf_counter() - t, 1)
-    log(f"statistics: {folded:,} applications folded in {out['refresh_s']:.0f}s")
+    if ONLY is None or ONLY & {"statistics", "report", "province"}:
+        log("refreshing the statistics (metrics facts and daily aggregates)")
+        t = time.perf_counter()
+        folded = refresh_statistics()
+        out["refresh_s"] = round(time.perf_counter() - t, 1)
+        log(f"statistics: {folded:,} applications folded in {out['refresh_s']:.0f}s")
     out["vacuumed"] = vacuum_as_autovacuum()
     with connection.cursor() as cur:
         cur.execute("CREATE TABLE IF NOT EXISTS bench_row (id bigserial PRIMARY KEY, payload text NOT NULL)")
@@ -469,6 +565,7 @@ class Server:
         self.proc = proc
         self.base = base
         self.served = 0
+        self.asked: dict[str, float] = {}  # group of paths -> when they were last asked (monotonic)
 
     def rss(self) -> list[float]:
         return [round(rss_mb(p), 1) for p in worker_pids(self.proc.pid)]
@@ -494,7 +591,9 @@ class Server:
         log(f"{name}: {res['rps']:.0f} req/s, p99 {res['p99_ms']} ms, non-2xx {res['non_2xx']} {res['socket_errors']}")
         return res
 
-    def first_views(self, paths: list[str], cookies: list[str] | None, name: str) -> dict[str, Any]:
+    def first_views(
+        self, paths: list[str], cookies: list[str] | None, name: str, group: str | None = None
+    ) -> dict[str, Any]:
         """Every path asked exactly once, ``CONNECTIONS`` at a time (one keep-alive connection per
         client thread), in a shuffled order: with the server's kept answers and pages cleared before
         (``clear_kept``), each request is the **first view** of its case, what a kept answer costs to
@@ -540,6 +639,8 @@ class Server:
             th.join()
         seconds = time.perf_counter() - t0
         self.served += len(latencies)
+        if group is not None:
+            self.asked[group] = time.monotonic()
         latencies.sort()
         n = len(latencies)
         res = {
@@ -552,6 +653,20 @@ class Server:
         }
         log(f"{name}: {n:,} first views in {seconds:.1f}s, {res['rps']:.0f} req/s, p99 {res['p99_ms']} ms")
         return res
+
+    def prime(self, group: str, paths: list[str], cookies: list[str], name: str) -> None:
+        """Ask each path once (untimed) right before its own wrk run, so that the run serves kept
+        pages built now. A kept staff page is served at most ``caching.SECONDS`` (30 s) after it
+        was built: one built earlier in this run (its first view, the read mix) would expire
+        within the measured run and be rebuilt there. When less than that has passed since these
+        paths were last asked, wait for the rest first, so that every page is built here."""
+        from sunshine import caching
+
+        last = self.asked.get(group)
+        if last is not None and (wait := caching.SECONDS + 1 - (time.monotonic() - last)) > 0:
+            log(f"{name}: waiting {wait:.0f}s for the pages kept since their last views to expire")
+            time.sleep(wait)
+        self.first_views(paths, cookies, name, group=group)
 
     def serve_until(self, total: int, script: str, max_seconds: float) -> None:
         """More requests (the mixed script) until ``total`` were served or the time is up; each
@@ -652,11 +767,15 @@ def clear_kept() -> None:
 
 
 def http_figures(data: dict[str, Any]) -> dict[str, Any]:
+    """The HTTP steps that this run measures (all of them in the whole run, in this order), each
+    read figure with the bare read and the intake with the bare insert, on one gunicorn."""
+    runs: dict[str, Any] = {}
+    if not any(wanted(step) for step in HTTP_STEPS):
+        return runs
     port = free_port()
     log(f"starting gunicorn on 127.0.0.1:{port} ({WORKERS} gthread workers × {THREADS} threads)")
     proc = start_server(port)
     srv = Server(proc, f"http://127.0.0.1:{port}")
-    runs: dict[str, Any] = {}
     try:
         bare = lua_get([f"/bench/bare-read/{random.randint(1, BARE_ROWS)}/" for _ in range(2000)])
         lookup_paths = [f"/api/v1/public/applications/{n}?phone_tail={phone[-4:]}" for n, phone in data["known"]]
@@ -691,49 +810,68 @@ def http_figures(data: dict[str, Any]) -> dict[str, Any]:
         # nothing kept (its own figure: the first view of a case), so the wrk runs below measure
         # what their figures say they measure: answers already kept.
         clear_kept()
-        runs["progress_lookup_first"] = srv.first_views(lookup_paths, None, "first look-ups")
-        runs["staff_application_page_first"] = srv.first_views(
-            app_paths, [mc] * len(app_paths), "first views of the application page"
-        )
-        runs["work_queue_first"] = srv.first_views(queue_paths, [mc] * len(queue_paths), "first views of the queue")
-
-        log("worker RSS: serving the first 1,000 requests (the read mix)")
-        srv.serve_until(1000, mix, max_seconds=120)
-        runs["rss_1k"] = {"served": srv.served, "rss_mb": srv.rss()}
-        log(f"worker RSS after {srv.served:,} requests: {runs['rss_1k']['rss_mb']} MB")
-
-        runs["bare_read"] = srv.wrk("/", bare, "bare-read")
-        runs["progress_lookup"] = srv.wrk("/", lookups, "progress look-up")
-        # A kept staff page is served at most 30 s after it was built (docs/bench.md): ask each once
-        # more (untimed) so that the measured run serves kept pages, as the look-up's does.
-        srv.first_views(app_paths, [mc] * len(app_paths), "application pages asked again before their run")
-        runs["staff_application_page"] = srv.wrk("/", app_pages, "staff application page")
-        runs["work_queue"] = srv.wrk("/", queue, "work queue")
-        if data.get("county_leader_cookie"):  # issue 19: a county leader's queue (the county's open applications)
-            county = lua_get(queue_paths[:3], [data["county_leader_cookie"]] * 3)
-            runs["county_queue"] = srv.wrk("/", county, "county leader's work queue")
-        runs["statistics_page"] = srv.wrk("/", stats, "statistics page")
-        bodies = ",".join(lua_str(b) for b in intake_bodies(500))
-        runs["bare_insert"] = srv.wrk("/bench/bare-insert/", LUA_POST % (bodies, ""), "bare-insert")
-        auth = f'wrk.headers["Authorization"] = "Bearer {data["token"]}"'
-        runs["intake"] = srv.wrk("/api/v1/applications", LUA_POST % (bodies, auth), "intake")
-
-        for size in ("small", "large"):
-            day = data[f"export_{size}"][0]
-            time.sleep(1)  # intakes still in flight when wrk stopped
-            expected = count_since(day)
-            log(f"CSV export from {day} ({expected:,} rows expected)")
-            runs[f"export_{size}"] = e = srv.export(day, data["leader_cookie"])
-            e["expected"], e["expected_after"] = expected, count_since(day)
-            log(
-                f"  {e['rows']:,} rows, {e['bytes'] / 1e6:.1f} MB in {e['seconds']:.1f}s "
-                f"(first byte {e['first_byte_s']}s), worker RSS +{e['rss_growth_mb']} MB, peak {e['peak_rss_mb']} MB"
+        if wanted("lookup"):
+            runs["progress_lookup_first"] = srv.first_views(lookup_paths, None, "first look-ups", group="lookup")
+        if wanted("app_page"):
+            runs["staff_application_page_first"] = srv.first_views(
+                app_paths, [mc] * len(app_paths), "first views of the application page", group="app_page"
+            )
+        if wanted("queue"):
+            runs["work_queue_first"] = srv.first_views(
+                queue_paths, [mc] * len(queue_paths), "first views of the queue", group="queue"
             )
 
-        log(f"worker RSS: serving up to {RSS_REQUESTS:,} requests in all (at most {RSS_MAX_S}s more)")
-        srv.serve_until(RSS_REQUESTS, mix, max_seconds=RSS_MAX_S)
-        runs["rss_end"] = {"served": srv.served, "rss_mb": srv.rss()}
-        log(f"worker RSS after {srv.served:,} requests: {runs['rss_end']['rss_mb']} MB")
+        if wanted("rss"):
+            log("worker RSS: serving the first 1,000 requests (the read mix)")
+            srv.serve_until(1000, mix, max_seconds=120)
+            srv.asked.update(dict.fromkeys(("lookup", "app_page", "queue"), time.monotonic()))
+            runs["rss_1k"] = {"served": srv.served, "rss_mb": srv.rss()}
+            log(f"worker RSS after {srv.served:,} requests: {runs['rss_1k']['rss_mb']} MB")
+
+        if any(wanted(step) for step in READS):
+            runs["bare_read"] = srv.wrk("/", bare, "bare-read")
+        if wanted("lookup"):
+            runs["progress_lookup"] = srv.wrk("/", lookups, "progress look-up")
+        # A kept staff page is served at most 30 s after it was built (docs/bench.md): each queue
+        # and page is asked once more (untimed) right before its own run (Server.prime), so that
+        # the measured run serves kept pages, as the look-up's does.
+        if wanted("app_page"):
+            srv.prime("app_page", app_paths, [mc] * len(app_paths), "application pages asked again before their run")
+            runs["staff_application_page"] = srv.wrk("/", app_pages, "staff application page")
+        if wanted("queue"):
+            srv.prime("queue", queue_paths, [mc] * len(queue_paths), "the queue asked again before its run")
+            runs["work_queue"] = srv.wrk("/", queue, "work queue")
+        # issue 19: a county leader's queue (the county's open applications)
+        if wanted("county_queue") and data.get("county_leader_cookie"):
+            cc = [data["county_leader_cookie"]] * 3
+            srv.prime("county_queue", queue_paths[:3], cc, "the county leader's queue asked before its run")
+            runs["county_queue"] = srv.wrk("/", lua_get(queue_paths[:3], cc), "county leader's work queue")
+        if wanted("statistics"):
+            runs["statistics_page"] = srv.wrk("/", stats, "statistics page")
+        if wanted("intake"):
+            bodies = ",".join(lua_str(b) for b in intake_bodies(500))
+            runs["bare_insert"] = srv.wrk("/bench/bare-insert/", LUA_POST % (bodies, ""), "bare-insert")
+            auth = f'wrk.headers["Authorization"] = "Bearer {data["token"]}"'
+            runs["intake"] = srv.wrk("/api/v1/applications", LUA_POST % (bodies, auth), "intake")
+
+        if wanted("export"):
+            for size in ("small", "large"):
+                day = data[f"export_{size}"][0]
+                time.sleep(1)  # intakes still in flight when wrk stopped
+                expected = count_since(day)
+                log(f"CSV export from {day} ({expected:,} rows expected)")
+                runs[f"export_{size}"] = e = srv.export(day, data["leader_cookie"])
+                e["expected"], e["expected_after"] = expected, count_since(day)
+                log(
+                    f"  {e['rows']:,} rows, {e['bytes'] / 1e6:.1f} MB in {e['seconds']:.1f}s (first byte "
+                    f"{e['first_byte_s']}s), worker RSS +{e['rss_growth_mb']} MB, peak {e['peak_rss_mb']} MB"
+                )
+
+        if wanted("rss"):
+            log(f"worker RSS: serving up to {RSS_REQUESTS:,} requests in all (at most {RSS_MAX_S}s more)")
+            srv.serve_until(RSS_REQUESTS, mix, max_seconds=RSS_MAX_S)
+            runs["rss_end"] = {"served": srv.served, "rss_mb": srv.rss()}
+            log(f"worker RSS after {srv.served:,} requests: {runs['rss_end']['rss_mb']} MB")
     finally:
         log("stopping gunicorn")
         stop_server(proc)
@@ -765,7 +903,6 @@ def export_baseline(first_day: str) -> dict[str, float]:
 
 
 def transitions(clerk: Any, n: int = 200) -> dict[str, Any]:
-    import psycopg
     from django.utils import timezone
 
     from sunshine.applications import services
@@ -819,25 +956,7 @@ def transitions(clerk: Any, n: int = 200) -> dict[str, Any]:
         drained = {"entries": result.entries, "failed": result.failed, "pending": entries, "seconds": seconds}
         log(f"reactions: {result.entries} changes drained in {seconds:.2f}s ({result.failed} failed)")
 
-    with psycopg.connect(DB_URL) as conn:
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS bench_case (id bigint PRIMARY KEY, status text NOT NULL, "
-            "updated_at timestamptz NOT NULL)"
-        )
-        conn.execute(
-            "CREATE TABLE IF NOT EXISTS bench_audit (id bigserial PRIMARY KEY, case_id bigint NOT NULL, "
-            "kind text NOT NULL, at timestamptz NOT NULL)"
-        )
-        conn.execute("TRUNCATE bench_case, bench_audit")
-        conn.execute("INSERT INTO bench_case SELECT g, 'open', now() FROM generate_series(1, 10000) g")
-        conn.commit()
-        m = 2000
-        t = time.perf_counter()
-        for i in range(m):
-            with conn.transaction():
-                conn.execute("UPDATE bench_case SET status = %s, updated_at = now() WHERE id = %s", ["done", i + 1])
-                conn.execute("INSERT INTO bench_audit (case_id, kind, at) VALUES (%s, 'completed', now())", [i + 1])
-        baseline = m / (time.perf_counter() - t)
+    baseline = raw_transactions()
     log(
         f"transitions: {value:.0f}/s (p99 {p99_ms:.1f} ms; {done} stages, {queries} queries each)"
         f" vs raw psycopg {baseline:.0f}/s"
@@ -850,6 +969,31 @@ def transitions(clerk: Any, n: int = 200) -> dict[str, Any]:
         "p99_ms": p99_ms,
         "drained": drained,
     }
+
+
+def raw_transactions(m: int = 2000) -> float:
+    """The transitions' baseline: raw psycopg transactions (UPDATE one row + INSERT one audit
+    row) per second, on tables of their own."""
+    import psycopg
+
+    with psycopg.connect(DB_URL) as conn:
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_case (id bigint PRIMARY KEY, status text NOT NULL, "
+            "updated_at timestamptz NOT NULL)"
+        )
+        conn.execute(
+            "CREATE TABLE IF NOT EXISTS bench_audit (id bigserial PRIMARY KEY, case_id bigint NOT NULL, "
+            "kind text NOT NULL, at timestamptz NOT NULL)"
+        )
+        conn.execute("TRUNCATE bench_case, bench_audit")
+        conn.execute("INSERT INTO bench_case SELECT g, 'open', now() FROM generate_series(1, 10000) g")
+        conn.commit()
+        t = time.perf_counter()
+        for i in range(m):
+            with conn.transaction():
+                conn.execute("UPDATE bench_case SET status = %s, updated_at = now() WHERE id = %s", ["done", i + 1])
+                conn.execute("INSERT INTO bench_audit (case_id, kind, at) VALUES (%s, 'completed', now())", [i + 1])
+        return m / (time.perf_counter() - t)
 
 
 def workdays(seconds: float = 2.0) -> dict[str, float]:
@@ -965,35 +1109,45 @@ def http_fig(runs: dict[str, Any], name: str, base: str, target: float | None, *
 
 def build_figures(
     runs: dict[str, Any],
-    trans: dict[str, Any],
-    work: dict[str, Any],
-    export_base: dict[str, float],
+    trans: dict[str, Any] | None,
+    work: dict[str, Any] | None,
+    export_base: dict[str, float] | None,
     sweep: dict[str, Any] | None,
     report: dict[str, Any] | None,
     province: dict[str, Any] | None = None,
 ) -> tuple[dict[str, Any], list[str]]:
+    """The figures of what was measured (a run of chosen steps has only theirs); ``not_measured``
+    names what the whole run leaves out (extras off, an older data set)."""
     not_measured: list[str] = []
-    figures: dict[str, Any] = {
-        "progress_lookup": http_fig(runs, "progress_lookup", "bare_read", 0.8, max_p99_ms=P99_MS),
-        "progress_lookup_first": http_fig(
+    figures: dict[str, Any] = {}
+    if "progress_lookup" in runs:
+        figures["progress_lookup"] = http_fig(runs, "progress_lookup", "bare_read", 0.8, max_p99_ms=P99_MS)
+        figures["progress_lookup_first"] = http_fig(
             runs,
             "progress_lookup_first",
             "bare_read",
             None,
             note="every known number asked once with nothing kept (8 at a time): the first look-up of a case",
-        ),
-        "staff_application_page": http_fig(runs, "staff_application_page", "bare_read", 0.25, max_p99_ms=P99_MS),
-        "staff_application_page_first": http_fig(
+        )
+    if "staff_application_page" in runs:
+        figures["staff_application_page"] = http_fig(
+            runs, "staff_application_page", "bare_read", 0.25, max_p99_ms=P99_MS
+        )
+        figures["staff_application_page_first"] = http_fig(
             runs,
             "staff_application_page_first",
             "bare_read",
             None,
             note="each of the 500 pages asked once with nothing kept (8 at a time): the first view of a case",
-        ),
-        "work_queue": http_fig(runs, "work_queue", "bare_read", 0.25, max_p99_ms=P99_MS),
-        "statistics_page": http_fig(runs, "statistics_page", "bare_read", None),
-        "intake": http_fig(runs, "intake", "bare_insert", 0.4, min_value=300, max_p99_ms=P99_MS),
-        "transitions": figure(
+        )
+    if "work_queue" in runs:
+        figures["work_queue"] = http_fig(runs, "work_queue", "bare_read", 0.25, max_p99_ms=P99_MS)
+    if "statistics_page" in runs:
+        figures["statistics_page"] = http_fig(runs, "statistics_page", "bare_read", None)
+    if "intake" in runs:
+        figures["intake"] = http_fig(runs, "intake", "bare_insert", 0.4, min_value=300, max_p99_ms=P99_MS)
+    if trans is not None:
+        figures["transitions"] = figure(
             trans["value"],
             trans["baseline"],
             0.5,
@@ -1005,75 +1159,80 @@ def build_figures(
             queries=trans["queries"],
             note="services.complete_stage in one process, its reactions left to the workers (outbox); "
             "baseline: raw psycopg transactions (UPDATE one row + INSERT one audit row) per second",
-        ),
-        "workdays": figure(work["value"], work["baseline"], None, "calls/s"),
-    }
-    d = trans.get("drained")
-    if d:
-        rate = d["entries"] / d["seconds"] if d["seconds"] and d["entries"] else None
-        figures["reactions_drain"] = figure(
-            rate,
-            trans["value"],
-            1.0,
-            "changes/s",
-            changes=d["entries"],
-            failed=d["failed"],
-            seconds=round(d["seconds"], 2),
-            note="one process draining the outbox entries of the measured transitions (their rung moments, "
-            "notices, follow-ups) as a job worker does; baseline: the transitions/s above, so ≥ 1 means one "
-            "worker keeps up with one process making transitions",
         )
-        if d["failed"] or d["entries"] < d["pending"]:
-            figures["reactions_drain"]["invalid"] = f"{d['failed']} failed, {d['entries']} of {d['pending']} drained"
-    else:
-        not_measured.append("reactions drain (no outbox in this version)")
-    large, small = runs["export_large"], runs["export_small"]
-    f = figure(
-        large["rows"] / large["seconds"] if large["seconds"] else None,
-        export_base["rows"] / export_base["seconds"] if export_base["seconds"] else None,
-        None,
-        "rows/s",
-        rows=large["rows"],
-        seconds=round(large["seconds"], 2),
-        first_byte_s=round(large["first_byte_s"] or 0, 3),
-        megabytes=round(large["bytes"] / 1e6, 1),
-        note="baseline: psycopg COPY (SELECT the same columns) TO STDOUT CSV",
-    )
-    if large["status"] != 200 or not large["expected"] <= large["rows"] <= large["expected_after"]:
-        f["invalid"] = f"HTTP {large['status']}, {large['rows']:,} rows of {large['expected']:,}"
-    figures["csv_export"] = f
-    f = figure(
-        large["peak_rss_mb"],
-        small["peak_rss_mb"],
-        1.1,
-        "MB",
-        better="lower",
-        rows=large["rows"],
-        baseline_rows=small["rows"],
-        rss_growth_mb=large["rss_growth_mb"],
-        baseline_rss_growth_mb=small["rss_growth_mb"],
-        note=f"peak worker RSS while streaming {large['rows']:,} rows vs {small['rows']:,} rows (constant memory: ≈ 1)",
-    )
-    figures["csv_export_memory"] = f
-    first, end = runs["rss_1k"], runs["rss_end"]
-    f = figure(
-        max(end["rss_mb"], default=None),
-        max(first["rss_mb"], default=None),
-        None,
-        "MB",
-        better="lower",
-        requests=end["served"],
-        baseline_requests=first["served"],
-        workers_mb=end["rss_mb"],
-        baseline_workers_mb=first["rss_mb"],
-        note=f"largest worker RSS after {end['served']:,} requests served vs after {first['served']:,}",
-    )
-    if end["served"] < RSS_REQUESTS:
-        f["note"] += f" (only {end['served']:,} of {RSS_REQUESTS:,} requests within BENCH_RSS_MAX_S)"
-    figures["worker_rss"] = f
+        d = trans.get("drained")
+        if d:
+            rate = d["entries"] / d["seconds"] if d["seconds"] and d["entries"] else None
+            figures["reactions_drain"] = figure(
+                rate,
+                trans["value"],
+                1.0,
+                "changes/s",
+                changes=d["entries"],
+                failed=d["failed"],
+                seconds=round(d["seconds"], 2),
+                note="one process draining the outbox entries of the measured transitions (their rung moments, "
+                "notices, follow-ups) as a job worker does; baseline: the transitions/s above, so ≥ 1 means one "
+                "worker keeps up with one process making transitions",
+            )
+            if d["failed"] or d["entries"] < d["pending"]:
+                figures["reactions_drain"]["invalid"] = (
+                    f"{d['failed']} failed, {d['entries']} of {d['pending']} drained"
+                )
+        else:
+            not_measured.append("reactions drain (no outbox in this version)")
+    if work is not None:
+        figures["workdays"] = figure(work["value"], work["baseline"], None, "calls/s")
+    if "export_large" in runs and export_base is not None:
+        large, small = runs["export_large"], runs["export_small"]
+        f = figure(
+            large["rows"] / large["seconds"] if large["seconds"] else None,
+            export_base["rows"] / export_base["seconds"] if export_base["seconds"] else None,
+            None,
+            "rows/s",
+            rows=large["rows"],
+            seconds=round(large["seconds"], 2),
+            first_byte_s=round(large["first_byte_s"] or 0, 3),
+            megabytes=round(large["bytes"] / 1e6, 1),
+            note="baseline: psycopg COPY (SELECT the same columns) TO STDOUT CSV",
+        )
+        if large["status"] != 200 or not large["expected"] <= large["rows"] <= large["expected_after"]:
+            f["invalid"] = f"HTTP {large['status']}, {large['rows']:,} rows of {large['expected']:,}"
+        figures["csv_export"] = f
+        figures["csv_export_memory"] = figure(
+            large["peak_rss_mb"],
+            small["peak_rss_mb"],
+            1.1,
+            "MB",
+            better="lower",
+            rows=large["rows"],
+            baseline_rows=small["rows"],
+            rss_growth_mb=large["rss_growth_mb"],
+            baseline_rss_growth_mb=small["rss_growth_mb"],
+            note=f"peak worker RSS while streaming {large['rows']:,} rows vs {small['rows']:,} rows "
+            "(constant memory: ≈ 1)",
+        )
+    if "rss_end" in runs:
+        first, end = runs["rss_1k"], runs["rss_end"]
+        f = figure(
+            max(end["rss_mb"], default=None),
+            max(first["rss_mb"], default=None),
+            None,
+            "MB",
+            better="lower",
+            requests=end["served"],
+            baseline_requests=first["served"],
+            workers_mb=end["rss_mb"],
+            baseline_workers_mb=first["rss_mb"],
+            note=f"largest worker RSS after {end['served']:,} requests served vs after {first['served']:,}",
+        )
+        if end["served"] < RSS_REQUESTS:
+            f["note"] += f" (only {end['served']:,} of {RSS_REQUESTS:,} requests within BENCH_RSS_MAX_S)"
+        figures["worker_rss"] = f
 
     if sweep is not None:
         by_due = {r["due"]: r for r in sweep["records"]}
+        raw_rate = trans["baseline"] if trans is not None else raw_transactions()
         for due in (0, 1000, 10000):
             r = by_due.get(due)
             name = f"sweep_{due}_due"
@@ -1094,7 +1253,7 @@ def build_figures(
                 rate = r["fired"] / r["seconds"] if r["seconds"] and r["fired"] else None
                 figures[name] = figure(
                     rate,
-                    trans["baseline"],
+                    raw_rate,
                     None,
                     "rungs/s",
                     due=due,
@@ -1107,7 +1266,7 @@ def build_figures(
                 )
                 if r["fired"] < due:
                     figures[name]["note"] += f"; only {r['fired']:,} of {due:,} rungs were due"
-    else:
+    elif wanted("sweep") or ONLY is None:
         not_measured.append("sweep (BENCH_EXTRAS=0)")
     if report is not None and report["records"]:
         r = report["records"][-1]
@@ -1125,7 +1284,7 @@ def build_figures(
         )
     elif report is not None:
         figures["half_month_report"] = figure(None, None, None, "s", better="lower", invalid="bench/report.py failed")
-    else:
+    elif wanted("report") or ONLY is None:
         not_measured.append("half-month report (BENCH_EXTRAS=0)")
     province_figures(figures, not_measured, runs, province)
     return figures, not_measured
@@ -1145,10 +1304,11 @@ def province_figures(
     bench/province.py (in process, each against raw SQL of the same run)."""
     if "county_queue" in runs:
         figures["county_leader_queue"] = http_fig(runs, "county_queue", "bare_read", 0.25, max_p99_ms=P99_MS)
-    else:
+    elif wanted("county_queue"):
         not_measured.append(f"county leader's queue (no {COUNTY_LEADER}: a data set generated before the province)")
     if province is None:
-        not_measured.append("province reports (BENCH_EXTRAS=0)")
+        if wanted("province") or ONLY is None:
+            not_measured.append("province reports (BENCH_EXTRAS=0)")
         return
     rec = province["records"][-1] if province["records"] else {}
     raw_note = (
@@ -1184,8 +1344,21 @@ def province_figures(
         figures["county_leader_queue"]["open"] = q["open"]
 
 
-def main() -> None:
-    if shutil.which("wrk") is None:  # no fallback client: figures from another tool would not compare
+def main(argv: list[str] | None = None) -> None:
+    import argparse
+
+    global ONLY
+    parser = argparse.ArgumentParser(description="make bench (docs/bench.md)")
+    parser.add_argument(
+        "--only",
+        default=os.environ.get("BENCH_ONLY"),
+        help=f"comma-separated steps to run against the data set as it is: {', '.join(STEPS)} "
+        f"(or {', '.join(ALIASES)}); default BENCH_ONLY, or the whole run",
+    )
+    ONLY = chosen_steps(parser.parse_args(argv).only)
+    if ONLY is not None:
+        log(f"only these steps: {', '.join(s for s in STEPS if s in ONLY)}")
+    if shutil.which("wrk") is None and any(wanted(s) for s in HTTP_STEPS):
         raise SystemExit("make bench needs wrk on PATH (Debian: apt-get install -y wrk)")
     started = time.time()
     load_before = load_average()
@@ -1197,14 +1370,16 @@ def main() -> None:
 
     data = prepare_data()
     runs = http_figures(data)
-    export_base = export_baseline(data["export_large"][0])
-    log(f"CSV baseline (COPY): {export_base['rows']:,} rows in {export_base['seconds']:.2f}s")
-    trans = transitions(data["clerk"])
-    work = workdays()
-    cpu = cpu_figures()
-    sweep = script_records("sweep", ["--applications", "0"]) if EXTRAS else None
-    report = script_records("report", ["--repeat", "1"]) if EXTRAS else None
-    province = script_records("province", ["--repeat", "3"]) if EXTRAS else None
+    export_base = None
+    if wanted("export"):
+        export_base = export_baseline(data["export_large"][0])
+        log(f"CSV baseline (COPY): {export_base['rows']:,} rows in {export_base['seconds']:.2f}s")
+    trans = transitions(data["clerk"]) if wanted("transitions") else None
+    work = workdays() if wanted("workdays") else None
+    cpu = cpu_figures() if wanted("cpu") else {}
+    sweep = script_records("sweep", ["--applications", "0"]) if wanted("sweep") else None
+    report = script_records("report", ["--repeat", "1"]) if wanted("report") else None
+    province = script_records("province", ["--repeat", "3"]) if wanted("province") else None
     figures, not_measured = build_figures(runs, trans, work, export_base, sweep, report, province)
     for name, path, base in (
         ("lookup", "progress_lookup", "bare"),
@@ -1225,7 +1400,7 @@ def main() -> None:
                 note="in process, Django's test client through the whole stack (bench/cpu.py); "
                 f"baseline: the {'bare insert' if base == 'bare_insert' else 'bare read'} the same way",
             )
-        else:
+        elif wanted("cpu"):
             not_measured.append(f"CPU per request of {path}")
 
     with connection.cursor() as cur:
@@ -1266,17 +1441,22 @@ def main() -> None:
         "extras": {"sweep": sweep, "report": report, "province": province},
         "not_measured": not_measured,
     }
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    stem = os.environ.get("BENCH_RESULT") or str(today)  # a second run of the day names its own files
-    (RESULTS / f"{stem}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    if ONLY is not None:
+        result["configuration"]["only"] = ",".join(s for s in STEPS if s in ONLY)
     md = markdown(result)
     for name, e in (("sweep", sweep), ("report", report), ("province", province)):
         if e is not None:
             md += (
                 f"\n## bench/{name}.py ({e['seconds']} s, exit {e['returncode']})\n\n```\n{e['output'].strip()}\n```\n"
             )
-    (RESULTS / f"{stem}.md").write_text(md, encoding="utf-8")
     print(md)
+    stem = os.environ.get("BENCH_RESULT") or (str(today) if ONLY is None else None)
+    if stem is None:  # chosen steps only: printed, never written over the day's results
+        log(f"done in {round(time.time() - started)} s (BENCH_ONLY: no results file; BENCH_RESULT names one)")
+        return
+    RESULTS.mkdir(parents=True, exist_ok=True)  # a second run of the day names its own files (BENCH_RESULT)
+    (RESULTS / f"{stem}.json").write_text(json.dumps(result, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    (RESULTS / f"{stem}.md").write_text(md, encoding="utf-8")
     log(f"wrote bench/results/{stem}.json and .md in {round(time.time() - started)} s")
 
 
