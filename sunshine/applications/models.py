@@ -395,21 +395,31 @@ class QueueStamp(models.Model):
 
 
 class ManagerLoad(models.Model):
-    """How many open applications each customer manager has.
+    """How many open applications each customer manager has: the sum of the manager's rows.
 
     Kept by the engine's services in the transaction of every change that opens, closes or moves
     an application (intake, completion, cancellation, reassignment), so that assigning a new one
-    to the least-loaded manager reads one small row per candidate instead of counting their
+    to the least-loaded manager reads a few small rows per candidate instead of counting their
     applications. ``services.recount_manager_loads()`` rebuilds it after loads that bypass the
-    services (generated data)."""
+    services (generated data).
 
-    user = models.OneToOneField(
+    A manager has up to ``SHARDS`` rows: a change adds its delta to the row of its transaction id
+    modulo ``SHARDS`` (PostgreSQL; SQLite, with one writer at a time, has shard 0 only), so
+    concurrent intakes given the same manager do not wait for each other's commit on one row
+    (migration ``0026_manager_load_shards``); the sum moves with each change when it commits, so
+    the count is exact as before. One shard may go below zero (an application opened on one shard
+    and closed on another); the sum never does."""
+
+    SHARDS = 16
+
+    pk = models.CompositePrimaryKey("user_id", "shard")
+    user = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         verbose_name=_("customer manager"),
-        primary_key=True,
         on_delete=models.CASCADE,
-        related_name="open_load",
+        related_name="open_loads",
     )
+    shard = models.SmallIntegerField(_("shard"), default=0)
     open_count = models.IntegerField(_("open applications"), default=0)
 
     class Meta:
@@ -417,7 +427,7 @@ class ManagerLoad(models.Model):
         verbose_name_plural = _("manager loads")
 
     def __str__(self) -> str:
-        return f"{self.user_id}: {self.open_count}"
+        return f"{self.user_id}/{self.shard}: {self.open_count}"
 
 
 class Outbox(models.Model):

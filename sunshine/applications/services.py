@@ -17,7 +17,7 @@ from datetime import date, datetime
 from typing import Any
 
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Case, Count, F, IntegerField, Q, Value, When
+from django.db.models import Case, Count, F, IntegerField, OuterRef, Q, Subquery, Sum, Value, When
 from django.db.models.functions import Coalesce
 from django.db.models.signals import post_delete, post_save
 from django.utils import timezone
@@ -134,31 +134,34 @@ def pick_manager(area: ServiceArea | None, unit_id: int | None) -> User | None:
     serving = Q(serves_all_areas=True)
     if area is not None:
         serving |= Q(pk__in=User.areas.through.objects.filter(servicearea=area).values("user_id"))
-    # The counts are kept in ManagerLoad by the services (one small row per candidate): no count
-    # over the applications per intake. The nearest unit first, then the load.
+    # The counts are kept in ManagerLoad by the services (a few small rows per candidate, summed):
+    # no count over the applications per intake. The nearest unit first, then the load.
     nearness = Case(*(When(unit_id=u, then=Value(i)) for i, u in enumerate(ancestors)), output_field=IntegerField())
+    load = ManagerLoad.objects.filter(user=OuterRef("pk")).values("user").annotate(n=Sum("open_count")).values("n")
     return (
         User.objects.filter(
             serving, role=Role.CUSTOMER_MANAGER, is_active=True, accepts_assignments=True, unit_id__in=ancestors
         )
-        .annotate(nearness=nearness, open_count=Coalesce(F("open_load__open_count"), 0))
+        .annotate(nearness=nearness, open_count=Coalesce(Subquery(load), 0))
         .order_by("nearness", "open_count", "username")
         .first()
     )
 
 
 def _adjust_loads(deltas: dict[int, int], batch: writes.Batch | None = None) -> None:
-    """Add ``deltas`` (manager pk -> change) to the managers' open counts: one upsert, rows in pk
-    order (two transactions touching the same managers lock them in the same order); with
-    ``batch``, as a part of the change's statement."""
+    """Add ``deltas`` (manager pk -> change) to the managers' open counts: one upsert into the
+    rows of this transaction's shard (``ManagerLoad``: its id modulo ``SHARDS`` on PostgreSQL, 0
+    on SQLite), rows in pk order (two transactions of the same shard touching the same managers
+    lock them in the same order); with ``batch``, as a part of the change's statement."""
     rows = sorted((pk, d) for pk, d in deltas.items() if d)
     if not rows:
         return
     table = connection.ops.quote_name(ManagerLoad._meta.db_table)
-    values = ", ".join(["(%s, %s)"] * len(rows))
+    shard = f"mod(txid_current(), {ManagerLoad.SHARDS})::smallint" if connection.vendor == "postgresql" else "0"
+    values = ", ".join([f"(%s, {shard}, %s)"] * len(rows))
     sql = (
-        f"INSERT INTO {table} AS ml (user_id, open_count) VALUES {values} "  # noqa: S608
-        "ON CONFLICT (user_id) DO UPDATE SET open_count = ml.open_count + excluded.open_count"
+        f"INSERT INTO {table} AS ml (user_id, shard, open_count) VALUES {values} "  # noqa: S608
+        "ON CONFLICT (user_id, shard) DO UPDATE SET open_count = ml.open_count + excluded.open_count"
     )
     params = [v for row in rows for v in row]
     if batch is not None:
@@ -190,7 +193,7 @@ def recount_manager_loads() -> int:
     )
     with transaction.atomic():
         ManagerLoad.objects.all().delete()
-        ManagerLoad.objects.bulk_create([ManagerLoad(user_id=pk, open_count=n) for pk, n in rows])
+        ManagerLoad.objects.bulk_create([ManagerLoad(user_id=pk, shard=0, open_count=n) for pk, n in rows])
     return len(rows)
 
 

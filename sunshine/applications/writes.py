@@ -751,16 +751,18 @@ def _intake_sql() -> tuple[str, tuple[_Column, ...], tuple[int, ...]]:
     # The candidates: active customer managers serving the area, placed in the application's unit
     # or a unit above it (%s: the unit's ancestors, nearest first); only those of the nearest unit
     # that has any (services.pick_manager: issue 19). Among them the least loaded, then the lowest
-    # username, as pick_manager, except that one being given an application by a concurrent
-    # intake right now (its transaction-scoped advisory lock is held) is passed over for the next:
-    # otherwise every concurrent intake picks the same manager and waits on its ManagerLoad row
-    # until the other commits. When every candidate is busy, the first one anyway (and wait).
+    # username, as pick_manager (the sum of the manager's ManagerLoad shards), except that one
+    # being given an application by a concurrent intake right now (its transaction-scoped advisory
+    # lock is held) is passed over for the next: otherwise every concurrent intake would read the
+    # same counts and pick the same manager. When every candidate is busy, the first one anyway
+    # (each transaction adds to its own shard of the count: no wait for the others' commit).
     # OFFSET 0 and the CTE keep the lock function from being applied before the ORDER BY; the
     # pick (with the application's key) is one materialised row, evaluated once.
     manager_part = (
-        "cand AS MATERIALIZED (SELECT u.id, COALESCE(ml.open_count, 0) AS n, u.username,"  # noqa: S608
+        "cand AS MATERIALIZED (SELECT u.id, COALESCE((SELECT sum(ml.open_count) FROM"  # noqa: S608
+        f" {load_t} ml WHERE ml.user_id = u.id), 0) AS n, u.username,"
         " array_position(%s::bigint[], u.unit_id::bigint) AS near"
-        f" FROM {user_t} u LEFT JOIN {load_t} ml ON ml.user_id = u.id"
+        f" FROM {user_t} u"
         f" WHERE (u.serves_all_areas OR u.id IN (SELECT user_id FROM {areas_t} WHERE servicearea_id = %s))"
         " AND u.role = %s AND u.is_active AND u.accepts_assignments AND u.unit_id = ANY(%s::bigint[])),"
         " nearest AS MATERIALIZED (SELECT id FROM cand WHERE near = (SELECT min(near) FROM cand)"
@@ -793,8 +795,8 @@ def intake_rows(
     - the key of the new application (``nextval``) and the least-loaded active customer manager
       serving ``area_id`` within the application's unit (``unit_ids``: it and the units above it,
       nearest first), as ``services.pick_manager``: the nearest unit that has one, then fewest
-      open applications in ``ManagerLoad``, then username; a manager another intake is being
-      given at this moment is passed over for the next one when there is one;
+      open applications (the sum of its ``ManagerLoad`` rows), then username; a manager another
+      intake is being given at this moment is passed over for the next one when there is one;
     - whether ``number`` (the new application's, drawn at random) is still free: a number taken
       would fail the change's statement at its unique index, roll the transaction back and make
       psycopg prepare every statement of the connection again (``number_is_free``).
