@@ -13,7 +13,8 @@ stack, in this one process. The figure is the process CPU time per request, best
 rounds of ``--requests`` requests each (after a warm-up round): unlike wrk's req/s it stays
 meaningful on a shared machine, since other processes' load does not count against it (PostgreSQL's
 and Redis's own CPU is not in it either). Needs the data set and the users of a previous
-``make bench`` (the bench users ``bench_clerk``, ``load_mgr001``).
+``make bench`` (the bench users ``bench_clerk``, ``run.MANAGER``: ``load_mgr012`` of 迎泽区, whose
+queue the bench's own intakes never reach).
 
 Two write paths are measured the same way: ``intake`` (``POST /api/v1/applications`` with the
 clerk's bearer token and ``bench/run.py``'s bodies, a new address each time) against

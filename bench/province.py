@@ -34,7 +34,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "sunshine.settings")
 
 CITY = "ty"
-COUNTY = "ty-xiaodian"  # the county of load_mgr001; its leader is leader.ty-xiaodian
+COUNTY = "ty-yingze"  # the county of bench/run.py's measured staff (load_mgr012, leader.ty-yingze)
 
 
 def best_of(repeat: int, fn: Callable[[], Any]) -> dict[str, Any]:

@@ -116,8 +116,14 @@ HTTP_STEPS = (*READS, "intake", "export", "rss")
 P99_MS = 50  # issue 17: the p99 of each hot path under 50 ms at 8 connections
 CLERK = "bench_clerk"
 LEADER = "bench_leader"
-MANAGER = "load_mgr001"  # a customer manager of generate_load (one of 小店区's three, ≈ 1/120 of the applications)
-COUNTY_LEADER = "leader.ty-xiaodian"  # the leader of 小店区 (sunshine/ops/province.py), ≈ 2.5 % of the applications
+# The staff whose pages are measured work in 迎泽区, a unit the bench's own writes never reach: its
+# intakes (and the transitions' fresh applications) are addressed to 小店区 (intake_bodies), whose
+# three managers take them, so a queue there grew with every run (load_mgr001: 727 -> 3,063 open
+# in two runs). 迎泽区 is of 小店区's size class: a district of 太原 (the same weight in
+# generate_load) with three managers (sunshine/ops/province.py deals load_mgr012, 129, 246 to it).
+MANAGER = "load_mgr012"  # a customer manager of generate_load (one of 迎泽区's three, ≈ 1/120 of the applications)
+COUNTY_LEADER = "leader.ty-yingze"  # the leader of 迎泽区, ≈ 2.5 % of the applications
+BENCH_CUSTOMER = "基准测试"  # the customer name of every application the bench itself makes
 GUNICORN_CONF = ROOT / "deploy" / "gunicorn.conf.py"
 
 # The server and this process see the same production-like settings.
@@ -337,6 +343,27 @@ def pending_migrations() -> list[str]:
     return [f"{m.app_label}.{m.name}" for m, _backwards in plan]
 
 
+def check_measured_units(manager: Any, county_leader: Any, data: dict[str, Any]) -> None:
+    """Warn when the measured queues are not independent of the bench's own writes: the unit the
+    intake bodies' address routes to must not be the measured manager's or county leader's, and
+    none of their open applications should be the bench's own (a data set of before 2026-12-05's
+    change of the measured staff still has them in 小店区's queues, not in 迎泽区's)."""
+    from sunshine.applications.services import match_area
+
+    area = match_area(json.loads(intake_bodies(1)[0])["address"])
+    data["intake_unit"] = area.unit.name if area is not None else None
+    for user in (manager, county_leader):
+        if user is not None and (user.unit is None or (area is not None and user.unit.contains(area.unit.path))):
+            log(f"WARNING: {user.username}'s unit holds the bench's own intakes: its queue grows with every run")
+    if data["manager_bench_made"] or data["county_bench_made"]:
+        log(
+            f"WARNING: the measured queues hold applications the bench made ({MANAGER}: "
+            f"{data['manager_bench_made']:,}, {COUNTY_LEADER}: {data['county_bench_made']:,})"
+        )
+    if not data["manager_open"]:
+        log(f"WARNING: {MANAGER} has no open applications (a data set with fewer than 12 generated managers?)")
+
+
 def prepare_data() -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection
@@ -415,9 +442,17 @@ def prepare_data() -> dict[str, Any]:
     out["manager_apps"] = list(
         Application.objects.filter(customer_manager=manager).order_by("?").values_list("number", flat=True)[:500]
     )
-    out["manager_open"] = Application.objects.filter(
-        customer_manager=manager, status__in=["in_progress", "paused"]
+    open_ = ["in_progress", "paused"]
+    out["manager_open"] = Application.objects.filter(customer_manager=manager, status__in=open_).count()
+    out["manager_bench_made"] = Application.objects.filter(
+        customer_manager=manager, status__in=open_, customer_name=BENCH_CUSTOMER
     ).count()
+    out["county_bench_made"] = (
+        access.visible_applications(county_leader).filter(status__in=open_, customer_name=BENCH_CUSTOMER).count()
+        if county_leader is not None
+        else 0
+    )
+    check_measured_units(manager, county_leader, out)
     out["export_large"] = export_start(EXPORT_ROWS)
     out["export_small"] = export_start(max(EXPORT_ROWS // 10, 1))
     out["applications"] = Application.objects.count()
@@ -738,7 +773,7 @@ def intake_bodies(n: int) -> list[str]:
             "business_type": "new_connection",
             "channel": "counter",
             "customer": {
-                "name": "基准测试",
+                "name": BENCH_CUSTOMER,
                 "id_type": "resident_id",
                 "id_number": rid,
                 "phone": f"139{rng.randrange(10**8):08d}",
@@ -1434,8 +1469,11 @@ def main(argv: list[str] | None = None) -> None:
             "statistics_refresh_s": data["refresh_s"],
             "vacuumed_tables": len(data.get("vacuumed") or []),
             "wrk": f"-t 2 -c {CONNECTIONS}, {DURATION} s after a 5 s warm-up, on the same machine",
-            "staff_user": f"{MANAGER} (customer manager, {data['manager_open']:,} open applications)",
-            "county_leader": f"{COUNTY_LEADER} ({data['county_open']:,} open applications in the county)",
+            "staff_user": f"{MANAGER} (customer manager, {data['manager_open']:,} open applications, "
+            f"{data['manager_bench_made']:,} of them made by the bench)",
+            "county_leader": f"{COUNTY_LEADER} ({data['county_open']:,} open applications in the county, "
+            f"{data['county_bench_made']:,} of them made by the bench)",
+            "intakes_to": data.get("intake_unit"),
             "wall_time_s": round(time.time() - started),
         },
         "extras": {"sweep": sweep, "report": report, "province": province},
