@@ -79,7 +79,7 @@ ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
 sys.path.insert(0, str(ROOT))
 
-from bench.table import figure, markdown  # noqa: E402
+from bench.table import SERVER_SETTINGS, figure, markdown, server_warnings  # noqa: E402
 
 DB_URL = os.environ.get("BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/sunshine_bench")
 APPLICATIONS = int(os.environ.get("BENCH_APPLICATIONS", "1000000"))
@@ -380,7 +380,8 @@ def prepare_data() -> dict[str, Any]:
         if pending:
             raise SystemExit(
                 f"BENCH_ONLY: {len(pending)} migrations not applied to {DB_URL} (first: {pending[0]}); "
-                "a partial run does not migrate: run make bench on a database of your own"
+                "a partial run does not migrate: when they are landed on main, migrate the data set "
+                "(DATABASE_URL=… uv run python manage.py migrate), otherwise use a database of your own"
             )
     else:
         log("migrating")
@@ -1128,6 +1129,26 @@ def machine() -> dict[str, Any]:
     }
 
 
+def server_settings() -> dict[str, Any]:
+    """The PostgreSQL server's settings that move the figures (as SHOW gives them: ``4GB``,
+    ``15min``), its version, ``shared_buffers`` in bytes, and the settings changed but not yet in
+    force (``ALTER SYSTEM`` of a setting that needs a restart)."""
+    from django.db import connection
+
+    out: dict[str, Any] = {}
+    with connection.cursor() as cur:
+        cur.execute("SHOW server_version")
+        out["version"] = cur.fetchone()[0]
+        for name in SERVER_SETTINGS:
+            cur.execute("SELECT current_setting(%s)", [name])
+            out[name] = cur.fetchone()[0]
+        cur.execute("SELECT pg_size_bytes(current_setting('shared_buffers'))")
+        out["shared_buffers_bytes"] = int(cur.fetchone()[0])
+        cur.execute("SELECT name FROM pg_settings WHERE pending_restart ORDER BY name")
+        out["pending_restart"] = [r[0] for r in cur.fetchall()]
+    return out
+
+
 def load_average() -> list[float]:
     return [round(x, 2) for x in os.getloadavg()]
 
@@ -1401,8 +1422,10 @@ def main(argv: list[str] | None = None) -> None:
     import django
 
     django.setup()
-    from django.db import connection
-
+    server = server_settings()
+    log(f"PostgreSQL {server['version']}: " + ", ".join(f"{k} {server[k]}" for k in SERVER_SETTINGS))
+    for warning in server_warnings(server):
+        log(f"WARNING: {warning}")
     data = prepare_data()
     runs = http_figures(data)
     export_base = None
@@ -1438,9 +1461,6 @@ def main(argv: list[str] | None = None) -> None:
         elif wanted("cpu"):
             not_measured.append(f"CPU per request of {path}")
 
-    with connection.cursor() as cur:
-        cur.execute("SHOW server_version")
-        pg = cur.fetchone()[0]
     import django as dj
     import gunicorn
     from django.utils import timezone
@@ -1450,10 +1470,11 @@ def main(argv: list[str] | None = None) -> None:
         "date": today,
         "figures": figures,
         "machine": {**machine(), "load_average_at_start": load_before, "load_average_at_end": load_average()},
+        "server": server,
         "versions": {
             "python": platform.python_version(),
             "django": dj.get_version(),
-            "postgresql": pg,
+            "postgresql": server["version"],
             "gunicorn": gunicorn.__version__,
             "wrk": " ".join(subprocess.run(["wrk", "-v"], capture_output=True, text=True).stdout.split()[:2]),  # noqa: S607
         },

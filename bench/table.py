@@ -111,6 +111,51 @@ def table(figures: dict[str, dict[str, Any]]) -> list[str]:
     return lines
 
 
+# The PostgreSQL settings a result records (``result["server"]``, read with SHOW), in this order.
+SERVER_SETTINGS = (
+    "shared_buffers",
+    "effective_cache_size",
+    "max_wal_size",
+    "checkpoint_timeout",
+    "autovacuum",
+    "synchronous_commit",
+    "fsync",
+    "work_mem",
+    "max_connections",
+)
+GB = 1024**3
+
+
+def server_warnings(server: dict[str, Any]) -> list[str]:
+    """What makes a run's figures not production's (docs/bench.md "Server settings"): little shared
+    memory, autovacuum off, durability off. ``server`` has the settings as SHOW gives them and
+    ``shared_buffers_bytes``."""
+    out = []
+    size = server.get("shared_buffers_bytes")
+    if size is not None and size < GB:
+        out.append(
+            f"shared_buffers is {server.get('shared_buffers')} (< 1GB): a million applications' hot indexes do not "
+            "stay in PostgreSQL's memory (production: 25 % of RAM)"
+        )
+    if server.get("autovacuum") == "off":
+        out.append(
+            "autovacuum is off: tables are vacuumed only by the bench's own step (vacuum_as_autovacuum), "
+            "never during or between runs (production: on)"
+        )
+    for name in ("fsync", "synchronous_commit"):
+        if server.get(name) == "off":
+            out.append(f"{name} is off: commits do not wait for the disk, the write figures are not production's")
+    return out
+
+
+def server_line(server: dict[str, Any]) -> str:
+    parts = [f"{name} {server[name]}" for name in SERVER_SETTINGS if server.get(name) is not None]
+    line = f"PostgreSQL server {server.get('version', '?')}: " + ", ".join(parts) + "."
+    if server.get("pending_restart"):
+        line += " Changed, waiting for a restart: " + ", ".join(server["pending_restart"]) + "."
+    return line
+
+
 def markdown(result: dict[str, Any]) -> str:
     m, v = result["machine"], result["versions"]
     missed = [n for n, f in result["figures"].items() if verdict(f).startswith(("MISSED", "INVALID"))]
@@ -123,6 +168,12 @@ def markdown(result: dict[str, Any]) -> str:
         f"Versions: Python {v['python']}, Django {v['django']}, PostgreSQL {v['postgresql']}, "
         f"gunicorn {v.get('gunicorn', '?')}, {v.get('wrk', 'wrk')}.",
         "Configuration: " + ", ".join(f"{k} {val}" for k, val in result["configuration"].items()),
+    ]
+    server = result.get("server")
+    if server:
+        lines.append(server_line(server))
+        lines += [f"**Warning:** {w}." for w in server_warnings(server)]
+    lines += [
         "",
         *table(result["figures"]),
         "",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from bench.table import figure, markdown, table, verdict
+from bench.table import figure, markdown, server_line, server_warnings, table, verdict
 
 
 def test_a_figure_has_the_schema_of_issue_9():
@@ -80,3 +80,64 @@ def test_the_table_marks_missed_targets_and_states_the_load():
         "| workdays | 300,000 calls/s | 15,000 calls/s | 20.00 | — | — |",
     ]
     assert "Targets missed: intake." in md
+
+
+SERVER = {
+    "version": "15.20 (Debian 15.20-0+deb12u1)",
+    "shared_buffers": "4GB",
+    "effective_cache_size": "12GB",
+    "max_wal_size": "4GB",
+    "checkpoint_timeout": "15min",
+    "autovacuum": "on",
+    "synchronous_commit": "on",
+    "fsync": "on",
+    "work_mem": "4MB",
+    "max_connections": "100",
+    "shared_buffers_bytes": 4 * 1024**3,
+    "pending_restart": [],
+}
+
+
+def test_the_server_settings_are_stated_and_a_production_like_server_warns_of_nothing():
+    assert server_warnings(SERVER) == []
+    assert server_line(SERVER) == (
+        "PostgreSQL server 15.20 (Debian 15.20-0+deb12u1): shared_buffers 4GB, effective_cache_size 12GB, "
+        "max_wal_size 4GB, checkpoint_timeout 15min, autovacuum on, synchronous_commit on, fsync on, "
+        "work_mem 4MB, max_connections 100."
+    )
+    waiting = {**SERVER, "pending_restart": ["shared_buffers"]}
+    assert server_line(waiting).endswith(" Changed, waiting for a restart: shared_buffers.")
+
+
+def test_a_small_shared_buffers_autovacuum_off_and_durability_off_are_warned_of():
+    defaults = {**SERVER, "shared_buffers": "128MB", "shared_buffers_bytes": 128 * 1024**2, "autovacuum": "off"}
+    warnings = server_warnings(defaults)
+    assert [w.split(":")[0] for w in warnings] == ["shared_buffers is 128MB (< 1GB)", "autovacuum is off"]
+    assert server_warnings({**SERVER, "shared_buffers": "1GB", "shared_buffers_bytes": 1024**3}) == []
+    unsafe = server_warnings({**SERVER, "fsync": "off", "synchronous_commit": "off"})
+    assert [w.split(":")[0] for w in unsafe] == ["fsync is off", "synchronous_commit is off"]
+
+
+def test_the_markdown_carries_the_server_and_its_warnings():
+    result = {
+        "date": "2026-12-05",
+        "machine": {
+            "cpus": 2,
+            "cpu_model": "AMD EPYC",
+            "memory_gb": 23.5,
+            "load_average_at_start": [0.5, 0.4, 0.3],
+            "load_average_at_end": [1.5, 1.0, 0.6],
+        },
+        "versions": {"python": "3.11.7", "django": "5.2", "postgresql": "15.20"},
+        "server": {**SERVER, "autovacuum": "off"},
+        "configuration": {"applications": 1000000},
+        "figures": {"workdays": figure(300000.0, 15000.0, None, "calls/s")},
+        "not_measured": [],
+    }
+    lines = markdown(result).splitlines()
+    at = lines.index(server_line(result["server"]))
+    assert lines[at - 1].startswith("Configuration: applications 1000000")
+    assert lines[at + 1].startswith("**Warning:** autovacuum is off: ")
+    assert lines[at + 2] == ""
+    del result["server"]  # a result of before 2026-12-05 06:00 UTC
+    assert not any(line.startswith(("PostgreSQL server", "**Warning")) for line in markdown(result).splitlines())
