@@ -19,7 +19,7 @@ Environment (docs/bench.md):
   BENCH_EXTRAS_TIMEOUT seconds allowed for each of them (default 300)
   BENCH_RESULT        name of the results files (default: the day, bench/results/<day>.json and .md)
   BENCH_REDIS_URL     the cache of the server (default redis://127.0.0.1:6379/0, keys prefixed
-                      sunshine-bench), as in production
+                      sunshine-bench-<database name>), as in production
   BENCH_ONLY          comma-separated steps (``--only`` does the same): run only these against the data
                       set as it is, see below
 
@@ -137,7 +137,10 @@ SERVER_ENV = {
     "ALLOWED_HOSTS": "127.0.0.1,localhost",
     # The cache of production (throttles, look-up locks): Redis, not a trial's database cache.
     "REDIS_URL": os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    "CACHE_KEY_PREFIX": "sunshine-bench",
+    # One prefix per bench database: runs on other databases of this machine (several engineers
+    # at once) neither read each other's kept answers (a copied data set has the same audit
+    # heads) nor lose theirs to this run's clear_kept().
+    "CACHE_KEY_PREFIX": f"sunshine-bench-{urlsplit(DB_URL).path.lstrip('/')}",
     # Production's mode: a change's reactions run after commit in the job workers (the bench
     # measures a transition without them, then how fast one worker drains them).
     "SUNSHINE_REACTIONS": "worker",
@@ -796,7 +799,7 @@ def clear_kept() -> None:
 
     client = redis.Redis.from_url(SERVER_ENV["REDIS_URL"])
     prefix = SERVER_ENV["CACHE_KEY_PREFIX"]
-    keys = list(client.scan_iter(match=f"{prefix}*", count=10_000))
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=10_000))  # Django's keys: prefix:version:key
     for i in range(0, len(keys), 1000):
         client.delete(*keys[i : i + 1000])
     log(f"cleared {len(keys):,} kept entries of the server's cache")
