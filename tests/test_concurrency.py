@@ -153,7 +153,6 @@ def test_the_lock_sends_begin_with_its_statements_and_reads_the_phone_and_defect
     stages), and its rows' encrypted phone and JSON defects are converted when first read (no
     query), equal to the ORM's; a save of the locked row keeps the phone and its blind index."""
     from django.db import transaction
-    from psycopg._pipeline_base import BasePipeline
     from psycopg.pq import TransactionStatus
 
     from sunshine.applications import writes
@@ -162,12 +161,13 @@ def test_the_lock_sends_begin_with_its_statements_and_reads_the_phone_and_defect
     number = services.intake(data, personas["clerk"]).application.number
     expected = Application.objects.get(number=number)
     StageInstance.objects.filter(application=expected, code="survey").update(defects=["meter", "seal"])
-    syncs: list[int] = []
-    real = BasePipeline._enqueue_sync
-    monkeypatch.setattr(BasePipeline, "_enqueue_sync", lambda self: (syncs.append(1), real(self))[1])
+    syncs: list[int] = []  # the answers read before each Sync
+    real = writes._round_gen
+    monkeypatch.setattr(writes, "_round_gen", lambda pgconn, n: (syncs.append(n), real(pgconn, n))[1])
     with transaction.atomic():
         found = writes.lock(number, stages=True)
-        assert syncs == [1]
+        # one Sync after BEGIN, the lock, the stages (and their Parse when psycopg prepares them)
+        assert len(syncs) == 1 and syncs[0] in (3, 4, 5)
         pg = connection.connection
         assert pg.info.transaction_status == TransactionStatus.INTRANS and pg.autocommit is False
         assert found is not None
@@ -226,3 +226,63 @@ def test_a_number_collision_at_the_intakes_commit_is_retried_with_a_new_number(p
     app = services.intake(validate_intake(other, today), personas["clerk"]).application
     assert app.number == "YK2611020002"
     assert sorted(Application.objects.values_list("number", flat=True)) == ["YK2611020001", "YK2611020002"]
+
+
+def test_a_failed_change_statement_raises_its_own_error_and_the_connection_goes_on(personas):
+    """The change's round trip (statement, COMMIT, one Sync: writes._Round): the statement's
+    unique violation is what surfaces (an IntegrityError, not the aborted COMMIT behind it), the
+    transaction is rolled back, and the connection works on: psycopg's prepared statements,
+    deallocated by the rollback, are prepared again by the next transitions."""
+    from django.db import IntegrityError, transaction
+    from psycopg.pq import TransactionStatus
+
+    from sunshine.applications import writes
+
+    today = timezone.localdate()
+    first = services.intake(validate_intake(intake_body(), today), personas["clerk"]).application.number
+    from sunshine.applications.validation import resident_id_check_character
+
+    first17 = "11010519491231012"
+    other_body = intake_body(
+        customer__id_number=first17 + resident_id_check_character(first17),
+        customer__phone="13900000012",
+        address="太原市晋源区晋祠路12号",
+    )
+    second = services.intake(validate_intake(other_body, today), personas["clerk"]).application.number
+    table = Application._meta.db_table
+    with pytest.raises(IntegrityError), transaction.atomic():
+        assert writes.lock(first, stages=False) is not None
+        batch = writes.Batch()
+        batch.raw(f"UPDATE {table} SET customer_name = %s WHERE number = %s", ["改过", first])
+        batch.raw(f"UPDATE {table} SET number = %s WHERE number = %s", [second, first])
+        batch.run(commit=True)
+    pg = connection.connection
+    assert pg.info.transaction_status == TransactionStatus.IDLE and pg.autocommit is True
+    assert Application.objects.get(number=first).customer_name == Application.objects.get(number=second).customer_name
+    completed = Event.objects.filter(application__number__in=[first, second], type="stage_completed")
+    before = completed.count()
+    for number in (first, second, first, second):  # the statements used again, then prepared
+        stage = StageInstance.objects.filter(application__number=number, status="in_progress").order_by("seq")[0]
+        services.complete_stage(
+            number, stage.code, personas["clerk"], outcome="passed" if stage.template.has_outcome else None
+        )
+    assert completed.count() == before + 4
+
+
+def test_a_failure_while_the_statements_are_sent_leaves_the_connection_usable(personas):
+    """A value psycopg cannot send fails before the Sync: what was sent is read, pipeline mode
+    left, the transaction (BEGIN went first) rolled back by ``atomic``."""
+    from django.db import transaction
+    from psycopg.pq import TransactionStatus
+
+    from sunshine.applications import writes
+
+    number = services.intake(validate_intake(intake_body(), timezone.localdate()), personas["clerk"]).application.number
+    with pytest.raises(Exception, match="adapt"), transaction.atomic():
+        writes.lock(object(), stages=True)  # type: ignore[arg-type]
+    pg = connection.connection
+    assert pg.info.transaction_status == TransactionStatus.IDLE and pg.autocommit is True
+    found = None
+    with transaction.atomic():
+        found = writes.lock(number, stages=True)
+    assert found is not None and found[0].number == number and len(found[1]) == 3

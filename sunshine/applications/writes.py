@@ -23,6 +23,7 @@ turns the ORM path back on.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -187,6 +188,207 @@ def pipeline(conn: Any = None, *, begin: bool = False) -> Iterator[None]:
             yield
         finally:
             pg._autocommit = False
+
+
+class _Sender:
+    """The "cursor" Django's cursor wrapper drives for a ``_Round``: ``execute`` sends the
+    statement into the round's pipeline at once. Through the wrapper, every statement still goes
+    past the connection's execute wrappers (the statement observer, ``observe/db.py``) and, when
+    queries are logged (``CaptureQueriesContext``, DEBUG), into ``connection.queries``."""
+
+    __slots__ = ("round",)
+
+    def __init__(self, rnd: _Round) -> None:
+        self.round = rnd
+
+    def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
+        self.round.send(sql, params)
+
+    def close(self) -> None:
+        pass
+
+
+def _transformer(conn: Any, pg: Any) -> Any:
+    """psycopg's adaptation context of ``pg`` as a cursor Django makes has it (its time zone
+    loader), kept for the connection: a new cursor makes a new one per statement, and looks up
+    each value's dumper again."""
+    kept = getattr(conn, "_sunshine_transformer", None)
+    if kept is not None and kept[0] is pg:
+        return kept[1]
+    from psycopg.adapt import Transformer
+
+    cursor = conn.create_cursor()
+    tx = Transformer(cursor)
+    cursor.close()
+    conn._sunshine_transformer = (pg, tx)
+    return tx
+
+
+def _round_gen(pgconn: Any, n: int) -> Any:
+    """Flush what was queued, then the answers of ``n`` queued requests and the Sync's."""
+    from psycopg.generators import fetch_many, send
+
+    yield from send(pgconn)
+    out = []
+    for _ in range(n):
+        out.append((yield from fetch_many(pgconn)))
+    yield from fetch_many(pgconn)  # PIPELINE_SYNC
+    return out
+
+
+def _drain_gen(pgconn: Any) -> Any:
+    """Everything up to and with the Sync (after a failure between the requests and the Sync)."""
+    from psycopg import pq
+    from psycopg.generators import fetch_many, send
+
+    yield from send(pgconn)
+    while True:
+        results = yield from fetch_many(pgconn)
+        if results and results[-1].status == pq.ExecStatus.PIPELINE_SYNC:
+            return
+
+
+class _Round:
+    """Statements sent to PostgreSQL in pipeline mode with one Sync: one round trip. What
+    psycopg's ``Connection.pipeline()`` and cursors do for them, without their machinery (a
+    cursor and an adaptation context per statement, a generator step per request to send and
+    per answer to read, the answers matched to cursors): each statement is converted and dumped
+    as a cursor does (``PostgresQuery``, the connection's kept adaptation context), prepared as
+    psycopg decides (its ``PrepareManager``: the same names, counts and invalidations, e.g.
+    after a ROLLBACK), sent through libpq at once; ``run`` sends the Sync and reads every answer.
+
+    The transaction starts as psycopg would start it (BEGIN first when the connection is not in
+    autocommit mode and no transaction is open: in the same round trip, not one of its own);
+    ``commit`` ends the round with COMMIT (Django's own commit at the end of the ``atomic`` block
+    then finds no transaction). The first failed statement's error is raised (a unique violation
+    stays an IntegrityError, not the aborted COMMIT behind it), as Django's error."""
+
+    def __init__(self, conn: Any) -> None:
+        conn.ensure_connection()
+        self.conn = conn
+        self.pg = pg = conn.connection
+        self.pgconn = pg.pgconn
+        self.tx = _transformer(conn, pg)
+        # per answer to read: None (a command, a Parse), () or psycopg's (key, prep, name) to
+        # validate (a statement), in the order sent; the statements' positions in it
+        self.pending: list[Any] = []
+        self.statements: list[int] = []
+        self.cursor = conn._prepare_cursor(_Sender(self))
+        self.started = False
+
+    def _start(self) -> None:
+        from psycopg import pq
+
+        self.started = True
+        self.pgconn.enter_pipeline_mode()
+        if not self.pg._autocommit and self.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+            self.command(self.pg._get_tx_start_command())
+
+    def command(self, sql: bytes) -> None:
+        if not self.started:
+            self._start()
+        self.pgconn.send_query_params(sql, None)
+        self.pending.append(None)
+
+    def send(self, sql: str, params: Sequence[Any] | None) -> None:
+        from psycopg import pq
+        from psycopg._preparing import Prepare
+        from psycopg._queries import PostgresQuery
+
+        if not self.started:
+            self._start()
+        pgq = PostgresQuery(self.tx)
+        pgq.convert(sql, params)
+        prepared = self.pg._prepared
+        prep, name = prepared.get(pgq)
+        pgconn = self.pgconn
+        if prep is Prepare.NO:
+            pgconn.send_query_params(
+                pgq.query, pgq.params, param_formats=pgq.formats, param_types=pgq.types, result_format=pq.Format.TEXT
+            )
+        else:
+            if prep is Prepare.SHOULD:
+                pgconn.send_prepare(name, pgq.query, param_types=pgq.types)
+                self.pending.append(None)
+            pgconn.send_query_prepared(name, pgq.params, param_formats=pgq.formats, result_format=pq.Format.TEXT)
+        key = prepared.maybe_add_to_cache(pgq, prep, name)
+        self.statements.append(len(self.pending))
+        self.pending.append((key, prep, name) if key is not None else ())
+
+    def run(self, *, commit: bool = False) -> list[list[tuple[Any, ...]]]:
+        """Send COMMIT (``commit``) and the Sync, read the answers: each statement's rows."""
+        from psycopg import errors, pq
+
+        if commit:
+            self.command(b"COMMIT")
+        if not self.started:
+            return []
+        pg, pgconn = self.pg, self.pgconn
+        done = synced = False
+        try:
+            with self.conn.wrap_database_errors:
+                pgconn.pipeline_sync()
+                synced = True
+                answers = pg.wait(_round_gen(pgconn, len(self.pending)))
+                done = True
+                error = None
+                for queued, results in zip(self.pending, answers, strict=True):
+                    for result in results:
+                        status = result.status
+                        if status == pq.ExecStatus.FATAL_ERROR and error is None:
+                            error = errors.error_from_result(result, encoding=pgconn._encoding)
+                        elif status == pq.ExecStatus.PIPELINE_ABORTED and error is None:
+                            error = errors.PipelineAborted("pipeline aborted")
+                    if queued:
+                        pg._prepared.validate(*queued, results)
+                if error is not None:
+                    raise error
+                out = []
+                tx = self.tx
+                for i in self.statements:
+                    result = answers[i][0]
+                    if result.status == pq.ExecStatus.TUPLES_OK:
+                        tx.set_pgresult(result)
+                        out.append(tx.load_rows(0, result.ntuples, tuple))
+                    else:
+                        out.append([])
+                return out
+        finally:
+            if pgconn.status == pq.ConnStatus.OK:
+                if not done:
+                    with contextlib.suppress(Exception):
+                        if not synced:
+                            pgconn.pipeline_sync()
+                        pg.wait(_drain_gen(pgconn))
+                with contextlib.suppress(Exception):
+                    pgconn.exit_pipeline_mode()
+                self.started = False
+                if pg._prepared._to_flush:  # statements psycopg evicted from its cache
+                    with self.conn.wrap_database_errors:
+                        pg.wait(pg._prepared.maintain_gen(pg))
+
+    def abandon(self) -> None:
+        """After a failure while the statements were being sent: read what was sent, leave
+        pipeline mode (the transaction, if it began, is rolled back by ``atomic``)."""
+        from psycopg import pq
+
+        if not self.started or self.pgconn.status != pq.ConnStatus.OK:
+            return
+        with contextlib.suppress(Exception):
+            self.pgconn.pipeline_sync()
+            self.pg.wait(_drain_gen(self.pgconn))
+        with contextlib.suppress(Exception):
+            self.pgconn.exit_pipeline_mode()
+
+
+@contextmanager
+def _round(conn: Any) -> Iterator[_Round]:
+    rnd = _Round(conn)
+    try:
+        yield rnd
+    except BaseException:
+        rnd.abandon()
+        raise
 
 
 @cache
@@ -502,17 +704,10 @@ class Batch:
             if returning
             else "SELECT 1"
         )
-        with conn.cursor() as cursor:
-            if commit:
-                with pipeline(conn):  # the statement and COMMIT, then one Sync
-                    cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
-                    # COMMIT from a cursor of its own, not queued as a command (psycopg's commit()
-                    # does): an aborted command raises PipelineAborted at the Sync over the
-                    # statement's own error (a unique violation the intake retries)
-                    conn.connection.cursor().execute(b"COMMIT", prepare=False)
-            else:
-                cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
-            rows = cursor.fetchall() if returning else []
+        with _round(conn) as rnd:  # the statement (and COMMIT), then one Sync
+            rnd.cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
+            found = rnd.run(commit=commit)
+        rows = found[0] if returning else []
         keys: dict[int, list[Any]] = {}
         for i, key in rows:
             keys.setdefault(i, []).append(key)
@@ -668,7 +863,7 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
     lock) and, with ``stages``, its stage rows with their templates in timeline order; None when
     there is no such application. On PostgreSQL only (``combined()``), inside the transaction.
 
-    Two statements in one round trip (``pipeline``): the stages are read by a statement of their
+    Two statements in one round trip (``_Round``): the stages are read by a statement of their
     own, whose snapshot is taken after the lock is granted, so a transition that waited for a
     concurrent one sees the stages that one committed (docs/engine.md). Their templates are the
     process's, kept in memory (``templates``)."""
@@ -677,15 +872,15 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
 
     lock_sql, stages_sql = _lock_sql()
     conn = _db_connection()
-    with conn.cursor() as first, conn.cursor() as second:
-        with pipeline(conn, begin=True):  # BEGIN and both sent, then one Sync: the answers are read after it
-            first.execute(lock_sql, [number])
-            if stages:
-                second.execute(stages_sql, [number])
-        row = first.fetchone()
-        stage_rows = second.fetchall() if stages else []
-    if row is None:
+    with _round(conn) as rnd:  # BEGIN and both sent, then one Sync: the answers are read after it
+        rnd.cursor.execute(lock_sql, [number])
+        if stages:
+            rnd.cursor.execute(stages_sql, [number])
+        found = rnd.run()
+    if not found[0]:
         return None
+    row = found[0][0]
+    stage_rows = found[1] if stages else []
     n_app = len(Application._meta.concrete_fields)
     app = _build(Application, "a", row[:n_app], conn)
     app._state.fields_cache["customer_manager"] = (
