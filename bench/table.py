@@ -58,9 +58,9 @@ def verdict(f: dict[str, Any]) -> str:
     misses = []
     if f["target"] is not None:
         if lower and f["ratio"] > f["target"]:
-            misses.append(f"ratio {f['ratio']:.2f} > {f['target']}")
+            misses.append(f"ratio {_ratio(f['ratio'], f['target'])} > {f['target']}")
         if not lower and f["ratio"] < f["target"]:
-            misses.append(f"ratio {f['ratio']:.2f} < {f['target']}")
+            misses.append(f"ratio {_ratio(f['ratio'], f['target'])} < {f['target']}")
     if f.get("min_value") is not None and f["value"] < f["min_value"]:
         misses.append(f"{_num(f['value'])} < {_num(f['min_value'])} {f['unit']}")
     if f.get("max_value") is not None and f["value"] > f["max_value"]:
@@ -68,6 +68,13 @@ def verdict(f: dict[str, Any]) -> str:
     if f.get("max_p99_ms") is not None and (f.get("p99_ms") is None or f["p99_ms"] > f["max_p99_ms"]):
         misses.append(f"p99 {_num(f.get('p99_ms'))} ms > {_num(f['max_p99_ms'])} ms")
     return "MISSED: " + "; ".join(misses) if misses else "met"
+
+
+def _ratio(ratio: float, target: float) -> str:
+    """The ratio with two decimals, or three when two would print the target it missed
+    (0.248 against 0.25: "ratio 0.248 < 0.25", not "ratio 0.25 < 0.25")."""
+    text = f"{ratio:.2f}"
+    return f"{ratio:.3f}" if float(text) == target else text
 
 
 def _num(x: float | None) -> str:

@@ -34,6 +34,12 @@ def test_a_p99_bound_is_a_target_of_its_own():
     )
 
 
+def test_a_ratio_that_rounds_to_its_target_is_printed_with_three_decimals():
+    assert verdict(figure(481.0, 1938.0, 0.25, "req/s")) == "MISSED: ratio 0.248 < 0.25"
+    assert verdict(figure(450.0, 1938.0, 0.25, "req/s")) == "MISSED: ratio 0.23 < 0.25"
+    assert verdict(figure(1104.0, 1000.0, 1.1, "MB", better="lower")) == "MISSED: ratio 1.104 > 1.1"
+
+
 def test_lower_is_better_figures_bound_the_ratio_from_above():
     assert verdict(figure(110.0, 100.0, 1.1, "MB", better="lower")) == "met"
     assert verdict(figure(150.0, 100.0, 1.1, "MB", better="lower")) == "MISSED: ratio 1.50 > 1.1"
