@@ -10,10 +10,11 @@ one statement each, whatever their number:
 ``Batch`` collects the rows of one change (updates, inserts, the outbox entry, raw statements) and
 writes them in order: one statement each on SQLite, and on PostgreSQL **one statement for all of
 them** (each part a data-modifying ``WITH`` clause; the outbox entry takes the keys of the events
-inserted beside it from their ``RETURNING``). ``pipeline()`` sends statements without waiting for
-each answer (psycopg's pipeline mode): the engine sends BEGIN, the lock and the read of the stages
-in one round trip, and the change's statement with COMMIT in another (``Batch.run(commit=True)``):
-a transition is two round trips to PostgreSQL instead of eight (docs/engine.md, "Hot paths").
+inserted beside it from their ``RETURNING``). ``_Round`` sends statements without waiting for
+each answer (libpq's pipeline mode, one Sync): the engine sends BEGIN, the lock and the read of the
+stages in one round trip, and the change's statement with COMMIT in another
+(``Batch.run(commit=True)``): a transition is two round trips to PostgreSQL instead of eight
+(docs/engine.md, "Hot paths").
 
 Values go through each field's ``get_db_prep_save`` (JSON, dates, encrypted fields), so the rows
 are those the ORM writes; ``tests/test_fast_writes.py`` walks applications through both paths on
@@ -37,6 +38,16 @@ from django.db.models import Field, Model, signals
 from django.db.models.base import ModelState
 
 from sunshine.caching import Recent
+
+try:  # PostgreSQL's driver (a dependency; only the PostgreSQL paths use it)
+    from psycopg import errors as _pg_errors
+    from psycopg import pq as _pq
+    from psycopg._preparing import Prepare as _Prepare
+    from psycopg._queries import PostgresQuery as _PostgresQuery
+    from psycopg.generators import fetch_many as _fetch_many
+    from psycopg.generators import send as _send
+except ImportError:  # pragma: no cover
+    _pq = None  # type: ignore[assignment]
 
 if TYPE_CHECKING:
     from sunshine.accounts.models import User
@@ -155,41 +166,6 @@ def combined(conn: Any = None) -> bool:
     return enabled() and (conn or _db_connection()).vendor == "postgresql"
 
 
-@contextmanager
-def pipeline(conn: Any = None, *, begin: bool = False) -> Iterator[None]:
-    """On PostgreSQL (fast writes on), statements executed inside are sent at once, and their
-    answers arrive at the end of the block (psycopg's pipeline mode: one Sync); fetch them after
-    it, from cursors opened before it (fetching inside costs a round trip of its own). Each
-    statement still runs on its own, in order, with its own snapshot. Elsewhere: nothing.
-
-    ``begin``: when the block's first statement starts the transaction (Django's ``atomic`` turned
-    autocommit off and nothing ran yet), its BEGIN goes in the same round trip. psycopg itself
-    sends BEGIN in pipeline mode followed by a Sync of its own, and waits for the answer before
-    the statements (so that it knows the transaction has started): a round trip more. Here BEGIN
-    (psycopg's own text, with its isolation level) is queued first, and psycopg is told not to
-    start a transaction for the statements while they are queued (its ``_autocommit`` flag, set
-    back at once); at the Sync the server has started the transaction, and psycopg's state says so.
-    If BEGIN fails, nothing after it runs and the transaction is not open, as psycopg's would."""
-    conn = conn or _db_connection()
-    if not combined(conn):
-        yield
-        return
-    conn.ensure_connection()
-    # Errors raised when the answers are read at the end (a connection lost, a constraint) are
-    # Django's, as everywhere else: the outage middleware answers 503, the intake retries.
-    pg = conn.connection
-    with conn.wrap_database_errors, pg.pipeline():
-        if not (begin and not pg._autocommit and pg.pgconn.transaction_status == _IDLE):
-            yield
-            return
-        pg.wait(pg._exec_command(pg._get_tx_start_command()))
-        pg._autocommit = True
-        try:
-            yield
-        finally:
-            pg._autocommit = False
-
-
 class _Sender:
     """The "cursor" Django's cursor wrapper drives for a ``_Round``: ``execute`` sends the
     statement into the round's pipeline at once. Through the wrapper, every statement still goes
@@ -226,26 +202,30 @@ def _transformer(conn: Any, pg: Any) -> Any:
 
 def _round_gen(pgconn: Any, n: int) -> Any:
     """Flush what was queued, then the answers of ``n`` queued requests and the Sync's."""
-    from psycopg.generators import fetch_many, send
-
-    yield from send(pgconn)
+    yield from _send(pgconn)
     out = []
     for _ in range(n):
-        out.append((yield from fetch_many(pgconn)))
-    yield from fetch_many(pgconn)  # PIPELINE_SYNC
+        out.append((yield from _fetch_many(pgconn)))
+    yield from _fetch_many(pgconn)  # PIPELINE_SYNC
     return out
 
 
 def _drain_gen(pgconn: Any) -> Any:
     """Everything up to and with the Sync (after a failure between the requests and the Sync)."""
-    from psycopg import pq
-    from psycopg.generators import fetch_many, send
-
-    yield from send(pgconn)
+    yield from _send(pgconn)
     while True:
-        results = yield from fetch_many(pgconn)
-        if results and results[-1].status == pq.ExecStatus.PIPELINE_SYNC:
+        results = yield from _fetch_many(pgconn)
+        if results and results[-1].status == _PIPELINE_SYNC:
             return
+
+
+if _pq is not None:
+    _FATAL_ERROR = int(_pq.ExecStatus.FATAL_ERROR)
+    _PIPELINE_ABORTED = int(_pq.ExecStatus.PIPELINE_ABORTED)
+    _PIPELINE_SYNC = int(_pq.ExecStatus.PIPELINE_SYNC)
+    _TUPLES_OK = int(_pq.ExecStatus.TUPLES_OK)
+    _CONN_OK = int(_pq.ConnStatus.OK)
+    _TEXT_RESULT = _pq.Format.TEXT
 
 
 class _Round:
@@ -277,11 +257,9 @@ class _Round:
         self.started = False
 
     def _start(self) -> None:
-        from psycopg import pq
-
         self.started = True
         self.pgconn.enter_pipeline_mode()
-        if not self.pg._autocommit and self.pgconn.transaction_status == pq.TransactionStatus.IDLE:
+        if not self.pg._autocommit and self.pgconn.transaction_status == _IDLE:
             self.command(self.pg._get_tx_start_command())
 
     def command(self, sql: bytes) -> None:
@@ -291,34 +269,28 @@ class _Round:
         self.pending.append(None)
 
     def send(self, sql: str, params: Sequence[Any] | None) -> None:
-        from psycopg import pq
-        from psycopg._preparing import Prepare
-        from psycopg._queries import PostgresQuery
-
         if not self.started:
             self._start()
-        pgq = PostgresQuery(self.tx)
+        pgq = _PostgresQuery(self.tx)
         pgq.convert(sql, params)
         prepared = self.pg._prepared
         prep, name = prepared.get(pgq)
         pgconn = self.pgconn
-        if prep is Prepare.NO:
+        if prep is _Prepare.NO:
             pgconn.send_query_params(
-                pgq.query, pgq.params, param_formats=pgq.formats, param_types=pgq.types, result_format=pq.Format.TEXT
+                pgq.query, pgq.params, param_formats=pgq.formats, param_types=pgq.types, result_format=_TEXT_RESULT
             )
         else:
-            if prep is Prepare.SHOULD:
+            if prep is _Prepare.SHOULD:
                 pgconn.send_prepare(name, pgq.query, param_types=pgq.types)
                 self.pending.append(None)
-            pgconn.send_query_prepared(name, pgq.params, param_formats=pgq.formats, result_format=pq.Format.TEXT)
+            pgconn.send_query_prepared(name, pgq.params, param_formats=pgq.formats, result_format=_TEXT_RESULT)
         key = prepared.maybe_add_to_cache(pgq, prep, name)
         self.statements.append(len(self.pending))
         self.pending.append((key, prep, name) if key is not None else ())
 
     def run(self, *, commit: bool = False) -> list[list[tuple[Any, ...]]]:
         """Send COMMIT (``commit``) and the Sync, read the answers: each statement's rows."""
-        from psycopg import errors, pq
-
         if commit:
             self.command(b"COMMIT")
         if not self.started:
@@ -335,10 +307,10 @@ class _Round:
                 for queued, results in zip(self.pending, answers, strict=True):
                     for result in results:
                         status = result.status
-                        if status == pq.ExecStatus.FATAL_ERROR and error is None:
-                            error = errors.error_from_result(result, encoding=pgconn._encoding)
-                        elif status == pq.ExecStatus.PIPELINE_ABORTED and error is None:
-                            error = errors.PipelineAborted("pipeline aborted")
+                        if status == _FATAL_ERROR and error is None:
+                            error = _pg_errors.error_from_result(result, encoding=pgconn._encoding)
+                        elif status == _PIPELINE_ABORTED and error is None:
+                            error = _pg_errors.PipelineAborted("pipeline aborted")
                     if queued:
                         pg._prepared.validate(*queued, results)
                 if error is not None:
@@ -347,14 +319,14 @@ class _Round:
                 tx = self.tx
                 for i in self.statements:
                     result = answers[i][0]
-                    if result.status == pq.ExecStatus.TUPLES_OK:
+                    if result.status == _TUPLES_OK:
                         tx.set_pgresult(result)
                         out.append(tx.load_rows(0, result.ntuples, tuple))
                     else:
                         out.append([])
                 return out
         finally:
-            if pgconn.status == pq.ConnStatus.OK:
+            if pgconn.status == _CONN_OK:
                 if not done:
                     with contextlib.suppress(Exception):
                         if not synced:
@@ -370,9 +342,7 @@ class _Round:
     def abandon(self) -> None:
         """After a failure while the statements were being sent: read what was sent, leave
         pipeline mode (the transaction, if it began, is rolled back by ``atomic``)."""
-        from psycopg import pq
-
-        if not self.started or self.pgconn.status != pq.ConnStatus.OK:
+        if not self.started or self.pgconn.status != _CONN_OK:
             return
         with contextlib.suppress(Exception):
             self.pgconn.pipeline_sync()
@@ -1005,12 +975,12 @@ def intake_rows(
     units_ = list(unit_ids)
     params = [values[i_type], values[i_index], *values, address, list(open_statuses)]
     params += [units_, area_id, manager_role, units_, number]
-    with connection.cursor() as cursor:
-        with pipeline(begin=True):  # BEGIN and the statement, then one Sync: the answer is read after it
-            cursor.execute(sql, params)
-        row = cursor.fetchone()
-    if row is None:
+    with _round(_db_connection()) as rnd:  # BEGIN and the statement, then one Sync: the answer is read after it
+        rnd.cursor.execute(sql, params)
+        (rows,) = rnd.run()
+    if not rows:
         return None
+    row = rows[0]
     customer_pk, created, dup_pk, dup_number, key, free = row[:6]
     manager = _build(User, "u", row[6:]) if row[6] is not None else None
     return IntakeRows(customer_pk, created, (dup_pk, dup_number) if dup_pk else None, key, manager, free)
