@@ -303,6 +303,45 @@ def test_the_stamps_count_every_write_of_an_application_row_whoever_writes_it(pe
     assert set(QueueStamp.objects.filter(scope__in=[alice, bob, unit]).values_list("shard", flat=True)) == {shard}
 
 
+def test_a_transition_and_an_orm_save_bump_the_same_stamps_exactly_once(personas):
+    """The engine's change statement bumps the stamps itself (writes.STAMPED, migration 0027: the
+    trigger skips it) and an ORM save through the trigger, by the same counts: two per scope per
+    row (before and after), one per manager of a move; an intake one per scope. Never both: a
+    double bump would give four."""
+    from sunshine.applications import writes
+
+    alice, bob = f"m{personas['alice'].pk}", f"m{personas['bob'].pk}"
+    a = new_app(personas["clerk"])
+    unit = f"u{a.unit_id}"
+    before = _stamps()
+    b = new_app(personas["clerk"])  # an intake: one joining
+    joined = _stamps()
+    manager = f"m{b.customer_manager_id}"
+    # one statement on PostgreSQL; elsewhere the INSERT, then the UPDATE of its audit head (1 + 2)
+    once = 1 if writes.combined() else 3
+    assert (joined[unit] - before[unit], joined[manager] - before.get(manager, 0)) == (once, once)
+    _hers(personas, a)
+    _hers(personas, b)
+    start = _stamps()
+    with CaptureQueriesContext(connection) as ctx, at("2026-11-03"):
+        services.complete_stage(a.number, "survey", personas["alice"])  # the engine's statement
+    transition = _stamps()
+    assert (transition[alice] - start[alice], transition[unit] - start[unit]) == (2, 2)
+    if writes.combined():
+        stamped = [q["sql"] for q in ctx.captured_queries if q["sql"].startswith(writes.STAMPED)]
+        assert len(stamped) == 1 and "applications_queuestamp" in stamped[0]
+    a.refresh_from_db()
+    a.save()  # the ORM's UPDATE of every column: the trigger
+    saved = _stamps()
+    assert (saved[alice] - transition[alice], saved[unit] - transition[unit]) == (2, 2)
+    services.reassign(b.number, personas["leader"], username="bob", reason="测试")  # the engine, a move
+    moved = _stamps()
+    assert (moved[alice] - saved[alice], moved.get(bob, 0) - saved.get(bob, 0), moved[unit] - saved[unit]) == (1, 1, 2)
+    Application.objects.filter(pk=b.pk).update(customer_manager=personas["alice"])  # a bulk update back
+    back = _stamps()
+    assert (back[alice] - moved[alice], back[bob] - moved[bob], back[unit] - moved[unit]) == (1, 1, 2)
+
+
 def test_a_leaders_queue_moves_with_the_changes_of_their_units_only(personas, province):
     from sunshine.accounts.models import Role
     from sunshine.workbench.desk import queries

@@ -372,7 +372,8 @@ class QueueStamp(models.Model):
     application, one joining or one leaving a scope moves the scope's stamp when it commits. The
     work queue names its version with the sum of the stamps of its scopes
     (``workbench.desk.queries.queue_version``: a few rows by primary key instead of counting and
-    fingerprinting every open application of the scope).
+    fingerprinting every open application of the scope). The engine's change statement bumps
+    them itself and the trigger skips it (``writes.STAMPED``, migration ``0027``).
 
     A scope has up to ``SHARDS`` rows: a transaction bumps the one of its transaction id modulo
     ``SHARDS`` (PostgreSQL; SQLite, with one writer at a time, has shard 0 only), so concurrent

@@ -640,11 +640,17 @@ class Batch:
                     _set_keys(part.objs, [r[0] for r in cursor.fetchall()], conn.alias)
 
     def _run_combined(self, conn: Any, *, commit: bool = False) -> None:
-        """One statement: ``WITH p0 AS (…), p1 AS (… RETURNING id), … SELECT part, id …``."""
+        """One statement: ``WITH p0 AS (…), p1 AS (… RETURNING id), … SELECT part, id …``.
+
+        When it writes application rows, it bumps their queue stamps itself (``_stamps``)."""
         home: dict[int, int] = {}  # id() of an object inserted by this batch -> its part
         clauses: list[str] = []
         params: list[Any] = []
         returning: list[int] = []
+        stamped = _stamped_parts(self.parts)
+        last = -1  # the last part that writes application rows: the stamps' clause follows it
+        if stamped:
+            last = max(i for i, p in enumerate(self.parts) if p.model and p.model._meta.db_table == _APPLICATIONS)
         for i, part in enumerate(self.parts):
             if part.model is None:
                 sql, values = part.sql, part.params
@@ -668,14 +674,19 @@ class Batch:
                 returning.append(i)
             clauses.append(f"p{i} AS ({sql})")
             params.extend(values)
+            if i == last and stamped:
+                clauses.append(_stamps(len(stamped)))
+                for scope in sorted(stamped):
+                    params.extend((scope, stamped[scope]))
         tail = (
             " UNION ALL ".join(f"SELECT {i} AS part, id FROM p{i}" for i in returning)  # noqa: S608
             + " ORDER BY part, id"
             if returning
             else "SELECT 1"
         )
+        statement = (STAMPED if stamped else "") + "WITH " + ", ".join(clauses) + " " + tail
         with _round(conn) as rnd:  # the statement (and COMMIT), then one Sync
-            rnd.cursor.execute("WITH " + ", ".join(clauses) + " " + tail, params)
+            rnd.cursor.execute(statement, params)
             found = rnd.run(commit=commit)
         rows = found[0] if returning else []
         keys: dict[int, list[Any]] = {}
@@ -683,6 +694,89 @@ class Batch:
             keys.setdefault(i, []).append(key)
         for i in returning:
             _set_keys(self.parts[i].objs, keys.get(i, []), conn.alias)
+        _set_locked(self.parts)
+
+
+# --- the work queue's stamps, bumped by the change's own statement (PostgreSQL) ---------------
+
+# The first characters of a statement that bumps the queue stamps of the application rows it
+# writes: the table's INSERT and UPDATE triggers (migration applications 0027) skip it. Only the
+# combined statement of a ``Batch`` starts with it.
+STAMPED = "/* queue stamps */ "
+_APPLICATIONS = "applications_application"
+
+
+def _stamped_parts(parts: Sequence[_Part]) -> dict[str, int] | None:
+    """What the triggers of migrations 0022/0024 would bump for the application rows ``parts``
+    write (scope -> count: each row's customer manager ``m<id>`` and unit ``u<id>``, before the
+    write and after it), or None when the statement writes none or cannot tell: a raw part names
+    the table, or an updated row was not read by ``lock`` (its values before the write unknown).
+
+    An updated row's values before the write are those ``lock`` read (``_locked_scopes``): the
+    row is locked from then on, and the engine writes it only through its ``Batch``, which
+    records what it wrote (``_set_locked``). Its values after: the part's columns from the
+    object, the others as they were."""
+    scopes: dict[str, int] = {}
+
+    def count(manager: Any, unit: Any) -> None:
+        if manager is not None:
+            scopes[f"m{manager}"] = scopes.get(f"m{manager}", 0) + 1
+        if unit is not None:
+            scopes[f"u{unit}"] = scopes.get(f"u{unit}", 0) + 1
+
+    for part in parts:
+        if part.model is None:
+            if _APPLICATIONS in part.sql:
+                return None
+            continue
+        if part.model._meta.db_table != _APPLICATIONS:
+            continue
+        for obj in part.objs:
+            if part.names:
+                before = obj.__dict__.get("_locked_scopes")
+                if before is None:
+                    return None
+                count(*before)
+                count(*_after(obj, part.names, before))
+            else:
+                count(obj.__dict__.get("customer_manager_id"), obj.__dict__.get("unit_id"))
+    return scopes or None
+
+
+def _after(obj: Model, names: tuple[str, ...], before: tuple[Any, Any]) -> tuple[Any, Any]:
+    """An updated application row's (customer manager, unit) after an update of ``names``."""
+    manager, unit = before
+    if "customer_manager" in names or "customer_manager_id" in names:
+        manager = obj.__dict__.get("customer_manager_id")
+    if "unit" in names or "unit_id" in names:
+        unit = obj.__dict__.get("unit_id")
+    return manager, unit
+
+
+def _set_locked(parts: Sequence[_Part]) -> None:
+    """After the statement: the updated application rows' values are the written ones."""
+    for part in parts:
+        if part.model is not None and part.names and part.model._meta.db_table == _APPLICATIONS:
+            for obj in part.objs:
+                before = obj.__dict__.get("_locked_scopes")
+                if before is not None:
+                    obj._locked_scopes = _after(obj, part.names, before)  # type: ignore[attr-defined]
+
+
+@lru_cache(maxsize=16)
+def _stamps(n: int) -> str:
+    """The clause that bumps ``n`` scopes' stamps (parameters: scope, count; in scope order, as
+    the triggers do), in the shard of the transaction id. It comes right after the last
+    application part: PostgreSQL runs the statement's unread clauses last to first, so the
+    stamps are bumped after the clauses that follow (the managers' open counts), as the triggers
+    did at the end of the statement (lock order, docs/engine.md)."""
+    from sunshine.applications.models import QueueStamp
+
+    row = f"(%s, mod(txid_current(), {QueueStamp.SHARDS})::smallint, %s)"
+    return (
+        f"stamps AS (INSERT INTO {QueueStamp._meta.db_table} AS qs (scope, shard, n)"  # noqa: S608
+        f" VALUES {', '.join([row] * n)} ON CONFLICT (scope, shard) DO UPDATE SET n = qs.n + EXCLUDED.n)"
+    )
 
 
 # --- the engine's lock, read in one round trip (PostgreSQL) ---------------------------------
@@ -853,6 +947,7 @@ def lock(number: str, *, stages: bool) -> tuple[Application, list[StageInstance]
     stage_rows = found[1] if stages else []
     n_app = len(Application._meta.concrete_fields)
     app = _build(Application, "a", row[:n_app], conn)
+    app._locked_scopes = (app.customer_manager_id, app.unit_id)  # type: ignore[attr-defined]  # Batch's stamps
     app._state.fields_cache["customer_manager"] = (
         _build(User, "u", row[n_app:], conn) if row[n_app] is not None else None
     )
