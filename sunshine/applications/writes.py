@@ -241,7 +241,11 @@ class _Round:
     autocommit mode and no transaction is open: in the same round trip, not one of its own);
     ``commit`` ends the round with COMMIT (Django's own commit at the end of the ``atomic`` block
     then finds no transaction). The first failed statement's error is raised (a unique violation
-    stays an IntegrityError, not the aborted COMMIT behind it), as Django's error."""
+    stays an IntegrityError, not the aborted COMMIT behind it), as Django's error.
+
+    The round enters pipeline mode when its first statement is sent: an execute wrapper may run
+    statements of its own before the statement it wraps when that is the round's first (as
+    ``bench/transitions.py --explain`` does), never while the round's statements are pending."""
 
     def __init__(self, conn: Any) -> None:
         conn.ensure_connection()
