@@ -100,3 +100,20 @@ def test_the_engine_writes_typed_events_that_compare_to_the_enum(app, personas):
     assert [EventType(t) for t, _s, _d in rows][-2:] == [EventType.STAGE_COMPLETED, EventType.STAGE_STARTED]
     for type_, _stage, data in rows:
         assert ev.validate(type_, data) == type_
+
+
+def test_an_events_actor_is_protected_by_django_without_a_database_constraint(app, personas):
+    """The event table has no foreign-key constraints in the database (migration 0028: a check at
+    COMMIT per event); Django's PROTECT still refuses to delete a user who acted."""
+    from django.db.models import ProtectedError
+
+    actor = Event.objects.filter(application=app).exclude(actor=None).first().actor
+    with pytest.raises(ProtectedError) as refused, transaction.atomic():
+        actor.delete()
+    assert any(isinstance(o, Event) for o in refused.value.protected_objects)
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_constraint WHERE conrelid = 'applications_event'::regclass AND contype = 'f'"
+            )
+            assert cursor.fetchone()[0] == 0

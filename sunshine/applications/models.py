@@ -294,15 +294,31 @@ class Event(models.Model):
     """Append-only audit trail and timeline; written in the transaction of every change."""
 
     # No index of its own: event_application_id (application, id) serves it (one index fewer per
-    # event written).
+    # event written). No foreign-key constraint in the database for it or ``actor`` (migration
+    # 0028): the engine writes a change's events in the transaction that holds the application's
+    # row lock, for the signed-in actor, and each constraint cost a check at COMMIT per event (a
+    # query, a share lock on the user's row that every change by that person takes: docs/bench.md,
+    # "the server's part of a transition"). Django's deletion still cascades (application: the
+    # table is append-only besides, migration 0004) and protects (actor) as declared
+    # (tests/test_events.py).
     application = models.ForeignKey(
-        Application, verbose_name=_("application"), on_delete=models.CASCADE, related_name="events", db_index=False
+        Application,
+        verbose_name=_("application"),
+        on_delete=models.CASCADE,
+        related_name="events",
+        db_index=False,
+        db_constraint=False,
     )
     # One of the vocabulary in events.py (also a CHECK constraint: no other type can be stored).
     type = models.CharField(_("type"), max_length=40, choices=[(t.value, t.value) for t in EventType])
     at = models.DateTimeField(_("at"))
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, verbose_name=_("actor"), null=True, on_delete=models.PROTECT, related_name="+"
+        settings.AUTH_USER_MODEL,
+        verbose_name=_("actor"),
+        null=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_constraint=False,
     )
     stage = models.CharField(_("stage"), max_length=40, null=True, blank=True)
     round = models.PositiveSmallIntegerField(_("round"), null=True, blank=True)
