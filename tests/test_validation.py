@@ -284,3 +284,18 @@ def test_capacity_positive_and_plausible_per_category(category, capacity, ok):
         with pytest.raises(ValidationFailed) as exc:
             validate_intake(body, TODAY)
         assert set(exc.value.fields) == {"requested_capacity"}
+
+
+# --- choices ---------------------------------------------------------------------------------------
+
+
+def test_a_choice_that_is_not_one_of_the_values_is_refused_whatever_its_type():
+    body = {**intake_body(), "channel": ["counter"], "business_type": 5, "capacity_unit": "MW"}
+    with pytest.raises(ValidationFailed) as caught:
+        validate_intake(body, TODAY)
+    assert caught.value.fields == {
+        "channel": ["Choose one of: counter, online, mobile_app, hotline."],
+        "business_type": ["Choose one of: new_connection, capacity_increase."],
+        "capacity_unit": ["Choose one of: kW, kVA."],
+    }
+    assert validate_intake({**intake_body(), "channel": "online"}, TODAY).channel == "online"

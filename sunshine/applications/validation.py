@@ -6,6 +6,7 @@ import re
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
+from functools import cache
 from typing import Any
 
 from django.db.models import TextChoices
@@ -119,11 +120,17 @@ class IntakeData:
     key_project: bool
 
 
+@cache
+def _allowed(choices: type[TextChoices]) -> frozenset[str]:
+    """The values of ``choices`` (``TextChoices.values`` builds a new list on every read)."""
+    return frozenset(choices.values)
+
+
 def _choice(value: Any, choices: type[TextChoices], path: str, errors: dict[str, list[str]]) -> str:
     if value in (None, ""):
         errors.setdefault(path, []).append(_("This field is required."))
         return ""
-    if value not in choices.values:
+    if not isinstance(value, str) or value not in _allowed(choices):
         allowed = ", ".join(choices.values)
         errors.setdefault(path, []).append(_("Choose one of: %(allowed)s.") % {"allowed": allowed})
         return ""
