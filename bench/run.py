@@ -1491,6 +1491,7 @@ def main(argv: list[str] | None = None) -> None:
         ("lookup", "progress_lookup", "bare"),
         ("app_page", "staff_application_page", "bare"),
         ("queue", "work_queue", "bare"),
+        ("county_queue", "county_leader_queue", "bare"),
         ("intake", "intake", "bare_insert"),
     ):
         bare = cpu.get(base)
