@@ -115,7 +115,9 @@ def _columns(fields: Sequence[Field]) -> tuple[_Column, ...]:  # type: ignore[ty
 def _values(columns: Sequence[_Column], obj: Model, conn: Any, *, insert: bool) -> list[Any]:
     """``obj``'s values of ``columns`` as the ORM would send them: through ``pre_save`` (an insert)
     and ``get_db_prep_save``, except on PostgreSQL a plain value of a plain field, or an aware
-    datetime of a DateTimeField, which goes as it is (what those calls return, without them)."""
+    datetime (or None) of a DateTimeField, which goes as it is, and a dict or list of a JSONField
+    without an encoder, which goes wrapped by ``adapt_json_value`` (what those calls return,
+    without them)."""
     d = obj.__dict__
     out = []
     pg = conn.vendor == "postgresql"
@@ -126,8 +128,11 @@ def _values(columns: Sequence[_Column], obj: Model, conn: Any, *, insert: bool) 
             if plain and (kind in _PLAIN_TYPES or (textual and isinstance(v, str))):
                 out.append(v)  # a str subclass (a choices member) of a text column: CharField returns it as it is
                 continue
-            if moment and kind is datetime and v.utcoffset() is not None:
-                out.append(v)  # an aware moment: what DateTimeField.get_db_prep_save returns on PostgreSQL
+            if moment and (v is None or (kind is datetime and v.utcoffset() is not None)):
+                out.append(v)  # an aware moment or None: what DateTimeField.get_db_prep_save returns on PostgreSQL
+                continue
+            if (kind is dict or kind is list) and type(f) is models.JSONField and f.encoder is None:
+                out.append(conn.ops.adapt_json_value(v, None))  # JSONField.get_db_prep_save's result for them
                 continue
         out.append(f.get_db_prep_save(v, conn))
     return out
