@@ -168,3 +168,15 @@ def test_concurrent_changes_of_one_manager_do_not_wait_for_each_other(personas):
     assert loads() == {"alice": 3}
     services.recount_manager_loads()  # the applications: none (the deltas above were made up)
     assert loads() == {}
+
+
+@pytest.mark.django_db
+def test_a_deleted_manager_takes_its_shards_along(personas):
+    # As after bob's applications were moved to others: shards that sum to nothing.
+    bob = User.objects.get(username="bob")
+    ManagerLoad.objects.bulk_create(
+        [ManagerLoad(user=bob, shard=2, open_count=3), ManagerLoad(user=bob, shard=9, open_count=-3)]
+    )
+    new_app(personas["clerk"], 1)  # alice's (0 < 0 + 0: alice by name)
+    bob.delete()
+    assert [(m.user.username, m.open_count) for m in ManagerLoad.objects.select_related("user")] == [("alice", 1)]
