@@ -303,7 +303,7 @@ def test_the_stamps_count_every_write_of_an_application_row_whoever_writes_it(pe
     assert set(QueueStamp.objects.filter(scope__in=[alice, bob, unit]).values_list("shard", flat=True)) == {shard}
 
 
-def test_a_transition_and_an_orm_save_bump_the_same_stamps_exactly_once(personas):
+def test_a_transition_and_an_orm_save_bump_the_same_stamps_exactly_once(personas, province):
     """The engine's change statement bumps the stamps itself (writes.STAMPED, migration 0027: the
     trigger skips it) and an ORM save through the trigger, by the same counts: two per scope per
     row (before and after), one per manager of a move; an intake one per scope. Never both: a
@@ -340,6 +340,12 @@ def test_a_transition_and_an_orm_save_bump_the_same_stamps_exactly_once(personas
     Application.objects.filter(pk=b.pk).update(customer_manager=personas["alice"])  # a bulk update back
     back = _stamps()
     assert (back[alice] - moved[alice], back[bob] - moved[bob], back[unit] - moved[unit]) == (1, 1, 2)
+    # a move to another unit: one write of the row (the unit with the rest), each unit once
+    other = f"u{province['ty-jinyuan'].pk}"
+    assert other != unit
+    services.move_unit(a.number, personas["leader"], unit_code="ty-jinyuan", reason="测试")
+    away = _stamps()
+    assert (away[unit] - back[unit], away.get(other, 0) - back.get(other, 0), away[alice] - back[alice]) == (1, 1, 2)
 
 
 def test_a_leaders_queue_moves_with_the_changes_of_their_units_only(personas, province):

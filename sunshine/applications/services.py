@@ -310,16 +310,20 @@ _APP_FIELDS = ["status", "current_stage", "completed_at", "cancelled_at", "custo
 _APP_ROW = (*_APP_FIELDS, "audit_head")
 
 
-def _save(app: Application, changed: list[StageInstance], events: list[Event]) -> None:
-    """Write a change planned on the locked ``app``: its stages, the application row (with the
-    new head of its audit chain, so the chain costs no query of its own), its events, reactions."""
+def _save(
+    app: Application, changed: list[StageInstance], events: list[Event], fields: tuple[str, ...] = _APP_ROW
+) -> None:
+    """Write a change planned on the locked ``app``: its stages, the application row's ``fields``
+    (with the new head of its audit chain, so the chain costs no query of its own), its events,
+    reactions. The row is written here only: the change's statement bumps the queue stamps from
+    the row as the lock read it (``writes.Batch``)."""
     chain(events, locked=[app])
     if writes.enabled():
         # One UPDATE … FROM (VALUES …) for the changed stages, one for the application, the
         # managers' counts, the events and the outbox entry: one statement on PostgreSQL.
         rows = writes.Batch()
         rows.update(StageInstance, changed, _STAGE_FIELDS)
-        rows.update(Application, [app], _APP_ROW)
+        rows.update(Application, [app], fields)
         _adjust_loads(_load_change(app), rows)
         # last: every caller returns right after _save (COMMIT may go with the statement)
         ev.record(events, changed, chained=True, rows=rows, last=True)
@@ -327,7 +331,7 @@ def _save(app: Application, changed: list[StageInstance], events: list[Event]) -
     # The ORM path (the fast one's reference, tests/test_fast_writes.py): one UPDATE per stage.
     for stage in changed:
         StageInstance.objects.filter(pk=stage.pk).update(**{f: getattr(stage, f) for f in _STAGE_FIELDS})
-    app.save(update_fields=list(_APP_ROW))
+    app.save(update_fields=list(fields))
     ev.record(events, changed, chained=True)
     _adjust_loads(_load_change(app))  # last: the managers' rows stay locked only until commit
 
@@ -858,11 +862,10 @@ def move_unit(number: str, actor: User | None, *, unit_code: str, reason: str) -
             raise Conflict(_("The application already belongs to this unit."), "no_change")
         before = units.tree().nodes.get(app.unit_id)
         app.unit_id = target.id
-        Application.objects.filter(pk=app.pk).update(unit_id=target.id)
         now = timezone.now()
         data: dict[str, Any] = {"from": before.code if before else "", "to": target.code, "reason": reason}
         moved = ev.new(app, EventType.UNIT_MOVED, now, actor, **data)
-        _save(app, [], [moved])
+        _save(app, [], [moved], (*_APP_ROW, "unit"))  # the unit with the rest: one write of the row
     return app
 
 
