@@ -172,9 +172,10 @@ SUNSHINE_LEAN_PATHS = ["/api/v1/public/"]
 # caller, a bad token and the token endpoint itself run the whole stack).
 SUNSHINE_LEAN_TOKEN_PATHS = ["/api/v1/"]
 SUNSHINE_LEAN_TOKEN_NEVER = ["/api/v1/auth/"]
-# The public look-up's GET answered by the lean stack before URL resolution and ninja
-# (sunshine/api/fast.py); None: through ninja like every other route.
-SUNSHINE_LEAN_FAST = "sunshine.api.fast.public_lookup"
+# The public look-up's GET and the staff intake's POST (with a token the gateway accepted) answered
+# by the lean stack before URL resolution and ninja (sunshine/api/fast.py); None: through ninja
+# like every other route.
+SUNSHINE_LEAN_FAST = "sunshine.api.fast.answer"
 SUNSHINE_LEAN_SKIP = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import hashlib
 import hmac
 import ipaddress
@@ -13,6 +12,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth import authenticate
 from django.core.cache import cache
+from django.db.models.base import ModelState
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -162,6 +162,20 @@ def forget_tokens(*args: object, **kwargs: object) -> None:
 caching.register(forget_tokens)
 
 
+def _copy(user: User) -> User:
+    """What ``copy.copy(user)`` makes (``Model.__getstate__``'s state: the fields, its own
+    ``_state`` and related-objects cache), without the pickling detour through ``__reduce__``,
+    ``apps.get_model`` and ``__setstate__`` (≈ 5 µs per API request)."""
+    new = user.__class__.__new__(user.__class__)
+    state = user.__dict__.copy()
+    model_state = ModelState()
+    model_state.__dict__.update(user._state.__dict__)
+    model_state.fields_cache = user._state.fields_cache.copy()
+    state["_state"] = model_state
+    new.__dict__.update(state)
+    return new
+
+
 def user_for_token(raw: str) -> User | None:
     """The active user of an unexpired token, or None."""
     key = hash_token(raw)
@@ -170,7 +184,7 @@ def user_for_token(raw: str) -> User | None:
     hit = _tokens.get(key)
     if hit is not None and time.time() - hit[0] < ttl:
         # A copy per request: views may set attributes on request.user.
-        return copy.copy(hit[2]) if hit[1] > now else None
+        return _copy(hit[2]) if hit[1] > now else None
     token = (
         ApiToken.objects.select_related("user").filter(key_hash=key, expires_at__gt=now, user__is_active=True).first()
     )
@@ -183,4 +197,4 @@ def user_for_token(raw: str) -> User | None:
             if len(_tokens) >= _TOKENS_MAX:
                 _tokens.clear()
             _tokens[key] = (time.time(), token.expires_at, token.user)
-    return copy.copy(token.user)
+    return _copy(token.user)

@@ -20,14 +20,19 @@ from sunshine.applications import validation
 from sunshine.errors import NotFound, ValidationFailed
 
 
-def json_body(request: HttpRequest) -> dict[str, Any]:
+def json_body(request: HttpRequest, parsed: Any = None) -> dict[str, Any]:
+    """The request's JSON object; ``parsed``: the body already parsed from ``request.body`` by
+    ``json.loads`` (the API's parser), not parsed again."""
     if not request.body:
         return {}
-    try:
-        body = json.loads(request.body)
-    except (ValueError, UnicodeDecodeError, RecursionError):
-        # RecursionError: absurdly deep nesting is bad input too, never a 500.
-        raise ApiError(400, "malformed_json", _("The request body is not valid JSON.")) from None
+    if parsed is not None:
+        body = parsed
+    else:
+        try:
+            body = json.loads(request.body)
+        except (ValueError, UnicodeDecodeError, RecursionError):
+            # RecursionError: absurdly deep nesting is bad input too, never a 500.
+            raise ApiError(400, "malformed_json", _("The request body is not valid JSON.")) from None
     if not isinstance(body, dict):
         raise ApiError(400, "malformed_json", _("The request body must be a JSON object."))
     errors: dict[str, list[str]] = {}

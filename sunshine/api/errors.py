@@ -36,9 +36,15 @@ class ApiError(Exception):
 class ApiEncoder(DjangoJSONEncoder):
     """Time stamps in the installation's time zone with offset; decimals as JSON numbers."""
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # The current time zone read once per answer (an encoder renders one body), not per time
+        # stamp: ``timezone.localtime`` reads it from a context-local each time.
+        self.tz = timezone.get_current_timezone()
+
     def default(self, o: Any) -> Any:
         if isinstance(o, datetime):
-            return timezone.localtime(o).isoformat() if timezone.is_aware(o) else o.isoformat()
+            return o.astimezone(self.tz).isoformat() if o.utcoffset() is not None else o.isoformat()
         if isinstance(o, Decimal):
             return int(o) if o == o.to_integral_value() else float(o)
         return super().default(o)
