@@ -82,3 +82,41 @@ def test_a_stop_signal_while_a_round_waits_for_a_lock_stops_the_process(personas
         thread.join()
         connection.close()
     assert outcome == "stopped"
+
+
+@pytest.fixture
+def client_side_binding():
+    """The connection as ``DB_PREPARE_THRESHOLD=off`` makes it (settings.py: behind a
+    transaction-pooling proxy): psycopg's client-side binding cursors, nothing prepared."""
+    options = connection.settings_dict["OPTIONS"]
+    saved = dict(options)
+    connection.close()
+    options.pop("server_side_binding", None)
+    options.pop("prepare_threshold", None)
+    connection.features.__dict__.pop("uses_server_side_binding", None)
+    try:
+        yield
+    finally:
+        connection.close()
+        options.clear()
+        options.update(saved)
+        connection.features.__dict__.pop("uses_server_side_binding", None)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_captured_queries_of_a_transition_with_client_side_binding(personas, client_side_binding):
+    """With DB_PREPARE_THRESHOLD=off (client-side binding), Django's debug cursor (DEBUG=True,
+    CaptureQueriesContext, the query budget tests) asks the cursor for the query it sent
+    (``DatabaseOperations.last_executed_query``: ``cursor._query``); a round's cursor is a
+    ``_Sender``, which has no ``_query``: the change fails with an AttributeError."""
+    from django.test.utils import CaptureQueriesContext
+
+    from sunshine.applications import writes
+
+    assert not connection.features.uses_server_side_binding
+    number = services.intake(validate_intake(intake_body(), timezone.localdate()), personas["clerk"]).application.number
+    with CaptureQueriesContext(connection) as ctx:
+        with transaction.atomic():
+            found = writes.lock(number, stages=True)
+    assert found is not None and found[0].number == number
+    assert any("FOR UPDATE" in (q["sql"] or "") for q in ctx.captured_queries)
