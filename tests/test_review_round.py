@@ -115,8 +115,7 @@ def test_captured_queries_of_a_transition_with_client_side_binding(personas, cli
 
     assert not connection.features.uses_server_side_binding
     number = services.intake(validate_intake(intake_body(), timezone.localdate()), personas["clerk"]).application.number
-    with CaptureQueriesContext(connection) as ctx:
-        with transaction.atomic():
-            found = writes.lock(number, stages=True)
+    with CaptureQueriesContext(connection) as ctx, transaction.atomic():
+        found = writes.lock(number, stages=True)
     assert found is not None and found[0].number == number
     assert any("FOR UPDATE" in (q["sql"] or "") for q in ctx.captured_queries)
