@@ -163,7 +163,7 @@ def test_the_lock_sends_begin_with_its_statements_and_reads_the_phone_and_defect
     StageInstance.objects.filter(application=expected, code="survey").update(defects=["meter", "seal"])
     syncs: list[int] = []  # the answers read before each Sync
     real = writes._round_gen
-    monkeypatch.setattr(writes, "_round_gen", lambda pgconn, n: (syncs.append(n), real(pgconn, n))[1])
+    monkeypatch.setattr(writes, "_round_gen", lambda pgconn, n, synced: (syncs.append(n), real(pgconn, n, synced))[1])
     with transaction.atomic():
         found = writes.lock(number, stages=True)
         # one Sync after BEGIN, the lock, the stages (and their Parse when psycopg prepares them)

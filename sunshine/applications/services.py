@@ -192,6 +192,14 @@ def recount_manager_loads() -> int:
         .order_by()
     )
     with transaction.atomic():
+        if connection.vendor == "postgresql":
+            # A change committing meanwhile may write its delta to a shard row the DELETE below
+            # would not see (new, uncommitted) while the count already includes the change:
+            # counted twice. The lock waits for such changes and holds off new ones until the
+            # recount commits (they then add their deltas to the recounted rows).
+            table = connection.ops.quote_name(ManagerLoad._meta.db_table)
+            with connection.cursor() as cursor:
+                cursor.execute(f"LOCK TABLE {table} IN EXCLUSIVE MODE")
         ManagerLoad.objects.all().delete()
         ManagerLoad.objects.bulk_create([ManagerLoad(user_id=pk, shard=0, open_count=n) for pk, n in rows])
     return len(rows)

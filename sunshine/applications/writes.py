@@ -177,13 +177,17 @@ class _Sender:
     past the connection's execute wrappers (the statement observer, ``observe/db.py``) and, when
     queries are logged (``CaptureQueriesContext``, DEBUG), into ``connection.queries``."""
 
-    __slots__ = ("round",)
+    __slots__ = ("_query", "round")
 
     def __init__(self, rnd: _Round) -> None:
         self.round = rnd
+        # What Django's debug cursor reads for the logged statement when the connection binds
+        # client-side (``DB_PREPARE_THRESHOLD=off``): the last statement sent, as psycopg's
+        # cursor keeps it.
+        self._query: Any = None
 
     def execute(self, sql: str, params: Sequence[Any] | None = None) -> None:
-        self.round.send(sql, params)
+        self._query = self.round.send(sql, params)
 
     def close(self) -> None:
         pass
@@ -205,13 +209,17 @@ def _transformer(conn: Any, pg: Any) -> Any:
     return tx
 
 
-def _round_gen(pgconn: Any, n: int) -> Any:
-    """Flush what was queued, then the answers of ``n`` queued requests and the Sync's."""
+def _round_gen(pgconn: Any, n: int, synced: list[bool]) -> Any:
+    """Flush what was queued, then the answers of ``n`` queued requests and the Sync's
+    (``synced[0]`` set once the Sync's answer is read: psycopg, interrupted by a signal while it
+    waits, cancels the query, runs this generator to its end and raises again, so the caller
+    must not wait for a Sync that was already read)."""
     yield from _send(pgconn)
     out = []
     for _ in range(n):
         out.append((yield from _fetch_many(pgconn)))
     yield from _fetch_many(pgconn)  # PIPELINE_SYNC
+    synced[0] = True
     return out
 
 
@@ -277,7 +285,8 @@ class _Round:
         self.pgconn.send_query_params(sql, None)
         self.pending.append(None)
 
-    def send(self, sql: str, params: Sequence[Any] | None) -> None:
+    def send(self, sql: str, params: Sequence[Any] | None) -> Any:
+        """Send one statement; returns psycopg's converted query (``_Sender._query``)."""
         if not self.started:
             self._start()
         pgq = _PostgresQuery(self.tx)
@@ -297,6 +306,7 @@ class _Round:
         key = prepared.maybe_add_to_cache(pgq, prep, name)
         self.statements.append(len(self.pending))
         self.pending.append((key, prep, name) if key is not None else ())
+        return pgq
 
     def run(self, *, commit: bool = False) -> list[list[tuple[Any, ...]]]:
         """Send COMMIT (``commit``) and the Sync, read the answers: each statement's rows."""
@@ -306,11 +316,12 @@ class _Round:
             return []
         pg, pgconn = self.pg, self.pgconn
         done = synced = False
+        read_sync = [False]
         try:
             with self.conn.wrap_database_errors:
                 pgconn.pipeline_sync()
                 synced = True
-                answers = pg.wait(_round_gen(pgconn, len(self.pending)))
+                answers = pg.wait(_round_gen(pgconn, len(self.pending), read_sync))
                 done = True
                 error = None
                 for queued, results in zip(self.pending, answers, strict=True):
@@ -336,7 +347,7 @@ class _Round:
                 return out
         finally:
             if pgconn.status == _CONN_OK:
-                if not done:
+                if not done and not read_sync[0]:
                     with contextlib.suppress(Exception):
                         if not synced:
                             pgconn.pipeline_sync()

@@ -1,4 +1,5 @@
-"""Review of writes._Round (the engine's libpq pipeline rounds, 4152b57/ba675c9): PostgreSQL only."""
+"""writes._Round (the engine's libpq pipeline rounds): a stop signal while a round waits, and the
+statements logged with client-side binding. PostgreSQL only."""
 
 from __future__ import annotations
 
