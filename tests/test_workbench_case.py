@@ -619,6 +619,45 @@ def test_the_page_documents_read_raw_equal_the_orms(personas, app):
     assert [r.status for r in ours][:2] == ["received", "waived"]
 
 
+def test_the_page_stages_and_pauses_read_raw_equal_the_orms(personas, app):
+    from sunshine.applications import selectors
+    from sunshine.workbench.case.page import stages_and_pauses
+
+    def columns(obj: Any) -> list:
+        return [getattr(obj, f.attname) for f in type(obj)._meta.concrete_fields]
+
+    def orm() -> tuple[list, list]:
+        stages = list(StageInstance.objects.filter(application=app).select_related("template").order_by("seq"))
+        pauses = list(Pause.objects.filter(application=app).order_by("started_at", "id"))
+        return stages, pauses
+
+    c = client_for(personas["alice"])
+    for day, action in (("2026-11-03", "pause"), ("2026-11-05", "resume"), ("2026-11-06", "pause")):
+        with at(day):
+            body = {f"{action}-stage": "survey", f"{action}-round": "1"}
+            if action == "pause":
+                body |= {"pause-reason_code": "missing_documents", "pause-reason": f"缺产权证明 {day}"}
+            assert c.post(url(app, action), body).status_code == 302
+    stages, pauses = stages_and_pauses(app)
+    theirs_stages, theirs_pauses = orm()
+    assert len(theirs_stages) >= 3 and len(theirs_pauses) == 2
+    assert [columns(s) for s in stages] == [columns(s) for s in theirs_stages]
+    assert [columns(s.template) for s in stages] == [columns(s.template) for s in theirs_stages]
+    assert [columns(p) for ps in pauses.values() for p in ps] == [columns(p) for p in theirs_pauses]
+    assert {k: [p.pk for p in v] for k, v in pauses.items()} == {
+        theirs_pauses[0].stage_id: [p.pk for p in theirs_pauses]
+    }
+    # the rows built from them are the ORM path's rows (clocks, pauses, names)
+    with at("2026-11-10"):
+        ours = selectors.stage_rows(app, D(2026, 11, 10), stages, pauses)
+        theirs = selectors.stage_rows(app, D(2026, 11, 10))
+    assert [(r.stage.pk, r.clock, [p.pk for p in r.pauses], r.name) for r in ours] == [
+        (r.stage.pk, r.clock, [p.pk for p in r.pauses], r.name) for r in theirs
+    ]
+    # 2 working days of the first pause (11-03 to 11-05), 2 of the running one by 11-10
+    assert [r.clock.paused_working_days for r in ours if r.stage.code == "survey"] == [4]
+
+
 def test_the_page_full_row_read_raw_equals_access_application(personas, app):
     from sunshine.applications import access
     from sunshine.errors import Forbidden

@@ -14,13 +14,13 @@ from django.utils import timezone
 from sunshine.accounts.models import Role, User
 from sunshine.applications import access, selectors
 from sunshine.applications.clock import explain
-from sunshine.applications.models import Application, Customer, Event, StageStatus, Status
+from sunshine.applications.models import Application, Customer, Event, Pause, StageInstance, StageStatus, Status
 from sunshine.calendar import workdays
 from sunshine.calendar.explain import Explanation, day_names
 from sunshine.documents import services as documents
 from sunshine.documents.models import Document, DocumentKind
 from sunshine.errors import Forbidden
-from sunshine.processes.models import Owner, ProcessTemplate
+from sunshine.processes.models import Owner, ProcessTemplate, StageTemplate
 from sunshine.supervision.models import LeaderSupervision
 from sunshine.workbench.case import events as case_events
 from sunshine.workbench.case import privacy, raw
@@ -280,9 +280,38 @@ def full_row(user: User, ref: access.Ref) -> Application:
     return access.access_application(user, ref.number)
 
 
+# the stages with their templates in timeline order, and the pauses in the order they started:
+# what selectors.stage_rows reads (select_related("template").order_by("seq"); order_by("started_at", "id"))
+_STAGE_PARTS = [_part(StageInstance, "s"), _part(StageTemplate, "t")]
+_STAGES_SQL = (  # noqa: S608 (the models' own names)
+    "SELECT {} FROM {} s JOIN {} t ON t.id = s.template_id WHERE s.application_id = %s ORDER BY s.seq"
+).format(", ".join(_columns(p) for p in _STAGE_PARTS), StageInstance._meta.db_table, StageTemplate._meta.db_table)
+_PAUSE_PARTS = [_part(Pause, "p")]
+_PAUSES_SQL = (
+    f"SELECT {_columns(_PAUSE_PARTS[0])} FROM {Pause._meta.db_table} p "  # noqa: S608 (the models' own names)
+    "WHERE p.application_id = %s ORDER BY p.started_at, p.id"
+)
+
+
+def stages_and_pauses(app: Application) -> tuple[list[StageInstance], dict[int, list[Pause]]]:
+    """What ``selectors.stage_rows(app)`` reads through the ORM (the stages with their templates,
+    the pauses by stage id), in two raw statements; a test compares them column by column."""
+    stages = []
+    for s, t in raw.read(_STAGES_SQL, [app.pk], _STAGE_PARTS):
+        assert isinstance(s, StageInstance)
+        s.template = t  # type: ignore[assignment]
+        stages.append(s)
+    pauses: dict[int, list[Pause]] = {}
+    for (p,) in raw.read(_PAUSES_SQL, [app.pk], _PAUSE_PARTS):
+        assert isinstance(p, Pause)
+        pauses.setdefault(p.stage_id, []).append(p)
+    return stages, pauses
+
+
 def page_context(user: User, app: Application, today: date | None = None) -> dict[str, Any]:
     today = today or timezone.localdate()
-    rows = selectors.stage_rows(app, today)
+    stages, pauses = stages_and_pauses(app)
+    rows = selectors.stage_rows(app, today, stages, pauses)
     events = case_events.of_application(app)
     actions = actions_for(user, app, rows)
     managers: list[User] = []
@@ -298,10 +327,11 @@ def page_context(user: User, app: Application, today: date | None = None) -> dic
     supervision = _supervision_of(app)
     doc_roles = _allowed(lambda: access.require_role(user, roles(documents.DOCUMENT_ROLES), app))
     waive_roles = _allowed(lambda: access.require_role(user, roles(documents.WAIVE_ROLES), app))
+    entries = timeline(app, rows, events, today)
     return {
         "app": app,
         "today": today,
-        "timeline": timeline(app, rows, events, today),
+        "timeline": entries,
         "events": events,
         "results": selectors.application_results(app, rows),
         "actions": actions,
