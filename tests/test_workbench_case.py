@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -656,6 +657,74 @@ def test_the_page_stages_and_pauses_read_raw_equal_the_orms(personas, app):
     ]
     # 2 working days of the first pause (11-03 to 11-05), 2 of the running one by 11-10
     assert [r.clock.paused_working_days for r in ours if r.stage.code == "survey"] == [4]
+
+
+# The timeline's per-stage markup as _application_body.html wrote it before stage_html took over.
+OLD_STAGE_LOOP = (
+    "{% load i18n case_i18n deadlines case_page ui %}{% for t in timeline %}\n"
+    + (Path(__file__).parent / "workbench_case_old_stage.html").read_text()
+    + "    {% endfor %}"
+)
+HOSTILE = '<script>alert("x")</script>&amp;<b>'
+
+
+def _stages_as_the_template_wrote_them(personas) -> list[Application]:
+    """An hv case paused (hostile reason), resumed, its stages completed with a hostile note and
+    failed with hostile defects (back to round 2); an lv case still paused; an lv case cancelled."""
+    alice, engineer = personas["alice"], personas["engineer"]
+    hv = new_app(
+        personas["clerk"], category="hv_single", customer__name=HOSTILE, address=f"太原市晋源区晋祠路一段1号{HOSTILE}"
+    )
+    with at("2026-11-03"):
+        services.pause(hv.number, alice, reason_code="missing_documents", reason=HOSTILE)
+    with at("2026-11-05"):
+        services.resume(hv.number, alice)
+        services.complete_stage(hv.number, "scheme", alice, note=HOSTILE)
+        services.complete_stage(hv.number, "customer_design", alice)
+    with at("2026-11-06"):
+        services.complete_stage(hv.number, "design_review", engineer, outcome="failed", defects=[HOSTILE, "接地"])
+    paused = new_app(personas["clerk"])
+    with at("2026-11-04"):
+        services.pause(paused.number, alice, reason_code="missing_documents", reason="缺产权证明")
+    cancelled = new_app(personas["clerk"])
+    with at("2026-11-04"):
+        services.cancel(cancelled.number, alice, reason=HOSTILE)
+    return [hv, paused, cancelled]
+
+
+def test_each_stage_is_written_as_the_template_wrote_it(personas):
+    from django.template import engines
+    from django.utils import translation
+
+    from sunshine.applications import access
+    from sunshine.workbench.case.page import page_context
+
+    old = engines["django"].from_string(OLD_STAGE_LOOP)
+    apps = _stages_as_the_template_wrote_them(personas)
+    seen = set()
+    for a in apps:
+        a.refresh_from_db()
+        for user in (a.customer_manager or personas["admin"], personas["admin"]):
+            for lang in ("zh-hans", "en"):
+                with translation.override(lang), at("2026-11-10"):
+                    full = access.access_application(user, a.number)
+                    ctx = page_context(user, full)
+                    ours = "".join(f"\n      {t.html}\n    " for t in ctx["timeline"])
+                    assert ours == old.render({"timeline": ctx["timeline"], "app": full})
+                    seen |= {k for k in ("pauses", "defects", "explain", "stage-note", "tag-customer") if k in ours}
+                    assert "<script>" not in ours and HOSTILE not in ours
+    assert seen == {"pauses", "defects", "explain", "stage-note", "tag-customer"}
+
+
+def test_hostile_input_stays_escaped_on_the_page(personas):
+    hv = _stages_as_the_template_wrote_them(personas)[0]
+    for user in (personas["alice"], personas["admin"]):
+        page = client_for(user).get(url(hv)).content.decode()
+        assert "<script>" not in page and HOSTILE not in page
+        escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;&amp;amp;&lt;b&gt;"
+        # the customer's name and address, the pause's reason (timeline and event log), the stage's
+        # note (timeline and event log), the defects (timeline and event log)
+        assert page.count(escaped) >= 7, page.count(escaped)
 
 
 def test_the_page_full_row_read_raw_equals_access_application(personas, app):

@@ -23,7 +23,7 @@ from sunshine.errors import Forbidden
 from sunshine.processes.models import Owner, ProcessTemplate, StageTemplate
 from sunshine.supervision.models import LeaderSupervision
 from sunshine.workbench.case import events as case_events
-from sunshine.workbench.case import privacy, raw
+from sunshine.workbench.case import privacy, raw, stage_html
 from sunshine.workbench.case.explanation import Step, steps
 
 
@@ -33,6 +33,7 @@ class TimelineEntry:
     events: list[Event] = field(default_factory=list)
     explanation: Explanation | None = None
     steps: list[Step] = field(default_factory=list)
+    html: str = ""  # the stage's <li> on the page (stage_html.render)
 
     @property
     def stage(self) -> Any:
@@ -328,6 +329,8 @@ def page_context(user: User, app: Application, today: date | None = None) -> dic
     doc_roles = _allowed(lambda: access.require_role(user, roles(documents.DOCUMENT_ROLES), app))
     waive_roles = _allowed(lambda: access.require_role(user, roles(documents.WAIVE_ROLES), app))
     entries = timeline(app, rows, events, today)
+    for t in entries:
+        t.html = stage_html.render(t, app.is_open)
     return {
         "app": app,
         "today": today,
