@@ -146,7 +146,8 @@ MIDDLEWARE = [
     # the paths of SUNSHINE_LEAN_PATHS run the rest without the middleware of SUNSHINE_LEAN_SKIP
     "sunshine.ops.lean.LeanPathsMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.locale.LocaleMiddleware",
+    # Django's, without reading a language prefix from the path (no i18n_patterns): ops/lean.py
+    "sunshine.ops.lean.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",

@@ -372,7 +372,7 @@ def test_the_first_build_reads_what_the_orm_reads(personas, django_assert_num_qu
 
 def test_the_public_api_runs_the_lean_stack():
     assert lean_stack() == [
-        "django.middleware.locale.LocaleMiddleware",
+        "sunshine.ops.lean.LocaleMiddleware",
         "django.middleware.common.CommonMiddleware",
         "django.middleware.clickjacking.XFrameOptionsMiddleware",
         "sunshine.ops.lean.OncePolicyCSPMiddleware",

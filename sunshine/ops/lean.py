@@ -27,9 +27,13 @@ from csp.constants import HEADER
 from csp.middleware import CSPMiddleware
 from csp.utils import build_policy
 from django.conf import settings
+from django.conf.urls.i18n import is_language_prefix_patterns_used
 from django.core.handlers.base import BaseHandler
 from django.core.handlers.exception import convert_exception_to_response
 from django.http import HttpRequest, HttpResponse
+from django.middleware.locale import LocaleMiddleware as DjangoLocaleMiddleware
+from django.utils import translation
+from django.utils.cache import patch_vary_headers
 from django.utils.module_loading import import_string
 
 from sunshine.accounts.services import user_for_token
@@ -157,4 +161,29 @@ class OncePolicyCSPMiddleware(CSPMiddleware):
             return super().process_response(request, response)
         if HEADER not in response and not getattr(response, "_csp_exempt", False):
             response[HEADER] = self.policy
+        return response
+
+
+class LocaleMiddleware(DjangoLocaleMiddleware):
+    """Django's ``LocaleMiddleware`` without reading a language prefix from the path when the
+    URLconf has no ``i18n_patterns`` (Sunshine's has none): Django reads it twice per request
+    (a regular expression and a language look-up each time) and uses it only with
+    ``i18n_patterns``. Same language, ``LANGUAGE_CODE``, ``Vary`` and ``Content-Language``; with
+    ``i18n_patterns`` in the URLconf, Django's own code runs."""
+
+    def process_request(self, request: HttpRequest) -> None:
+        urlconf = getattr(request, "urlconf", settings.ROOT_URLCONF)
+        if is_language_prefix_patterns_used(urlconf)[0]:
+            super().process_request(request)
+            return None
+        translation.activate(translation.get_language_from_request(request, check_path=False))
+        request.LANGUAGE_CODE = translation.get_language()
+        return None
+
+    def process_response(self, request: HttpRequest, response: Any) -> Any:
+        urlconf = getattr(request, "urlconf", settings.ROOT_URLCONF)
+        if is_language_prefix_patterns_used(urlconf)[0]:
+            return super().process_response(request, response)
+        patch_vary_headers(response, ("Accept-Language",))
+        response.headers.setdefault("Content-Language", translation.get_language())
         return response
