@@ -425,3 +425,36 @@ def test_a_kept_page_takes_the_unread_count_read_with_the_user(personas, app):
     # (the trial's sessions are in the database: not counted here)
     assert len([q for q in ctx.captured_queries if "django_session" not in q["sql"]]) == 2
     assert not [q for q in ctx.captured_queries if q["sql"].startswith("SELECT COUNT(*) FROM notifications_message")]
+
+
+def test_the_frame_is_kept_per_staff_member_and_language_and_filled_in_per_case(personas, app):
+    """A whole page from the kept frame (built for another case) is the page Django's template
+    renders around the same body: title, language switch, name, role, navigation."""
+    from django.contrib.sessions.backends.db import SessionStore
+    from django.template.loader import render_to_string
+    from django.test import RequestFactory
+    from django.utils import timezone, translation
+    from django.utils.safestring import mark_safe
+
+    from sunshine.applications import access
+    from sunshine.workbench.case import views
+
+    other = new_app(personas["clerk"])
+    Application.objects.filter(pk=other.pk).update(customer_manager=personas["alice"])
+    views._forget_frames()
+    for user in (personas["alice"], personas["admin"]):
+        for lang in ("zh-hans", "en"):
+            with translation.override(lang), at("2026-11-04"):
+                for a in (other, app):  # the frame is built for `other`, then reused for `app`
+                    full = access.access_application(user, a.number)
+                    request = RequestFactory().get(url(full))
+                    request.user, request.session = user, SessionStore()
+                    today = timezone.localdate()
+                    page = views._whole_page(request, user, full, today)
+                    body = kept.lookup(views._body_key(user, full, today))
+                    assert body is not None
+                    ctx = kept.frame_context({"app": full, "body": mark_safe(body)})  # noqa: S308
+                    assert page == render_to_string("workbench_case/application.html", ctx, request)
+                    assert f"<title>{full.number} · " in page and f'value="{url(full)}"' in page
+    # one frame per staff member and language
+    assert len(views._FRAMES) == 4

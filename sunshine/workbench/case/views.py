@@ -10,6 +10,7 @@ not swap it).
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from datetime import date
 from typing import Any
@@ -23,15 +24,18 @@ from django.shortcuts import render
 from django.template.loader import render_to_string
 from django.urls import reverse
 from django.utils import timezone
-from django.utils.safestring import mark_safe
+from django.utils.html import conditional_escape
+from django.utils.safestring import SafeString, mark_safe
 from django.utils.translation import get_language
 from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET, require_POST
 
+from sunshine import caching
 from sunshine.accounts.models import User
 from sunshine.applications import access, services
 from sunshine.applications.models import Application, StageInstance, StageStatus
 from sunshine.calendar import workdays
+from sunshine.design.nav import NAVIGATION
 from sunshine.documents import services as documents
 from sunshine.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from sunshine.workbench.case import forms, privacy
@@ -240,8 +244,57 @@ def _page_key(request: HttpRequest, user: User, app: Application | access.Ref, t
 
 def _whole_page(request: HttpRequest, user: User, app: Application, today: date) -> str:
     body = kept.part(_body_key(user, app, today), lambda: _body(request, user, app, today, None, None, True))
-    ctx = kept.frame_context({"app": app, "body": mark_safe(body)})  # noqa: S308 (our template's)
-    return render_to_string("workbench_case/application.html", ctx, request)
+    path = conditional_escape(request.get_full_path())
+    return (
+        _frame(request, user).replace(_PATH, path).replace(_NUMBER, conditional_escape(app.number)).replace(_BODY, body)
+    )
+
+
+# The frame of a kept page (application.html: staff_base around the body) of one staff member
+# and language: the same HTML for every case but for the case's number (the title), the page's
+# address (the language switch's "next") and the body, rendered with placeholders for them once
+# and filled in per page. Keyed by everything else the frame shows (name, role, language, the
+# navigation's current link); the per-request values (CSRF token, unread count) are kept.py's
+# own placeholders. Kept in this process like every per-process cache: at most caching.SECONDS.
+_NUMBER = "keptcasenumberplaceholderr5t1z8"
+_PATH = "keptcasepathplaceholderh3n6c0"
+_BODY = "keptcasebodyplaceholderw2j9f4"
+_FRAMES: dict[tuple[Any, ...], tuple[float, str]] = {}
+_FRAMES_MAX = 512
+
+
+def _nav_current(role: str, path: str) -> str | None:
+    """The navigation's current link for ``path`` (design.nav.navigation_for's choice)."""
+    hrefs = [i.href for g in NAVIGATION for i in g.items if role in i.roles and path.startswith(i.href)]
+    return max(hrefs, key=len) if hrefs else None
+
+
+def _frame(request: HttpRequest, user: User) -> str:
+    key = (
+        user.pk,
+        user.role,
+        user.username,
+        user.first_name,
+        user.last_name,
+        get_language(),
+        _nav_current(user.role, request.path),
+    )
+    now = time.monotonic()
+    found = _FRAMES.get(key)
+    if found is not None and now - found[0] < caching.SECONDS:
+        return found[1]
+    ctx = kept.frame_context({"app": {"number": _NUMBER}, "body": SafeString(_BODY)})
+    rendered = render_to_string("workbench_case/application.html", ctx, request)
+    html = str(rendered).replace(conditional_escape(request.get_full_path()), _PATH)
+    if len(_FRAMES) >= _FRAMES_MAX:
+        _FRAMES.clear()
+    _FRAMES[key] = (now, html)
+    return html
+
+
+@caching.register
+def _forget_frames() -> None:
+    _FRAMES.clear()
 
 
 @require_POST
