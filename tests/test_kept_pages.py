@@ -453,7 +453,7 @@ def test_the_frame_is_kept_per_staff_member_and_language_and_filled_in_per_case(
                     page = views._whole_page(request, user, full, today)
                     body = kept.lookup(views._body_key(user, full, today))
                     assert body is not None
-                    ctx = kept.frame_context({"app": full, "body": mark_safe(body)})  # noqa: S308
+                    ctx = kept.frame_context({"app": full, "body": mark_safe(body)})
                     assert page == render_to_string("workbench_case/application.html", ctx, request)
                     assert f"<title>{full.number} · " in page and f'value="{url(full)}"' in page
     # one frame per staff member and language
