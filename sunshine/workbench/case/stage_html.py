@@ -7,12 +7,12 @@ has one per stage; tests compare it with the template it replaces."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from django.utils import timezone
 from django.utils.html import conditional_escape as escape
 from django.utils.safestring import SafeString
-from django.utils.translation import get_language, gettext, ngettext
+from django.utils.translation import get_language, gettext, gettext_noop, ngettext
 
 from sunshine.applications.models import StageStatus
 from sunshine.applications.templatetags.deadlines import render_deadline_badges
@@ -24,9 +24,43 @@ _NL8 = "\n        "
 _NL10 = "\n          "
 
 
-def _t(translated: str) -> str:
-    """``{% translate "…" %}``: the translation, escaped (``_t(gettext("…"))``: makemessages finds it)."""
-    return escape(translated)
+# The fixed labels (``{% translate "…" %}`` in the template this replaced): translated and escaped
+# once per language, as ``case_i18n`` keeps the page's other fixed labels.
+_FIXED = (
+    gettext_noop("customer side, not counted"),
+    gettext_noop("on time"),
+    gettext_noop("late"),
+    gettext_noop("Started"),
+    gettext_noop("Time limit"),
+    gettext_noop("Deadline"),
+    gettext_noop("Marked not required"),
+    gettext_noop("Completed"),
+    gettext_noop("Working days used"),
+    gettext_noop("Outcome"),
+    gettext_noop("Defects (one-time notice to the customer)"),
+    gettext_noop("still paused"),
+    gettext_noop("How the deadline was computed"),
+)
+_FIXED_DONE: dict[str | None, dict[str, str]] = {}
+# choice labels (``get_…_display()``, escaped) per language, model, field and value
+_CHOICES: dict[tuple[str | None, type, str, str], str] = {}
+
+
+def _fixed() -> dict[str, str]:
+    lang = get_language()
+    done = _FIXED_DONE.get(lang)
+    if done is None:
+        done = _FIXED_DONE[lang] = {m: escape(gettext(m)) for m in _FIXED}
+    return done
+
+
+def _display(obj: Any, name: str) -> str:
+    """``{{ obj.get_<name>_display }}``"""
+    key = (get_language(), type(obj), name, getattr(obj, name))
+    found = _CHOICES.get(key)
+    if found is None:
+        found = _CHOICES[key] = escape(getattr(obj, f"get_{name}_display")())
+    return found
 
 
 def _local(at: datetime) -> datetime:
@@ -46,6 +80,7 @@ def _day(d: date | datetime) -> str:
 def render(t: TimelineEntry, app_open: bool) -> SafeString:
     """``<li …>…</li>`` of one stage (``t``) of the timeline."""
     s, c, row = t.stage, t.clock, t.row
+    fixed = _fixed()
     chinese = (get_language() or "").startswith("zh")
     code, rnd = escape(s.code), s.round
     out = [
@@ -58,29 +93,29 @@ def render(t: TimelineEntry, app_open: bool) -> SafeString:
         out.append(f'<span class="tag">{gettext("round %(n)s") % {"n": rnd}}</span>')
     out.append(_NL10)
     if not t.utility:
-        out.append(f'<span class="tag tag-customer">{_t(gettext("customer side, not counted"))}</span>')
-    out.append(f'{_NL10}<span class="stage-status">{escape(s.get_status_display())}</span>{_NL10}')
+        out.append(f'<span class="tag tag-customer">{fixed["customer side, not counted"]}</span>')
+    out.append(f'{_NL10}<span class="stage-status">{_display(s, "status")}</span>{_NL10}')
     if app_open:
         out.append(f'<span class="stage-badges">{render_deadline_badges(row)}</span>')
     out.append(_NL10)
     if c.on_time is True:
-        out.append(f'<span class="badge badge-ok">{_t(gettext("on time"))}</span>')
+        out.append(f'<span class="badge badge-ok">{fixed["on time"]}</span>')
     elif c.on_time is False:
-        out.append(f'<span class="badge badge-overdue">{_t(gettext("late"))}</span>')
+        out.append(f'<span class="badge badge-overdue">{fixed["late"]}</span>')
     out.append(f'{_NL8}</div>{_NL8}<dl class="stage-facts">{_NL10}')
     if s.started_at:
-        out.append(f"<div><dt>{_t(gettext('Started'))}</dt><dd>{_minute(s.started_at)}</dd></div>")
+        out.append(f"<div><dt>{fixed['Started']}</dt><dd>{_minute(s.started_at)}</dd></div>")
     out.append(_NL10)
     if t.utility and s.time_limit_days is not None:
         n = s.time_limit_days
         days = ngettext("%(n)s working day", "%(n)s working days", n) % {"n": n}
-        out.append(f"<div><dt>{_t(gettext('Time limit'))}</dt><dd>{days}</dd></div>")
+        out.append(f"<div><dt>{fixed['Time limit']}</dt><dd>{days}</dd></div>")
     out.append(_NL10)
     if c.deadline and s.status != StageStatus.SKIPPED:
-        out.append(f'<div><dt>{_t(gettext("Deadline"))}</dt><dd class="stage-deadline">{_day(c.deadline)}</dd></div>')
+        out.append(f'<div><dt>{fixed["Deadline"]}</dt><dd class="stage-deadline">{_day(c.deadline)}</dd></div>')
     out.append(_NL10)
     if s.completed_at:
-        done = _t(gettext("Marked not required")) if s.status == StageStatus.SKIPPED else _t(gettext("Completed"))
+        done = fixed["Marked not required"] if s.status == StageStatus.SKIPPED else fixed["Completed"]
         out.append(f"<div><dt>{done}</dt><dd>{_minute(s.completed_at)}</dd></div>")
     out.append(_NL10)
     if s.started_at:
@@ -89,17 +124,17 @@ def render(t: TimelineEntry, app_open: bool) -> SafeString:
             p = gettext("%(p)s paused") % {"p": c.paused_working_days}
             paused = f"（{p}）" if chinese else f" ({p})"
         used = f"{c.working_days_used}{paused}"
-        out.append(f'<div><dt>{_t(gettext("Working days used"))}</dt><dd class="stage-used">{used}</dd></div>')
+        out.append(f'<div><dt>{fixed["Working days used"]}</dt><dd class="stage-used">{used}</dd></div>')
     out.append(_NL10)
     if s.outcome:
         out.append(
-            f'<div><dt>{_t(gettext("Outcome"))}</dt><dd class="stage-outcome outcome-{escape(s.outcome)}">'
-            f"{escape(s.get_outcome_display())}</dd></div>"
+            f'<div><dt>{fixed["Outcome"]}</dt><dd class="stage-outcome outcome-{escape(s.outcome)}">'
+            f"{_display(s, 'outcome')}</dd></div>"
         )
     out.append(f"{_NL8}</dl>{_NL8}")
     if s.defects:
         items = "".join(f"<li>{escape(d)}</li>" for d in s.defects)
-        title = _t(gettext("Defects (one-time notice to the customer)"))
+        title = fixed["Defects (one-time notice to the customer)"]
         out.append(f'{_NL8}<div class="defects"><p><strong>{title}</strong></p>{_NL10}<ol>{items}</ol></div>{_NL8}')
     out.append(_NL8)
     if s.note:
@@ -112,9 +147,9 @@ def render(t: TimelineEntry, app_open: bool) -> SafeString:
                 n = pause.working_days or 0  # set when a pause ends
                 end = _day(pause.ended_at) + ngettext(" (%(n)s working day)", " (%(n)s working days)", n) % {"n": n}
             else:
-                end = _t(gettext("still paused"))
+                end = fixed["still paused"]
             out.append(
-                f'{_NL10}<li><span class="badge badge-paused">{escape(pause.get_reason_code_display())}</span> '
+                f'{_NL10}<li><span class="badge badge-paused">{_display(pause, "reason_code")}</span> '
                 f"{escape(pause.reason)}\n            · {_day(pause.started_at)} – {end}</li>{_NL10}"
             )
         out.append(f"{_NL8}</ul>{_NL8}")
@@ -122,7 +157,7 @@ def render(t: TimelineEntry, app_open: bool) -> SafeString:
     if t.steps:
         opened = " open" if t.css != "done" else ""
         days = "".join(f'<li class="day-{escape(x.kind)}">{escape(x.text)}</li>' for x in t.steps)
-        summary = _t(gettext("How the deadline was computed"))
+        summary = fixed["How the deadline was computed"]
         out.append(
             f'{_NL8}<details class="explain"{opened}>{_NL10}<summary>{summary}</summary>'
             f'{_NL10}<ol class="explain-days">\n            {days}{_NL10}</ol>{_NL8}</details>{_NL8}'
