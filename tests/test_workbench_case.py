@@ -752,3 +752,34 @@ def test_the_page_full_row_read_raw_equals_access_application(personas, app):
     Application.objects.filter(pk=app.pk).update(customer_manager=personas["bob"])
     with pytest.raises(Forbidden):
         full_row(alice, ref)
+
+
+def test_the_page_day_names_kept_per_year_equal_the_calendars(personas):
+    from sunshine import caching
+    from sunshine.calendar import explain
+    from sunshine.calendar.models import CalendarDay
+    from sunshine.workbench.case import page
+
+    cal = workdays.current()
+    assert CalendarDay.objects.filter(date__year=2026).exclude(name="").exists()
+    ranges = [
+        (D(2026, 9, 28), D(2026, 10, 12)),  # 国庆
+        (D(2026, 12, 20), D(2027, 2, 20)),  # into a provisional year (statutory names)
+        (D(2026, 3, 2), D(2026, 3, 6)),  # no named day
+        (D(2025, 12, 30), D(2026, 1, 5)),
+    ]
+    for first, last in ranges:
+        assert page.day_names(cal, first, last) == explain.day_names(first, last)
+    assert page.day_names(cal, *ranges[0])  # kept now: the same without a query
+    with CaptureQueriesContext(connection) as ctx:
+        for first, last in ranges:
+            assert page.day_names(cal, first, last) == explain.day_names(first, last)
+    assert len(ctx.captured_queries) == len(ranges)  # explain.day_names' own, none of the page's
+    # a name edited: seen once the kept years are forgotten (at most caching.SECONDS in a server)
+    day = CalendarDay.objects.filter(date__year=2026).exclude(name="").order_by("date").first()
+    CalendarDay.objects.filter(pk=day.pk).update(name="元旦节（测试）")
+    caching.clear_all()
+    cal = workdays.current()
+    assert (
+        page.day_names(cal, day.date, day.date) == explain.day_names(day.date, day.date) == {day.date: "元旦节（测试）"}
+    )

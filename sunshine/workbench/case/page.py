@@ -11,12 +11,14 @@ from typing import Any
 
 from django.utils import timezone
 
+from sunshine import caching
 from sunshine.accounts.models import Role, User
 from sunshine.applications import access, selectors
 from sunshine.applications.clock import explain
 from sunshine.applications.models import Application, Customer, Event, Pause, StageInstance, StageStatus, Status
 from sunshine.calendar import workdays
-from sunshine.calendar.explain import Explanation, day_names
+from sunshine.calendar.explain import Explanation
+from sunshine.calendar.models import CalendarDay
 from sunshine.documents import services as documents
 from sunshine.documents.models import Document, DocumentKind
 from sunshine.errors import Forbidden
@@ -25,6 +27,7 @@ from sunshine.supervision.models import LeaderSupervision
 from sunshine.workbench.case import events as case_events
 from sunshine.workbench.case import privacy, raw, stage_html
 from sunshine.workbench.case.explanation import Step, steps
+from sunshine.workbench.desk import kept
 
 
 @dataclass
@@ -144,6 +147,45 @@ def _clock_day(app: Application, today: date) -> date:
     return today
 
 
+# Each year's named days of the calendar table, per calendar version, kept in this process at most
+# caching.SECONDS (a name edited without a date changed is seen within that, as a kept page's)
+_YEAR_NAMES: dict[tuple[int, str], tuple[float, dict[date, str]]] = {}
+
+
+def day_names(cal: workdays.WorkCalendar, first: date, last: date) -> dict[date, str]:
+    """``calendar.explain.day_names(first, last)`` (the statutory names of the provisional years,
+    then the table's names of the days in [first, last]) from each year's names kept here: no
+    query while they are; a test compares them."""
+    version = cal.exceptions.version
+    now = kept._now()  # the kept pages' clock (tests move it)
+    out: dict[date, str] = {}
+    for year in range(first.year, last.year + 1):
+        if cal.is_provisional_year(year):
+            out.update(workdays.statutory_holidays(year))
+    years = range(first.year, last.year + 1)
+    missing = [y for y in years if now - _YEAR_NAMES.get((y, version), (-caching.SECONDS, {}))[0] >= caching.SECONDS]
+    by_year = {y: _YEAR_NAMES[(y, version)][1] for y in years if y not in missing}
+    if missing:  # one statement for the years not kept
+        read: dict[int, dict[date, str]] = {y: {} for y in missing}
+        span = (date(missing[0], 1, 1), date(missing[-1], 12, 31))
+        for d, n in CalendarDay.objects.filter(date__range=span).values_list("date", "name"):
+            if n and d.year in read:
+                read[d.year][d] = n
+        if len(_YEAR_NAMES) + len(read) > 64:
+            _YEAR_NAMES.clear()
+        for y, names in read.items():
+            _YEAR_NAMES[(y, version)] = (now, names)
+        by_year |= read
+    for names in by_year.values():
+        out.update({d: n for d, n in names.items() if first <= d <= last})
+    return out
+
+
+@caching.register
+def _forget_year_names() -> None:
+    _YEAR_NAMES.clear()
+
+
 def timeline(app: Application, rows: list[selectors.StageRow], events: list[Event], today: date) -> list[TimelineEntry]:
     by_stage: dict[tuple[str, int], list[Event]] = defaultdict(list)
     for e in events:
@@ -164,7 +206,7 @@ def timeline(app: Application, rows: list[selectors.StageRow], events: list[Even
     clock_day = _clock_day(app, today)
     first = min(t.stage.started_on for t in explained)
     last = max([t.clock.deadline or clock_day for t in explained] + [clock_day])
-    names = day_names(first, last)
+    names = day_names(cal, first, last)
     for t in explained:
         s = t.stage
         # The header's 期限 is t.clock.deadline: the explanation takes the same clock's paused
