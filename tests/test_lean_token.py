@@ -132,3 +132,20 @@ def test_the_token_is_looked_up_once_per_request_without_the_cache(personas):
     with CaptureQueriesContext(connection) as ctx:
         assert c.get("/api/v1/applications", HTTP_AUTHORIZATION="Bearer " + t).status_code == 200
     assert sum("api_token" in q["sql"].lower() or "apitoken" in q["sql"].lower() for q in ctx.captured_queries) == 1
+
+
+def test_a_token_user_kept_before_the_clock_stepped_back_is_read_again(personas):
+    """The token cache keeps a user for SUNSHINE_TOKEN_CACHE_SECONDS (docs/security.md: the
+    revocation delay). An entry kept at 10:00 is not fresh at 09:00 (a clock stepped back, e.g. by
+    NTP): the user deactivated meanwhile is refused at once, not after the clock catches up."""
+    from sunshine.accounts import services as accounts
+    from sunshine.accounts.models import User
+
+    c = Client()
+    with time_machine.travel("2026-11-02 10:00 +0800", tick=False):
+        t = token(c, "clerk")
+        assert accounts.user_for_token(t) is not None  # kept
+        User.objects.filter(username="clerk").update(is_active=False)
+        assert accounts.user_for_token(t) is not None  # within the delay: still the kept user
+    with time_machine.travel("2026-11-02 09:00 +0800", tick=False):
+        assert accounts.user_for_token(t) is None

@@ -182,7 +182,7 @@ def user_for_token(raw: str) -> User | None:
     now = timezone.now()
     ttl = settings.SUNSHINE_TOKEN_CACHE_SECONDS
     hit = _tokens.get(key)
-    if hit is not None and time.time() - hit[0] < ttl:
+    if hit is not None and 0 <= time.time() - hit[0] < ttl:  # a clock stepped back: not fresh
         # A copy per request: views may set attributes on request.user.
         return _copy(hit[2]) if hit[1] > now else None
     token = (

@@ -163,7 +163,7 @@ def day_names(cal: workdays.WorkCalendar, first: date, last: date) -> dict[date,
         if cal.is_provisional_year(year):
             out.update(workdays.statutory_holidays(year))
     years = range(first.year, last.year + 1)
-    missing = [y for y in years if now - _YEAR_NAMES.get((y, version), (-caching.SECONDS, {}))[0] >= caching.SECONDS]
+    missing = [y for y in years if not kept._fresh(_YEAR_NAMES.get((y, version)), now)]
     by_year = {y: _YEAR_NAMES[(y, version)][1] for y in years if y not in missing}
     if missing:  # one statement for the years not kept
         read: dict[int, dict[date, str]] = {y: {} for y in missing}
